@@ -1,0 +1,43 @@
+# mqttspec — see README.md. Every target works on a fresh machine with Go 1.26.
+GO       ?= go
+BIN      ?= bin/mqttspec
+REPORT   ?= out/report
+PKGS     ?= ./...
+
+.PHONY: all build test vet race bench fuzz-smoke conformance list clean
+
+all: build test
+
+build:
+	$(GO) build -o $(BIN) ./cmd/mqttspec
+
+vet:
+	$(GO) vet $(PKGS)
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	 if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+# The project's tests: vet + gofmt, then every package with the race detector.
+test: vet
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./codec/...
+
+# Every fuzz target for a few seconds each.
+FUZZTIME ?= 5s
+fuzz-smoke:
+	@set -e; for pkg in $$($(GO) list ./... ); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+# Conformance against the embedded reference broker; writes the report to $(REPORT).
+conformance: build
+	$(BIN) test broker --target embedded --version all --report $(REPORT)
+
+list: build
+	$(BIN) list --markdown
+
+clean:
+	rm -rf bin out

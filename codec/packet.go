@@ -1,0 +1,299 @@
+package codec
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// Packet is one MQTT control packet. The concrete types are the structs of this package.
+type Packet interface {
+	// Type returns the control packet type.
+	Type() PacketType
+	// AppendTo appends the packet, encoded for version v, to dst.
+	AppendTo(dst []byte, v Version) ([]byte, error)
+	// String renders the packet on one line for logs and transcripts.
+	String() string
+	decode(d *dec, flags byte) error
+}
+
+// New returns an empty packet of type t, or nil for a reserved type.
+func New(t PacketType) Packet {
+	switch t {
+	case CONNECT:
+		return &Connect{}
+	case CONNACK:
+		return &Connack{}
+	case PUBLISH:
+		return &Publish{}
+	case PUBACK:
+		return &Puback{}
+	case PUBREC:
+		return &Pubrec{}
+	case PUBREL:
+		return &Pubrel{}
+	case PUBCOMP:
+		return &Pubcomp{}
+	case SUBSCRIBE:
+		return &Subscribe{}
+	case SUBACK:
+		return &Suback{}
+	case UNSUBSCRIBE:
+		return &Unsubscribe{}
+	case UNSUBACK:
+		return &Unsuback{}
+	case PINGREQ:
+		return &Pingreq{}
+	case PINGRESP:
+		return &Pingresp{}
+	case DISCONNECT:
+		return &Disconnect{}
+	case AUTH:
+		return &Auth{}
+	}
+	return nil
+}
+
+// MaxPacketSize is the largest packet MQTT can express: a 1-byte header, a 4-byte remaining
+// length and 268,435,455 bytes of body.
+const MaxPacketSize = 1 + 4 + MaxVarint
+
+// ErrShort means the buffer holds only the beginning of a packet; more bytes are needed.
+var ErrShort = errors.New("incomplete packet")
+
+func appendHeader(dst []byte, b0 byte, n int) ([]byte, error) {
+	if n > MaxVarint {
+		return dst, fmt.Errorf("encode %v: remaining length %d exceeds %d: %w", PacketType(b0>>4), n, MaxVarint, ErrMalformed)
+	}
+	return AppendVarint(append(dst, b0), uint32(n)), nil
+}
+
+// Encode returns the packet encoded for version v.
+func Encode(p Packet, v Version) ([]byte, error) { return p.AppendTo(nil, v) }
+
+// Header is the decoded fixed header of a packet.
+type Header struct {
+	Type      PacketType
+	Flags     byte
+	Remaining int // remaining length
+	Len       int // bytes the fixed header itself takes
+}
+
+// PacketLen is the total size of the packet: header plus remaining length.
+func (h Header) PacketLen() int { return h.Len + h.Remaining }
+
+// ParseHeader decodes the fixed header at the front of b. It returns ErrShort when b ends inside
+// the header, and a *Error for a malformed remaining length.
+func ParseHeader(b []byte, v Version) (Header, error) {
+	if len(b) < 2 {
+		return Header{}, ErrShort
+	}
+	x, n, err := decodeVarint(b[1:])
+	switch err {
+	case errVarintShort:
+		return Header{}, ErrShort
+	case errVarintLong:
+		return Header{}, newError(ruleVarintLong, v, PacketType(b[0]>>4), "remaining length", 1, "more than four bytes")
+	}
+	h := Header{Type: PacketType(b[0] >> 4), Flags: b[0] & 0x0f, Remaining: int(x), Len: 1 + n}
+	if n > varintLen(x) {
+		return h, newError(ruleVarintMinimal, v, h.Type, "remaining length", 1, fmt.Sprintf("value %d encoded in %d bytes", x, n))
+	}
+	return h, nil
+}
+
+// Options control a decode.
+type Options struct {
+	// Version the packets are decoded as. VersionUnknown is allowed until a CONNECT is seen; other
+	// packets are then decoded as 3.1.1.
+	Version Version
+	// Lenient decodes past every violation it can step over and records it in Violations.
+	Lenient bool
+	// MaxPacketSize limits the whole packet (header included); 0 means MaxPacketSize.
+	MaxPacketSize int
+	// Sender enables the checks that bind only clients or only servers.
+	Sender Side
+}
+
+// Decoder decodes packets into structs it owns: after the first packet of each type it does not
+// allocate. A returned packet (and its strings and slices, which alias the input) is valid until
+// the next Decode call or until the input is modified. A Decoder is not safe for concurrent use.
+type Decoder struct {
+	Options
+	// Violations lists what the last packet broke (lenient mode only; strict mode returns the error).
+	Violations []Error
+
+	connect     Connect
+	connack     Connack
+	publish     Publish
+	puback      Puback
+	pubrec      Pubrec
+	pubrel      Pubrel
+	pubcomp     Pubcomp
+	subscribe   Subscribe
+	suback      Suback
+	unsubscribe Unsubscribe
+	unsuback    Unsuback
+	pingreq     Pingreq
+	pingresp    Pingresp
+	disconnect  Disconnect
+	auth        Auth
+}
+
+// NewDecoder returns a strict decoder for version v.
+func NewDecoder(v Version) *Decoder { return &Decoder{Options: Options{Version: v}} }
+
+func (dc *Decoder) packet(t PacketType) Packet {
+	switch t {
+	case CONNECT:
+		return &dc.connect
+	case CONNACK:
+		return &dc.connack
+	case PUBLISH:
+		return &dc.publish
+	case PUBACK:
+		return &dc.puback
+	case PUBREC:
+		return &dc.pubrec
+	case PUBREL:
+		return &dc.pubrel
+	case PUBCOMP:
+		return &dc.pubcomp
+	case SUBSCRIBE:
+		return &dc.subscribe
+	case SUBACK:
+		return &dc.suback
+	case UNSUBSCRIBE:
+		return &dc.unsubscribe
+	case UNSUBACK:
+		return &dc.unsuback
+	case PINGREQ:
+		return &dc.pingreq
+	case PINGRESP:
+		return &dc.pingresp
+	case DISCONNECT:
+		return &dc.disconnect
+	case AUTH:
+		return &dc.auth
+	}
+	return nil
+}
+
+// Decode decodes the packet at the front of b and returns it with the number of bytes it took.
+// It returns ErrShort when b holds only part of a packet. A CONNECT sets the decoder's Version.
+func (dc *Decoder) Decode(b []byte) (Packet, int, error) {
+	dc.Violations = dc.Violations[:0]
+	p, n, v, err := decodeOne(b, &dc.Options, &dc.Violations, dc.packet)
+	if err == nil && v.Valid() {
+		dc.Version = v
+	}
+	return p, n, err
+}
+
+// Decode decodes one packet of version v from the front of b into a newly allocated packet that
+// owns its memory (b may be reused afterwards). It returns the number of bytes consumed.
+func Decode(v Version, b []byte) (Packet, int, error) {
+	return DecodeWith(Options{Version: v}, b, nil)
+}
+
+// DecodeWith is Decode with options; in lenient mode violations are appended to *viol.
+func DecodeWith(o Options, b []byte, viol *[]Error) (Packet, int, error) {
+	h, err := ParseHeader(b, o.Version)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(b) < h.PacketLen() {
+		return nil, 0, ErrShort
+	}
+	own := append([]byte(nil), b[:h.PacketLen()]...)
+	p, n, _, err := decodeOne(own, &o, viol, New)
+	return p, n, err
+}
+
+func decodeOne(b []byte, o *Options, viol *[]Error, get func(PacketType) Packet) (Packet, int, Version, error) {
+	v := o.Version
+	h, err := ParseHeader(b, v)
+	if err != nil {
+		if e, ok := err.(*Error); ok && e.Rule == ruleVarintMinimal.Name && o.Lenient {
+			if viol != nil {
+				*viol = append(*viol, *e)
+			}
+		} else {
+			return nil, 0, v, err
+		}
+	}
+	limit := o.MaxPacketSize
+	if limit <= 0 {
+		limit = MaxPacketSize
+	}
+	if h.PacketLen() > limit {
+		return nil, 0, v, newError(rulePacketTooLarge, v, h.Type, "remaining length", 1,
+			fmt.Sprintf("packet of %d bytes exceeds the limit of %d", h.PacketLen(), limit))
+	}
+	if len(b) < h.PacketLen() {
+		return nil, 0, v, ErrShort
+	}
+	n := h.PacketLen()
+	if v == VersionUnknown && h.Type != CONNECT {
+		v = V311
+	}
+	d := dec{b: b[h.Len:n], hdr: h.Len, v: v, t: h.Type, side: o.Sender, lenient: o.Lenient, viol: viol}
+	p := get(h.Type)
+	if p == nil || (h.Type == AUTH && v != V5 && v != VersionUnknown) {
+		r := rulePacketType
+		if h.Type == AUTH {
+			r = ruleWrongVersionPkt
+		}
+		return nil, n, v, newError(r, v, h.Type, "fixed header", 0, fmt.Sprintf("packet type %d", h.Type))
+	}
+	if h.Type != PUBLISH && h.Flags != requiredFlags[h.Type] {
+		r := ruleReservedFlags
+		switch h.Type {
+		case PUBREL:
+			r = rulePubrelFlags
+		case SUBSCRIBE:
+			r = ruleSubscribeFlags
+		case UNSUBSCRIBE:
+			r = ruleUnsubscribeFlags
+		case DISCONNECT:
+			r = ruleDisconnectFlags
+		case AUTH:
+			r = ruleAuthFlags
+		}
+		// 3.1 set QoS 1 (and sometimes DUP) on PUBREL, SUBSCRIBE and UNSUBSCRIBE; tolerate DUP there.
+		if !(v == V31 && h.Flags&^8 == requiredFlags[h.Type]) {
+			if err := d.fail(r, "fixed header", fmt.Sprintf("flags are %04b, must be %04b", h.Flags, requiredFlags[h.Type]), -h.Len); err != nil {
+				return nil, n, v, err
+			}
+		}
+	}
+	if err := p.decode(&d, h.Flags); err != nil {
+		return nil, n, d.v, err
+	}
+	if d.off != len(d.b) {
+		if err := d.fail(ruleTrailing, "", fmt.Sprintf("%d bytes after the last field", len(d.b)-d.off), d.off); err != nil {
+			return nil, n, d.v, err
+		}
+	}
+	return p, n, d.v, nil
+}
+
+// Validate reports the first strict-mode violation in p when encoded for v (nil when p is valid).
+// sender enables the direction-dependent rules.
+func Validate(p Packet, v Version, sender Side) error {
+	b, err := p.AppendTo(nil, v)
+	if err != nil {
+		return err
+	}
+	_, _, err = DecodeWith(Options{Version: v, Sender: sender}, b, nil)
+	return err
+}
+
+// ReadPacket reads exactly one packet from r, allocating a buffer no larger than the bytes that
+// actually arrive (never what the header merely claims) and enforcing the size limit in o before
+// reading the body.
+func ReadPacket(r io.Reader, o Options) (Packet, []byte, error) {
+	rd := NewReader(r, o)
+	p, err := rd.ReadPacket()
+	return p, rd.LastRaw(), err
+}

@@ -1,0 +1,660 @@
+package codec
+
+import (
+	"fmt"
+	"strings"
+)
+
+// PropID is an MQTT 5.0 property identifier (section 2.2.2.2).
+type PropID byte
+
+// Property identifiers.
+const (
+	PropPayloadFormat        PropID = 0x01
+	PropMessageExpiry        PropID = 0x02
+	PropContentType          PropID = 0x03
+	PropResponseTopic        PropID = 0x08
+	PropCorrelationData      PropID = 0x09
+	PropSubscriptionID       PropID = 0x0B
+	PropSessionExpiry        PropID = 0x11
+	PropAssignedClientID     PropID = 0x12
+	PropServerKeepAlive      PropID = 0x13
+	PropAuthMethod           PropID = 0x15
+	PropAuthData             PropID = 0x16
+	PropRequestProblemInfo   PropID = 0x17
+	PropWillDelay            PropID = 0x18
+	PropRequestResponseInfo  PropID = 0x19
+	PropResponseInfo         PropID = 0x1A
+	PropServerReference      PropID = 0x1C
+	PropReasonString         PropID = 0x1F
+	PropReceiveMaximum       PropID = 0x21
+	PropTopicAliasMaximum    PropID = 0x22
+	PropTopicAlias           PropID = 0x23
+	PropMaximumQoS           PropID = 0x24
+	PropRetainAvailable      PropID = 0x25
+	PropUserProperty         PropID = 0x26
+	PropMaximumPacketSize    PropID = 0x27
+	PropWildcardSubAvailable PropID = 0x28
+	PropSubIDAvailable       PropID = 0x29
+	PropSharedSubAvailable   PropID = 0x2A
+)
+
+type propKind byte
+
+const (
+	kNone propKind = iota
+	kByte
+	kU16
+	kU32
+	kVarint
+	kString
+	kBinary
+	kPair
+)
+
+// willProps is the pseudo packet type used for the Will Properties of a CONNECT payload.
+const willProps PacketType = 0
+
+type propInfo struct {
+	name    string
+	kind    propKind
+	allowed uint32 // bit per PacketType; bit 0 = Will Properties
+	section string
+	bool01  bool // value must be 0 or 1
+	nonZero bool // value 0 is a protocol error
+}
+
+func on(ts ...PacketType) uint32 {
+	var m uint32
+	for _, t := range ts {
+		m |= 1 << t
+	}
+	return m
+}
+
+var allPackets = on(CONNECT, CONNACK, PUBLISH, willProps, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE, SUBACK,
+	UNSUBSCRIBE, UNSUBACK, DISCONNECT, AUTH)
+
+// propTable is section 2.2.2.2's table: name, type, and the packets that may carry each property.
+var propTable = [0x2B]propInfo{
+	PropPayloadFormat:        {"Payload Format Indicator", kByte, on(PUBLISH, willProps), "3.3.2.3.2", true, false},
+	PropMessageExpiry:        {"Message Expiry Interval", kU32, on(PUBLISH, willProps), "3.3.2.3.3", false, false},
+	PropContentType:          {"Content Type", kString, on(PUBLISH, willProps), "3.3.2.3.9", false, false},
+	PropResponseTopic:        {"Response Topic", kString, on(PUBLISH, willProps), "3.3.2.3.5", false, false},
+	PropCorrelationData:      {"Correlation Data", kBinary, on(PUBLISH, willProps), "3.3.2.3.6", false, false},
+	PropSubscriptionID:       {"Subscription Identifier", kVarint, on(PUBLISH, SUBSCRIBE), "3.3.2.3.8", false, true},
+	PropSessionExpiry:        {"Session Expiry Interval", kU32, on(CONNECT, CONNACK, DISCONNECT), "3.1.2.11.2", false, false},
+	PropAssignedClientID:     {"Assigned Client Identifier", kString, on(CONNACK), "3.2.2.3.7", false, false},
+	PropServerKeepAlive:      {"Server Keep Alive", kU16, on(CONNACK), "3.2.2.3.14", false, false},
+	PropAuthMethod:           {"Authentication Method", kString, on(CONNECT, CONNACK, AUTH), "3.1.2.11.9", false, false},
+	PropAuthData:             {"Authentication Data", kBinary, on(CONNECT, CONNACK, AUTH), "3.1.2.11.10", false, false},
+	PropRequestProblemInfo:   {"Request Problem Information", kByte, on(CONNECT), "3.1.2.11.7", true, false},
+	PropWillDelay:            {"Will Delay Interval", kU32, on(willProps), "3.1.3.2.2", false, false},
+	PropRequestResponseInfo:  {"Request Response Information", kByte, on(CONNECT), "3.1.2.11.6", true, false},
+	PropResponseInfo:         {"Response Information", kString, on(CONNACK), "3.2.2.3.15", false, false},
+	PropServerReference:      {"Server Reference", kString, on(CONNACK, DISCONNECT), "3.2.2.3.16", false, false},
+	PropReasonString:         {"Reason String", kString, on(CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, DISCONNECT, AUTH), "3.2.2.3.9", false, false},
+	PropReceiveMaximum:       {"Receive Maximum", kU16, on(CONNECT, CONNACK), "3.1.2.11.3", false, true},
+	PropTopicAliasMaximum:    {"Topic Alias Maximum", kU16, on(CONNECT, CONNACK), "3.1.2.11.5", false, false},
+	PropTopicAlias:           {"Topic Alias", kU16, on(PUBLISH), "3.3.2.3.4", false, true},
+	PropMaximumQoS:           {"Maximum QoS", kByte, on(CONNACK), "3.2.2.3.4", true, false},
+	PropRetainAvailable:      {"Retain Available", kByte, on(CONNACK), "3.2.2.3.5", true, false},
+	PropUserProperty:         {"User Property", kPair, allPackets, "3.1.2.11.8", false, false},
+	PropMaximumPacketSize:    {"Maximum Packet Size", kU32, on(CONNECT, CONNACK), "3.1.2.11.4", false, true},
+	PropWildcardSubAvailable: {"Wildcard Subscription Available", kByte, on(CONNACK), "3.2.2.3.11", true, false},
+	PropSubIDAvailable:       {"Subscription Identifier Available", kByte, on(CONNACK), "3.2.2.3.12", true, false},
+	PropSharedSubAvailable:   {"Shared Subscription Available", kByte, on(CONNACK), "3.2.2.3.13", true, false},
+}
+
+// propOrder is the order properties are written in (identifier order).
+var propOrder = []PropID{0x01, 0x02, 0x03, 0x08, 0x09, 0x0B, 0x11, 0x12, 0x13, 0x15, 0x16, 0x17, 0x18, 0x19,
+	0x1A, 0x1C, 0x1F, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2A}
+
+// String returns the property's name from the specification.
+func (id PropID) String() string {
+	if int(id) < len(propTable) && propTable[id].kind != kNone {
+		return propTable[id].name
+	}
+	return fmt.Sprintf("property 0x%02X", byte(id))
+}
+
+// AllowedIn reports whether the property may appear in packet type t (0 = Will Properties).
+func (id PropID) AllowedIn(t PacketType) bool {
+	return int(id) < len(propTable) && propTable[id].allowed&(1<<t) != 0
+}
+
+// PropIDs returns every defined property identifier in ascending order.
+func PropIDs() []PropID { return append([]PropID(nil), propOrder...) }
+
+// UserProperty is one name/value pair of the User Property (0x26).
+type UserProperty struct {
+	Key, Value string
+}
+
+// Properties holds the v5 properties of a packet. A property is present when its bit is set
+// (use the Set… methods or Set); User and SubscriptionIDs are present when non-empty.
+type Properties struct {
+	PayloadFormat        byte
+	MessageExpiry        uint32
+	ContentType          string
+	ResponseTopic        string
+	CorrelationData      []byte
+	SubscriptionIDs      []uint32 // several in a PUBLISH, at most one in a SUBSCRIBE
+	SessionExpiry        uint32
+	AssignedClientID     string
+	ServerKeepAlive      uint16
+	AuthMethod           string
+	AuthData             []byte
+	RequestProblemInfo   byte
+	WillDelay            uint32
+	RequestResponseInfo  byte
+	ResponseInfo         string
+	ServerReference      string
+	ReasonString         string
+	ReceiveMaximum       uint16
+	TopicAliasMaximum    uint16
+	TopicAlias           uint16
+	MaximumQoS           byte
+	RetainAvailable      byte
+	User                 []UserProperty
+	MaximumPacketSize    uint32
+	WildcardSubAvailable byte
+	SubIDAvailable       byte
+	SharedSubAvailable   byte
+
+	present uint64
+}
+
+// Has reports whether the property is present.
+func (p *Properties) Has(id PropID) bool {
+	switch id {
+	case PropUserProperty:
+		return len(p.User) > 0
+	case PropSubscriptionID:
+		return len(p.SubscriptionIDs) > 0
+	}
+	return id < 64 && p.present&(1<<id) != 0
+}
+
+// Set marks a property present (its value is the field's current value).
+func (p *Properties) Set(id PropID) *Properties {
+	if id < 64 {
+		p.present |= 1 << id
+	}
+	return p
+}
+
+// Clear marks a property absent.
+func (p *Properties) Clear(id PropID) {
+	switch id {
+	case PropUserProperty:
+		p.User = nil
+	case PropSubscriptionID:
+		p.SubscriptionIDs = nil
+	}
+	if id < 64 {
+		p.present &^= 1 << id
+	}
+}
+
+// Empty reports whether no property is present.
+func (p *Properties) Empty() bool {
+	return p.present&^(1<<PropUserProperty|1<<PropSubscriptionID) == 0 && len(p.User) == 0 && len(p.SubscriptionIDs) == 0
+}
+
+// IDs returns the identifiers of the present properties in ascending order.
+func (p *Properties) IDs() []PropID {
+	var ids []PropID
+	for _, id := range propOrder {
+		if p.Has(id) {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// reset empties p but keeps slice capacity, so a reused decoder does not allocate.
+func (p *Properties) reset() {
+	u, s := p.User[:0], p.SubscriptionIDs[:0]
+	*p = Properties{User: u, SubscriptionIDs: s}
+}
+
+// Typed setters: each sets the value and marks the property present.
+
+func (p *Properties) SetPayloadFormat(v byte) *Properties { p.PayloadFormat = v; return p.Set(PropPayloadFormat) }
+func (p *Properties) SetMessageExpiry(v uint32) *Properties {
+	p.MessageExpiry = v
+	return p.Set(PropMessageExpiry)
+}
+func (p *Properties) SetContentType(v string) *Properties { p.ContentType = v; return p.Set(PropContentType) }
+func (p *Properties) SetResponseTopic(v string) *Properties {
+	p.ResponseTopic = v
+	return p.Set(PropResponseTopic)
+}
+func (p *Properties) SetCorrelationData(v []byte) *Properties {
+	p.CorrelationData = v
+	return p.Set(PropCorrelationData)
+}
+func (p *Properties) SetSessionExpiry(v uint32) *Properties {
+	p.SessionExpiry = v
+	return p.Set(PropSessionExpiry)
+}
+func (p *Properties) SetAssignedClientID(v string) *Properties {
+	p.AssignedClientID = v
+	return p.Set(PropAssignedClientID)
+}
+func (p *Properties) SetServerKeepAlive(v uint16) *Properties {
+	p.ServerKeepAlive = v
+	return p.Set(PropServerKeepAlive)
+}
+func (p *Properties) SetAuthMethod(v string) *Properties { p.AuthMethod = v; return p.Set(PropAuthMethod) }
+func (p *Properties) SetAuthData(v []byte) *Properties   { p.AuthData = v; return p.Set(PropAuthData) }
+func (p *Properties) SetRequestProblemInfo(v byte) *Properties {
+	p.RequestProblemInfo = v
+	return p.Set(PropRequestProblemInfo)
+}
+func (p *Properties) SetWillDelay(v uint32) *Properties { p.WillDelay = v; return p.Set(PropWillDelay) }
+func (p *Properties) SetRequestResponseInfo(v byte) *Properties {
+	p.RequestResponseInfo = v
+	return p.Set(PropRequestResponseInfo)
+}
+func (p *Properties) SetResponseInfo(v string) *Properties {
+	p.ResponseInfo = v
+	return p.Set(PropResponseInfo)
+}
+func (p *Properties) SetServerReference(v string) *Properties {
+	p.ServerReference = v
+	return p.Set(PropServerReference)
+}
+func (p *Properties) SetReasonString(v string) *Properties {
+	p.ReasonString = v
+	return p.Set(PropReasonString)
+}
+func (p *Properties) SetReceiveMaximum(v uint16) *Properties {
+	p.ReceiveMaximum = v
+	return p.Set(PropReceiveMaximum)
+}
+func (p *Properties) SetTopicAliasMaximum(v uint16) *Properties {
+	p.TopicAliasMaximum = v
+	return p.Set(PropTopicAliasMaximum)
+}
+func (p *Properties) SetTopicAlias(v uint16) *Properties { p.TopicAlias = v; return p.Set(PropTopicAlias) }
+func (p *Properties) SetMaximumQoS(v byte) *Properties   { p.MaximumQoS = v; return p.Set(PropMaximumQoS) }
+func (p *Properties) SetRetainAvailable(v byte) *Properties {
+	p.RetainAvailable = v
+	return p.Set(PropRetainAvailable)
+}
+func (p *Properties) SetMaximumPacketSize(v uint32) *Properties {
+	p.MaximumPacketSize = v
+	return p.Set(PropMaximumPacketSize)
+}
+func (p *Properties) SetWildcardSubAvailable(v byte) *Properties {
+	p.WildcardSubAvailable = v
+	return p.Set(PropWildcardSubAvailable)
+}
+func (p *Properties) SetSubIDAvailable(v byte) *Properties {
+	p.SubIDAvailable = v
+	return p.Set(PropSubIDAvailable)
+}
+func (p *Properties) SetSharedSubAvailable(v byte) *Properties {
+	p.SharedSubAvailable = v
+	return p.Set(PropSharedSubAvailable)
+}
+
+// AddUser appends a user property.
+func (p *Properties) AddUser(key, value string) *Properties {
+	p.User = append(p.User, UserProperty{key, value})
+	return p
+}
+
+// numeric returns the value of a byte/u16/u32/varint property as uint32.
+func (p *Properties) numeric(id PropID) uint32 {
+	switch id {
+	case PropPayloadFormat:
+		return uint32(p.PayloadFormat)
+	case PropMessageExpiry:
+		return p.MessageExpiry
+	case PropSessionExpiry:
+		return p.SessionExpiry
+	case PropServerKeepAlive:
+		return uint32(p.ServerKeepAlive)
+	case PropRequestProblemInfo:
+		return uint32(p.RequestProblemInfo)
+	case PropWillDelay:
+		return p.WillDelay
+	case PropRequestResponseInfo:
+		return uint32(p.RequestResponseInfo)
+	case PropReceiveMaximum:
+		return uint32(p.ReceiveMaximum)
+	case PropTopicAliasMaximum:
+		return uint32(p.TopicAliasMaximum)
+	case PropTopicAlias:
+		return uint32(p.TopicAlias)
+	case PropMaximumQoS:
+		return uint32(p.MaximumQoS)
+	case PropRetainAvailable:
+		return uint32(p.RetainAvailable)
+	case PropMaximumPacketSize:
+		return p.MaximumPacketSize
+	case PropWildcardSubAvailable:
+		return uint32(p.WildcardSubAvailable)
+	case PropSubIDAvailable:
+		return uint32(p.SubIDAvailable)
+	case PropSharedSubAvailable:
+		return uint32(p.SharedSubAvailable)
+	}
+	return 0
+}
+
+func (p *Properties) setNumeric(id PropID, x uint32) {
+	switch id {
+	case PropPayloadFormat:
+		p.PayloadFormat = byte(x)
+	case PropMessageExpiry:
+		p.MessageExpiry = x
+	case PropSessionExpiry:
+		p.SessionExpiry = x
+	case PropServerKeepAlive:
+		p.ServerKeepAlive = uint16(x)
+	case PropRequestProblemInfo:
+		p.RequestProblemInfo = byte(x)
+	case PropWillDelay:
+		p.WillDelay = x
+	case PropRequestResponseInfo:
+		p.RequestResponseInfo = byte(x)
+	case PropReceiveMaximum:
+		p.ReceiveMaximum = uint16(x)
+	case PropTopicAliasMaximum:
+		p.TopicAliasMaximum = uint16(x)
+	case PropTopicAlias:
+		p.TopicAlias = uint16(x)
+	case PropMaximumQoS:
+		p.MaximumQoS = byte(x)
+	case PropRetainAvailable:
+		p.RetainAvailable = byte(x)
+	case PropMaximumPacketSize:
+		p.MaximumPacketSize = x
+	case PropWildcardSubAvailable:
+		p.WildcardSubAvailable = byte(x)
+	case PropSubIDAvailable:
+		p.SubIDAvailable = byte(x)
+	case PropSharedSubAvailable:
+		p.SharedSubAvailable = byte(x)
+	}
+}
+
+func (p *Properties) strPtr(id PropID) *string {
+	switch id {
+	case PropContentType:
+		return &p.ContentType
+	case PropResponseTopic:
+		return &p.ResponseTopic
+	case PropAssignedClientID:
+		return &p.AssignedClientID
+	case PropAuthMethod:
+		return &p.AuthMethod
+	case PropResponseInfo:
+		return &p.ResponseInfo
+	case PropServerReference:
+		return &p.ServerReference
+	case PropReasonString:
+		return &p.ReasonString
+	}
+	return nil
+}
+
+func (p *Properties) binPtr(id PropID) *[]byte {
+	switch id {
+	case PropCorrelationData:
+		return &p.CorrelationData
+	case PropAuthData:
+		return &p.AuthData
+	}
+	return nil
+}
+
+// props decodes a property block for packet type t (willProps for Will Properties).
+func (d *dec) props(p *Properties, t PacketType) error {
+	p.reset()
+	at := d.off
+	n, err := d.varint("property length")
+	if err != nil {
+		return err
+	}
+	if int(n) > d.remaining() {
+		return d.fail(rulePropLength, "property length", fmt.Sprintf("property length %d but only %d bytes follow", n, d.remaining()), at)
+	}
+	full := d.b
+	d.b = d.b[:d.off+int(n)]
+	defer func() { d.b = full }()
+	for d.off < len(d.b) {
+		idAt := d.off
+		x, err := d.varint("property identifier")
+		if err != nil {
+			return err
+		}
+		if x >= uint32(len(propTable)) || propTable[x].kind == kNone {
+			return d.fail(rulePropUnknown, "property identifier", fmt.Sprintf("unknown property identifier 0x%02X", x), idAt)
+		}
+		id := PropID(x)
+		info := &propTable[id]
+		if info.allowed&(1<<t) == 0 {
+			where := t.String()
+			if t == willProps {
+				where = "Will Properties"
+			}
+			if err := d.fail(rulePropNotAllowed, info.name, info.name+" is not allowed in "+where, idAt); err != nil {
+				return err
+			}
+		}
+		multi := id == PropUserProperty || (id == PropSubscriptionID && t == PUBLISH)
+		if !multi && p.Has(id) {
+			if err := d.failSec(rulePropDuplicate, info.section, info.name, info.name+" appears more than once", idAt); err != nil {
+				return err
+			}
+		}
+		valAt := d.off
+		switch info.kind {
+		case kByte, kU16, kU32, kVarint:
+			var v uint32
+			switch info.kind {
+			case kByte:
+				var b byte
+				b, err = d.u8(info.name)
+				v = uint32(b)
+			case kU16:
+				var h uint16
+				h, err = d.u16(info.name)
+				v = uint32(h)
+			case kU32:
+				v, err = d.u32(info.name)
+			case kVarint:
+				v, err = d.varint(info.name)
+			}
+			if err != nil {
+				return err
+			}
+			if err := d.checkPropValue(id, info, v, valAt); err != nil {
+				return err
+			}
+			if id == PropSubscriptionID {
+				p.SubscriptionIDs = append(p.SubscriptionIDs, v)
+			} else {
+				p.setNumeric(id, v)
+				p.present |= 1 << id
+			}
+		case kString:
+			s, err := d.str(info.name)
+			if err != nil {
+				return err
+			}
+			if id == PropResponseTopic && strings.ContainsAny(s, "+#") {
+				if err := d.fail(ruleResponseWildcard, info.name, "contains a wildcard character", valAt); err != nil {
+					return err
+				}
+			}
+			*p.strPtr(id) = s
+			p.present |= 1 << id
+		case kBinary:
+			b, err := d.bin(info.name)
+			if err != nil {
+				return err
+			}
+			*p.binPtr(id) = b
+			p.present |= 1 << id
+		case kPair:
+			k, err := d.str("User Property name")
+			if err != nil {
+				return err
+			}
+			v, err := d.str("User Property value")
+			if err != nil {
+				return err
+			}
+			p.User = append(p.User, UserProperty{k, v})
+		}
+	}
+	if p.Has(PropAuthData) && !p.Has(PropAuthMethod) {
+		if err := d.fail(ruleAuthDataNoMethod, "Authentication Data", "", at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *dec) checkPropValue(id PropID, info *propInfo, v uint32, at int) error {
+	switch {
+	case info.bool01 && v > 1:
+		return d.failSec(rulePropValue, info.section, info.name, fmt.Sprintf("%s is %d, must be 0 or 1", info.name, v), at)
+	case info.nonZero && v == 0:
+		switch id {
+		case PropTopicAlias:
+			return d.fail(ruleTopicAliasZero, info.name, "", at)
+		case PropSubscriptionID:
+			return d.fail(ruleSubIDZero, info.name, "", at)
+		}
+		return d.failSec(rulePropValue, info.section, info.name, info.name+" is 0", at)
+	}
+	return nil
+}
+
+func (d *dec) failSec(r *Rule, section, field, detail string, at int) error {
+	err := d.fail(r, field, detail, at)
+	if e, ok := err.(*Error); ok && section != "" {
+		e.Section = section
+	} else if err == nil && section != "" && d.viol != nil && len(*d.viol) > 0 {
+		(*d.viol)[len(*d.viol)-1].Section = section
+	}
+	return err
+}
+
+// propsSize is the encoded size of the property block without its length prefix.
+func (p *Properties) propsSize() int {
+	n := 0
+	for _, id := range propOrder {
+		if !p.Has(id) {
+			continue
+		}
+		switch propTable[id].kind {
+		case kByte:
+			n += 2
+		case kU16:
+			n += 3
+		case kU32:
+			n += 5
+		case kVarint:
+			for _, s := range p.SubscriptionIDs {
+				n += 1 + varintLen(s)
+			}
+		case kString:
+			n += 3 + len(*p.strPtr(id))
+		case kBinary:
+			n += 3 + len(*p.binPtr(id))
+		case kPair:
+			for _, u := range p.User {
+				n += 5 + len(u.Key) + len(u.Value)
+			}
+		}
+	}
+	return n
+}
+
+// blockSize is the encoded size of the property block including its length prefix.
+func (p *Properties) blockSize() int {
+	n := p.propsSize()
+	return varintLen(uint32(n)) + n
+}
+
+func (p *Properties) appendBlock(dst []byte, t PacketType) ([]byte, error) {
+	dst = AppendVarint(dst, uint32(p.propsSize()))
+	for _, id := range propOrder {
+		if !p.Has(id) {
+			continue
+		}
+		info := &propTable[id]
+		switch info.kind {
+		case kByte:
+			dst = append(dst, byte(id), byte(p.numeric(id)))
+		case kU16:
+			dst = appendU16(append(dst, byte(id)), uint16(p.numeric(id)))
+		case kU32:
+			dst = appendU32(append(dst, byte(id)), p.numeric(id))
+		case kVarint:
+			for _, s := range p.SubscriptionIDs {
+				dst = AppendVarint(append(dst, byte(id)), s)
+			}
+		case kString:
+			s := *p.strPtr(id)
+			if err := checkLen(t, info.name, len(s)); err != nil {
+				return dst, err
+			}
+			dst = appendStr(append(dst, byte(id)), s)
+		case kBinary:
+			b := *p.binPtr(id)
+			if err := checkLen(t, info.name, len(b)); err != nil {
+				return dst, err
+			}
+			dst = appendBin(append(dst, byte(id)), b)
+		case kPair:
+			for _, u := range p.User {
+				if err := checkLen(t, "User Property", max(len(u.Key), len(u.Value))); err != nil {
+					return dst, err
+				}
+				dst = appendStr(appendStr(append(dst, byte(id)), u.Key), u.Value)
+			}
+		}
+	}
+	return dst, nil
+}
+
+// String lists the present properties as name=value pairs.
+func (p *Properties) String() string {
+	var b strings.Builder
+	for _, id := range propOrder {
+		if !p.Has(id) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString(", ")
+		}
+		info := &propTable[id]
+		switch info.kind {
+		case kByte, kU16, kU32:
+			fmt.Fprintf(&b, "%s=%d", info.name, p.numeric(id))
+		case kVarint:
+			fmt.Fprintf(&b, "%s=%v", info.name, p.SubscriptionIDs)
+		case kString:
+			fmt.Fprintf(&b, "%s=%q", info.name, *p.strPtr(id))
+		case kBinary:
+			fmt.Fprintf(&b, "%s=%x", info.name, *p.binPtr(id))
+		case kPair:
+			for i, u := range p.User {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				fmt.Fprintf(&b, "User Property=%q:%q", u.Key, u.Value)
+			}
+		}
+	}
+	return b.String()
+}
