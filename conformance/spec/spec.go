@@ -111,8 +111,8 @@ type own struct {
 type vkey struct{ version, id string }
 
 var (
-	registry []Statement    // sorted, see less
-	byKey    map[vkey]int   // (version, ID) -> index in registry
+	registry []Statement     // sorted, see less
+	byKey    map[vkey]int    // (version, ID) -> index in registry
 	aliasOf  map[vkey]string // (version, alternative spelling) -> ID
 )
 
