@@ -1,0 +1,161 @@
+package conformance
+
+import (
+	"fmt"
+
+	"github.com/mqttspec/mqttspec/codec"
+)
+
+// DefaultConnect returns a CONNECT for the case's version: a fresh client identifier, clean
+// start, keep alive 60 s and the target's credentials.
+func (t *T) DefaultConnect() *codec.Connect {
+	c := &codec.Connect{ProtocolLevel: byte(t.Version), CleanStart: true, KeepAlive: 60, ClientID: t.ClientID()}
+	if t.Version == codec.V31 {
+		c.ProtocolName = "MQIsdp"
+	} else {
+		c.ProtocolName = "MQTT"
+	}
+	if t.Target.Username != "" {
+		c.UsernameFlag, c.Username = true, t.Target.Username
+		c.PasswordFlag, c.Password = true, []byte(t.Target.Password)
+	}
+	return c
+}
+
+// Connect dials, sends c and expects a successful CONNACK (reason 0, Session Present 0 for a clean
+// start). The CONNACK is kept in Conn.Connack.
+func (t *T) Connect(c *codec.Connect) *Conn {
+	return t.ConnectLabel("", c)
+}
+
+// ConnectLabel is Connect with a connection label for the transcript.
+func (t *T) ConnectLabel(label string, c *codec.Connect) *Conn {
+	conn := t.Dial(label)
+	conn.Send(c)
+	m := Connack(0)
+	if !c.CleanStart {
+		m = (&M{typ: codec.CONNACK}).Reason(0)
+	}
+	conn.Connack = conn.Expect(m).(*codec.Connack)
+	return conn
+}
+
+// ConnectResume connects with clean start 0 (v5: with session expiry) and expects the CONNACK
+// Session Present flag to be present.
+func (t *T) ConnectResume(label string, c *codec.Connect, present bool) *Conn {
+	conn := t.Dial(label)
+	conn.Send(c)
+	conn.Connack = conn.Expect((&M{typ: codec.CONNACK}).Reason(0).SessionPresent(present)).(*codec.Connack)
+	return conn
+}
+
+// Subscribe sends a SUBSCRIBE for one filter and expects a SUBACK granting exactly
+// min(qos, the target's maximum QoS). It returns the granted QoS.
+func (c *Conn) Subscribe(filter string, qos byte) byte {
+	return c.SubscribeOpts(codec.Subscription{Filter: filter, QoS: qos}, nil)
+}
+
+// SubscribeOpts sends a SUBSCRIBE with full options (and v5 properties) and expects the grant.
+func (c *Conn) SubscribeOpts(sub codec.Subscription, props *codec.Properties) byte {
+	id := c.NextID()
+	s := &codec.Subscribe{PacketID: id, Subscriptions: []codec.Subscription{sub}}
+	if props != nil {
+		s.Properties = *props
+	}
+	c.Send(s)
+	want := min(sub.QoS, c.t.Caps.MaximumQoS)
+	c.Expect(Suback(id, codec.ReasonCode(want)))
+	return want
+}
+
+// Unsubscribe sends an UNSUBSCRIBE for filters and expects the UNSUBACK (v5: Success for each).
+func (c *Conn) Unsubscribe(filters ...string) {
+	id := c.NextID()
+	c.Send(&codec.Unsubscribe{PacketID: id, Filters: filters})
+	var codes []codec.ReasonCode
+	if c.Version() == codec.V5 {
+		codes = make([]codec.ReasonCode, len(filters))
+	}
+	c.Expect(Unsuback(id, codes...))
+}
+
+// Publish sends a PUBLISH and completes its QoS flow as the sender: PUBACK for QoS 1,
+// PUBREC → PUBREL → PUBCOMP for QoS 2, each with the right packet identifier and reason 0
+// (v5 also accepts 0x10 No matching subscribers on PUBACK/PUBREC).
+func (c *Conn) Publish(p *codec.Publish) {
+	if p.QoS > 0 && p.PacketID == 0 {
+		p.PacketID = c.NextID()
+	}
+	c.Send(p)
+	okCodes := []codec.ReasonCode{0}
+	if c.Version() == codec.V5 {
+		okCodes = append(okCodes, codec.ReasonNoMatchingSubscribers)
+	}
+	switch p.QoS {
+	case 1:
+		c.Expect((&M{typ: codec.PUBACK}).ID(p.PacketID).ReasonIn(okCodes...))
+	case 2:
+		c.Expect((&M{typ: codec.PUBREC}).ID(p.PacketID).ReasonIn(okCodes...))
+		c.Send(&codec.Pubrel{PacketID: p.PacketID})
+		c.Expect(Pubcomp(p.PacketID))
+	}
+}
+
+// PublishMsg is Publish for the common case: topic, payload, QoS, retain.
+func (c *Conn) PublishMsg(topic string, payload string, qos byte, retain bool) {
+	c.Publish(&codec.Publish{Topic: topic, Payload: []byte(payload), QoS: qos, Retain: retain})
+}
+
+// ExpectPublish waits for a PUBLISH matching m and returns it.
+func (c *Conn) ExpectPublish(m Matcher) *codec.Publish {
+	p := c.Expect(m)
+	pub, ok := p.(*codec.Publish)
+	if !ok {
+		c.t.Fatalf("[%s] matcher %s accepted a %v", c.Label, m, p.Type())
+	}
+	return pub
+}
+
+// Ack completes the receiver side of a QoS flow for a PUBLISH that arrived: PUBACK for QoS 1;
+// PUBREC, then expect PUBREL, then PUBCOMP for QoS 2.
+func (c *Conn) Ack(p *codec.Publish) {
+	switch p.QoS {
+	case 1:
+		c.Send(&codec.Puback{PacketID: p.PacketID})
+	case 2:
+		c.Send(&codec.Pubrec{PacketID: p.PacketID})
+		c.Expect(Pubrel(p.PacketID))
+		c.Send(&codec.Pubcomp{PacketID: p.PacketID})
+	}
+}
+
+// Receive expects a PUBLISH matching m and acknowledges it.
+func (c *Conn) Receive(m Matcher) *codec.Publish {
+	p := c.ExpectPublish(m)
+	c.Ack(p)
+	return p
+}
+
+// Sub is a convenient subscriber: connects a fresh client and subscribes to filter at qos.
+func (t *T) Sub(label, filter string, qos byte) *Conn {
+	c := t.ConnectLabel(label, t.DefaultConnect())
+	c.Subscribe(filter, qos)
+	return c
+}
+
+// Pub is a convenient publisher connection.
+func (t *T) Pub(label string) *Conn { return t.ConnectLabel(label, t.DefaultConnect()) }
+
+// Check fails the case when cond is false.
+func (t *T) Check(cond bool, expected, actual string, format string, args ...any) {
+	if !cond {
+		t.Failf(expected, actual, format, args...)
+	}
+}
+
+// Equal fails the case when got != want.
+func Equal[V comparable](t *T, what string, got, want V) {
+	if got != want {
+		t.Failf(fmt.Sprint(want), fmt.Sprint(got), "%s is %v, want %v", what, got, want)
+	}
+}

@@ -1,0 +1,295 @@
+package conformance
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/conformance/spec"
+	"github.com/mqttspec/mqttspec/reports"
+)
+
+// Runner runs cases against a target.
+type Runner struct {
+	Target   *Target
+	Versions []codec.Version // default: 3.1.1 and 5.0
+	Parallel int             // concurrent cases (default 4)
+	Timeouts Timeouts
+	// RunTimeout bounds the whole run; cases not finished by then are reported as errors and
+	// the results are marked incomplete (0 = none).
+	RunTimeout time.Duration
+	// Progress is called after each case (from the runner's goroutines, serialised).
+	Progress func(reports.Case)
+	Logger   *slog.Logger
+	Tool     reports.Tool
+	// Caps, when set, skips discovery (tests, or a descriptor that knows better).
+	Caps *Capabilities
+}
+
+type job struct {
+	c *Case
+	v codec.Version
+}
+
+// Run discovers the target's capabilities and runs every case on every version. The error is
+// for infrastructure problems (target unreachable, bad settings); case failures are in the
+// results.
+func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error) {
+	if r.Target == nil {
+		return nil, errors.New("no target")
+	}
+	if err := r.Target.CheckURL(); err != nil {
+		return nil, err
+	}
+	for i := range cases {
+		if err := cases[i].Validate(); err != nil {
+			return nil, err
+		}
+	}
+	to := r.Timeouts.withDefaults()
+	versions := r.Versions
+	if len(versions) == 0 {
+		versions = []codec.Version{codec.V311, codec.V5}
+	}
+	parallel := r.Parallel
+	if parallel <= 0 {
+		parallel = 4
+	}
+	started := time.Now()
+	caps := r.Caps
+	if caps == nil {
+		var err error
+		if caps, err = Discover(ctx, r.Target, to.Step); err != nil {
+			return nil, fmt.Errorf("discover target capabilities: %w", err)
+		}
+	}
+	runCtx := ctx
+	if r.RunTimeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, r.RunTimeout)
+		defer cancel()
+	}
+	runID := shortID()
+	var jobs []job
+	for i := range cases {
+		for _, v := range versions {
+			if cases[i].Versions.Has(v) {
+				jobs = append(jobs, job{&cases[i], v})
+			}
+		}
+	}
+	results := make([]reports.Case, len(jobs))
+	done := make([]bool, len(jobs))
+	var mu sync.Mutex
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		select {
+		case sem <- struct{}{}:
+		case <-runCtx.Done():
+		}
+		if runCtx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res := RunCase(runCtx, r.Target, caps, j.c, j.v, to, runID)
+			mu.Lock()
+			results[i], done[i] = res, true
+			if r.Progress != nil {
+				r.Progress(res)
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	out := &reports.Results{Schema: reports.Schema, Tool: r.Tool, Started: started,
+		Target: reports.Target{Name: r.Target.Name, URL: r.Target.URL, Role: string(RoleBroker), Transport: r.Target.Transport(), Info: capsInfo(caps, r.Target)}}
+	for i := range jobs {
+		if !done[i] {
+			out.Incomplete = true
+			c := jobs[i].c
+			results[i] = reports.Case{ID: c.ID, Title: c.Title, Section: c.Section(), Statements: c.StatementsFor(jobs[i].v),
+				Version: jobs[i].v.String(), Role: string(c.Role), Level: c.Level.String(), Status: reports.Error,
+				Message: "the run's deadline passed before this case finished"}
+		}
+	}
+	if runCtx.Err() != nil {
+		out.Incomplete = true
+	}
+	out.Cases = results
+	out.DurationMs = float64(time.Since(started).Microseconds()) / 1000
+	out.Coverage = Coverage(out.Cases, versions, RoleBroker)
+	out.Sort()
+	out.Recount()
+	return out, nil
+}
+
+// RunCase runs one case on one version with its hard deadline and returns its result. A case
+// that overruns its deadline is abandoned (its connections closed) and reported as an error.
+func RunCase(ctx context.Context, tg *Target, caps *Capabilities, c *Case, v codec.Version, to Timeouts, runID string) reports.Case {
+	to = to.withDefaults()
+	limit := to.Case
+	if c.Timeout > 0 {
+		limit = c.Timeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	t := newT(cctx, c, v, tg, caps, to, runID)
+	defer t.cancel()
+	start := time.Now()
+	if (v == codec.V5 && !caps.V5) || (v == codec.V311 && !caps.V311) {
+		t.status, t.message = reports.Skip, fmt.Sprintf("the target does not accept MQTT %s connections", v)
+		return t.result(v, 0)
+	}
+	for _, f := range c.Requires {
+		if why, missing := caps.Missing[f]; missing {
+			t.status, t.message = reports.Skip, fmt.Sprintf("target lacks %s: %s", f, why)
+			return t.result(v, 0)
+		}
+	}
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		defer func() {
+			if p := recover(); p != nil {
+				t.mu.Lock()
+				if !t.finished {
+					t.finished = true
+					t.status, t.message = reports.Error, fmt.Sprintf("case panicked: %v\n%s", p, debug.Stack())
+				}
+				t.mu.Unlock()
+			}
+		}()
+		c.Run(t)
+		t.mu.Lock()
+		t.finished = true
+		t.mu.Unlock()
+	}()
+	select {
+	case <-finished:
+	case <-cctx.Done():
+		t.mu.Lock()
+		if !t.finished {
+			t.finished = true
+			if ctx.Err() != nil {
+				t.status, t.message = reports.Error, "the run's deadline passed before this case finished"
+			} else {
+				t.status, t.message = reports.Error, fmt.Sprintf("case exceeded its hard deadline of %v", limit)
+			}
+		}
+		t.mu.Unlock()
+		t.closeAll()
+		select {
+		case <-finished:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	t.closeAll()
+	return t.result(v, time.Since(start))
+}
+
+func capsInfo(c *Capabilities, tg *Target) map[string]string {
+	info := map[string]string{
+		"mqtt311": fmt.Sprint(c.V311), "mqtt5": fmt.Sprint(c.V5),
+		"maximum_qos": fmt.Sprint(c.MaximumQoS), "retain_available": fmt.Sprint(c.RetainAvailable),
+		"topic_alias_maximum": fmt.Sprint(c.TopicAliasMaximum), "receive_maximum": fmt.Sprint(c.ReceiveMaximum),
+	}
+	if c.MaximumPacketSize > 0 {
+		info["maximum_packet_size"] = fmt.Sprint(c.MaximumPacketSize)
+	}
+	for k, v := range tg.Info {
+		info[k] = v
+	}
+	return info
+}
+
+// Coverage computes, per version, how many wire-testable statements binding the role's side
+// (the server for broker runs, the client for client runs, plus those binding both) are cited by
+// a case that actually ran (not skipped).
+func Coverage(cases []reports.Case, versions []codec.Version, role Role) map[string]reports.Coverage {
+	out := map[string]reports.Coverage{}
+	side := spec.Server
+	if role == RoleClient {
+		side = spec.Client
+	}
+	for _, v := range versions {
+		if v == codec.V31 {
+			continue
+		}
+		sv := specVersion(v)
+		tested := map[string]bool{}
+		for _, c := range cases {
+			if c.Version == v.String() && c.Status != reports.Skip && c.Status != reports.Error {
+				for _, id := range c.Statements {
+					tested[id] = true
+				}
+			}
+		}
+		var cov reports.Coverage
+		for _, s := range spec.ByVersion(sv) {
+			if !s.Testable || !s.InAppendixB() || (s.Role != side && s.Role != spec.Both) {
+				continue
+			}
+			cov.Testable++
+			if tested[s.ID] {
+				cov.Tested++
+			} else {
+				cov.Missing = append(cov.Missing, s.ID)
+			}
+		}
+		out[sv] = cov
+	}
+	return out
+}
+
+// Select filters cases: globs match the case ID (path.Match syntax, or a plain prefix); labels
+// match a statement ID, a level ("MUST"), a section ("3.3") or a version ("5.0"/"3.1.1").
+// Empty filters select everything.
+func Select(cases []Case, globs, labels []string) ([]Case, error) {
+	for _, g := range globs {
+		if _, err := path.Match(g, ""); err != nil {
+			return nil, fmt.Errorf("bad --case pattern %q: %w", g, err)
+		}
+	}
+	var out []Case
+	for _, c := range cases {
+		if len(globs) > 0 && !slices.ContainsFunc(globs, func(g string) bool {
+			ok, _ := path.Match(g, c.ID)
+			return ok || strings.HasPrefix(c.ID, g)
+		}) {
+			continue
+		}
+		if len(labels) > 0 && !slices.ContainsFunc(labels, func(l string) bool { return hasLabel(&c, l) }) {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func hasLabel(c *Case, l string) bool {
+	switch {
+	case slices.Contains(c.Statements, l):
+		return true
+	case strings.EqualFold(l, c.Level.String()):
+		return true
+	case l == c.Section() || strings.HasPrefix(c.Section(), l+"."):
+		return true
+	case l == "5.0" || l == "5":
+		return c.Versions.Has(codec.V5)
+	case l == "3.1.1" || l == "311":
+		return c.Versions.Has(codec.V311)
+	}
+	return false
+}

@@ -1,0 +1,218 @@
+package conformance
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/reports"
+)
+
+// Timeouts bound every wait of a case.
+type Timeouts struct {
+	Step    time.Duration // how long an Expect waits for a packet or a close (default 3s)
+	Nothing time.Duration // default window of ExpectNothing (default 500ms)
+	Case    time.Duration // hard deadline of a whole case (default 30s)
+}
+
+func (to Timeouts) withDefaults() Timeouts {
+	if to.Step <= 0 {
+		to.Step = 3 * time.Second
+	}
+	if to.Nothing <= 0 {
+		to.Nothing = 500 * time.Millisecond
+	}
+	if to.Case <= 0 {
+		to.Case = 30 * time.Second
+	}
+	return to
+}
+
+// T is the state of one case run on one protocol version. Its methods that fail the case end
+// the case's goroutine (like testing.T.FailNow), so a case reads as a straight script.
+type T struct {
+	Version  codec.Version
+	Target   *Target
+	Caps     *Capabilities
+	Timeouts Timeouts
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	c      *Case
+	start  time.Time
+	id     string // random per case run, for client ids and topics
+	runID  string
+
+	mu         sync.Mutex
+	events     []reports.Event
+	conns      []*Conn
+	n          int
+	status     reports.Status
+	message    string
+	expected   string
+	actual     string
+	finished   bool
+	warnings   []string
+	maxEvents  int
+	eventsLost int
+}
+
+func newT(ctx context.Context, c *Case, v codec.Version, tg *Target, caps *Capabilities, to Timeouts, runID string) *T {
+	t := &T{Version: v, Target: tg, Caps: caps, Timeouts: to.withDefaults(), c: c, start: time.Now(),
+		id: shortID()[:6], runID: runID, status: reports.Pass, maxEvents: 2000}
+	t.ctx, t.cancel = context.WithCancel(ctx)
+	return t
+}
+
+// Context is cancelled when the case ends or passes its hard deadline.
+func (t *T) Context() context.Context { return t.ctx }
+
+// Case returns the case being run.
+func (t *T) Case() *Case { return t.c }
+
+// V5 reports whether the case runs on MQTT 5.0.
+func (t *T) V5() bool { return t.Version == codec.V5 }
+
+// ClientID returns a client identifier unique to this case run: at most 23 characters from
+// [0-9a-zA-Z], which every server must accept (MQTT-3.1.3-5).
+func (t *T) ClientID() string {
+	t.mu.Lock()
+	t.n++
+	n := t.n
+	t.mu.Unlock()
+	return "ms" + t.runID[:6] + t.id + strconv.Itoa(n)
+}
+
+// Topic returns a topic name unique to this case run, ending in name.
+func (t *T) Topic(name string) string {
+	return "mqttspec/" + t.runID + "/" + t.id + "/" + name
+}
+
+// TopicPrefix is the unique prefix of this case run's topics (filters can add wildcards to it).
+func (t *T) TopicPrefix() string { return "mqttspec/" + t.runID + "/" + t.id }
+
+// Logf adds a note to the transcript.
+func (t *T) Logf(format string, args ...any) { t.note("", fmt.Sprintf(format, args...)) }
+
+// Warnf records that a SHOULD-level expectation was not met without ending the case; a case
+// that passes otherwise ends as warn.
+func (t *T) Warnf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	t.note("", "warning: "+msg)
+	t.mu.Lock()
+	t.warnings = append(t.warnings, msg)
+	t.mu.Unlock()
+}
+
+// Fatalf fails the case with a message and ends it.
+func (t *T) Fatalf(format string, args ...any) {
+	t.finish(reports.Fail, fmt.Sprintf(format, args...), "", "")
+}
+
+// Failf fails the case with expected and actual descriptions and ends it.
+func (t *T) Failf(expected, actual string, format string, args ...any) {
+	t.finish(reports.Fail, fmt.Sprintf(format, args...), expected, actual)
+}
+
+// Skipf marks the case skipped and ends it.
+func (t *T) Skipf(format string, args ...any) {
+	t.finish(reports.Skip, fmt.Sprintf(format, args...), "", "")
+}
+
+// Errorf ends the case with status error: the harness could not judge (connection refused…).
+func (t *T) Errorf(format string, args ...any) {
+	t.finish(reports.Error, fmt.Sprintf(format, args...), "", "")
+}
+
+// Require skips the case unless the target has every feature.
+func (t *T) Require(fs ...Feature) {
+	for _, f := range fs {
+		if why, missing := t.Caps.Missing[f]; missing {
+			t.Skipf("target lacks %s: %s", f, why)
+		}
+	}
+}
+
+func (t *T) finish(s reports.Status, msg, expected, actual string) {
+	t.mu.Lock()
+	if !t.finished {
+		t.finished = true
+		t.status, t.message, t.expected, t.actual = s, msg, expected, actual
+	}
+	t.mu.Unlock()
+	if s != reports.Pass {
+		t.note("", string(s)+": "+msg)
+	}
+	runtime.Goexit()
+}
+
+// Sleep waits d or until the case is cancelled.
+func (t *T) Sleep(d time.Duration) {
+	select {
+	case <-time.After(d):
+	case <-t.ctx.Done():
+		t.Errorf("case cancelled while sleeping: %v", context.Cause(t.ctx))
+	}
+}
+
+func (t *T) since() float64 { return float64(time.Since(t.start).Microseconds()) / 1000 }
+
+func (t *T) record(conn, dir string, raw []byte, text string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.events) >= t.maxEvents {
+		t.eventsLost++
+		return
+	}
+	e := reports.Event{TMs: t.since(), Conn: conn, Dir: dir, Packet: text}
+	if raw != nil {
+		const maxHex = 4096
+		if len(raw) > maxHex {
+			e.Hex = hex.EncodeToString(raw[:maxHex])
+			e.Packet += fmt.Sprintf(" (hex truncated: %d of %d bytes shown)", maxHex, len(raw))
+		} else {
+			e.Hex = hex.EncodeToString(raw)
+		}
+	}
+	t.events = append(t.events, e)
+}
+
+func (t *T) note(conn, text string) { t.record(conn, "note", nil, text) }
+
+// result builds the report entry once the case has ended.
+func (t *T) result(v codec.Version, dur time.Duration) reports.Case {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	status, msg := t.status, t.message
+	if status == reports.Pass && len(t.warnings) > 0 {
+		status, msg = reports.Warn, t.warnings[0]
+	}
+	// A failed SHOULD or MAY is a warning, not a failure.
+	if status == reports.Fail && t.c.Level != Must {
+		status = reports.Warn
+	}
+	events := t.events
+	if t.eventsLost > 0 {
+		events = append(events, reports.Event{TMs: t.since(), Dir: "note", Packet: fmt.Sprintf("%d more events not recorded", t.eventsLost)})
+	}
+	return reports.Case{
+		ID: t.c.ID, Title: t.c.Title, Section: t.c.Section(), Statements: t.c.StatementsFor(v),
+		Version: v.String(), Role: string(t.c.Role), Level: t.c.Level.String(), Status: status, Message: msg,
+		Expected: t.expected, Actual: t.actual, DurationMs: float64(dur.Microseconds()) / 1000, Transcript: events,
+	}
+}
+
+// closeAll closes every connection of the case.
+func (t *T) closeAll() {
+	t.mu.Lock()
+	conns := append([]*Conn(nil), t.conns...)
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.shut()
+	}
+}

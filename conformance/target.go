@@ -1,0 +1,295 @@
+package conformance
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/mqttspec/mqttspec/codec"
+)
+
+// Target is a broker under test: where it listens and what cannot be discovered on the wire.
+type Target struct {
+	Name string // label in reports ("mosquitto", "embedded")
+	URL  string // tcp://host:port, tls://host:port, ws://host:port/path, wss://…
+
+	TLSConfig *tls.Config // for tls:// and wss:// (nil: system roots; set InsecureSkipVerify for tests)
+
+	// Credentials a case may use. With Username empty the target must accept anonymous clients.
+	Username, Password string
+	// BadPassword is a password the target refuses for Username (enables credential cases).
+	BadPassword string
+	// DeniedTopic is a topic the target's ACL denies to the credentials above (enables ACL cases).
+	DeniedTopic string
+	// AuthMethod is an enhanced-authentication method the target supports, with the client's
+	// side of the exchange (enables AUTH cases).
+	AuthMethod string
+	AuthStep   func(challenge []byte) ([]byte, error)
+	// AuthInitial is the Authentication Data sent in CONNECT for AuthMethod.
+	AuthInitial []byte
+	// Restart restarts the broker, keeping persistent sessions (enables restart cases).
+	Restart func(ctx context.Context) error
+	// Disable lists features to treat as missing even if discovery finds them.
+	Disable []Feature
+	// Info carries free-form facts for the report (version strings, command lines).
+	Info map[string]string
+}
+
+// transport returns the URL scheme, host:port and path.
+func (tg *Target) parse() (scheme, host, path string, err error) {
+	u, err := url.Parse(tg.URL)
+	if err != nil {
+		return "", "", "", fmt.Errorf("target %q: %w", tg.URL, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "tls", "ssl", "mqtts", "ws", "wss":
+	default:
+		return "", "", "", fmt.Errorf("target %q: scheme must be tcp, tls, ws or wss", tg.URL)
+	}
+	if u.Host == "" {
+		return "", "", "", fmt.Errorf("target %q: no host:port", tg.URL)
+	}
+	host = u.Host
+	if u.Port() == "" {
+		def := map[string]string{"tcp": "1883", "mqtt": "1883", "tls": "8883", "ssl": "8883", "mqtts": "8883", "ws": "80", "wss": "443"}
+		host = net.JoinHostPort(u.Hostname(), def[u.Scheme])
+	}
+	return u.Scheme, host, u.Path, nil
+}
+
+// Transport returns "tcp", "tls", "ws" or "wss".
+func (tg *Target) Transport() string {
+	s, _, _, err := tg.parse()
+	if err != nil {
+		return ""
+	}
+	switch s {
+	case "mqtt":
+		return "tcp"
+	case "ssl", "mqtts":
+		return "tls"
+	}
+	return s
+}
+
+// CheckURL validates the target URL without connecting.
+func (tg *Target) CheckURL() error {
+	_, _, _, err := tg.parse()
+	return err
+}
+
+// Dial opens a new network connection to the target.
+func (tg *Target) Dial(ctx context.Context) (net.Conn, error) {
+	scheme, host, path, err := tg.parse()
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	switch scheme {
+	case "tcp", "mqtt":
+		return d.DialContext(ctx, "tcp", host)
+	case "tls", "ssl", "mqtts":
+		cfg := tg.tlsConfig(host)
+		td := tls.Dialer{NetDialer: &d, Config: cfg}
+		return td.DialContext(ctx, "tcp", host)
+	case "ws", "wss":
+		if path == "" {
+			path = "/mqtt"
+		}
+		u := scheme + "://" + host + path
+		opts := &websocket.DialOptions{Subprotocols: []string{"mqtt"}}
+		if scheme == "wss" {
+			opts.HTTPClient = wsHTTPClient(tg.tlsConfig(host))
+		}
+		c, resp, err := websocket.Dial(ctx, u, opts)
+		if err != nil {
+			return nil, fmt.Errorf("websocket %s: %w", u, err)
+		}
+		if resp != nil && resp.Header.Get("Sec-WebSocket-Protocol") != "mqtt" {
+			c.Close(websocket.StatusProtocolError, "no mqtt subprotocol")
+			return nil, fmt.Errorf("websocket %s: server did not agree to the mqtt subprotocol", u)
+		}
+		c.SetReadLimit(int64(codec.MaxPacketSize))
+		// The connection outlives the dial context: give NetConn its own background context.
+		return websocket.NetConn(context.Background(), c, websocket.MessageBinary), nil
+	}
+	return nil, errors.New("unreachable")
+}
+
+func (tg *Target) tlsConfig(host string) *tls.Config {
+	cfg := tg.TLSConfig
+	if cfg == nil {
+		cfg = &tls.Config{}
+	} else {
+		cfg = cfg.Clone()
+	}
+	if cfg.ServerName == "" {
+		h, _, _ := net.SplitHostPort(host)
+		cfg.ServerName = h
+	}
+	return cfg
+}
+
+// Capabilities is what the target supports, discovered from a v5 CONNACK and the descriptor.
+type Capabilities struct {
+	V311, V5          bool   // the target accepts a plain CONNECT of this version
+	MaximumQoS        byte   // 2 when absent
+	RetainAvailable   bool   // true when absent
+	WildcardAvailable bool   // true when absent
+	SubIDAvailable    bool   // true when absent
+	SharedAvailable   bool   // true when absent
+	TopicAliasMaximum uint16 // 0 when absent
+	ReceiveMaximum    uint16 // 65535 when absent
+	MaximumPacketSize uint32 // 0 = no limit announced
+	ServerKeepAlive   int    // -1 when absent
+	Missing           map[Feature]string
+}
+
+// Has reports whether the feature is available.
+func (c *Capabilities) Has(f Feature) bool { _, missing := c.Missing[f]; return !missing }
+
+// Discover connects once per version to learn what the target supports.
+func Discover(ctx context.Context, tg *Target, timeout time.Duration) (*Capabilities, error) {
+	caps := &Capabilities{MaximumQoS: 2, RetainAvailable: true, WildcardAvailable: true, SubIDAvailable: true,
+		SharedAvailable: true, ReceiveMaximum: 65535, ServerKeepAlive: -1, Missing: map[Feature]string{}}
+	var firstErr error
+	for _, v := range []codec.Version{codec.V311, codec.V5} {
+		ack, err := probeConnect(ctx, tg, v, timeout)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("MQTT %s: %w", v, err)
+			}
+			continue
+		}
+		if ack.ReasonCode != 0 {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("MQTT %s: CONNACK refused the probe: %s", v, ack.ReasonCode.NameFor(codec.CONNACK, v))
+			}
+			continue
+		}
+		if v == codec.V311 {
+			caps.V311 = true
+			continue
+		}
+		caps.V5 = true
+		p := &ack.Properties
+		if p.Has(codec.PropMaximumQoS) {
+			caps.MaximumQoS = p.MaximumQoS
+		}
+		if p.Has(codec.PropRetainAvailable) {
+			caps.RetainAvailable = p.RetainAvailable == 1
+		}
+		if p.Has(codec.PropWildcardSubAvailable) {
+			caps.WildcardAvailable = p.WildcardSubAvailable == 1
+		}
+		if p.Has(codec.PropSubIDAvailable) {
+			caps.SubIDAvailable = p.SubIDAvailable == 1
+		}
+		if p.Has(codec.PropSharedSubAvailable) {
+			caps.SharedAvailable = p.SharedSubAvailable == 1
+		}
+		caps.TopicAliasMaximum = p.TopicAliasMaximum
+		if p.Has(codec.PropReceiveMaximum) {
+			caps.ReceiveMaximum = p.ReceiveMaximum
+		}
+		caps.MaximumPacketSize = p.MaximumPacketSize
+		if p.Has(codec.PropServerKeepAlive) {
+			caps.ServerKeepAlive = int(p.ServerKeepAlive)
+		}
+	}
+	if !caps.V311 && !caps.V5 {
+		return nil, fmt.Errorf("target %s accepts neither MQTT 3.1.1 nor 5.0: %w", tg.URL, firstErr)
+	}
+	miss := func(f Feature, why string) { caps.Missing[f] = why }
+	if caps.MaximumQoS < 1 {
+		miss(FeatureQoS1, "CONNACK Maximum QoS is 0")
+	}
+	if caps.MaximumQoS < 2 {
+		miss(FeatureQoS2, fmt.Sprintf("CONNACK Maximum QoS is %d", caps.MaximumQoS))
+	}
+	if !caps.RetainAvailable {
+		miss(FeatureRetain, "CONNACK Retain Available is 0")
+	}
+	if !caps.WildcardAvailable {
+		miss(FeatureWildcard, "CONNACK Wildcard Subscription Available is 0")
+	}
+	if !caps.SubIDAvailable {
+		miss(FeatureSubID, "CONNACK Subscription Identifier Available is 0")
+	}
+	if !caps.SharedAvailable {
+		miss(FeatureShared, "CONNACK Shared Subscription Available is 0")
+	}
+	if caps.TopicAliasMaximum == 0 {
+		miss(FeatureTopicAlias, "CONNACK Topic Alias Maximum is 0 or absent")
+	}
+	if tg.AuthMethod == "" {
+		miss(FeatureEnhancedAuth, "the target descriptor names no authentication method")
+	}
+	if tg.Username == "" || tg.BadPassword == "" {
+		miss(FeatureCredentials, "the target descriptor gives no user with a good and a bad password")
+	}
+	if tg.Username != "" {
+		miss(FeatureAnonymous, "the target needs credentials")
+	}
+	if tg.DeniedTopic == "" {
+		miss(FeatureDeniedTopic, "the target descriptor names no ACL-denied topic")
+	}
+	if tg.Restart == nil {
+		miss(FeatureRestart, "the runner cannot restart this target")
+	}
+	for _, f := range tg.Disable {
+		miss(f, "disabled in the target descriptor")
+	}
+	return caps, nil
+}
+
+func probeConnect(ctx context.Context, tg *Target, v codec.Version, timeout time.Duration) (*codec.Connack, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	nc, err := tg.Dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(timeout))
+	c := &codec.Connect{ProtocolLevel: byte(v), CleanStart: true, KeepAlive: 30, ClientID: "mqttspecprobe" + shortID()}
+	if tg.Username != "" {
+		c.UsernameFlag, c.Username = true, tg.Username
+		c.PasswordFlag, c.Password = true, []byte(tg.Password)
+	}
+	if err := codec.NewWriter(nc, v).WritePacket(c); err != nil {
+		return nil, err
+	}
+	p, err := codec.NewReader(nc, codec.Options{Version: v, MaxPacketSize: 1 << 20}).ReadPacket()
+	if err != nil {
+		return nil, fmt.Errorf("no CONNACK: %w", err)
+	}
+	ack, ok := p.(*codec.Connack)
+	if !ok {
+		return nil, fmt.Errorf("expected CONNACK, got %v", p.Type())
+	}
+	if ack.ReasonCode == 0 {
+		_ = codec.NewWriter(nc, v).WritePacket(&codec.Disconnect{})
+	}
+	return ack, nil
+}
+
+// shortID returns 8 random alphanumeric characters (client identifiers must stay within the
+// 23 characters [0-9a-zA-Z] every server accepts, MQTT-3.1.3-5).
+func shortID() string {
+	const alphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	var b strings.Builder
+	r := randUint64()
+	for i := 0; i < 8; i++ {
+		b.WriteByte(alphabet[r%uint64(len(alphabet))])
+		r /= uint64(len(alphabet))
+	}
+	return b.String()
+}
