@@ -71,18 +71,18 @@ type Feature string
 // Features. Those marked (v5) are discovered from CONNACK properties; the others come from the
 // target descriptor.
 const (
-	FeatureQoS1         Feature = "qos1"          // (v5 Maximum QoS)
-	FeatureQoS2         Feature = "qos2"          // (v5 Maximum QoS)
-	FeatureRetain       Feature = "retain"        // (v5 Retain Available)
-	FeatureWildcard     Feature = "wildcard-subs" // (v5 Wildcard Subscription Available)
-	FeatureSubID        Feature = "subscription-ids"
-	FeatureShared       Feature = "shared-subs"
-	FeatureTopicAlias   Feature = "topic-alias" // server accepts topic aliases (Topic Alias Maximum > 0)
-	FeatureEnhancedAuth Feature = "enhanced-auth"
-	FeatureCredentials  Feature = "credentials"  // the descriptor gives a valid and an invalid user
-	FeatureDeniedTopic  Feature = "denied-topic" // the descriptor names a topic the ACL denies
-	FeatureRestart      Feature = "restart"      // the broker can be restarted by the runner
-	FeatureAnonymous    Feature = "anonymous"    // connects without credentials
+	FeatureQoS1          Feature = "qos1"          // (v5 Maximum QoS)
+	FeatureQoS2          Feature = "qos2"          // (v5 Maximum QoS)
+	FeatureRetain        Feature = "retain"        // (v5 Retain Available)
+	FeatureWildcard      Feature = "wildcard-subs" // (v5 Wildcard Subscription Available)
+	FeatureSubID         Feature = "subscription-ids"
+	FeatureShared        Feature = "shared-subs"
+	FeatureTopicAlias    Feature = "topic-alias" // server accepts topic aliases (Topic Alias Maximum > 0)
+	FeatureEnhancedAuth  Feature = "enhanced-auth"
+	FeatureCredentials   Feature = "credentials"  // the descriptor gives a valid and an invalid user
+	FeatureDeniedTopic   Feature = "denied-topic" // the descriptor names a topic the ACL denies
+	FeatureRestart       Feature = "restart"      // the broker can be restarted by the runner
+	FeatureAnonymous     Feature = "anonymous"    // connects without credentials
 	FeatureEmptyClientID Feature = "empty-client-id"
 )
 

@@ -32,18 +32,18 @@ type Conn struct {
 	// Connack is the CONNACK received by T.Connect.
 	Connack *codec.Connack
 
-	t       *T
-	nc      net.Conn
-	version atomic.Uint32
-	in      chan inbound
-	done    chan struct{} // closed when the reader goroutine ends
-	once    sync.Once
-	nextID  uint16
-	sender  codec.Side // who we are (the side whose rules our packets follow)
-	peer    codec.Side // who the target is
-	mu      sync.Mutex
-	ended   bool // the stream ended (seen by an Expect)
-	endErr  error
+	t        *T
+	nc       net.Conn
+	version  atomic.Uint32
+	in       chan inbound
+	done     chan struct{} // closed when the reader goroutine ends
+	once     sync.Once
+	nextID   uint16
+	sender   codec.Side // who we are (the side whose rules our packets follow)
+	peer     codec.Side // who the target is
+	mu       sync.Mutex
+	ended    bool // the stream ended (seen by an Expect)
+	endErr   error
 	closedAt time.Duration
 }
 
