@@ -106,7 +106,7 @@ func (p *ack) decode(d *dec) error {
 	}
 	p.PacketID = id
 	if id == 0 {
-		if err := d.fail(rulePacketIDZero, "packet identifier", "packet identifier 0", at); err != nil {
+		if err := d.fail(ruleAckIDZero, "packet identifier", "packet identifier 0", at); err != nil {
 			return err
 		}
 	}

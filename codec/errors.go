@@ -57,6 +57,9 @@ var (
 	rulePublishQoS3      = &Rule{"publish-qos3", "MQTT-3.3.1-4", "MQTT-3.3.1-4", "3.3.1.2", "3.3.1.2", malformed, "a PUBLISH must not have both QoS bits set"}
 	rulePublishDupQoS0   = &Rule{"publish-dup-qos0", "MQTT-3.3.1-2", "MQTT-3.3.1-2", "3.3.1.1", "3.3.1.1", malformed, "a QoS 0 PUBLISH must have DUP 0"}
 	rulePacketIDZero     = &Rule{"packet-id-zero", "MQTT-2.3.1-1", "MQTT-2.2.1-3", "2.3.1", "2.2.1", protocol, "SUBSCRIBE, UNSUBSCRIBE and QoS>0 PUBLISH need a non-zero packet identifier"}
+	rulePacketIDZeroSrv  = &Rule{"packet-id-zero-server", "MQTT-2.3.1-1", "MQTT-2.2.1-4", "2.3.1", "2.2.1", protocol, "a QoS>0 PUBLISH sent by the server needs a non-zero packet identifier"}
+	ruleAckIDZero        = &Rule{"ack-packet-id-zero", "MQTT-2.3.1-6", "MQTT-2.2.1-5", "2.3.1", "2.2.1", protocol, "PUBACK, PUBREC, PUBREL and PUBCOMP carry the (non-zero) identifier of the PUBLISH they answer"}
+	ruleSubAckIDZero     = &Rule{"suback-packet-id-zero", "MQTT-2.3.1-7", "MQTT-2.2.1-6", "2.3.1", "2.2.1", protocol, "SUBACK and UNSUBACK carry the (non-zero) identifier of the request they answer"}
 	ruleUTF8Invalid      = &Rule{"utf8-invalid", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "1.5.3", "1.5.4", malformed, "a UTF-8 string is ill-formed or encodes a surrogate"}
 	ruleUTF8Null         = &Rule{"utf8-null", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "1.5.3", "1.5.4", malformed, "a UTF-8 string contains U+0000"}
 	ruleTopicWildcard    = &Rule{"topic-name-wildcard", "MQTT-3.3.2-2", "MQTT-3.3.2-2", "3.3.2.1", "3.3.2.1", malformed, "a topic name must not contain + or #"}
@@ -68,8 +71,10 @@ var (
 	ruleSharedEmptyName  = &Rule{"shared-name-empty", "", "MQTT-4.8.2-1", "", "4.8.2", protocol, "a shared subscription's share name is at least one character"}
 	ruleSharedNoLocal    = &Rule{"shared-no-local", "", "MQTT-3.8.3-4", "", "3.8.3.1", protocol, "No Local must not be set on a shared subscription"}
 	ruleSubscribeEmpty   = &Rule{"subscribe-empty", "MQTT-3.8.3-3", "MQTT-3.8.3-2", "3.8.3", "3.8.3", protocol, "a SUBSCRIBE carries at least one topic filter"}
+	// 3.1.1 prints this statement's ID as "MQTT-3-8.3-4" (a typo in the OASIS text); we use the
+	// well-formed spelling.
 	ruleSubOptsReserved  = &Rule{"subscribe-options-reserved", "MQTT-3.8.3-4", "MQTT-3.8.3-5", "3.8.3", "3.8.3.1", malformed, "reserved bits of the subscription options byte must be zero"}
-	ruleSubQoS3          = &Rule{"subscribe-qos3", "MQTT-3.8.3-4", "", "3.8.3", "3.8.3.1", malformed, "a requested QoS of 3 is not allowed"}
+	ruleSubQoS3          = &Rule{"subscribe-qos3", "MQTT-3.8.3-4", "", "3.8.3", "3.8.3.1", protocol, "a requested QoS of 3 is not allowed (5.0 calls it a Protocol Error)"}
 	ruleRetainHandling3  = &Rule{"retain-handling-3", "", "", "", "3.8.3.1", protocol, "Retain Handling 3 is not allowed"}
 	ruleUnsubscribeEmpty = &Rule{"unsubscribe-empty", "MQTT-3.10.3-2", "MQTT-3.10.3-2", "3.10.3", "3.10.3", protocol, "an UNSUBSCRIBE carries at least one topic filter"}
 	ruleProtocolName     = &Rule{"connect-protocol-name", "MQTT-3.1.2-1", "MQTT-3.1.2-1", "3.1.2.1", "3.1.2.1", ReasonUnsupportedProtocolVersion, "the protocol name must be MQTT (MQIsdp for 3.1)"}
@@ -112,7 +117,8 @@ var reasonRules = map[PacketType]*Rule{
 
 var allRules = []*Rule{ruleTruncated, ruleTrailing, ruleVarintLong, ruleVarintMinimal, rulePacketType,
 	ruleReservedFlags, rulePubrelFlags, ruleSubscribeFlags, ruleUnsubscribeFlags, ruleDisconnectFlags,
-	ruleAuthFlags, rulePublishQoS3, rulePublishDupQoS0, rulePacketIDZero, ruleUTF8Invalid, ruleUTF8Null,
+	ruleAuthFlags, rulePublishQoS3, rulePublishDupQoS0, rulePacketIDZero, rulePacketIDZeroSrv, ruleAckIDZero,
+	ruleSubAckIDZero, ruleUTF8Invalid, ruleUTF8Null,
 	ruleTopicWildcard, ruleTopicEmpty, ruleTopicNoAlias, ruleFilterHash, ruleFilterPlus, ruleSharedInvalid,
 	ruleSharedEmptyName, ruleSharedNoLocal, ruleSubscribeEmpty, ruleSubOptsReserved, ruleSubQoS3,
 	ruleRetainHandling3, ruleUnsubscribeEmpty, ruleProtocolName, ruleProtocolLevel, ruleConnectReserved,

@@ -123,6 +123,9 @@ type Decoder struct {
 	// Violations lists what the last packet broke (lenient mode only; strict mode returns the error).
 	Violations []Error
 
+	// d is the decode state, kept here so that it does not escape to the heap on every call.
+	d dec
+
 	connect     Connect
 	connack     Connack
 	publish     Publish
@@ -143,7 +146,12 @@ type Decoder struct {
 // NewDecoder returns a strict decoder for version v.
 func NewDecoder(v Version) *Decoder { return &Decoder{Options: Options{Version: v}} }
 
+// packet returns the decoder's own packet of type t, or a new one when dc is nil (the allocating
+// path), or nil for a reserved type.
 func (dc *Decoder) packet(t PacketType) Packet {
+	if dc == nil {
+		return New(t)
+	}
 	switch t {
 	case CONNECT:
 		return &dc.connect
@@ -180,12 +188,14 @@ func (dc *Decoder) packet(t PacketType) Packet {
 }
 
 // Decode decodes the packet at the front of b and returns it with the number of bytes it took.
-// It returns ErrShort when b holds only part of a packet. A CONNECT sets the decoder's Version.
+// It returns ErrShort when b holds only part of a packet. A CONNECT sets the decoder's Version
+// to the protocol level it carries.
 func (dc *Decoder) Decode(b []byte) (Packet, int, error) {
 	dc.Violations = dc.Violations[:0]
-	p, n, v, err := decodeOne(b, &dc.Options, &dc.Violations, dc.packet)
-	if err == nil && v.Valid() {
-		dc.Version = v
+	dc.d = dec{}
+	p, n, err := decodeOne(&dc.d, b, &dc.Options, &dc.Violations, dc)
+	if err == nil && p.Type() == CONNECT && dc.d.v.Valid() {
+		dc.Version = dc.d.v
 	}
 	return p, n, err
 }
@@ -199,83 +209,110 @@ func Decode(v Version, b []byte) (Packet, int, error) {
 // DecodeWith is Decode with options; in lenient mode violations are appended to *viol.
 func DecodeWith(o Options, b []byte, viol *[]Error) (Packet, int, error) {
 	h, err := ParseHeader(b, o.Version)
-	if err != nil {
+	if err != nil && !(o.Lenient && isRule(err, ruleVarintMinimal)) {
+		return nil, 0, err
+	}
+	if err := checkLimit(h, &o); err != nil {
 		return nil, 0, err
 	}
 	if len(b) < h.PacketLen() {
 		return nil, 0, ErrShort
 	}
 	own := append([]byte(nil), b[:h.PacketLen()]...)
-	p, n, _, err := decodeOne(own, &o, viol, New)
+	var d dec
+	p, n, err := decodeOne(&d, own, &o, viol, nil)
 	return p, n, err
 }
 
-func decodeOne(b []byte, o *Options, viol *[]Error, get func(PacketType) Packet) (Packet, int, Version, error) {
-	v := o.Version
-	h, err := ParseHeader(b, v)
-	if err != nil {
-		if e, ok := err.(*Error); ok && e.Rule == ruleVarintMinimal.Name && o.Lenient {
-			if viol != nil {
-				*viol = append(*viol, *e)
-			}
-		} else {
-			return nil, 0, v, err
-		}
-	}
+func isRule(err error, r *Rule) bool {
+	e, ok := err.(*Error)
+	return ok && e.Rule == r.Name
+}
+
+// checkLimit enforces the maximum packet size from the fixed header alone, before any body byte
+// is looked at (or, on a stream, read).
+func checkLimit(h Header, o *Options) error {
 	limit := o.MaxPacketSize
 	if limit <= 0 {
 		limit = MaxPacketSize
 	}
 	if h.PacketLen() > limit {
-		return nil, 0, v, newError(rulePacketTooLarge, v, h.Type, "remaining length", 1,
+		return newError(rulePacketTooLarge, o.Version, h.Type, "remaining length", 1,
 			fmt.Sprintf("packet of %d bytes exceeds the limit of %d", h.PacketLen(), limit))
 	}
-	if len(b) < h.PacketLen() {
-		return nil, 0, v, ErrShort
+	return nil
+}
+
+// decodeOne decodes the packet at the front of b with the state d, into a packet from dc (or a
+// new one when dc is nil).
+func decodeOne(d *dec, b []byte, o *Options, viol *[]Error, dc *Decoder) (Packet, int, error) {
+	v := o.Version
+	h, err := ParseHeader(b, v)
+	if err != nil {
+		if o.Lenient && isRule(err, ruleVarintMinimal) {
+			if viol != nil {
+				*viol = append(*viol, *err.(*Error))
+			}
+		} else {
+			return nil, 0, err
+		}
+	}
+	if err := checkLimit(h, o); err != nil {
+		return nil, 0, err
 	}
 	n := h.PacketLen()
+	if len(b) < n {
+		return nil, 0, ErrShort
+	}
 	if v == VersionUnknown && h.Type != CONNECT {
 		v = V311
 	}
-	d := dec{b: b[h.Len:n], hdr: h.Len, v: v, t: h.Type, side: o.Sender, lenient: o.Lenient, viol: viol}
-	p := get(h.Type)
-	if p == nil || (h.Type == AUTH && v != V5 && v != VersionUnknown) {
+	*d = dec{b: b[h.Len:n], hdr: h.Len, v: v, t: h.Type, side: o.Sender, lenient: o.Lenient, viol: viol}
+	p := dc.packet(h.Type)
+	if p == nil || (h.Type == AUTH && v != V5) {
 		r := rulePacketType
-		if h.Type == AUTH {
+		if p != nil {
 			r = ruleWrongVersionPkt
 		}
-		return nil, n, v, newError(r, v, h.Type, "fixed header", 0, fmt.Sprintf("packet type %d", h.Type))
+		return nil, n, newError(r, v, h.Type, "fixed header", 0, fmt.Sprintf("packet type %d", h.Type))
 	}
 	if h.Type != PUBLISH && h.Flags != requiredFlags[h.Type] {
-		r := ruleReservedFlags
-		switch h.Type {
-		case PUBREL:
-			r = rulePubrelFlags
-		case SUBSCRIBE:
-			r = ruleSubscribeFlags
-		case UNSUBSCRIBE:
-			r = ruleUnsubscribeFlags
-		case DISCONNECT:
-			r = ruleDisconnectFlags
-		case AUTH:
-			r = ruleAuthFlags
-		}
-		// 3.1 set QoS 1 (and sometimes DUP) on PUBREL, SUBSCRIBE and UNSUBSCRIBE; tolerate DUP there.
-		if !(v == V31 && h.Flags&^8 == requiredFlags[h.Type]) {
-			if err := d.fail(r, "fixed header", fmt.Sprintf("flags are %04b, must be %04b", h.Flags, requiredFlags[h.Type]), -h.Len); err != nil {
-				return nil, n, v, err
-			}
+		if err := d.flags(h); err != nil {
+			return nil, n, err
 		}
 	}
-	if err := p.decode(&d, h.Flags); err != nil {
-		return nil, n, d.v, err
+	if err := p.decode(d, h.Flags); err != nil {
+		return nil, n, err
 	}
 	if d.off != len(d.b) {
 		if err := d.fail(ruleTrailing, "", fmt.Sprintf("%d bytes after the last field", len(d.b)-d.off), d.off); err != nil {
-			return nil, n, d.v, err
+			return nil, n, err
 		}
 	}
-	return p, n, d.v, nil
+	return p, n, nil
+}
+
+// flags reports fixed-header flags that differ from what the packet type requires.
+func (d *dec) flags(h Header) error {
+	r := ruleReservedFlags
+	switch h.Type {
+	case PUBREL:
+		r = rulePubrelFlags
+	case SUBSCRIBE:
+		r = ruleSubscribeFlags
+	case UNSUBSCRIBE:
+		r = ruleUnsubscribeFlags
+	case DISCONNECT:
+		r = ruleDisconnectFlags
+	case AUTH:
+		r = ruleAuthFlags
+	}
+	// 3.1 clients set DUP on PUBREL, SUBSCRIBE and UNSUBSCRIBE retransmissions (the 3.1 header
+	// carries DUP/QoS/RETAIN on every packet): tolerate DUP there.
+	if d.v == V31 && h.Flags&^8 == requiredFlags[h.Type] {
+		return nil
+	}
+	return d.fail(r, "fixed header", fmt.Sprintf("flags are %04b, must be %04b", h.Flags, requiredFlags[h.Type]), -h.Len)
 }
 
 // Validate reports the first strict-mode violation in p when encoded for v (nil when p is valid).

@@ -176,9 +176,10 @@ func (p *Properties) Has(id PropID) bool {
 	return id < 64 && p.present&(1<<id) != 0
 }
 
-// Set marks a property present (its value is the field's current value).
+// Set marks a property present (its value is the field's current value). User Property and
+// Subscription Identifier are present when their slices are non-empty, so Set ignores them.
 func (p *Properties) Set(id PropID) *Properties {
-	if id < 64 {
+	if id < 64 && id != PropUserProperty && id != PropSubscriptionID {
 		p.present |= 1 << id
 	}
 	return p
@@ -221,12 +222,18 @@ func (p *Properties) reset() {
 
 // Typed setters: each sets the value and marks the property present.
 
-func (p *Properties) SetPayloadFormat(v byte) *Properties { p.PayloadFormat = v; return p.Set(PropPayloadFormat) }
+func (p *Properties) SetPayloadFormat(v byte) *Properties {
+	p.PayloadFormat = v
+	return p.Set(PropPayloadFormat)
+}
 func (p *Properties) SetMessageExpiry(v uint32) *Properties {
 	p.MessageExpiry = v
 	return p.Set(PropMessageExpiry)
 }
-func (p *Properties) SetContentType(v string) *Properties { p.ContentType = v; return p.Set(PropContentType) }
+func (p *Properties) SetContentType(v string) *Properties {
+	p.ContentType = v
+	return p.Set(PropContentType)
+}
 func (p *Properties) SetResponseTopic(v string) *Properties {
 	p.ResponseTopic = v
 	return p.Set(PropResponseTopic)
@@ -247,8 +254,11 @@ func (p *Properties) SetServerKeepAlive(v uint16) *Properties {
 	p.ServerKeepAlive = v
 	return p.Set(PropServerKeepAlive)
 }
-func (p *Properties) SetAuthMethod(v string) *Properties { p.AuthMethod = v; return p.Set(PropAuthMethod) }
-func (p *Properties) SetAuthData(v []byte) *Properties   { p.AuthData = v; return p.Set(PropAuthData) }
+func (p *Properties) SetAuthMethod(v string) *Properties {
+	p.AuthMethod = v
+	return p.Set(PropAuthMethod)
+}
+func (p *Properties) SetAuthData(v []byte) *Properties { p.AuthData = v; return p.Set(PropAuthData) }
 func (p *Properties) SetRequestProblemInfo(v byte) *Properties {
 	p.RequestProblemInfo = v
 	return p.Set(PropRequestProblemInfo)
@@ -278,8 +288,14 @@ func (p *Properties) SetTopicAliasMaximum(v uint16) *Properties {
 	p.TopicAliasMaximum = v
 	return p.Set(PropTopicAliasMaximum)
 }
-func (p *Properties) SetTopicAlias(v uint16) *Properties { p.TopicAlias = v; return p.Set(PropTopicAlias) }
-func (p *Properties) SetMaximumQoS(v byte) *Properties   { p.MaximumQoS = v; return p.Set(PropMaximumQoS) }
+func (p *Properties) SetTopicAlias(v uint16) *Properties {
+	p.TopicAlias = v
+	return p.Set(PropTopicAlias)
+}
+func (p *Properties) SetMaximumQoS(v byte) *Properties {
+	p.MaximumQoS = v
+	return p.Set(PropMaximumQoS)
+}
 func (p *Properties) SetRetainAvailable(v byte) *Properties {
 	p.RetainAvailable = v
 	return p.Set(PropRetainAvailable)
@@ -424,9 +440,24 @@ func (d *dec) props(p *Properties, t PacketType) error {
 	if int(n) > d.remaining() {
 		return d.fail(rulePropLength, "property length", fmt.Sprintf("property length %d but only %d bytes follow", n, d.remaining()), at)
 	}
+	// Decode within the block: the slice end stops a property from reading past it.
 	full := d.b
 	d.b = d.b[:d.off+int(n)]
-	defer func() { d.b = full }()
+	err = d.propList(p, t)
+	d.b = full
+	if err != nil {
+		return err
+	}
+	if p.Has(PropAuthData) && !p.Has(PropAuthMethod) {
+		if err := d.fail(ruleAuthDataNoMethod, "Authentication Data", "", at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// propList decodes the properties up to the end of d.b.
+func (d *dec) propList(p *Properties, t PacketType) error {
 	for d.off < len(d.b) {
 		idAt := d.off
 		x, err := d.varint("property identifier")
@@ -512,11 +543,6 @@ func (d *dec) props(p *Properties, t PacketType) error {
 				return err
 			}
 			p.User = append(p.User, UserProperty{k, v})
-		}
-	}
-	if p.Has(PropAuthData) && !p.Has(PropAuthMethod) {
-		if err := d.fail(ruleAuthDataNoMethod, "Authentication Data", "", at); err != nil {
-			return err
 		}
 	}
 	return nil

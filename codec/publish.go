@@ -105,7 +105,11 @@ func (p *Publish) decode(d *dec, flags byte) error {
 		}
 		p.PacketID = id
 		if id == 0 {
-			if err := d.fail(rulePacketIDZero, "packet identifier", "packet identifier 0", idAt); err != nil {
+			r := rulePacketIDZero
+			if d.side == SideServer {
+				r = rulePacketIDZeroSrv
+			}
+			if err := d.fail(r, "packet identifier", "packet identifier 0", idAt); err != nil {
 				return err
 			}
 		}

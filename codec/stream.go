@@ -2,8 +2,6 @@ package codec
 
 import (
 	"bufio"
-	"errors"
-	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -26,8 +24,9 @@ type Reader struct {
 
 	src io.Reader
 	br  *bufio.Reader
-	buf []byte
-	dec Decoder
+	buf  []byte // reused packet buffer
+	last []byte // bytes of the last packet, for LastRaw
+	dec  Decoder
 }
 
 // NewReader returns a Reader over r.
@@ -44,15 +43,32 @@ func (r *Reader) SetVersion(v Version) { r.Options.Version = v }
 // Violations returns what the last packet broke (lenient mode).
 func (r *Reader) Violations() []Error { return r.dec.Violations }
 
-// LastRaw returns the bytes of the last packet read; valid until the next read.
-func (r *Reader) LastRaw() []byte { return r.buf }
+// LastRaw returns the bytes of the last packet read (after an error, what arrived of it); valid
+// until the next read.
+func (r *Reader) LastRaw() []byte { return r.last }
 
 // ReadRaw reads the bytes of one whole packet without decoding its body. The slice is valid until
-// the next read.
+// the next read. A stream that ends before the first byte of a packet returns io.EOF; one that
+// ends inside a packet returns io.ErrUnexpectedEOF.
 func (r *Reader) ReadRaw() ([]byte, error) {
+	b, err := r.readRaw()
+	r.last = b
+	if err != nil {
+		r.last = r.buf // what arrived of the broken packet, for transcripts
+	}
+	return b, err
+}
+
+func (r *Reader) readRaw() ([]byte, error) {
 	dl, _ := r.src.(deadliner)
-	if dl != nil && r.IdleTimeout > 0 {
-		if err := dl.SetReadDeadline(time.Now().Add(r.IdleTimeout)); err != nil {
+	if dl != nil && (r.IdleTimeout > 0 || r.PacketTimeout > 0) {
+		// Always set (or clear) the deadline: a PacketTimeout from the previous packet must not
+		// linger into the idle wait for this one.
+		var t time.Time
+		if r.IdleTimeout > 0 {
+			t = time.Now().Add(r.IdleTimeout)
+		}
+		if err := dl.SetReadDeadline(t); err != nil {
 			return nil, err
 		}
 	}
@@ -61,15 +77,13 @@ func (r *Reader) ReadRaw() ([]byte, error) {
 	if err != nil {
 		return nil, err // io.EOF here is a clean end of stream
 	}
-	if dl != nil {
-		var t time.Time
+	if dl != nil && (r.IdleTimeout > 0 || r.PacketTimeout > 0) {
+		var t time.Time // no PacketTimeout: no deadline once the packet has started
 		if r.PacketTimeout > 0 {
 			t = time.Now().Add(r.PacketTimeout)
 		}
-		if r.PacketTimeout > 0 || r.IdleTimeout > 0 {
-			if err := dl.SetReadDeadline(t); err != nil {
-				return nil, err
-			}
+		if err := dl.SetReadDeadline(t); err != nil {
+			return nil, err
 		}
 	}
 	r.buf = append(r.buf, b0)
@@ -84,38 +98,48 @@ func (r *Reader) ReadRaw() ([]byte, error) {
 		if err == ErrShort {
 			continue
 		}
-		if err != nil {
-			var e *Error
-			if errors.As(err, &e) && e.Rule == ruleVarintMinimal.Name && r.Lenient {
-				break
-			}
+		if err != nil && !(r.Lenient && isRule(err, ruleVarintMinimal)) {
 			return nil, err
 		}
 		break
 	}
-	limit := r.MaxPacketSize
-	if limit <= 0 {
-		limit = MaxPacketSize
-	}
-	if h.PacketLen() > limit {
-		return nil, newError(rulePacketTooLarge, r.Options.Version, h.Type, "remaining length", 1,
-			fmt.Sprintf("packet of %d bytes exceeds the limit of %d", h.PacketLen(), limit))
+	if err := checkLimit(h, &r.Options); err != nil {
+		return nil, err
 	}
 	total := h.PacketLen()
-	for len(r.buf) < total {
-		if len(r.buf) == cap(r.buf) {
-			// Grow by at most what we already hold (min 4 KiB): memory follows the bytes received.
-			grow := max(cap(r.buf), 4096)
-			nb := make([]byte, len(r.buf), min(total, len(r.buf)+grow))
-			copy(nb, r.buf)
-			r.buf = nb
+	if total <= cap(r.buf) {
+		r.buf = r.buf[:total]
+		if _, err := io.ReadFull(r.br, r.buf[h.Len:]); err != nil {
+			r.buf = r.buf[:h.Len]
+			return nil, unexpected(err)
 		}
-		n, err := r.br.Read(r.buf[len(r.buf):min(total, cap(r.buf))])
-		r.buf = r.buf[:len(r.buf)+n]
-		if err != nil && len(r.buf) < total {
+		return r.buf, nil
+	}
+	return r.readGrowing(total)
+}
+
+// readGrowing reads the rest of a packet larger than the buffer. Memory follows the bytes that
+// really arrive, not what the header claims: the body is read into parts, each as large as
+// everything received so far (at least 4 KiB, at most what is still missing), and joined once
+// complete. A peer that announces 256 MB and trickles bytes therefore costs at most about twice
+// what it sent, and a complete packet costs its size twice (parts plus the joined buffer).
+func (r *Reader) readGrowing(total int) ([]byte, error) {
+	have := len(r.buf)
+	parts := [][]byte{r.buf[:have:have]}
+	for have < total {
+		part := make([]byte, min(max(have, 4096), total-have))
+		n, err := io.ReadFull(r.br, part)
+		have += n
+		parts = append(parts, part[:n])
+		if err != nil {
 			return nil, unexpected(err)
 		}
 	}
+	out := make([]byte, 0, total)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	r.buf = out
 	return r.buf, nil
 }
 
@@ -127,7 +151,7 @@ func unexpected(err error) error {
 }
 
 // Next reads and decodes one packet without allocating once warm. The packet, its strings and
-// slices are valid until the next call.
+// slices are valid until the next call. A CONNECT sets the Reader's version.
 func (r *Reader) Next() (Packet, error) {
 	raw, err := r.ReadRaw()
 	if err != nil {
@@ -141,16 +165,25 @@ func (r *Reader) Next() (Packet, error) {
 	return p, err
 }
 
-// ReadPacket reads one packet that owns its memory.
+// ReadPacket reads one packet that owns its memory. A CONNECT sets the Reader's version.
 func (r *Reader) ReadPacket() (Packet, error) {
 	raw, err := r.ReadRaw()
 	if err != nil {
 		return nil, err
 	}
+	var own []byte
+	if cap(raw) > 64<<10 {
+		// A large buffer was just allocated for this packet: hand it over instead of copying,
+		// so one big packet is not kept pinned by the Reader either.
+		own, r.buf = raw, nil
+	} else {
+		own = append([]byte(nil), raw...)
+	}
 	r.dec.Violations = r.dec.Violations[:0]
-	p, _, v, err := decodeOne(append([]byte(nil), raw...), &r.Options, &r.dec.Violations, New)
-	if err == nil && v.Valid() {
-		r.Options.Version = v
+	var d dec
+	p, _, err := decodeOne(&d, own, &r.Options, &r.dec.Violations, nil)
+	if err == nil && p.Type() == CONNECT && d.v.Valid() {
+		r.Options.Version = d.v
 	}
 	return p, err
 }

@@ -74,7 +74,7 @@ func (s *Subscribe) AppendTo(dst []byte, v Version) ([]byte, error) {
 
 func (s *Subscribe) decode(d *dec, _ byte) error {
 	s.Subscriptions = s.Subscriptions[:0]
-	if err := d.packetID(&s.PacketID); err != nil {
+	if err := d.packetID(&s.PacketID, rulePacketIDZero); err != nil {
 		return err
 	}
 	if d.v == V5 {
@@ -137,7 +137,8 @@ func (s *Subscribe) decode(d *dec, _ byte) error {
 	return nil
 }
 
-func (d *dec) packetID(id *uint16) error {
+// packetID reads a packet identifier that must not be zero; r is the rule that says so.
+func (d *dec) packetID(id *uint16, r *Rule) error {
 	at := d.off
 	x, err := d.u16("packet identifier")
 	if err != nil {
@@ -145,7 +146,7 @@ func (d *dec) packetID(id *uint16) error {
 	}
 	*id = x
 	if x == 0 {
-		return d.fail(rulePacketIDZero, "packet identifier", "packet identifier 0", at)
+		return d.fail(r, "packet identifier", "packet identifier 0", at)
 	}
 	return nil
 }
@@ -226,7 +227,7 @@ func (s *Suback) decode(d *dec, _ byte) error {
 }
 
 func (d *dec) idPropsCodes(id *uint16, p *Properties, codes []ReasonCode) ([]ReasonCode, error) {
-	if err := d.packetID(id); err != nil {
+	if err := d.packetID(id, ruleSubAckIDZero); err != nil {
 		return codes, err
 	}
 	if d.v == V5 {
@@ -313,7 +314,7 @@ func (u *Unsubscribe) AppendTo(dst []byte, v Version) ([]byte, error) {
 
 func (u *Unsubscribe) decode(d *dec, _ byte) error {
 	u.Filters = u.Filters[:0]
-	if err := d.packetID(&u.PacketID); err != nil {
+	if err := d.packetID(&u.PacketID, rulePacketIDZero); err != nil {
 		return err
 	}
 	if d.v == V5 {
