@@ -372,13 +372,17 @@ func TestRoundTripCoversEveryProperty(t *testing.T) {
 // with the type's reason-code rule.
 func TestReasonCodesPerType(t *testing.T) {
 	build := map[codec.PacketType]func(rc codec.ReasonCode) codec.Packet{
-		codec.CONNACK:    func(rc codec.ReasonCode) codec.Packet { return &codec.Connack{ReasonCode: rc} },
-		codec.PUBACK:     func(rc codec.ReasonCode) codec.Packet { return &codec.Puback{PacketID: 1, ReasonCode: rc} },
-		codec.PUBREC:     func(rc codec.ReasonCode) codec.Packet { return &codec.Pubrec{PacketID: 1, ReasonCode: rc} },
-		codec.PUBREL:     func(rc codec.ReasonCode) codec.Packet { return &codec.Pubrel{PacketID: 1, ReasonCode: rc} },
-		codec.PUBCOMP:    func(rc codec.ReasonCode) codec.Packet { return &codec.Pubcomp{PacketID: 1, ReasonCode: rc} },
-		codec.SUBACK:     func(rc codec.ReasonCode) codec.Packet { return &codec.Suback{PacketID: 1, ReasonCodes: []codec.ReasonCode{rc}} },
-		codec.UNSUBACK:   func(rc codec.ReasonCode) codec.Packet { return &codec.Unsuback{PacketID: 1, ReasonCodes: []codec.ReasonCode{rc}} },
+		codec.CONNACK: func(rc codec.ReasonCode) codec.Packet { return &codec.Connack{ReasonCode: rc} },
+		codec.PUBACK:  func(rc codec.ReasonCode) codec.Packet { return &codec.Puback{PacketID: 1, ReasonCode: rc} },
+		codec.PUBREC:  func(rc codec.ReasonCode) codec.Packet { return &codec.Pubrec{PacketID: 1, ReasonCode: rc} },
+		codec.PUBREL:  func(rc codec.ReasonCode) codec.Packet { return &codec.Pubrel{PacketID: 1, ReasonCode: rc} },
+		codec.PUBCOMP: func(rc codec.ReasonCode) codec.Packet { return &codec.Pubcomp{PacketID: 1, ReasonCode: rc} },
+		codec.SUBACK: func(rc codec.ReasonCode) codec.Packet {
+			return &codec.Suback{PacketID: 1, ReasonCodes: []codec.ReasonCode{rc}}
+		},
+		codec.UNSUBACK: func(rc codec.ReasonCode) codec.Packet {
+			return &codec.Unsuback{PacketID: 1, ReasonCodes: []codec.ReasonCode{rc}}
+		},
 		codec.DISCONNECT: func(rc codec.ReasonCode) codec.Packet { return &codec.Disconnect{ReasonCode: rc} },
 		codec.AUTH:       func(rc codec.ReasonCode) codec.Packet { return &codec.Auth{ReasonCode: rc} },
 	}

@@ -22,8 +22,8 @@ type Reader struct {
 	IdleTimeout   time.Duration
 	PacketTimeout time.Duration
 
-	src io.Reader
-	br  *bufio.Reader
+	src  io.Reader
+	br   *bufio.Reader
 	buf  []byte // reused packet buffer
 	last []byte // bytes of the last packet, for LastRaw
 	dec  Decoder
