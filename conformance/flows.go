@@ -159,3 +159,39 @@ func Equal[V comparable](t *T, what string, got, want V) {
 		t.Failf(fmt.Sprint(want), fmt.Sprint(got), "%s is %v, want %v", what, got, want)
 	}
 }
+
+// ExpectErrorClose is the reaction to a malformed packet or protocol error after the CONNACK: the
+// connection closes, on v5 optionally after a DISCONNECT with one of the codes (section 4.13;
+// default 0x81 Malformed Packet or 0x82 Protocol Error).
+func (c *Conn) ExpectErrorClose(codes ...codec.ReasonCode) {
+	if len(codes) == 0 {
+		codes = []codec.ReasonCode{codec.ReasonMalformedPacket, codec.ReasonProtocolError}
+	}
+	c.ExpectClosed(OrDisconnect(codes...))
+}
+
+// ExpectConnectRefused is the reaction to a bad CONNECT: the connection closes, optionally after
+// a CONNACK with one of the codes for the case's version (3.1.1 return codes or v5 reason codes;
+// v5 default: 0x81 or 0x82).
+func (c *Conn) ExpectConnectRefused(v311, v5 []codec.ReasonCode) {
+	codes := v311
+	if c.Version() == codec.V5 {
+		codes = v5
+		if codes == nil {
+			codes = []codec.ReasonCode{codec.ReasonMalformedPacket, codec.ReasonProtocolError}
+		}
+	}
+	c.ExpectClosed(OrConnack(codes...))
+}
+
+// PersistentConnect returns a CONNECT for client id that keeps its session after the connection
+// closes: clean start 0 and, on v5, a Session Expiry Interval of 60 s.
+func (t *T) PersistentConnect(id string) *codec.Connect {
+	p := t.DefaultConnect()
+	p.ClientID = id
+	p.CleanStart = false
+	if t.V5() {
+		p.Properties.SetSessionExpiry(60)
+	}
+	return p
+}

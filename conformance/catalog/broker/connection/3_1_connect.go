@@ -1,4 +1,4 @@
-package broker
+package connection
 
 import (
 	"strings"
@@ -47,7 +47,7 @@ var _ = catalog.Broker(c.Case{
 		p := t.DefaultConnect()
 		p.ProtocolName = "MQTX"
 		conn.Send(p)
-		refuseConnect(t, conn, []codec.ReasonCode{codec.ConnRefusedProtocolVersion}, []codec.ReasonCode{codec.ReasonUnsupportedProtocolVersion, codec.ReasonMalformedPacket, codec.ReasonProtocolError})
+		conn.ExpectConnectRefused([]codec.ReasonCode{codec.ConnRefusedProtocolVersion}, []codec.ReasonCode{codec.ReasonUnsupportedProtocolVersion, codec.ReasonMalformedPacket, codec.ReasonProtocolError})
 	},
 })
 
@@ -78,7 +78,7 @@ var _ = catalog.Broker(c.Case{
 		p := t.DefaultConnect()
 		p.ReservedFlag = true
 		conn.Send(p)
-		refuseConnect(t, conn, nil, malformedV5)
+		conn.ExpectConnectRefused(nil, nil)
 	},
 })
 
@@ -94,7 +94,7 @@ var _ = catalog.Broker(c.Case{
 		p.WillFlag = true
 		p.Will = codec.Will{QoS: 3, Topic: t.Topic("will"), Payload: []byte("w")}
 		conn.Send(p)
-		refuseConnect(t, conn, nil, malformedV5)
+		conn.ExpectConnectRefused(nil, nil)
 	},
 })
 
@@ -109,7 +109,7 @@ var _ = catalog.Broker(c.Case{
 		p := t.DefaultConnect()
 		p.Will.QoS = 1
 		conn.Send(p)
-		refuseConnect(t, conn, nil, malformedV5)
+		conn.ExpectConnectRefused(nil, nil)
 	},
 })
 
@@ -124,7 +124,7 @@ var _ = catalog.Broker(c.Case{
 		p := t.DefaultConnect()
 		p.Will.Retain = true
 		conn.Send(p)
-		refuseConnect(t, conn, nil, malformedV5)
+		conn.ExpectConnectRefused(nil, nil)
 	},
 })
 
@@ -201,17 +201,6 @@ var _ = catalog.Broker(c.Case{
 	},
 })
 
-// persistent returns a CONNECT that keeps its session after the connection closes.
-func persistent(t *c.T, id string) *codec.Connect {
-	p := t.DefaultConnect()
-	p.ClientID = id
-	p.CleanStart = false
-	if t.V5() {
-		p.Properties.SetSessionExpiry(60)
-	}
-	return p
-}
-
 var _ = catalog.Broker(c.Case{
 	ID:         "3.2/session-present-0-on-clean-start",
 	Title:      "CONNACK has Session Present 0 when the CONNECT asked for a clean start, even if a session existed",
@@ -220,7 +209,7 @@ var _ = catalog.Broker(c.Case{
 	Level:      c.Must,
 	Run: func(t *c.T) {
 		id := t.ClientID()
-		first := t.ConnectResume("persist", persistent(t, id), false)
+		first := t.ConnectResume("persist", t.PersistentConnect(id), false)
 		first.Subscribe(t.Topic("a"), 1)
 		first.Disconnect()
 		p := t.DefaultConnect()
@@ -237,10 +226,10 @@ var _ = catalog.Broker(c.Case{
 	Level:      c.Must,
 	Run: func(t *c.T) {
 		id := t.ClientID()
-		first := t.ConnectResume("first", persistent(t, id), false)
+		first := t.ConnectResume("first", t.PersistentConnect(id), false)
 		first.Subscribe(t.Topic("a"), 1)
 		first.Disconnect()
-		t.ConnectResume("second", persistent(t, id), true)
+		t.ConnectResume("second", t.PersistentConnect(id), true)
 	},
 })
 
@@ -252,13 +241,13 @@ var _ = catalog.Broker(c.Case{
 	Level:      c.Must,
 	Run: func(t *c.T) {
 		id, topic := t.ClientID(), t.Topic("a")
-		first := t.ConnectResume("first", persistent(t, id), false)
+		first := t.ConnectResume("first", t.PersistentConnect(id), false)
 		first.Subscribe(topic, 1)
 		first.Disconnect()
 		clean := t.DefaultConnect()
 		clean.ClientID = id
 		t.ConnectLabel("clean", clean).Disconnect()
-		again := t.ConnectResume("again", persistent(t, id), false)
+		again := t.ConnectResume("again", t.PersistentConnect(id), false)
 		t.Pub("pub").PublishMsg(topic, "after clean start", 1, false)
 		again.ExpectNothing(0)
 	},

@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+	_ "github.com/mqttspec/mqttspec/conformance/catalog/broker"
+	"github.com/mqttspec/mqttspec/reports"
+)
+
+// embeddedTarget starts the in-process reference broker and returns its target and a stop
+// function (set in embedded.go).
+var embeddedTarget func(ctx context.Context) (*conformance.Target, func(), error)
+
+// reportWriters are extra renderers run by --report DIR after results.json is written (the
+// HTML and JUnit renderers register here).
+var reportWriters []func(dir string, res *reports.Results) error
+
+type testFlags struct {
+	target, name             string
+	version                  string
+	cases, labels            []string
+	parallel                 int
+	stepTimeout, caseTimeout time.Duration
+	runTimeout               time.Duration
+	json                     bool
+	reportDir                string
+	username, password, bad  string
+	deniedTopic              string
+	tlsInsecure              bool
+	tlsCA                    string
+	disable                  []string
+}
+
+func init() {
+	var f testFlags
+	testCmd := &cobra.Command{Use: "test", Short: "Run conformance cases against a broker or a client"}
+	brokerCmd := &cobra.Command{
+		Use:   "broker",
+		Short: "Run the broker catalog against a broker (default: the embedded reference broker)",
+		Example: `  mqttspec test broker                                  # embedded reference broker
+  mqttspec test broker --target tcp://127.0.0.1:1883 --version 5 --report out/
+  mqttspec test broker --target ws://127.0.0.1:8080/mqtt --case '3.3/*' --label MQTT-3.3.1-4`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTestBroker(cmd, &f) },
+	}
+	fl := brokerCmd.Flags()
+	fl.StringVar(&f.target, "target", "embedded", "broker URL: embedded, tcp://H:P, tls://H:P, ws://H:P/path, wss://H:P/path")
+	fl.StringVar(&f.name, "name", "", "target name in reports (default: derived from --target)")
+	fl.StringVar(&f.version, "version", "all", "protocol version: 3.1.1, 5 or all")
+	fl.StringSliceVar(&f.cases, "case", nil, "run only cases whose ID matches this glob or prefix (repeatable)")
+	fl.StringSliceVar(&f.labels, "label", nil, "run only cases with this label: statement ID, MUST/SHOULD, section, version (repeatable)")
+	fl.IntVar(&f.parallel, "parallel", 4, "cases run at the same time")
+	fl.DurationVar(&f.stepTimeout, "timeout", 3*time.Second, "how long each expectation waits")
+	fl.DurationVar(&f.caseTimeout, "case-timeout", 30*time.Second, "hard deadline of one case")
+	fl.DurationVar(&f.runTimeout, "run-timeout", 0, "deadline of the whole run; unfinished cases become errors (0 = none)")
+	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of text")
+	fl.StringVar(&f.reportDir, "report", "", "write results.json (and report.html, junit.xml) to this directory")
+	fl.StringVarP(&f.username, "username", "u", "", "user name the cases connect with")
+	fl.StringVarP(&f.password, "password", "P", "", "password the cases connect with")
+	fl.StringVar(&f.bad, "bad-password", "", "a password the target refuses for --username (enables credential cases)")
+	fl.StringVar(&f.deniedTopic, "denied-topic", "", "a topic the target's ACL denies (enables ACL cases)")
+	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "do not verify the target's TLS certificate")
+	fl.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of the CA that signed the target's certificate")
+	fl.StringSliceVar(&f.disable, "disable", nil, "features to treat as missing (qos2, retain, shared-subs, …)")
+	testCmd.AddCommand(brokerCmd)
+	rootCmd.AddCommand(testCmd)
+}
+
+func parseVersions(s string) ([]codec.Version, error) {
+	switch strings.ToLower(s) {
+	case "", "all":
+		return []codec.Version{codec.V311, codec.V5}, nil
+	}
+	var out []codec.Version
+	for _, part := range strings.Split(s, ",") {
+		v, err := codec.ParseVersion(strings.TrimSpace(part))
+		if err != nil {
+			return nil, err
+		}
+		if v == codec.V31 {
+			return nil, errors.New("--version 3.1 is not supported by the catalog; use 3.1.1 or 5")
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func buildTarget(ctx context.Context, f *testFlags) (*conformance.Target, func(), error) {
+	stop := func() {}
+	var tg *conformance.Target
+	if f.target == "embedded" {
+		if embeddedTarget == nil {
+			return nil, nil, errors.New("this build has no embedded broker")
+		}
+		var err error
+		if tg, stop, err = embeddedTarget(ctx); err != nil {
+			return nil, nil, fmt.Errorf("start the embedded broker: %w", err)
+		}
+	} else {
+		tg = &conformance.Target{Name: f.target, URL: f.target}
+		if err := tg.CheckURL(); err != nil {
+			return nil, nil, err
+		}
+	}
+	if f.name != "" {
+		tg.Name = f.name
+	}
+	if f.username != "" {
+		tg.Username, tg.Password = f.username, f.password
+	}
+	if f.bad != "" {
+		tg.BadPassword = f.bad
+	}
+	if f.deniedTopic != "" {
+		tg.DeniedTopic = f.deniedTopic
+	}
+	if f.tlsInsecure || f.tlsCA != "" {
+		cfg := &tls.Config{InsecureSkipVerify: f.tlsInsecure} //nolint:gosec // explicit user choice
+		if f.tlsCA != "" {
+			pem, err := os.ReadFile(f.tlsCA)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--tls-ca: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, nil, fmt.Errorf("--tls-ca %s: no PEM certificate in the file", f.tlsCA)
+			}
+			cfg.RootCAs = pool
+		}
+		tg.TLSConfig = cfg
+	}
+	for _, d := range f.disable {
+		tg.Disable = append(tg.Disable, conformance.Feature(d))
+	}
+	return tg, stop, nil
+}
+
+func isTTY(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+func runTestBroker(cmd *cobra.Command, f *testFlags) error {
+	versions, err := parseVersions(f.version)
+	if err != nil {
+		return failWith(exitUsage, err)
+	}
+	if f.parallel < 1 || f.parallel > 64 {
+		return failWith(exitUsage, fmt.Errorf("--parallel must be between 1 and 64, not %d", f.parallel))
+	}
+	cases, err := conformance.Select(catalog.BrokerCases(), f.cases, f.labels)
+	if err != nil {
+		return failWith(exitUsage, err)
+	}
+	if len(cases) == 0 {
+		return failWith(exitUsage, errors.New("no case matches the --case/--label filters"))
+	}
+	ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer cancel()
+	tg, stop, err := buildTarget(ctx, f)
+	if err != nil {
+		return failWith(exitUsage, err)
+	}
+	defer stop()
+	out := cmd.OutOrStdout()
+	progress := !f.json && isTTY(out)
+	r := &conformance.Runner{Target: tg, Versions: versions, Parallel: f.parallel, RunTimeout: f.runTimeout,
+		Timeouts: conformance.Timeouts{Step: f.stepTimeout, Case: f.caseTimeout},
+		Tool:     reports.Tool{Name: "mqttspec", Version: toolVersion()}}
+	if progress {
+		n, total := 0, 0
+		for _, c := range cases {
+			for _, v := range versions {
+				if c.Versions.Has(v) {
+					total++
+				}
+			}
+		}
+		r.Progress = func(c reports.Case) {
+			n++
+			fmt.Fprintf(out, "\r\033[K[%d/%d] %-5s %-6s %s", n, total, c.Status, c.Version, c.ID)
+			if c.Status == reports.Fail || c.Status == reports.Error {
+				fmt.Fprintf(out, "\n        %s\n", c.Message)
+			}
+		}
+	}
+	res, err := r.Run(ctx, cases)
+	if progress {
+		fmt.Fprint(out, "\r\033[K")
+	}
+	if err != nil {
+		return failWith(exitUsage, err)
+	}
+	if f.reportDir != "" {
+		if err := writeReports(f.reportDir, res); err != nil {
+			return failWith(exitUsage, err)
+		}
+	}
+	if f.json {
+		if err := res.Encode(out); err != nil {
+			return failWith(exitUsage, err)
+		}
+	} else {
+		printSummary(out, res, f.reportDir)
+	}
+	return exitFor(res)
+}
+
+// exitFor maps results to the exit code: 1 when a MUST failed, 2 when the harness could not
+// judge some case, 0 otherwise.
+func exitFor(res *reports.Results) error {
+	switch {
+	case res.Summary.Fail > 0:
+		return failWith(exitFailures, fmt.Errorf("%d case(s) failed", res.Summary.Fail))
+	case res.Summary.Error > 0 || res.Incomplete:
+		return failWith(exitUsage, fmt.Errorf("%d case(s) could not be judged (status error)", res.Summary.Error))
+	}
+	return nil
+}
+
+func writeReports(dir string, res *reports.Results) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--report: %w", err)
+	}
+	if err := res.WriteFile(filepath.Join(dir, "results.json")); err != nil {
+		return fmt.Errorf("write results.json: %w", err)
+	}
+	for _, w := range reportWriters {
+		if err := w(dir, res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func printSummary(w io.Writer, res *reports.Results, dir string) {
+	for _, c := range res.Cases {
+		if c.Status == reports.Fail || c.Status == reports.Error || c.Status == reports.Warn {
+			fmt.Fprintf(w, "%-5s %-5s %s  %s\n      %s\n", strings.ToUpper(string(c.Status)), c.Version, c.ID, strings.Join(c.Statements, " "), c.Message)
+		}
+	}
+	s := res.Summary
+	fmt.Fprintf(w, "\n%s (%s): %d cases in %.1fs — %d pass, %d fail, %d warn, %d skip, %d error\n",
+		res.Target.Name, res.Target.URL, s.Total(), res.DurationMs/1000, s.Pass, s.Fail, s.Warn, s.Skip, s.Error)
+	for _, v := range []string{"3.1.1", "5.0"} {
+		if cov, ok := res.Coverage[v]; ok {
+			fmt.Fprintf(w, "coverage %s: %d of %d testable statements (%.0f%%)\n", v, cov.Tested, cov.Testable, cov.Percent())
+		}
+	}
+	if dir != "" {
+		fmt.Fprintf(w, "report: %s\n", dir)
+	}
+}
+
+// encodeJSON is a small helper for list --json.
+func encodeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
