@@ -46,6 +46,16 @@ func (c *Connect) level(v Version) byte {
 	return byte(v)
 }
 
+// layout is the version whose field layout the packet is written in: the protocol level's when it
+// is a known one, else the version being encoded for (so a test can send a v5 CONNECT with a
+// forged level 6).
+func (c *Connect) layout(v Version) Version {
+	if l := Version(c.level(v)); l.Valid() {
+		return l
+	}
+	return v
+}
+
 func (c *Connect) name(level byte) string {
 	if c.ProtocolName != "" {
 		return c.ProtocolName
@@ -81,13 +91,13 @@ func (c *Connect) flags() byte {
 }
 
 func (c *Connect) bodySize(v Version) int {
-	level := c.level(v)
+	level, v5 := c.level(v), c.layout(v) == V5
 	n := 2 + len(c.name(level)) + 1 + 1 + 2 + 2 + len(c.ClientID)
-	if level == 5 {
+	if v5 {
 		n += c.Properties.blockSize()
 	}
 	if c.WillFlag {
-		if level == 5 {
+		if v5 {
 			n += c.Will.Properties.blockSize()
 		}
 		n += 4 + len(c.Will.Topic) + len(c.Will.Payload)
@@ -117,17 +127,18 @@ func (c *Connect) AppendTo(dst []byte, v Version) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
+	v5 := c.layout(v) == V5
 	dst = appendStr(dst, c.name(level))
 	dst = append(dst, level, c.flags())
 	dst = appendU16(dst, c.KeepAlive)
-	if level == 5 {
+	if v5 {
 		if dst, err = c.Properties.appendBlock(dst, CONNECT); err != nil {
 			return dst, err
 		}
 	}
 	dst = appendStr(dst, c.ClientID)
 	if c.WillFlag {
-		if level == 5 {
+		if v5 {
 			if dst, err = c.Will.Properties.appendBlock(dst, CONNECT); err != nil {
 				return dst, err
 			}
@@ -166,10 +177,12 @@ func (c *Connect) decode(d *dec, _ byte) error {
 		if err := d.fail(ruleProtocolLevel, "protocol level", fmt.Sprintf("protocol level %d", c.ProtocolLevel), at+2+len(c.ProtocolName)); err != nil {
 			return err
 		}
-		// Lenient: guess the layout from the level's neighbourhood.
-		level = V311
-		if c.ProtocolLevel > 5 {
-			level = V5
+		// Lenient: an unknown level has no defined layout; assume the version the decoder was
+		// given (the encoder, symmetrically, writes an unknown level in the layout of the version
+		// it encodes for).
+		level = d.v
+		if !level.Valid() {
+			level = V311
 		}
 	}
 	if c.ProtocolName != want {

@@ -86,7 +86,6 @@ var (
 	rulePasswordNoUser   = &Rule{"password-without-username", "MQTT-3.1.2-22", "", "3.1.2.9", "", malformed, "3.1.1 forbids a password without a user name"}
 	ruleConnackFlags     = &Rule{"connack-reserved-flags", "", "MQTT-3.2.2-1", "3.2.2.1", "3.2.2.1", malformed, "bits 7-1 of the CONNACK acknowledge flags must be zero"}
 	ruleConnackPresent   = &Rule{"connack-session-present-on-error", "MQTT-3.2.2-4", "MQTT-3.2.2-6", "3.2.2.2", "3.2.2.1.1", protocol, "a refusing CONNACK must have Session Present 0"}
-	ruleReasonCode       = &Rule{"reason-code-invalid", "", "", "", "2.4", protocol, "the reason code is not one this packet type may carry"}
 	rulePropUnknown      = &Rule{"property-unknown", "", "", "", "2.2.2.2", malformed, "unknown property identifier"}
 	rulePropNotAllowed   = &Rule{"property-not-allowed", "", "", "", "2.2.2.2", malformed, "the property is not allowed in this packet"}
 	rulePropDuplicate    = &Rule{"property-duplicate", "", "", "", "2.2.2.2", protocol, "the property may appear only once"}
@@ -123,7 +122,7 @@ var allRules = []*Rule{ruleTruncated, ruleTrailing, ruleVarintLong, ruleVarintMi
 	ruleSharedEmptyName, ruleSharedNoLocal, ruleSubscribeEmpty, ruleSubOptsReserved, ruleSubQoS3,
 	ruleRetainHandling3, ruleUnsubscribeEmpty, ruleProtocolName, ruleProtocolLevel, ruleConnectReserved,
 	ruleWillQoSNoWill, ruleWillQoS3, ruleWillRetainNoWill, rulePasswordNoUser, ruleConnackFlags,
-	ruleConnackPresent, ruleReasonCode, rulePropUnknown, rulePropNotAllowed, rulePropDuplicate,
+	ruleConnackPresent, rulePropUnknown, rulePropNotAllowed, rulePropDuplicate,
 	rulePropValue, rulePropLength, ruleTopicAliasZero, ruleSubIDZero, ruleResponseWildcard,
 	ruleSubIDFromClient, ruleDiscExpiryServer, ruleAuthDataNoMethod, rulePacketTooLarge, ruleWrongVersionPkt}
 
