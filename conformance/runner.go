@@ -148,14 +148,17 @@ func RunCase(ctx context.Context, tg *Target, caps *Capabilities, c *Case, v cod
 	t := newT(cctx, c, v, tg, caps, to, runID)
 	defer t.cancel()
 	start := time.Now()
-	if (v == codec.V5 && !caps.V5) || (v == codec.V311 && !caps.V311) {
-		t.status, t.message = reports.Skip, fmt.Sprintf("the target does not accept MQTT %s connections", v)
+	skip := func(msg string) reports.Case {
+		t.status, t.message = reports.Skip, msg
+		t.note("", "skip: "+msg)
 		return t.result(v, 0)
+	}
+	if (v == codec.V5 && !caps.V5) || (v == codec.V311 && !caps.V311) {
+		return skip(fmt.Sprintf("the target does not accept MQTT %s connections", v))
 	}
 	for _, f := range c.Requires {
 		if why, missing := caps.Missing[f]; missing {
-			t.status, t.message = reports.Skip, fmt.Sprintf("target lacks %s: %s", f, why)
-			return t.result(v, 0)
+			return skip(fmt.Sprintf("target lacks %s: %s", f, why))
 		}
 	}
 	finished := make(chan struct{})
@@ -169,6 +172,7 @@ func RunCase(ctx context.Context, tg *Target, caps *Capabilities, c *Case, v cod
 					t.status, t.message = reports.Error, fmt.Sprintf("case panicked: %v\n%s", p, debug.Stack())
 				}
 				t.mu.Unlock()
+				t.note("", fmt.Sprintf("error: case panicked: %v", p))
 			}
 		}()
 		c.Run(t)
