@@ -142,7 +142,10 @@ func TestExpectations(t *testing.T) {
 
 func TestCloseOptions(t *testing.T) {
 	disc := func(rc codec.ReasonCode) func(nc net.Conn) {
-		return func(nc net.Conn) { write(nc, codec.V5, &codec.Disconnect{ReasonCode: rc}); time.Sleep(20 * time.Millisecond) }
+		return func(nc net.Conn) {
+			write(nc, codec.V5, &codec.Disconnect{ReasonCode: rc})
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 	tests := []struct {
 		name   string
