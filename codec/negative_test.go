@@ -441,3 +441,93 @@ func TestDecoderLearnsVersion(t *testing.T) {
 		t.Errorf("v5 PUBACK after CONNECT: %v %v", p, err)
 	}
 }
+
+// TestTruncationAtEveryField cuts the body of packets in which every field is required at every
+// byte, rewrites the remaining length to match, and expects each prefix to be rejected as a
+// structural error naming the field it ended in (never a panic, never a success).
+func TestTruncationAtEveryField(t *testing.T) {
+	full := func(v codec.Version) *codec.Connect {
+		c := connectFor(v)
+		c.WillFlag, c.Will = true, codec.Will{QoS: 1, Topic: "will", Payload: []byte("bye")}
+		c.UsernameFlag, c.Username = true, "user"
+		c.PasswordFlag, c.Password = true, []byte("pw")
+		if v == codec.V5 {
+			c.Properties.SetSessionExpiry(30).AddUser("k", "v")
+			c.Will.Properties.SetWillDelay(5).SetContentType("text")
+		}
+		return c
+	}
+	pubProps := &codec.Publish{QoS: 1, Topic: "a/b", PacketID: 7, Payload: []byte{}}
+	pubProps.Properties.SetMessageExpiry(9).SetResponseTopic("r").SetCorrelationData([]byte{1}).AddUser("k", "v")
+	pubProps.Properties.SubscriptionIDs = []uint32{300}
+	connack := &codec.Connack{}
+	connack.Properties.SetAssignedClientID("id").SetServerKeepAlive(5)
+
+	cases := []struct {
+		v codec.Version
+		p codec.Packet
+		// body lengths at which a shorter packet is legitimately complete
+		valid []int
+	}{
+		{codec.V311, full(codec.V311), nil},
+		{codec.V31, full(codec.V31), nil},
+		{codec.V5, full(codec.V5), nil},
+		{codec.V311, &codec.Publish{QoS: 2, Topic: "a/b", PacketID: 7, Payload: []byte{}}, nil},
+		{codec.V5, pubProps, nil},
+		{codec.V311, sub(v311, codec.Subscription{Filter: "a/b", QoS: 1}), nil},
+		{codec.V5, &codec.Subscribe{PacketID: 1, Properties: codec.Properties{SubscriptionIDs: []uint32{2}}, Subscriptions: []codec.Subscription{{Filter: "a/+"}}}, nil},
+		{codec.V311, &codec.Unsubscribe{PacketID: 1, Filters: []string{"a/b"}}, nil},
+		{codec.V5, &codec.Unsubscribe{PacketID: 1, Filters: []string{"a/b"}}, nil},
+		{codec.V311, &codec.Puback{PacketID: 1}, nil},
+		{codec.V311, &codec.Connack{}, nil},
+		{codec.V5, connack, nil},
+		{codec.V5, &codec.Pubrec{PacketID: 1, ReasonCode: 0x80, Properties: *new(codec.Properties).SetReasonString("why")}, []int{2, 3}},
+		{codec.V5, &codec.Auth{ReasonCode: 0x18, Properties: *new(codec.Properties).SetAuthMethod("m").SetAuthData([]byte{1})}, []int{0, 1}},
+		{codec.V5, &codec.Disconnect{ReasonCode: 0x8E, Properties: *new(codec.Properties).SetReasonString("x")}, []int{0, 1}},
+	}
+	structural := map[string]bool{"truncated": true, "property-length": true, "subscribe-empty": true, "unsubscribe-empty": true}
+	for _, c := range cases {
+		b := mustEncode(t, c.p, c.v)
+		h, err := codec.ParseHeader(b, c.v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := b[h.Len:]
+		for cut := 0; cut < len(body); cut++ {
+			short := codec.AppendVarint([]byte{b[0]}, uint32(cut))
+			short = append(short, body[:cut]...)
+			_, _, err := codec.Decode(c.v, short)
+			name := fmt.Sprintf("%v %v cut at %d of %d", c.v, c.p.Type(), cut, len(body))
+			if containsInt(c.valid, cut) {
+				if err != nil {
+					t.Errorf("%s: a complete short form was rejected: %v", name, err)
+				}
+				continue
+			}
+			e := asCodecError(t, err)
+			switch {
+			case e == nil:
+				t.Errorf("%s: err = %v, want a structural *codec.Error", name, err)
+			case !structural[e.Rule]:
+				t.Errorf("%s: rule %s, want a structural rule (%v)", name, e.Rule, e)
+			case e.Rule == "truncated" && e.Field == "":
+				t.Errorf("%s: truncation names no field: %v", name, e)
+			}
+		}
+		// The original remaining length with bytes missing is an incomplete packet.
+		for cut := 1; cut < len(b); cut++ {
+			if _, _, err := codec.Decode(c.v, b[:cut]); !errors.Is(err, codec.ErrShort) {
+				t.Errorf("%v %v: %d of %d bytes: err = %v, want ErrShort", c.v, c.p.Type(), cut, len(b), err)
+			}
+		}
+	}
+}
+
+func containsInt(xs []int, x int) bool {
+	for _, y := range xs {
+		if x == y {
+			return true
+		}
+	}
+	return false
+}
