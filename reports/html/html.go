@@ -37,8 +37,8 @@ var script string
 var pageTemplate string
 
 var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct": func(x float64) string { return fmt.Sprintf("%.1f", x) },
-	"ms":  fmtMs,
+	"pct":         func(x float64) string { return fmt.Sprintf("%.1f", x) },
+	"ms":          fmtMs,
 	"toolbarData": toolbarData,
 }).Parse(pageTemplate))
 
