@@ -21,7 +21,10 @@ import (
 	"github.com/mqttspec/mqttspec/conformance"
 	"github.com/mqttspec/mqttspec/conformance/catalog"
 	_ "github.com/mqttspec/mqttspec/conformance/catalog/broker"
+	"github.com/mqttspec/mqttspec/conformance/spec"
 	"github.com/mqttspec/mqttspec/reports"
+	"github.com/mqttspec/mqttspec/reports/expect"
+	"github.com/mqttspec/mqttspec/reports/markdown"
 )
 
 // embeddedTarget starts the in-process reference broker and returns its target and a stop
@@ -46,6 +49,7 @@ type testFlags struct {
 	tlsInsecure              bool
 	tlsCA                    string
 	disable                  []string
+	expectFile, reportURL    string
 }
 
 func init() {
@@ -79,6 +83,8 @@ func init() {
 	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "do not verify the target's TLS certificate")
 	fl.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of the CA that signed the target's certificate")
 	fl.StringSliceVar(&f.disable, "disable", nil, "features to treat as missing (qos2, retain, shared-subs, …)")
+	fl.StringVar(&f.expectFile, "expect", "", "expectations file (YAML): exit 0 unless a result regresses from it")
+	fl.StringVar(&f.reportURL, "report-url", "", "URL of the published HTML report, linked from summary.md")
 	testCmd.AddCommand(brokerCmd)
 	rootCmd.AddCommand(testCmd)
 }
@@ -173,6 +179,12 @@ func runTestBroker(cmd *cobra.Command, f *testFlags) error {
 	if err != nil {
 		return failWith(exitUsage, err)
 	}
+	var exp *expect.File
+	if f.expectFile != "" {
+		if exp, err = expect.ReadFile(f.expectFile, knownIDs(catalog.BrokerCases())); err != nil {
+			return failWith(exitUsage, fmt.Errorf("--expect: %w", err))
+		}
+	}
 	if len(cases) == 0 {
 		return failWith(exitUsage, errors.New("no case matches the --case/--label filters"))
 	}
@@ -212,10 +224,17 @@ func runTestBroker(cmd *cobra.Command, f *testFlags) error {
 	if err != nil {
 		return failWith(exitUsage, err)
 	}
+	var cmp *expect.Comparison
+	if exp != nil {
+		cmp = expect.Compare(exp, res)
+	}
 	if f.reportDir != "" {
 		if err := writeReports(f.reportDir, res); err != nil {
 			return failWith(exitUsage, err)
 		}
+	}
+	if err := writeSummary(f.reportDir, res, cmp, f.reportURL); err != nil {
+		return failWith(exitUsage, err)
 	}
 	if f.json {
 		if err := res.Encode(out); err != nil {
@@ -223,8 +242,62 @@ func runTestBroker(cmd *cobra.Command, f *testFlags) error {
 		}
 	} else {
 		printSummary(out, res, f.reportDir)
+		if cmp != nil {
+			printComparison(out, cmp, f.expectFile)
+		}
+	}
+	if cmp != nil {
+		if !cmp.OK() {
+			return failWith(exitFailures, fmt.Errorf("%d regression(s) against %s", len(cmp.Regressions), f.expectFile))
+		}
+		return nil
 	}
 	return exitFor(res)
+}
+
+// knownIDs lets an expectations file be checked against the catalog and the registry.
+func knownIDs(cases []conformance.Case) *expect.Known {
+	ids := map[string]bool{}
+	for _, c := range cases {
+		ids[c.ID] = true
+	}
+	return &expect.Known{Case: func(id string) bool { return ids[id] }, Statement: spec.Exists}
+}
+
+// writeSummary writes summary.md into the report directory and appends it to the GitHub job
+// summary when GITHUB_STEP_SUMMARY is set.
+func writeSummary(dir string, res *reports.Results, cmp *expect.Comparison, url string) error {
+	md := markdown.Render([]*reports.Results{res}, markdown.Options{Comparison: cmp, ReportURL: url})
+	if dir != "" {
+		if err := os.WriteFile(filepath.Join(dir, "summary.md"), md, 0o644); err != nil {
+			return fmt.Errorf("write summary.md: %w", err)
+		}
+	}
+	if p := os.Getenv("GITHUB_STEP_SUMMARY"); p != "" {
+		f, err := os.OpenFile(p, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+		}
+		defer f.Close()
+		if _, err := f.Write(md); err != nil {
+			return fmt.Errorf("GITHUB_STEP_SUMMARY: %w", err)
+		}
+	}
+	return nil
+}
+
+func printComparison(w io.Writer, cmp *expect.Comparison, file string) {
+	fmt.Fprintf(w, "expectations %s: %d as expected (%d known gaps), %d regression(s), %d unexpected pass(es), %d other change(s)\n",
+		file, cmp.Matched, cmp.ExpectedFailing, len(cmp.Regressions), len(cmp.UnexpectedPass), len(cmp.Changed))
+	for _, d := range cmp.Regressions {
+		fmt.Fprintf(w, "REGRESSION  %s [%s]: expected %s, got %s — %s\n", d.Case.ID, d.Case.Version, d.Expected, d.Case.Status, d.Case.Message)
+	}
+	for _, d := range cmp.UnexpectedPass {
+		fmt.Fprintf(w, "UNEXPECTED PASS  %s [%s]: expected %s — tighten %s\n", d.Case.ID, d.Case.Version, d.Expected, file)
+	}
+	for _, d := range cmp.Changed {
+		fmt.Fprintf(w, "CHANGED  %s [%s]: expected %s, got %s\n", d.Case.ID, d.Case.Version, d.Expected, d.Case.Status)
+	}
 }
 
 // exitFor maps results to the exit code: 1 when a MUST failed, 2 when the harness could not
