@@ -192,7 +192,6 @@ func (dc *Decoder) packet(t PacketType) Packet {
 // to the protocol level it carries.
 func (dc *Decoder) Decode(b []byte) (Packet, int, error) {
 	dc.Violations = dc.Violations[:0]
-	dc.d = dec{}
 	p, n, err := decodeOne(&dc.d, b, &dc.Options, &dc.Violations, dc)
 	if err == nil && p.Type() == CONNECT && dc.d.v.Valid() {
 		dc.Version = dc.d.v

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 )
@@ -456,13 +457,19 @@ func (d *dec) props(p *Properties, t PacketType) error {
 	return nil
 }
 
-// propList decodes the properties up to the end of d.b.
+// propList decodes the properties up to the end of d.b. It is the hot loop of every v5 decode:
+// one-byte identifiers and fixed-size values are read inline.
 func (d *dec) propList(p *Properties, t PacketType) error {
 	for d.off < len(d.b) {
 		idAt := d.off
-		x, err := d.varint("property identifier")
-		if err != nil {
-			return err
+		x := uint32(d.b[d.off])
+		if x < 0x80 {
+			d.off++
+		} else {
+			var err error
+			if x, err = d.varint("property identifier"); err != nil {
+				return err
+			}
 		}
 		if x >= uint32(len(propTable)) || propTable[x].kind == kNone {
 			return d.fail(rulePropUnknown, "property identifier", fmt.Sprintf("unknown property identifier 0x%02X", x), idAt)
@@ -478,42 +485,44 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 				return err
 			}
 		}
-		multi := id == PropUserProperty || (id == PropSubscriptionID && t == PUBLISH)
-		if !multi && p.Has(id) {
+		// User Property never sets its presence bit, and Subscription Identifier repeats only in
+		// PUBLISH; every other property may appear once.
+		if p.present&(1<<id) != 0 || (id == PropSubscriptionID && t != PUBLISH && len(p.SubscriptionIDs) > 0) {
 			if err := d.failSec(rulePropDuplicate, info.section, info.name, info.name+" appears more than once", idAt); err != nil {
 				return err
 			}
 		}
 		valAt := d.off
+		var v uint32
 		switch info.kind {
-		case kByte, kU16, kU32, kVarint:
-			var v uint32
-			switch info.kind {
-			case kByte:
-				var b byte
-				b, err = d.u8(info.name)
-				v = uint32(b)
-			case kU16:
-				var h uint16
-				h, err = d.u16(info.name)
-				v = uint32(h)
-			case kU32:
-				v, err = d.u32(info.name)
-			case kVarint:
-				v, err = d.varint(info.name)
+		case kByte:
+			if d.off >= len(d.b) {
+				return d.truncated(info.name)
 			}
-			if err != nil {
+			v = uint32(d.b[d.off])
+			d.off++
+		case kU16:
+			if d.off+2 > len(d.b) {
+				return d.truncated(info.name)
+			}
+			v = uint32(d.b[d.off])<<8 | uint32(d.b[d.off+1])
+			d.off += 2
+		case kU32:
+			if d.off+4 > len(d.b) {
+				return d.truncated(info.name)
+			}
+			v = binary.BigEndian.Uint32(d.b[d.off:])
+			d.off += 4
+		case kVarint:
+			var err error
+			if v, err = d.varint(info.name); err != nil {
 				return err
 			}
 			if err := d.checkPropValue(id, info, v, valAt); err != nil {
 				return err
 			}
-			if id == PropSubscriptionID {
-				p.SubscriptionIDs = append(p.SubscriptionIDs, v)
-			} else {
-				p.setNumeric(id, v)
-				p.present |= 1 << id
-			}
+			p.SubscriptionIDs = append(p.SubscriptionIDs, v)
+			continue
 		case kString:
 			s, err := d.str(info.name)
 			if err != nil {
@@ -526,6 +535,7 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 			}
 			*p.strPtr(id) = s
 			p.present |= 1 << id
+			continue
 		case kBinary:
 			b, err := d.bin(info.name)
 			if err != nil {
@@ -533,6 +543,7 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 			}
 			*p.binPtr(id) = b
 			p.present |= 1 << id
+			continue
 		case kPair:
 			k, err := d.str("User Property name")
 			if err != nil {
@@ -543,7 +554,15 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 				return err
 			}
 			p.User = append(p.User, UserProperty{k, v})
+			continue
 		}
+		if (info.bool01 && v > 1) || (info.nonZero && v == 0) {
+			if err := d.checkPropValue(id, info, v, valAt); err != nil {
+				return err
+			}
+		}
+		p.setNumeric(id, v)
+		p.present |= 1 << id
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func (p *Publish) decode(d *dec, flags byte) error {
 			return err
 		}
 	}
-	// Topic name: inline of d.str for the hot path.
+	// Topic name: d.str inlined, with one pass for UTF-8, U+0000 and wildcards on the hot path.
 	if d.off+2 > len(d.b) {
 		return d.truncated("topic name")
 	}
@@ -83,18 +83,17 @@ func (p *Publish) decode(d *dec, flags byte) error {
 	if at+tl > len(d.b) {
 		return d.truncated("topic name")
 	}
-	tb := d.b[at : at+tl]
+	tb := d.b[at : at+tl : at+tl]
 	d.off = at + tl
-	if err := d.checkUTF8(tb, "topic name", at); err != nil {
-		return err
-	}
 	p.Topic = bstr(tb)
-	for _, c := range tb {
-		if c == '+' || c == '#' {
-			if err := d.fail(ruleTopicWildcard, "topic name", fmt.Sprintf("topic name %q contains a wildcard", p.Topic), at); err != nil {
+	if !topicClean(tb) {
+		if err := d.checkUTF8(tb, "topic name", at); err != nil {
+			return err
+		}
+		if r := topicNameRule(p.Topic); r != nil {
+			if err := d.fail(r, "topic name", fmt.Sprintf("topic name %q contains a wildcard", p.Topic), at); err != nil {
 				return err
 			}
-			break
 		}
 	}
 	if p.QoS > 0 {

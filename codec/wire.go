@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"encoding/binary"
 	"fmt"
 	"unicode/utf8"
 	"unsafe"
@@ -112,13 +113,20 @@ func (d *dec) bin(field string) ([]byte, error) {
 
 // str reads a UTF-8 encoded string and checks it (sections 1.5.3 / 1.5.4); the result aliases the input.
 func (d *dec) str(field string) (string, error) {
-	at := d.off + 2
-	b, err := d.bin(field)
-	if err != nil {
-		return "", err
+	if d.off+2 > len(d.b) {
+		return "", d.truncated(field)
 	}
-	if err := d.checkUTF8(b, field, at); err != nil {
-		return "", err
+	at := d.off + 2
+	end := at + (int(d.b[d.off])<<8 | int(d.b[d.off+1]))
+	if end > len(d.b) {
+		return "", d.truncated(field)
+	}
+	b := d.b[at:end:end]
+	d.off = end
+	if !asciiClean(b) {
+		if err := d.checkUTF8(b, field, at); err != nil {
+			return "", err
+		}
 	}
 	return bstr(b), nil
 }
@@ -134,31 +142,67 @@ func (d *dec) checkUTF8(b []byte, field string, at int) error {
 	return d.fail(ruleUTF8Invalid, field, fmt.Sprintf("ill-formed UTF-8 at string byte %d", i), at+i)
 }
 
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// hasZeroByte reports whether any byte of x is zero (exact as a boolean).
+func hasZeroByte(x uint64) bool { return (x-lo8)&^x&hi8 != 0 }
+
+// asciiClean reports whether every byte of b is in 0x01-0x7F: such a string is valid MQTT UTF-8
+// without further checks. It looks at eight bytes at a time; false sends the caller to badUTF8.
+func asciiClean(b []byte) bool {
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if x&hi8 != 0 || hasZeroByte(x) {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c-1 >= 0x7F { // c == 0 wraps to 0xFF
+			return false
+		}
+	}
+	return true
+}
+
+// topicClean is asciiClean that also rejects the wildcards + and #, for topic names.
+func topicClean(b []byte) bool {
+	for len(b) >= 8 {
+		x := binary.LittleEndian.Uint64(b)
+		if x&hi8 != 0 || hasZeroByte(x) || hasZeroByte(x^(lo8*'+')) || hasZeroByte(x^(lo8*'#')) {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c-1 >= 0x7F || c == '+' || c == '#' {
+			return false
+		}
+	}
+	return true
+}
+
 // badUTF8 returns the index of the first offending byte (-1 when the string is fine) and whether
-// the offence is U+0000. Go's utf8 package already treats encoded surrogates as invalid.
+// the offence is U+0000. Go's utf8 package already treats encoded surrogates and overlong forms
+// as invalid.
 func badUTF8(b []byte) (int, bool) {
-	for i := 0; i < len(b); i++ {
-		c := b[i]
+	for j := 0; j < len(b); {
+		c := b[j]
 		if c == 0 {
-			return i, true
+			return j, true
 		}
-		if c >= utf8.RuneSelf {
-			for j := i; j < len(b); {
-				if b[j] == 0 {
-					return j, true
-				}
-				if b[j] < utf8.RuneSelf {
-					j++
-					continue
-				}
-				r, n := utf8.DecodeRune(b[j:])
-				if r == utf8.RuneError && n <= 1 {
-					return j, false
-				}
-				j += n
-			}
-			return -1, false
+		if c < utf8.RuneSelf {
+			j++
+			continue
 		}
+		r, n := utf8.DecodeRune(b[j:])
+		if r == utf8.RuneError && n <= 1 {
+			return j, false
+		}
+		j += n
 	}
 	return -1, false
 }
