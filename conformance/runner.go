@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path"
 	"runtime/debug"
 	"slices"
@@ -32,6 +33,9 @@ type Runner struct {
 	Tool     reports.Tool
 	// Caps, when set, skips discovery (tests, or a descriptor that knows better).
 	Caps *Capabilities
+	// Driver, when set, makes this a client-role run: each case gets a scripted broker on a
+	// loopback port and starts the client under test through the driver.
+	Driver Driver
 }
 
 type job struct {
@@ -43,6 +47,9 @@ type job struct {
 // for infrastructure problems (target unreachable, bad settings); case failures are in the
 // results.
 func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error) {
+	if r.Driver != nil && r.Target == nil {
+		r.Target = &Target{Name: r.Driver.Name(), URL: "tcp://127.0.0.1:0"}
+	}
 	if r.Target == nil {
 		return nil, errors.New("no target")
 	}
@@ -65,6 +72,14 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 	}
 	started := time.Now()
 	caps := r.Caps
+	role := RoleBroker
+	if r.Driver != nil {
+		role = RoleClient
+		if caps == nil {
+			caps = &Capabilities{V311: true, V5: true, MaximumQoS: 2, RetainAvailable: true, WildcardAvailable: true,
+				SubIDAvailable: true, SharedAvailable: true, ReceiveMaximum: 65535, ServerKeepAlive: -1, Missing: map[Feature]string{}}
+		}
+	}
 	if caps == nil {
 		var err error
 		if caps, err = Discover(ctx, r.Target, to.Step); err != nil {
@@ -103,7 +118,12 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res := RunCase(runCtx, r.Target, caps, j.c, j.v, to, runID)
+			var res reports.Case
+			if r.Driver != nil {
+				res = RunClientCase(runCtx, r.Driver, j.c, j.v, to, runID)
+			} else {
+				res = RunCase(runCtx, r.Target, caps, j.c, j.v, to, runID)
+			}
 			mu.Lock()
 			results[i], done[i] = res, true
 			if r.Progress != nil {
@@ -114,13 +134,17 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 	}
 	wg.Wait()
 	out := &reports.Results{Schema: reports.Schema, Tool: r.Tool, Started: started,
-		Target: reports.Target{Name: r.Target.Name, URL: r.Target.URL, Role: string(RoleBroker), Transport: r.Target.Transport(), Info: capsInfo(caps, r.Target)}}
+		Target: reports.Target{Name: r.Target.Name, URL: r.Target.URL, Role: string(role), Transport: r.Target.Transport(), Info: capsInfo(caps, r.Target)}}
+	if r.Driver != nil {
+		out.Target.Driver = r.Driver.Name()
+		out.Target.Transport = "tcp"
+	}
 	for i := range jobs {
 		if !done[i] {
 			out.Incomplete = true
 			c := jobs[i].c
 			results[i] = reports.Case{ID: c.ID, Title: c.Title, Section: c.Section(), Statements: c.StatementsFor(jobs[i].v),
-				Version: jobs[i].v.String(), Role: string(c.Role), Level: c.Level.String(), Status: reports.Error,
+				Version: jobs[i].v.String(), Role: string(role), Level: c.Level.String(), Status: reports.Error,
 				Message: "the run's deadline passed before this case finished"}
 		}
 	}
@@ -129,7 +153,7 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 	}
 	out.Cases = results
 	out.DurationMs = float64(time.Since(started).Microseconds()) / 1000
-	out.Coverage = Coverage(out.Cases, versions, RoleBroker)
+	out.Coverage = Coverage(out.Cases, versions, role)
 	out.Sort()
 	out.Recount()
 	return out, nil
@@ -138,6 +162,17 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 // RunCase runs one case on one version with its hard deadline and returns its result. A case
 // that overruns its deadline is abandoned (its connections closed) and reported as an error.
 func RunCase(ctx context.Context, tg *Target, caps *Capabilities, c *Case, v codec.Version, to Timeouts, runID string) reports.Case {
+	return runCase(ctx, tg, caps, nil, c, v, to, runID)
+}
+
+// RunClientCase runs one client-role case: it opens the scripted broker's listener on a
+// loopback port; the case starts the client under test through the driver.
+func RunClientCase(ctx context.Context, d Driver, c *Case, v codec.Version, to Timeouts, runID string) reports.Case {
+	caps := &Capabilities{V311: true, V5: true, MaximumQoS: 2, ReceiveMaximum: 65535, ServerKeepAlive: -1, Missing: map[Feature]string{}}
+	return runCase(ctx, &Target{Name: d.Name(), URL: "tcp://127.0.0.1:0"}, caps, d, c, v, to, runID)
+}
+
+func runCase(ctx context.Context, tg *Target, caps *Capabilities, d Driver, c *Case, v codec.Version, to Timeouts, runID string) reports.Case {
 	to = to.withDefaults()
 	limit := to.Case
 	if c.Timeout > 0 {
@@ -160,6 +195,15 @@ func RunCase(ctx context.Context, tg *Target, caps *Capabilities, c *Case, v cod
 		if why, missing := caps.Missing[f]; missing {
 			return skip(fmt.Sprintf("target lacks %s: %s", f, why))
 		}
+	}
+	if d != nil {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.status, t.message = reports.Error, "listen for the client under test: "+err.Error()
+			return t.result(v, 0)
+		}
+		t.client = &clientSide{ln: ln, driver: d}
+		defer t.stopClients()
 	}
 	finished := make(chan struct{})
 	go func() {

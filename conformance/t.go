@@ -60,6 +60,8 @@ type T struct {
 	warnings   []string
 	maxEvents  int
 	eventsLost int
+
+	client *clientSide // client-role runs only
 }
 
 func newT(ctx context.Context, c *Case, v codec.Version, tg *Target, caps *Capabilities, to Timeouts, runID string) *T {
