@@ -1,0 +1,18 @@
+// Package broker is mqttspec's reference MQTT broker: MQTT 3.1, 3.1.1 and 5.0 on the same
+// listener, following the specifications to the letter. It is the default target of the
+// conformance suite, the peer the client conformance cases emulate, and the harness for broker
+// fuzzing.
+//
+// A Server is created with New, given listeners with Serve or ListenAndServe (tcp://, tls://,
+// ws://, wss://) or single connections with ServeConn, and stopped with Close.
+//
+// Each connection has one reader goroutine, which decodes packets with the codec package and
+// handles them in order, and one writer goroutine, which drains a bounded outbound queue in
+// batches. Publishers never wait for subscribers: a slow subscriber's QoS 0 messages are dropped
+// once its queue is full and its QoS 1/2 messages wait in its session within the limits of
+// Options.MaxQueued. Session state (subscriptions, unacknowledged messages, queued messages, QoS 2
+// identifiers) lives apart from the connection and survives reconnects per Session Expiry.
+//
+// Options.Faults switches the broker into named, deliberate specification violations (see
+// Faults) for mutation-testing the conformance suite.
+package broker

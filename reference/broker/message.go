@@ -1,0 +1,123 @@
+package broker
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/reference/broker/topics"
+)
+
+// message is an Application Message as the broker holds it: immutable once routed, shared by
+// every subscriber and by the retained store.
+type message struct {
+	topic   string
+	payload []byte
+	qos     byte
+	retain  bool
+	from    string           // publisher's client identifier, for No Local
+	props   codec.Properties // v5 properties forwarded unaltered (Message Expiry is recomputed)
+	expires time.Time        // zero: no Message Expiry Interval
+	expiry  uint32           // the Message Expiry Interval as received
+}
+
+// expired reports whether the message's lifetime has passed at now.
+func (m *message) expired(now time.Time) bool {
+	return !m.expires.IsZero() && !now.Before(m.expires)
+}
+
+// remaining is the Message Expiry Interval to forward: the received value minus the time the
+// message has waited, rounded up (MQTT-3.3.2-6).
+func (m *message) remaining(now time.Time) uint32 {
+	d := m.expires.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return uint32(math.Ceil(d.Seconds()))
+}
+
+// newMessage builds the broker's copy of a received PUBLISH. The packet owns its memory (it was
+// decoded from a private copy), so topic, payload and properties are kept without copying.
+func newMessage(p *codec.Publish, topic, from string, now time.Time) *message {
+	m := &message{topic: topic, payload: p.Payload, qos: p.QoS, retain: p.Retain, from: from, props: p.Properties}
+	m.props.Clear(codec.PropTopicAlias)
+	m.props.Clear(codec.PropSubscriptionID)
+	if m.props.Has(codec.PropMessageExpiry) {
+		m.expiry = m.props.MessageExpiry
+		m.expires = now.Add(time.Duration(m.expiry) * time.Second)
+		m.props.Clear(codec.PropMessageExpiry)
+	}
+	return m
+}
+
+// delivery is one message on its way to one session, with the QoS, RETAIN flag and
+// Subscription Identifiers decided for that session.
+type delivery struct {
+	msg    *message
+	qos    byte
+	retain bool
+	subIDs []uint32
+}
+
+// retainStore holds the last retained message per topic name.
+type retainStore struct {
+	mu sync.RWMutex
+	m  map[string]*message
+}
+
+func (r *retainStore) set(m *message) {
+	r.mu.Lock()
+	r.m[m.topic] = m
+	r.mu.Unlock()
+}
+
+func (r *retainStore) remove(topic string) {
+	r.mu.Lock()
+	delete(r.m, topic)
+	r.mu.Unlock()
+}
+
+// match returns the retained messages whose topic matches filter, dropping expired ones unless
+// keepExpired.
+func (r *retainStore) match(filter string, dollarWildcards, keepExpired bool, now time.Time) []*message {
+	var out, dead []*message
+	r.mu.RLock()
+	if !topics.HasWildcard(filter) {
+		if m := r.m[filter]; m != nil {
+			out = append(out, m)
+		}
+	} else {
+		for t, m := range r.m {
+			if topics.MatchFilter(filter, t, dollarWildcards) {
+				out = append(out, m)
+			}
+		}
+	}
+	r.mu.RUnlock()
+	// A deterministic order keeps transcripts reproducible; the specification sets none.
+	slices.SortFunc(out, func(a, b *message) int { return strings.Compare(a.topic, b.topic) })
+	if keepExpired {
+		return out
+	}
+	live := out[:0]
+	for _, m := range out {
+		if m.expired(now) {
+			dead = append(dead, m)
+		} else {
+			live = append(live, m)
+		}
+	}
+	if len(dead) > 0 {
+		r.mu.Lock()
+		for _, m := range dead {
+			if r.m[m.topic] == m {
+				delete(r.m, m.topic)
+			}
+		}
+		r.mu.Unlock()
+	}
+	return live
+}

@@ -1,0 +1,333 @@
+// Package topics is the reference broker's subscription tree: topic filters stored level by level,
+// matched against topic names with the + and # wildcards, the $-topic rule of section 4.7.2 and
+// v5 shared subscriptions ($share/{group}/{filter}) picked round-robin.
+package topics
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Options are the subscription options stored with one subscription (section 3.8.3.1).
+type Options struct {
+	QoS               byte
+	NoLocal           bool
+	RetainAsPublished bool
+	RetainHandling    byte
+	ID                uint32 // Subscription Identifier, 0 when none
+}
+
+// Match is one subscriber of a topic with the options of the subscription that matched.
+type Match[K comparable] struct {
+	Key     K
+	Options Options
+	Filter  string // shared subscriptions only: the filter after $share/{group}/
+	Group   string // shared subscriptions only: the share name
+}
+
+// Config switches deliberate deviations on, for mutation testing of the conformance suite.
+type Config struct {
+	// DollarWildcards lets filters that start with + or # match topic names that start with $,
+	// which MQTT-4.7.2-1 forbids.
+	DollarWildcards bool
+	// SharedToAll delivers a shared subscription's messages to every member instead of one.
+	SharedToAll bool
+}
+
+// Tree holds subscriptions keyed by subscriber K. It is safe for concurrent use; Match takes a
+// read lock only.
+type Tree[K comparable] struct {
+	cfg  Config
+	mu   sync.RWMutex
+	root *node[K]
+	n    int
+}
+
+type node[K comparable] struct {
+	children map[string]*node[K]
+	subs     map[K]Options
+	shared   map[string]*group[K]
+}
+
+type group[K comparable] struct {
+	members []Match[K]
+	next    atomic.Uint32
+}
+
+// New returns an empty tree.
+func New[K comparable](cfg Config) *Tree[K] {
+	return &Tree[K]{cfg: cfg, root: &node[K]{}}
+}
+
+// Len returns the number of subscriptions (shared memberships included).
+func (t *Tree[K]) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.n
+}
+
+func (t *Tree[K]) walkCreate(filter string) *node[K] {
+	n := t.root
+	for {
+		level, rest, more := strings.Cut(filter, "/")
+		if n.children == nil {
+			n.children = make(map[string]*node[K])
+		}
+		c := n.children[level]
+		if c == nil {
+			c = &node[K]{}
+			n.children[level] = c
+		}
+		n = c
+		if !more {
+			return n
+		}
+		filter = rest
+	}
+}
+
+// Subscribe adds or replaces k's subscription to filter (a plain filter, not $share/...). It
+// reports whether k already had a subscription with this exact filter.
+func (t *Tree[K]) Subscribe(k K, filter string, o Options) (existed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.walkCreate(filter)
+	if n.subs == nil {
+		n.subs = make(map[K]Options)
+	}
+	_, existed = n.subs[k]
+	n.subs[k] = o
+	if !existed {
+		t.n++
+	}
+	return existed
+}
+
+// SubscribeShared adds k to the shared subscription share/filter, or replaces its options there.
+func (t *Tree[K]) SubscribeShared(k K, share, filter string, o Options) (existed bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := t.walkCreate(filter)
+	if n.shared == nil {
+		n.shared = make(map[string]*group[K])
+	}
+	g := n.shared[share]
+	if g == nil {
+		g = &group[K]{}
+		n.shared[share] = g
+	}
+	for i := range g.members {
+		if g.members[i].Key == k {
+			g.members[i].Options = o
+			return true
+		}
+	}
+	g.members = append(g.members, Match[K]{Key: k, Options: o, Filter: filter, Group: share})
+	t.n++
+	return false
+}
+
+// Unsubscribe removes k's subscription to filter and reports whether it existed.
+func (t *Tree[K]) Unsubscribe(k K, filter string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.remove(k, filter, "", false)
+}
+
+// UnsubscribeShared removes k from the shared subscription group/filter.
+func (t *Tree[K]) UnsubscribeShared(k K, share, filter string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.remove(k, filter, share, true)
+}
+
+// remove deletes the subscription and prunes the nodes left empty.
+func (t *Tree[K]) remove(k K, filter, grp string, shared bool) bool {
+	path := make([]*node[K], 0, 8)
+	levels := make([]string, 0, 8)
+	n := t.root
+	f := filter
+	for {
+		level, rest, more := strings.Cut(f, "/")
+		c := n.children[level]
+		if c == nil {
+			return false
+		}
+		path = append(path, n)
+		levels = append(levels, level)
+		n = c
+		if !more {
+			break
+		}
+		f = rest
+	}
+	found := false
+	if shared {
+		if g := n.shared[grp]; g != nil {
+			for i := range g.members {
+				if g.members[i].Key == k {
+					g.members = append(g.members[:i], g.members[i+1:]...)
+					found = true
+					break
+				}
+			}
+			if len(g.members) == 0 {
+				delete(n.shared, grp)
+			}
+		}
+	} else if _, ok := n.subs[k]; ok {
+		delete(n.subs, k)
+		found = true
+	}
+	if !found {
+		return false
+	}
+	t.n--
+	// Prune empty nodes bottom-up so that a churn of unique topics does not leak memory.
+	for i := len(path) - 1; i >= 0; i-- {
+		if len(n.children) > 0 || len(n.subs) > 0 || len(n.shared) > 0 {
+			break
+		}
+		delete(path[i].children, levels[i])
+		n = path[i]
+	}
+	return true
+}
+
+// Match appends to out every subscription matching topic name topic: each non-shared
+// subscription, and for each shared group one member chosen round-robin, preferring members for
+// which prefer returns true (prefer may be nil). Overlapping subscriptions of one subscriber are
+// returned separately; the caller combines them.
+func (t *Tree[K]) Match(topic string, prefer func(K) bool, out []Match[K]) []Match[K] {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	dollar := len(topic) > 0 && topic[0] == '$' && !t.cfg.DollarWildcards
+	return t.match(t.root, topic, dollar, prefer, out)
+}
+
+// match walks one level. noWild is set at the root for a $-topic: wildcards there must not match.
+func (t *Tree[K]) match(n *node[K], topic string, noWild bool, prefer func(K) bool, out []Match[K]) []Match[K] {
+	level, rest, more := strings.Cut(topic, "/")
+	// The multi-level wildcard at this position matches the rest, including the parent level
+	// ("a/#" matches "a"), which is handled where the parent level ends below.
+	if !noWild {
+		if c := n.children["#"]; c != nil {
+			out = t.collect(c, prefer, out)
+		}
+		if c := n.children["+"]; c != nil {
+			if more {
+				out = t.match(c, rest, false, prefer, out)
+			} else {
+				out = t.collect(c, prefer, out)
+				if h := c.children["#"]; h != nil {
+					out = t.collect(h, prefer, out)
+				}
+			}
+		}
+	}
+	if c := n.children[level]; c != nil {
+		if more {
+			out = t.match(c, rest, false, prefer, out)
+		} else {
+			out = t.collect(c, prefer, out)
+			if h := c.children["#"]; h != nil {
+				out = t.collect(h, prefer, out)
+			}
+		}
+	}
+	return out
+}
+
+func (t *Tree[K]) collect(n *node[K], prefer func(K) bool, out []Match[K]) []Match[K] {
+	for k, o := range n.subs {
+		out = append(out, Match[K]{Key: k, Options: o})
+	}
+	for _, g := range n.shared {
+		if len(g.members) == 0 {
+			continue
+		}
+		if t.cfg.SharedToAll {
+			out = append(out, g.members...)
+			continue
+		}
+		start := int(g.next.Add(1)-1) % len(g.members)
+		pick := start
+		if prefer != nil {
+			for i := 0; i < len(g.members); i++ {
+				j := (start + i) % len(g.members)
+				if prefer(g.members[j].Key) {
+					pick = j
+					break
+				}
+			}
+		}
+		out = append(out, g.members[pick])
+	}
+	return out
+}
+
+// MatchFilter reports whether topic name topic matches filter f (section 4.7). With
+// dollarWildcards false, a filter starting with a wildcard does not match a topic starting with $
+// (MQTT-4.7.2-1).
+func MatchFilter(f, topic string, dollarWildcards bool) bool {
+	if !dollarWildcards && len(topic) > 0 && topic[0] == '$' && len(f) > 0 && (f[0] == '+' || f[0] == '#') {
+		return false
+	}
+	for {
+		if f == "#" {
+			return true
+		}
+		fl, frest, fmore := strings.Cut(f, "/")
+		tl, trest, tmore := strings.Cut(topic, "/")
+		if fl != "+" && fl != tl {
+			return false
+		}
+		switch {
+		case !fmore && !tmore:
+			return true
+		case fmore && !tmore:
+			return frest == "#"
+		case !fmore:
+			return false
+		}
+		f, topic = frest, trest
+	}
+}
+
+// HasWildcard reports whether a filter contains + or #.
+func HasWildcard(f string) bool { return strings.ContainsAny(f, "+#") }
+
+// Covers reports whether every topic name matched by filter f is also matched by pattern p; an
+// ACL uses it to decide whether a subscription stays inside what a rule allows.
+func Covers(p, f string) bool {
+	// A pattern starting with a wildcard does not match $-topics, so it does not cover a filter
+	// that names a $ level explicitly.
+	if len(f) > 0 && f[0] == '$' && len(p) > 0 && (p[0] == '+' || p[0] == '#') {
+		return false
+	}
+	for {
+		pl, prest, pmore := strings.Cut(p, "/")
+		fl, frest, fmore := strings.Cut(f, "/")
+		if pl == "#" {
+			return true
+		}
+		switch {
+		case fl == "#":
+			return false
+		case pl == "+":
+			// covers any single level, including "+"
+		case fl == "+" || pl != fl:
+			return false
+		}
+		switch {
+		case !pmore && !fmore:
+			return true
+		case pmore && !fmore:
+			return prest == "#"
+		case !pmore:
+			return false
+		}
+		p, f = prest, frest
+	}
+}
