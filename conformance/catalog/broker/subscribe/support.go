@@ -1,0 +1,213 @@
+package subscribe
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+)
+
+// split registers a case once per protocol version. It is used when the two specifications
+// number the rule differently and the ID of one version names another rule in the other
+// (3.1.1 MQTT-3.8.3-3 "at least one filter" is 5.0 MQTT-3.8.3-2, while 5.0 MQTT-3.8.3-3 is
+// No Local): a single case citing both IDs would claim to test No Local on 5.0. The IDs get a
+// "-v311" and "-v5" suffix; the title and the Run function are shared.
+func split(cs c.Case, s311, s5 []string) {
+	a, b := cs, cs
+	a.ID, a.Versions, a.Statements = cs.ID+"-v311", c.V311, s311
+	b.ID, b.Versions, b.Statements = cs.ID+"-v5", c.V5, s5
+	catalog.Broker(a)
+	catalog.Broker(b)
+}
+
+// anyPacket matches every packet; the case inspects what arrived itself.
+type anyPacket struct{}
+
+func (anyPacket) Match(p codec.Packet) error {
+	if p == nil {
+		return errors.New("no packet")
+	}
+	return nil
+}
+
+func (anyPacket) String() string { return "any packet" }
+
+// grant is the QoS a correct server grants for a request of q: the request, capped by the
+// server's Maximum QoS.
+func grant(t *c.T, q byte) byte { return min(q, t.Caps.MaximumQoS) }
+
+// subscribeMany sends one SUBSCRIBE with every subscription and returns its packet identifier.
+func subscribeMany(conn *c.Conn, props *codec.Properties, subs ...codec.Subscription) uint16 {
+	id := conn.NextID()
+	s := &codec.Subscribe{PacketID: id, Subscriptions: subs}
+	if props != nil {
+		s.Properties = *props
+	}
+	conn.Send(s)
+	return id
+}
+
+// subID returns SUBSCRIBE properties carrying one Subscription Identifier.
+func subID(id uint32) *codec.Properties {
+	return &codec.Properties{SubscriptionIDs: []uint32{id}}
+}
+
+// subackIn expects a SUBACK for id with a single reason code out of codes.
+func subackIn(id uint16, codes ...codec.ReasonCode) *c.M {
+	return c.Type(codec.SUBACK).ID(id).Where(fmt.Sprintf("one code in %v", codes), func(p codec.Packet) error {
+		got := p.(*codec.Suback).ReasonCodes
+		if len(got) != 1 || !slices.Contains(codes, got[0]) {
+			return fmt.Errorf("reason codes are %v, want exactly one of %v", got, codes)
+		}
+		return nil
+	})
+}
+
+// publishOn expects a PUBLISH on topic with payload and QoS, DUP 0 and RETAIN 0.
+func publishOn(topic, payload string, qos byte) *c.M {
+	return c.Publish(topic, []byte(payload), qos)
+}
+
+// retained expects a PUBLISH sent because of a retained message: RETAIN 1.
+func retained(topic, payload string, qos byte) *c.M {
+	return c.Publish(topic, []byte(payload), qos).Retain(true)
+}
+
+// setRetained stores a retained message (QoS 0) and waits until the server has processed it:
+// the PINGRESP that answers the following PINGREQ comes after the PUBLISH was handled.
+func setRetained(pub *c.Conn, topic, payload string) {
+	pub.PublishMsg(topic, payload, 0, true)
+	pub.ExpectOpen()
+}
+
+// collectUntil reads PUBLISH packets on conn until one arrives on sentinel and returns the
+// others in arrival order. onPublish answers each non-sentinel PUBLISH (nil: the normal
+// acknowledgement). It is the way to take "everything that was delivered" from a connection
+// without a silent period: the sentinel is published last by the same publisher, so whatever
+// the server routed to conn before it arrives first.
+func collectUntil(t *c.T, conn *c.Conn, sentinel string, onPublish func(*codec.Publish)) []*codec.Publish {
+	var got []*codec.Publish
+	for range 1000 {
+		p := conn.ExpectPublish(c.AnyPublish())
+		switch {
+		case p.Topic == sentinel:
+			conn.Ack(p)
+			return got
+		case onPublish != nil:
+			onPublish(p)
+		default:
+			conn.Ack(p)
+		}
+		got = append(got, p)
+	}
+	t.Fatalf("[%s] more than 1000 PUBLISH packets before the sentinel on %s", conn.Label, sentinel)
+	return nil
+}
+
+// reaction is what a server did with a packet: answered it, or closed the connection.
+type reaction struct {
+	packet codec.Packet // the first packet after the stimulus (nil when closed or silent)
+	closed bool         // the server closed the connection (DISCONNECT first counts as closing)
+}
+
+// probe learns how the server reacts to pkts where the specification allows two reactions (an
+// error SUBACK or closing the connection). It uses its own connection, not recorded in the
+// transcript: CONNECT, then pkts, then the first answer. The case then repeats the exchange on a
+// recorded connection and checks that reaction exactly, because Conn.Expect cannot accept
+// "a packet or a close".
+func probe(t *c.T, pkts ...codec.Packet) reaction {
+	nc, err := t.Target.Dial(t.Context())
+	if err != nil {
+		t.Errorf("probe: dial %s: %v", t.Target.URL, err)
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(t.Timeouts.Step))
+	w := codec.NewWriter(nc, t.Version)
+	r := codec.NewReader(nc, codec.Options{Version: t.Version, MaxPacketSize: 1 << 20, Sender: codec.SideServer, Lenient: true})
+	if err := w.WritePacket(t.DefaultConnect()); err != nil {
+		t.Errorf("probe: send CONNECT: %v", err)
+	}
+	ack, err := r.ReadPacket()
+	if err != nil {
+		t.Errorf("probe: no CONNACK: %v", err)
+	}
+	if ca, ok := ack.(*codec.Connack); !ok || ca.ReasonCode != 0 {
+		t.Errorf("probe: connection refused: %v", ack)
+	}
+	for _, p := range pkts {
+		if err := w.WritePacket(p); err != nil {
+			t.Logf("probe: the server closed the connection while %v was sent: %v", p.Type(), err)
+			return reaction{closed: true}
+		}
+	}
+	p, err := r.ReadPacket()
+	switch {
+	case err != nil && isTimeout(err):
+		t.Logf("probe: no answer to %v within %v", pkts[len(pkts)-1].Type(), t.Timeouts.Step)
+		return reaction{}
+	case err != nil:
+		t.Logf("probe: the server closed the connection (%v)", err)
+		return reaction{closed: true}
+	case p.Type() == codec.DISCONNECT:
+		t.Logf("probe: the server sent %v", p)
+		return reaction{packet: p, closed: true}
+	}
+	t.Logf("probe: the server answered %v", p)
+	return reaction{packet: p}
+}
+
+func isTimeout(err error) bool {
+	var ne interface{ Timeout() bool }
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// rejectCodes are the SUBACK codes a server may use to refuse a filter it considers invalid:
+// 0x80 in 3.1.1, 0x8F Topic Filter invalid in 5.0.
+func rejectCodes(t *c.T) []codec.ReasonCode {
+	if t.V5() {
+		return []codec.ReasonCode{codec.ReasonTopicFilterInvalid}
+	}
+	return []codec.ReasonCode{codec.SubackFailure}
+}
+
+// expectRefusedOrClosed sends sub (a SUBSCRIBE the server must not accept) on conn and checks one
+// of the two allowed reactions: a SUBACK whose single code is one of suback (and the connection
+// stays usable), or a close, on 5.0 optionally after a DISCONNECT with one of disc.
+func expectRefusedOrClosed(t *c.T, conn *c.Conn, sub *codec.Subscribe, suback, disc []codec.ReasonCode) {
+	probeSub := *sub
+	re := probe(t, &probeSub)
+	conn.Send(sub)
+	if re.closed {
+		conn.ExpectClosed(c.OrDisconnect(disc...))
+		return
+	}
+	conn.Expect(subackIn(sub.PacketID, suback...))
+	conn.ExpectOpen()
+}
+
+// errorCodes are the DISCONNECT reason codes a 5.0 server may send before closing because of a
+// malformed packet or protocol error (section 4.13).
+var errorCodes = []codec.ReasonCode{codec.ReasonMalformedPacket, codec.ReasonProtocolError}
+
+// withFlags encodes p and replaces the low four bits of its first byte (the fixed-header flags).
+func withFlags(t *c.T, p codec.Packet, flags byte) []byte {
+	b, err := codec.Encode(p, t.Version)
+	if err != nil {
+		t.Errorf("encode %v: %v", p.Type(), err)
+	}
+	b[0] = b[0]&0xF0 | flags&0x0F
+	return b
+}
+
+// encodedLen is the size of p on the wire for the case's version.
+func encodedLen(t *c.T, p codec.Packet) int {
+	b, err := codec.Encode(p, t.Version)
+	if err != nil {
+		t.Errorf("re-encode %v: %v", p.Type(), err)
+	}
+	return len(b)
+}
