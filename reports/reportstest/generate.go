@@ -226,7 +226,7 @@ func transcript(rnd *rand.Rand, version string, n, maxPayload int) []reports.Eve
 		}
 		ev = append(ev, e)
 	}
-	connect := &codec.Connect{ClientID: fmt.Sprintf("mqttspec-%06x", rnd.Uint32()&0xffffff), CleanStart: true, KeepAlive: 30}
+	connect := &codec.Connect{ProtocolName: "MQTT", ProtocolLevel: byte(v), ClientID: fmt.Sprintf("mqttspec-%06x", rnd.Uint32()&0xffffff), CleanStart: true, KeepAlive: 30}
 	if v == codec.V5 {
 		connect.Properties.SetSessionExpiry(uint32(rnd.IntN(100)))
 	}
