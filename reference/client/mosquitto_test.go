@@ -193,3 +193,68 @@ func TestMosquittoPersistentSession(t *testing.T) {
 		})
 	}
 }
+
+// TestMosquittoReconnectAfterRestart: the broker restarts (losing every session, persistence is
+// off); the client reconnects with backoff, resubscribes, sends the QoS 1 message queued while
+// it was away, and receives again.
+func TestMosquittoReconnectAfterRestart(t *testing.T) {
+	m := startMosquitto(t)
+	for _, ver := range versions {
+		t.Run(ver.name, func(t *testing.T) {
+			topic := uniq(t)
+			lostCh := make(chan error, 4)
+			ups := make(chan bool, 4)
+			in := newInbox()
+			o := Options{ClientID: "r-" + topic, Version: ver.v, KeepAlive: 5, AutoReconnect: true,
+				ReconnectMin: 20 * time.Millisecond, ReconnectMax: 200 * time.Millisecond,
+				OnConnectionLost: func(_ *Client, err error) { lostCh <- err },
+				OnConnect:        func(_ *Client, ack *codec.Connack) { ups <- ack.SessionPresent }}
+			if ver.v == codec.V5 {
+				o.SessionExpiry = 600
+			}
+			c := dial(t, m.URL(), o)
+			<-ups
+			if _, err := c.Subscribe(ctxT(t, 5*time.Second), []codec.Subscription{{Filter: topic + "/+", QoS: 1}}, in.handler); err != nil {
+				t.Fatal(err)
+			}
+			m.Stop()
+			select {
+			case err := <-lostCh:
+				if err == nil {
+					t.Fatal("OnConnectionLost with a nil error")
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the client did not notice that the broker stopped")
+			}
+			// Published while the broker is down: stored, then sent on the next connection.
+			published := make(chan error, 1)
+			go func() {
+				published <- c.Publish(ctxT(t, 20*time.Second), &Message{Topic: topic + "/queued", QoS: 1, Payload: []byte("while away")})
+			}()
+			time.Sleep(100 * time.Millisecond)
+			m.Start()
+			select {
+			case present := <-ups:
+				if present {
+					t.Fatal("Session Present 1 from a restarted broker without persistence")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("no reconnection within 10s of the broker's restart")
+			}
+			if err := <-published; err != nil {
+				t.Fatalf("QoS 1 publish queued while disconnected: %v", err)
+			}
+			got := in.next(t, 5*time.Second) // resubscribed: our own message comes back
+			if got.Topic != topic+"/queued" || string(got.Payload) != "while away" {
+				t.Fatalf("got %q on %q", got.Payload, got.Topic)
+			}
+			pub := dial(t, m.URL(), Options{ClientID: "rp-" + topic, Version: ver.v, CleanStart: true})
+			if err := pub.Publish(ctxT(t, 5*time.Second), &Message{Topic: topic + "/after", QoS: 1, Payload: []byte("hello again")}); err != nil {
+				t.Fatal(err)
+			}
+			if got := in.next(t, 5*time.Second); string(got.Payload) != "hello again" {
+				t.Fatalf("after restart got %q", got.Payload)
+			}
+		})
+	}
+}
