@@ -67,7 +67,7 @@ func TestBenchPacketSizes(t *testing.T) {
 func BenchmarkDecode(b *testing.B) {
 	for _, bp := range benchPackets {
 		wire := mustEncode(b, bp.p(), codec.V5)
-		b.Run(bp.name+"/mqttspec-decoder", func(b *testing.B) {
+		b.Run("pkt="+bp.name+"/impl=mqttspec-decoder", func(b *testing.B) {
 			dc := codec.NewDecoder(codec.V5)
 			b.SetBytes(int64(len(wire)))
 			b.ReportAllocs()
@@ -77,7 +77,7 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
-		b.Run(bp.name+"/mqttspec-alloc", func(b *testing.B) {
+		b.Run("pkt="+bp.name+"/impl=mqttspec-alloc", func(b *testing.B) {
 			b.SetBytes(int64(len(wire)))
 			b.ReportAllocs()
 			for b.Loop() {
@@ -86,7 +86,7 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
-		b.Run(bp.name+"/paho", func(b *testing.B) {
+		b.Run("pkt="+bp.name+"/impl=paho", func(b *testing.B) {
 			r := bytes.NewReader(wire)
 			b.SetBytes(int64(len(wire)))
 			b.ReportAllocs()
@@ -97,7 +97,7 @@ func BenchmarkDecode(b *testing.B) {
 				}
 			}
 		})
-		b.Run(bp.name+"/mochi", func(b *testing.B) {
+		b.Run("pkt="+bp.name+"/impl=mochi", func(b *testing.B) {
 			r := bytes.NewReader(wire)
 			b.SetBytes(int64(len(wire)))
 			b.ReportAllocs()
@@ -124,7 +124,7 @@ func BenchmarkEncode(b *testing.B) {
 	for _, bp := range benchPackets {
 		p := bp.p()
 		wire := mustEncode(b, p, codec.V5)
-		b.Run(bp.name+"/mqttspec", func(b *testing.B) {
+		b.Run("pkt="+bp.name+"/impl=mqttspec", func(b *testing.B) {
 			buf := make([]byte, 0, len(wire))
 			b.SetBytes(int64(len(wire)))
 			b.ReportAllocs()
@@ -139,7 +139,7 @@ func BenchmarkEncode(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Run(bp.name+"/paho", func(b *testing.B) {
+		b.Run("pkt="+bp.name+"/impl=paho", func(b *testing.B) {
 			var buf bytes.Buffer
 			b.SetBytes(int64(len(wire)))
 			b.ReportAllocs()
@@ -154,7 +154,7 @@ func BenchmarkEncode(b *testing.B) {
 		if err := mochiDecodeInto(&pk, bytes.NewReader(wire), wire); err != nil {
 			b.Fatal(err)
 		}
-		b.Run(bp.name+"/mochi", func(b *testing.B) {
+		b.Run("pkt="+bp.name+"/impl=mochi", func(b *testing.B) {
 			var buf bytes.Buffer
 			b.SetBytes(int64(len(wire)))
 			b.ReportAllocs()

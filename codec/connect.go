@@ -253,8 +253,8 @@ func (c *Connect) decode(d *dec, _ byte) error {
 			if err := d.fail(ruleTopicEmpty, "will topic", "empty will topic", at); err != nil {
 				return err
 			}
-		} else if r := topicNameRule(c.Will.Topic); r != nil {
-			if err := d.fail(r, "will topic", "will topic contains a wildcard", at); err != nil {
+		} else if topicNameRule(c.Will.Topic) != nil {
+			if err := d.fail(ruleWillTopicWild, "will topic", "will topic contains a wildcard", at); err != nil {
 				return err
 			}
 		}

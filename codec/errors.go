@@ -63,6 +63,7 @@ var (
 	ruleUTF8Invalid      = &Rule{"utf8-invalid", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "1.5.3", "1.5.4", malformed, "a UTF-8 string is ill-formed or encodes a surrogate"}
 	ruleUTF8Null         = &Rule{"utf8-null", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "1.5.3", "1.5.4", malformed, "a UTF-8 string contains U+0000"}
 	ruleTopicWildcard    = &Rule{"topic-name-wildcard", "MQTT-3.3.2-2", "MQTT-3.3.2-2", "3.3.2.1", "3.3.2.1", malformed, "a topic name must not contain + or #"}
+	ruleWillTopicWild    = &Rule{"will-topic-wildcard", "MQTT-4.7.1-1", "MQTT-4.7.0-1", "4.7.1", "4.7.0", malformed, "a Will Topic is a topic name: it must not contain + or #"}
 	ruleTopicEmpty       = &Rule{"topic-empty", "MQTT-4.7.3-1", "MQTT-4.7.3-1", "4.7.3", "4.7.3", protocol, "topic names and filters are at least one character long"}
 	ruleTopicNoAlias     = &Rule{"topic-empty-no-alias", "", "", "", "3.3.2.3.4", protocol, "an empty topic name needs a Topic Alias"}
 	ruleFilterHash       = &Rule{"filter-hash", "MQTT-4.7.1-2", "MQTT-4.7.1-1", "4.7.1.2", "4.7.1.2", protocol, "# must stand alone or after /, and be the last character of a filter"}
@@ -118,7 +119,7 @@ var allRules = []*Rule{ruleTruncated, ruleTrailing, ruleVarintLong, ruleVarintMi
 	ruleReservedFlags, rulePubrelFlags, ruleSubscribeFlags, ruleUnsubscribeFlags, ruleDisconnectFlags,
 	ruleAuthFlags, rulePublishQoS3, rulePublishDupQoS0, rulePacketIDZero, rulePacketIDZeroSrv, ruleAckIDZero,
 	ruleSubAckIDZero, ruleUTF8Invalid, ruleUTF8Null,
-	ruleTopicWildcard, ruleTopicEmpty, ruleTopicNoAlias, ruleFilterHash, ruleFilterPlus, ruleSharedInvalid,
+	ruleTopicWildcard, ruleWillTopicWild, ruleTopicEmpty, ruleTopicNoAlias, ruleFilterHash, ruleFilterPlus, ruleSharedInvalid,
 	ruleSharedEmptyName, ruleSharedNoLocal, ruleSubscribeEmpty, ruleSubOptsReserved, ruleSubQoS3,
 	ruleRetainHandling3, ruleUnsubscribeEmpty, ruleProtocolName, ruleProtocolLevel, ruleConnectReserved,
 	ruleWillQoSNoWill, ruleWillQoS3, ruleWillRetainNoWill, rulePasswordNoUser, ruleConnackFlags,

@@ -139,7 +139,8 @@ func negativeCases() []negCase {
 		// Topic names and filters.
 		{name: "topic name a/+", v: v311, wire: "30 05 00 03 61 2F 2B", rule: "topic-name-wildcard", stmt: "MQTT-3.3.2-2", class: mal},
 		{name: "topic name a/#", v: v5, wire: "30 06 00 03 61 2F 23 00", rule: "topic-name-wildcard", stmt: "MQTT-3.3.2-2", class: mal},
-		{name: "will topic with +", v: v311, pkt: connectWith(v311, func(c *codec.Connect) { c.WillFlag, c.Will.Topic = true, "w/+" }), rule: "topic-name-wildcard", stmt: "MQTT-3.3.2-2", class: mal},
+		{name: "will topic with +", v: v311, pkt: connectWith(v311, func(c *codec.Connect) { c.WillFlag, c.Will.Topic = true, "w/+" }), rule: "will-topic-wildcard", stmt: "MQTT-4.7.1-1", class: mal},
+		{name: "will topic with #", v: v5, pkt: connectWith(v5, func(c *codec.Connect) { c.WillFlag, c.Will.Topic = true, "#" }), rule: "will-topic-wildcard", stmt: "MQTT-4.7.0-1", class: mal},
 		{name: "empty topic name", v: v311, wire: "30 02 00 00", rule: "topic-empty", stmt: "MQTT-4.7.3-1", class: pro},
 		{name: "empty will topic", v: v5, pkt: connectWith(v5, func(c *codec.Connect) { c.WillFlag = true }), rule: "topic-empty", stmt: "MQTT-4.7.3-1", class: pro},
 		{name: "empty topic filter", v: v311, wire: "82 05 00 01 00 00 00", rule: "topic-empty", stmt: "MQTT-4.7.3-1", class: pro},

@@ -49,7 +49,8 @@ func (r *Reader) LastRaw() []byte { return r.last }
 
 // ReadRaw reads the bytes of one whole packet without decoding its body. The slice is valid until
 // the next read. A stream that ends before the first byte of a packet returns io.EOF; one that
-// ends inside a packet returns io.ErrUnexpectedEOF.
+// ends inside a packet returns io.ErrUnexpectedEOF. After any error the position in the stream is
+// lost (a timeout may strike mid-packet): close the connection.
 func (r *Reader) ReadRaw() ([]byte, error) {
 	b, err := r.readRaw()
 	r.last = b
