@@ -103,7 +103,17 @@ func TestAgainstMosquittoACL(t *testing.T) {
 	if mosquittotest.Binary() == "" {
 		t.Skip("mosquitto is not installed")
 	}
-	acl := filepath.Join(t.TempDir(), "acl")
+	// mosquitto started as root reads the ACL after dropping to its own user, which cannot
+	// enter t.TempDir() (mode 0700): use a world-readable directory.
+	dir, err := os.MkdirTemp("", "mqttspec-acl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	acl := filepath.Join(dir, "acl")
 	if err := os.WriteFile(acl, []byte("topic readwrite mqttspec/#\ntopic readwrite $mqttspec/#\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,132 @@
+package subscribe
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+)
+
+// Section 3.9 SUBACK: one code per filter in filter order, failure codes, and (5.0) properties
+// dropped rather than exceeding the client's Maximum Packet Size. The basic pairing of SUBACK
+// and SUBSCRIBE is in 3_8_subscribe.go.
+
+// deniedCodes are the codes a server may use for a subscription its ACL forbids: 0x80 in 3.1.1;
+// in 5.0 0x87 Not authorized, or 0x80 Unspecified error when it prefers not to say why.
+func deniedCodes(t *c.T) []codec.ReasonCode {
+	if t.V5() {
+		return []codec.ReasonCode{codec.ReasonNotAuthorized, codec.ReasonUnspecifiedError}
+	}
+	return []codec.ReasonCode{codec.SubackFailure}
+}
+
+// middleCode expects a SUBACK for id with codes [1, one of middle, 2].
+func middleCode(id uint16, middle []codec.ReasonCode) *c.M {
+	return c.Type(codec.SUBACK).ID(id).Where(fmt.Sprintf("codes=[0x01 one-of%v 0x02]", middle), func(p codec.Packet) error {
+		got := p.(*codec.Suback).ReasonCodes
+		if len(got) != 3 || got[0] != 1 || !slices.Contains(middle, got[1]) || got[2] != 2 {
+			return fmt.Errorf("reason codes are %v, want [0x01 one-of%v 0x02]", got, middle)
+		}
+		return nil
+	})
+}
+
+var _ = func() int {
+	// The specification does not oblige a server to refuse a subscription its ACL forbids (it
+	// may grant it and withhold the messages, as mosquitto does), so the middle code may be a
+	// grant of QoS 0; a refusal must use a failure code, and it must not shift the others.
+	split(c.Case{
+		ID:       "3.9/acl-denied-filter-in-order",
+		Title:    "a SUBSCRIBE for [QoS 1, ACL-denied QoS 0, QoS 2] gets [1, 0 or failure (5.0: 0x87 or 0x80), 2]: a refusal stays at its filter's position",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureDeniedTopic, c.FeatureQoS2},
+		Run: func(t *c.T) {
+			conn := t.Connect(t.DefaultConnect())
+			id := subscribeMany(conn, nil,
+				codec.Subscription{Filter: t.Topic("ok1"), QoS: 1},
+				codec.Subscription{Filter: t.Target.DeniedTopic, QoS: 0},
+				codec.Subscription{Filter: t.Topic("ok2"), QoS: 2})
+			conn.Expect(middleCode(id, append([]codec.ReasonCode{0}, deniedCodes(t)...)))
+			// The refusal affects only that filter: the last one is subscribed at QoS 2.
+			t.Pub("pub").PublishMsg(t.Topic("ok2"), "m", 2, false)
+			conn.Receive(publishOn(t.Topic("ok2"), "m", 2))
+		},
+	}, []string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "MQTT-3.8.4-4", "MQTT-3.8.4-5"},
+		[]string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "MQTT-3.8.4-5", "MQTT-3.8.4-6", "MQTT-3.8.4-7"})
+
+	split(c.Case{
+		ID:       "3.9/invalid-filter-in-order",
+		Title:    "a SUBSCRIBE for [QoS 1, invalid filter \"a/#/b\", QoS 2] gets [1, failure (5.0: 0x8F), 2], or the connection is closed",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS2},
+		Run: func(t *c.T) {
+			conn := t.Connect(t.DefaultConnect())
+			s := &codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{
+				{Filter: t.Topic("ok1"), QoS: 1}, {Filter: t.TopicPrefix() + "/a/#/b"}, {Filter: t.Topic("ok2"), QoS: 2}}}
+			probeSub := *s
+			re := probe(t, &probeSub)
+			conn.Send(s)
+			if re.closed {
+				conn.ExpectClosed(c.OrDisconnect(codec.ReasonMalformedPacket, codec.ReasonProtocolError, codec.ReasonTopicFilterInvalid))
+				return
+			}
+			conn.Expect(middleCode(s.PacketID, rejectCodes(t)))
+			t.Pub("pub").PublishMsg(t.Topic("ok2"), "m", 2, false)
+			conn.Receive(publishOn(t.Topic("ok2"), "m", 2))
+		},
+	}, []string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "MQTT-3.8.4-4", "MQTT-3.8.4-5", "MQTT-4.7.1-2"},
+		[]string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "MQTT-3.8.4-5", "MQTT-3.8.4-6", "MQTT-3.8.4-7", "MQTT-4.7.1-1"})
+	return 0
+}()
+
+// tinyMaximumPacketSize returns a Maximum Packet Size for a 5.0 client that the server's
+// CONNACK (measured on a first connection) still fits, and that leaves SUBACK/UNSUBACK no room
+// for a Reason String or User Property of any useful length.
+func tinyMaximumPacketSize(t *c.T) uint32 {
+	m := t.ConnectLabel("measure", t.DefaultConnect())
+	n := encodedLen(t, m.Connack)
+	m.Disconnect()
+	return uint32(max(n, 16))
+}
+
+// fits expects the next packet to match m and to be at most limit bytes on the wire.
+func fits(t *c.T, conn *c.Conn, m c.Matcher, limit uint32) {
+	p := conn.Expect(m)
+	if n := encodedLen(t, p); uint32(n) > limit {
+		t.Failf(fmt.Sprintf("at most %d bytes", limit), fmt.Sprintf("%d bytes", n),
+			"[%s] %v is %d bytes, more than the client's Maximum Packet Size %d", conn.Label, p.Type(), n, limit)
+	}
+}
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.9/suback-within-maximum-packet-size",
+	Title:      "with a tiny client Maximum Packet Size the SUBACK still arrives, without the Reason String or User Properties that would not fit",
+	Statements: []string{"MQTT-3.9.2-1", "MQTT-3.9.2-2", "MQTT-3.1.2-24"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Run: func(t *c.T) {
+		limit := tinyMaximumPacketSize(t)
+		p := t.DefaultConnect()
+		p.Properties.SetMaximumPacketSize(limit)
+		p.Properties.SetRequestProblemInfo(1)
+		conn := t.Connect(p)
+		subs := []codec.Subscription{{Filter: t.Topic("a")}}
+		codes := []codec.ReasonCode{0}
+		if t.Caps.Has(c.FeatureDeniedTopic) {
+			// A refusal is where servers put a Reason String.
+			subs = append(subs, codec.Subscription{Filter: t.Target.DeniedTopic})
+		}
+		id := subscribeMany(conn, (&codec.Properties{}).AddUser("mqttspec", "echo-me"), subs...)
+		m := c.Type(codec.SUBACK).ID(id).Where("codes granted/refused", func(pk codec.Packet) error {
+			got := pk.(*codec.Suback).ReasonCodes
+			if len(got) != len(subs) || got[0] != codes[0] || (len(subs) == 2 && !slices.Contains(deniedCodes(t), got[1])) {
+				return fmt.Errorf("reason codes are %v for %d filters", got, len(subs))
+			}
+			return nil
+		})
+		fits(t, conn, m, limit)
+		conn.ExpectOpen()
+	},
+})
