@@ -18,6 +18,10 @@ type StatementInfo struct {
 	Testable bool   // observable on the wire by a peer
 	WhyNot   string // when not testable: why
 	Summary  string // paraphrase
+	// AppendixB is set for the statements numbered by OASIS (Appendix B of each standard);
+	// the others are the project's own IDs for SHOULD/MAY sentences. Coverage counts only
+	// the former.
+	AppendixB bool
 }
 
 // Binds reports whether the statement constrains the kind of target a run tested: role is
@@ -54,7 +58,7 @@ func infoOf(s spec.Statement) StatementInfo {
 	return StatementInfo{
 		ID: s.ID, Version: s.Version, Section: s.Section, Chapter: s.Chapter,
 		Level: s.Level.String(), Role: s.Role.String(), Testable: s.Testable,
-		WhyNot: s.WhyNot, Summary: s.Summary,
+		WhyNot: s.WhyNot, Summary: s.Summary, AppendixB: s.InAppendixB(),
 	}
 }
 

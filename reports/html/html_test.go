@@ -252,6 +252,34 @@ func TestEmptyAndComparisonRender(t *testing.T) {
 	}
 }
 
+// TestMatrixAgreesWithCoverage: the matrix counts statements as the runner does (OASIS IDs
+// binding the role, cited by a case that was neither skipped nor an error), so the matrix and
+// the coverage bars from results.json show the same numbers.
+func TestMatrixAgreesWithCoverage(t *testing.T) {
+	for _, role := range []string{"broker", "client"} {
+		r := reportstest.Generate(reportstest.Options{Cases: 150, Seed: 8, Role: role})
+		m := buildMatrix(r, reports.SpecCatalog())
+		if len(m) != 2 {
+			t.Fatalf("%s: matrix for %d versions", role, len(m))
+		}
+		for _, mv := range m {
+			c := r.Coverage[mv.Version]
+			if mv.Testable != c.Testable || mv.Tested != c.Tested {
+				t.Errorf("%s %s: matrix %d of %d, results.json %d of %d", role, mv.Version, mv.Tested, mv.Testable, c.Tested, c.Testable)
+			}
+			cells := 0
+			for _, ch := range mv.Chapters {
+				if !strings.HasPrefix(ch.Title, "Recommendations") {
+					cells += len(ch.Cells)
+				}
+			}
+			if cells != mv.Testable {
+				t.Errorf("%s %s: %d cells for %d testable statements", role, mv.Version, cells, mv.Testable)
+			}
+		}
+	}
+}
+
 func TestFmtMs(t *testing.T) {
 	for _, tt := range []struct {
 		ms   float64

@@ -238,9 +238,11 @@ func buildMatrix(r *reports.Results, cat reports.Catalog) []matrixVersion {
 	}
 	type tally struct {
 		worst reports.Status
+		ran   bool // cited by a case that ran (not skipped, not an error): counts as tested
 		n     int
 		cases []string
 	}
+	const ownGroup = "Recommendations: the project's SHOULD/MAY IDs (not counted in coverage)"
 	var out []matrixVersion
 	for _, ver := range versionsOf(r) {
 		cited := map[string]*tally{}
@@ -262,6 +264,9 @@ func buildMatrix(r *reports.Results, cat reports.Catalog) []matrixVersion {
 				if rank[c.Status] > rank[t.worst] {
 					t.worst = c.Status
 				}
+				if c.Status != reports.Skip && c.Status != reports.Error {
+					t.ran = true
+				}
 				t.n++
 				if len(t.cases) < 5 {
 					t.cases = append(t.cases, c.ID+" ("+string(c.Status)+")")
@@ -271,19 +276,17 @@ func buildMatrix(r *reports.Results, cat reports.Catalog) []matrixVersion {
 		mv := matrixVersion{Version: ver}
 		known := map[string]bool{}
 		chIdx := map[string]int{}
+		var own matrixChapter
 		for _, s := range cat.Statements(ver) {
 			known[s.ID] = true
 			if !s.Testable || !s.Binds(r.Target.Role) {
 				continue
 			}
-			mv.Testable++
 			cell := matrixCell{ID: s.ID, Short: strings.TrimPrefix(s.ID, "MQTT-"), Status: "none"}
 			tip := s.ID + " (" + s.Level + "): " + s.Summary
-			if t := cited[s.ID]; t != nil {
+			t := cited[s.ID]
+			if t != nil {
 				cell.Status = string(t.worst)
-				if t.worst != reports.Skip {
-					mv.Tested++
-				}
 				tip += fmt.Sprintf("\n%d case(s): %s", t.n, strings.Join(t.cases, ", "))
 				if t.n > len(t.cases) {
 					tip += ", …"
@@ -292,6 +295,14 @@ func buildMatrix(r *reports.Results, cat reports.Catalog) []matrixVersion {
 				tip += "\nnot tested"
 			}
 			cell.Tip = tip
+			if !s.AppendixB {
+				own.Cells = append(own.Cells, cell)
+				continue
+			}
+			mv.Testable++
+			if t != nil && t.ran {
+				mv.Tested++
+			}
 			ch := s.Chapter
 			if ch == "" {
 				ch = s.Section
@@ -303,6 +314,10 @@ func buildMatrix(r *reports.Results, cat reports.Catalog) []matrixVersion {
 				mv.Chapters = append(mv.Chapters, matrixChapter{Title: ch})
 			}
 			mv.Chapters[k].Cells = append(mv.Chapters[k].Cells, cell)
+		}
+		if len(own.Cells) > 0 {
+			own.Title = ownGroup
+			mv.Chapters = append(mv.Chapters, own)
 		}
 		for id := range cited {
 			if !known[id] {
