@@ -221,12 +221,18 @@ func (s *session) discarded(fs []*flight) {
 // before) and PUBREL in the original order (MQTT-4.4.0-1, MQTT-4.6.0-1), then fills the window.
 func (s *session) resendLocked(c *conn) {
 	noDup := s.srv.faults.has(fNoDupOnRedelivery)
+	now := time.Now()
 	for _, f := range s.order {
 		if f.done {
 			continue
 		}
 		switch f.state {
 		case awaitAck:
+			if !f.sent.Load() && f.d.msg.expired(now) && !s.srv.faults.has(fExpiredMessageDelivered) {
+				// Never written, so onward delivery has not started: expiry applies (MQTT-3.3.2-5).
+				s.removeFlightLocked(f)
+				continue
+			}
 			c.enqueueMessage(outItem{d: f.d, f: f, dup: (f.sent.Load() && !noDup) || s.srv.faults.has(fDupOnFirstDelivery)})
 		case awaitComp:
 			c.enqueue(outItem{pkt: &codec.Pubrel{PacketID: f.id}})
