@@ -1,0 +1,227 @@
+package publish
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+)
+
+// Section 4.3: the QoS 0, 1 and 2 delivery protocols with the server as receiver (of a
+// publisher's PUBLISH) and as sender (to a subscriber). 3.1.1 bundles each side's duties into
+// MQTT-4.3.2-1/-2 and MQTT-4.3.3-1/-2; 5.0 splits them into MQTT-4.3.2-1..5 and 4.3.3-1..13 with
+// the same numbers meaning other things, hence split.
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos0-delivered-dup0-without-packet-id",
+	Title:      "a QoS 0 message is delivered as a QoS 0 PUBLISH with DUP 0 and no Packet Identifier (the payload arrives byte for byte)",
+	Statements: []string{"MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.3.1-5", "MQTT-2.2.1-2"},
+	Versions:   c.Both,
+	Level:      c.Must,
+	Run: func(t *c.T) {
+		topic := t.Topic("q0")
+		sub := t.Sub("sub", topic, 0)
+		// A stray packet identifier would show up as two extra bytes at the front of the payload.
+		payload := []byte{0x00, 0x01, 'q', 'o', 's', '0', 0xff}
+		t.Pub("pub").Publish(&codec.Publish{Topic: topic, Payload: payload})
+		sub.Expect(c.Publish(topic, payload, 0))
+	},
+})
+
+func init() {
+	// ---- server as QoS 1 receiver ----
+	split(c.Case{
+		ID:       "4.3/qos1-receiver-puback",
+		Title:    "a QoS 1 PUBLISH (identifier 0x1234) is answered with PUBACK 0x1234 (v5: reason 0x00, a subscriber exists) and delivered",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS1},
+		Run: func(t *c.T) {
+			topic := t.Topic("q1")
+			sub := t.Sub("sub", topic, 1)
+			pub := t.Pub("pub")
+			pub.Send(&codec.Publish{Topic: topic, QoS: 1, PacketID: 0x1234, Payload: b("q1")})
+			pub.Expect(c.Puback(0x1234))
+			sub.Receive(c.Publish(topic, b("q1"), 1))
+		},
+	}, []string{"MQTT-3.3.4-1", "MQTT-4.3.2-2", "MQTT-2.3.1-6"}, []string{"MQTT-3.3.4-1", "MQTT-4.3.2-4", "MQTT-2.2.1-5", "MQTT-3.4.2-1"})
+
+	split(c.Case{
+		ID:       "4.3/qos1-id-reusable-after-puback",
+		Title:    "after its PUBACK, a QoS 1 PUBLISH reusing the identifier (even with DUP 1) is a new message: both are delivered",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS1},
+		Run: func(t *c.T) {
+			topic := t.Topic("q1")
+			sub := t.Sub("sub", topic, 1)
+			pub := t.Pub("pub")
+			pub.Publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 7, Payload: b("first")})
+			sub.Receive(c.Publish(topic, b("first"), 1))
+			pub.Publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 7, Dup: true, Payload: b("second")})
+			sub.Receive(c.Publish(topic, b("second"), 1))
+		},
+	}, []string{"MQTT-4.3.2-2"}, []string{"MQTT-4.3.2-5"})
+
+	// ---- server as QoS 2 receiver ----
+	split(c.Case{
+		ID:       "4.3/qos2-receiver-flow",
+		Title:    "a QoS 2 PUBLISH (identifier 0x2345) gets PUBREC 0x2345, its PUBREL gets PUBCOMP 0x2345 (v5: reasons 0x00), and the message is delivered",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS2},
+		Run: func(t *c.T) {
+			topic := t.Topic("q2")
+			sub := t.Sub("sub", topic, 2)
+			pub := t.Pub("pub")
+			pub.Send(&codec.Publish{Topic: topic, QoS: 2, PacketID: 0x2345, Payload: b("q2")})
+			pub.Expect(c.Pubrec(0x2345))
+			pub.Send(&codec.Pubrel{PacketID: 0x2345})
+			pub.Expect(c.Pubcomp(0x2345))
+			sub.Receive(c.Publish(topic, b("q2"), 2))
+		},
+	}, []string{"MQTT-3.3.4-1", "MQTT-4.3.3-2", "MQTT-2.3.1-6"},
+		[]string{"MQTT-3.3.4-1", "MQTT-4.3.3-8", "MQTT-4.3.3-11", "MQTT-2.2.1-5", "MQTT-3.5.2-1", "MQTT-3.7.2-1"})
+
+	split(c.Case{
+		ID:       "4.3/qos2-duplicate-before-pubrel-delivered-once",
+		Title:    "a QoS 2 PUBLISH re-sent with DUP 1 before the PUBREL gets a second PUBREC and the message is delivered exactly once",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS2},
+		Run: func(t *c.T) {
+			topic := t.Topic("q2")
+			sub := t.Sub("sub", topic, 2)
+			pub := t.Pub("pub")
+			msg := &codec.Publish{Topic: topic, QoS: 2, PacketID: 9, Payload: b("exactly once")}
+			pub.Send(msg)
+			pub.Expect(c.Pubrec(9))
+			again := *msg
+			again.Dup = true
+			pub.Send(&again)
+			pub.Expect(c.Pubrec(9))
+			pub.Send(&codec.Pubrel{PacketID: 9})
+			pub.Expect(c.Pubcomp(9))
+			sub.Receive(c.Publish(topic, b("exactly once"), 2))
+			sub.ExpectNothing(0)
+		},
+	}, []string{"MQTT-4.3.3-2"}, []string{"MQTT-4.3.3-10"})
+
+	split(c.Case{
+		ID:       "4.3/qos2-id-reusable-after-pubcomp",
+		Title:    "after its PUBCOMP, a QoS 2 PUBLISH reusing the identifier is a new message: both are delivered",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS2},
+		Run: func(t *c.T) {
+			topic := t.Topic("q2")
+			sub := t.Sub("sub", topic, 2)
+			pub := t.Pub("pub")
+			pub.Publish(&codec.Publish{Topic: topic, QoS: 2, PacketID: 9, Payload: b("first")})
+			sub.Receive(c.Publish(topic, b("first"), 2))
+			pub.Publish(&codec.Publish{Topic: topic, QoS: 2, PacketID: 9, Payload: b("second")})
+			sub.Receive(c.Publish(topic, b("second"), 2))
+		},
+	}, []string{"MQTT-4.3.3-2"}, []string{"MQTT-4.3.3-12"})
+
+	// ---- server as sender ----
+	split(c.Case{
+		ID:       "4.3/sender-packet-ids-unused",
+		Title:    "three QoS 1 and three QoS 2 messages left unacknowledged arrive with six distinct non-zero Packet Identifiers, each at its QoS with DUP 0",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS2},
+		Run: func(t *c.T) {
+			topic := t.Topic("ids")
+			sub := t.Sub("sub", topic, 2)
+			pub := t.Pub("pub")
+			for i := range 6 {
+				pub.PublishMsg(topic, fmt.Sprintf("m%d", i), byte(1+i%2), false)
+			}
+			seen := map[uint16]int{}
+			for i := range 6 {
+				p := sub.ExpectPublish(c.Publish(topic, b(fmt.Sprintf("m%d", i)), byte(1+i%2)))
+				if j, dup := seen[p.PacketID]; dup {
+					t.Failf("a Packet Identifier not in use", fmt.Sprintf("identifier %d again", p.PacketID),
+						"messages m%d and m%d, both unacknowledged, carry the same Packet Identifier %d", j, i, p.PacketID)
+				}
+				seen[p.PacketID] = i
+			}
+		},
+	}, []string{"MQTT-4.3.2-1", "MQTT-4.3.3-1", "MQTT-2.3.1-1", "MQTT-2.3.1-4"},
+		[]string{"MQTT-4.3.2-1", "MQTT-4.3.2-2", "MQTT-4.3.3-1", "MQTT-4.3.3-2", "MQTT-2.2.1-4"})
+
+	split(c.Case{
+		ID:       "4.3/qos2-sender-flow",
+		Title:    "as QoS 2 sender the server answers PUBREC with a PUBREL for the same identifier (v5: reason 0x00) and, after PUBCOMP, sends nothing more",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS2},
+		Run: func(t *c.T) {
+			topic := t.Topic("q2")
+			sub := t.Sub("sub", topic, 2)
+			t.Pub("pub").PublishMsg(topic, "q2 out", 2, false)
+			p := sub.ExpectPublish(c.Publish(topic, b("q2 out"), 2))
+			sub.Send(&codec.Pubrec{PacketID: p.PacketID})
+			sub.Expect(c.Pubrel(p.PacketID))
+			sub.Send(&codec.Pubcomp{PacketID: p.PacketID})
+			sub.ExpectNothing(0)
+		},
+	}, []string{"MQTT-4.3.3-1", "MQTT-2.3.1-6"}, []string{"MQTT-4.3.3-4", "MQTT-2.2.1-5", "MQTT-3.6.2-1"})
+}
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos2-receiver-completes-after-expiry",
+	Title:      "a QoS 2 flow whose message's 1 s Message Expiry Interval passed before the PUBREL is still completed with PUBCOMP 0x00",
+	Statements: []string{"MQTT-4.3.3-13", "MQTT-4.3.3-11"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		pub := t.Pub("pub")
+		p := &codec.Publish{Topic: t.Topic("q2"), QoS: 2, PacketID: 11, Payload: b("expires mid-flow")}
+		p.Properties.SetMessageExpiry(1)
+		pub.Send(p)
+		pub.Expect(c.Pubrec(11).ReasonIn(codec.ReasonSuccess, codec.ReasonNoMatchingSubscribers))
+		t.Sleep(2 * time.Second)
+		pub.Send(&codec.Pubrel{PacketID: 11})
+		pub.Expect(c.Pubcomp(11))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos2-sender-no-expiry-after-send",
+	Title:      "a QoS 2 message already sent to a subscriber is re-sent on reconnect even though its 1 s Message Expiry Interval has passed",
+	Statements: []string{"MQTT-4.3.3-7", "MQTT-4.4.0-1"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic, id := t.Topic("q2"), t.ClientID()
+		sub := persistentSub(t, "sub1", id, topic, 2)
+		p := &codec.Publish{Topic: topic, QoS: 2, Payload: b("in flight")}
+		p.Properties.SetMessageExpiry(1)
+		t.Pub("pub").Publish(p)
+		first := sub.ExpectPublish(c.Publish(topic, b("in flight"), 2))
+		sub.Close()
+		t.Sleep(2200 * time.Millisecond)
+		again := t.ConnectResume("sub2", t.PersistentConnect(id), true)
+		again.Receive(c.Publish(topic, b("in flight"), 2).Dup(true).ID(first.PacketID))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/client-pubrec-error-ends-flow",
+	Title:      "a subscriber's PUBREC with reason 0x80 ends the QoS 2 flow: the server sends no PUBREL",
+	Statements: []string{"MQTT-4.3.3-4"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic := t.Topic("q2")
+		sub := t.Sub("sub", topic, 2)
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "refused", 2, false)
+		p := sub.ExpectPublish(c.Publish(topic, b("refused"), 2))
+		sub.Send(&codec.Pubrec{PacketID: p.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
+		// The next message must come without a PUBREL for the refused one in between.
+		pub.PublishMsg(topic, "next", 1, false)
+		sub.Receive(c.Publish(topic, b("next"), 1))
+		sub.ExpectNothing(0)
+	},
+})

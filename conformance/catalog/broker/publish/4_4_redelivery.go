@@ -1,0 +1,148 @@
+package publish
+
+import (
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+)
+
+// Section 4.4: message delivery retry. Unacknowledged PUBLISH and PUBREL packets are re-sent
+// when the client reconnects to its session, with DUP 1 and the original identifiers; (v5) at no
+// other time, and never after an acknowledgement with a reason code of 0x80 or more.
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.4/qos1-publish-resent-on-reconnect",
+	Title:      "an unacknowledged QoS 1 PUBLISH is re-sent when the session resumes, with DUP 1 and its original Packet Identifier",
+	Statements: []string{"MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-4.3.2-3"},
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Run: func(t *c.T) {
+		topic, id := t.Topic("re"), t.ClientID()
+		sub := persistentSub(t, "sub1", id, topic, 1)
+		t.Pub("pub").PublishMsg(topic, "unacked", 1, false)
+		first := sub.ExpectPublish(c.Publish(topic, b("unacked"), 1))
+		sub.Close()
+		again := t.ConnectResume("sub2", t.PersistentConnect(id), true)
+		again.Receive(c.Publish(topic, b("unacked"), 1).Dup(true).ID(first.PacketID))
+		again.ExpectNothing(0)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.4/qos2-publish-resent-on-reconnect",
+	Title:      "a QoS 2 PUBLISH without PUBREC is re-sent when the session resumes, with DUP 1 and its original Packet Identifier",
+	Statements: []string{"MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-4.3.3-3"},
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic, id := t.Topic("re"), t.ClientID()
+		sub := persistentSub(t, "sub1", id, topic, 2)
+		t.Pub("pub").PublishMsg(topic, "unreceived", 2, false)
+		first := sub.ExpectPublish(c.Publish(topic, b("unreceived"), 2))
+		sub.Close()
+		again := t.ConnectResume("sub2", t.PersistentConnect(id), true)
+		again.Receive(c.Publish(topic, b("unreceived"), 2).Dup(true).ID(first.PacketID))
+		again.ExpectNothing(0)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.4/pubrel-resent-on-reconnect",
+	Title:      "a PUBREL without PUBCOMP is re-sent with its identifier when the session resumes, and the PUBLISH is not sent again",
+	Statements: []string{"MQTT-4.4.0-1", "MQTT-4.3.3-5", "MQTT-4.3.3-6"},
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic, id := t.Topic("re"), t.ClientID()
+		sub := persistentSub(t, "sub1", id, topic, 2)
+		t.Pub("pub").PublishMsg(topic, "released", 2, false)
+		p := sub.ExpectPublish(c.Publish(topic, b("released"), 2))
+		sub.Send(&codec.Pubrec{PacketID: p.PacketID})
+		sub.Expect(c.Pubrel(p.PacketID))
+		sub.Close()
+		again := t.ConnectResume("sub2", t.PersistentConnect(id), true)
+		again.Expect(c.Pubrel(p.PacketID))
+		again.Send(&codec.Pubcomp{PacketID: p.PacketID})
+		again.ExpectNothing(0)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.4/acknowledged-not-resent",
+	Title:      "messages whose QoS 1 and QoS 2 flows completed are not sent again when the session resumes",
+	Statements: []string{"MQTT-4.4.0-1"},
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic, id := t.Topic("re"), t.ClientID()
+		sub := persistentSub(t, "sub1", id, topic, 2)
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "q1 done", 1, false)
+		sub.Receive(c.Publish(topic, b("q1 done"), 1))
+		pub.PublishMsg(topic, "q2 done", 2, false)
+		sub.Receive(c.Publish(topic, b("q2 done"), 2))
+		barrier(sub) // the last PUBCOMP has been processed
+		sub.Close()
+		t.ConnectResume("sub2", t.PersistentConnect(id), true).ExpectNothing(0)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.4/not-resent-while-connected",
+	Title:      "an unacknowledged QoS 1 PUBLISH is not re-sent on the same connection (5 s observed)",
+	Statements: []string{"MQTT-4.4.0-1"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Run: func(t *c.T) {
+		topic := t.Topic("re")
+		sub := t.Sub("sub", topic, 1)
+		t.Pub("pub").PublishMsg(topic, "once", 1, false)
+		sub.ExpectPublish(c.Publish(topic, b("once"), 1))
+		sub.ExpectNothing(5 * time.Second)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.4/puback-error-not-resent",
+	Title:      "a QoS 1 PUBLISH answered with PUBACK 0x80 counts as acknowledged: it is not re-sent when the session resumes",
+	Statements: []string{"MQTT-4.4.0-2"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Run: func(t *c.T) {
+		topic, id := t.Topic("re"), t.ClientID()
+		sub := persistentSub(t, "sub1", id, topic, 1)
+		t.Pub("pub").PublishMsg(topic, "refused", 1, false)
+		p := sub.ExpectPublish(c.Publish(topic, b("refused"), 1))
+		sub.Send(&codec.Puback{PacketID: p.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
+		barrier(sub)
+		sub.Close()
+		t.ConnectResume("sub2", t.PersistentConnect(id), true).ExpectNothing(0)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.4/pubrec-error-not-resent",
+	Title:      "a QoS 2 PUBLISH answered with PUBREC 0x80 counts as acknowledged: neither it nor a PUBREL is sent when the session resumes",
+	Statements: []string{"MQTT-4.4.0-2", "MQTT-4.3.3-4"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic, id := t.Topic("re"), t.ClientID()
+		sub := persistentSub(t, "sub1", id, topic, 2)
+		t.Pub("pub").PublishMsg(topic, "refused", 2, false)
+		p := sub.ExpectPublish(c.Publish(topic, b("refused"), 2))
+		sub.Send(&codec.Pubrec{PacketID: p.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
+		barrier(sub)
+		sub.Close()
+		t.ConnectResume("sub2", t.PersistentConnect(id), true).ExpectNothing(0)
+	},
+})

@@ -1,0 +1,76 @@
+package publish
+
+import (
+	"fmt"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+)
+
+// Section 4.6: by default every topic is ordered — one client's messages on one topic at one
+// QoS reach each subscriber in the order the server received them.
+
+var orderStatements = []string{"MQTT-4.6.0-5", "MQTT-4.6.0-6"}
+
+func orderCase(qos byte, n int, requires ...c.Feature) c.Case {
+	return catalog.Broker(c.Case{
+		ID:         fmt.Sprintf("4.6/order-kept-qos%d", qos),
+		Title:      fmt.Sprintf("%d QoS %d messages published back to back on one topic reach the subscriber in the order sent", n, qos),
+		Statements: orderStatements,
+		Versions:   c.Both,
+		Level:      c.Must,
+		Requires:   requires,
+		Run: func(t *c.T) {
+			topic := t.Topic("order")
+			sub := t.Sub("sub", topic, qos)
+			msgs := make([]*codec.Publish, n)
+			for i := range msgs {
+				msgs[i] = &codec.Publish{Topic: topic, QoS: qos, Payload: b(fmt.Sprintf("m%02d", i))}
+			}
+			publishPipelined(t.Pub("pub"), msgs)
+			got := receiveAll(t, sub, n)
+			for i, p := range got {
+				if want := fmt.Sprintf("m%02d", i); string(p.Payload) != want || p.QoS != qos || p.Topic != topic {
+					t.Failf(fmt.Sprintf("message %d: %q at QoS %d", i, want, qos), payloads(got), "messages arrived out of order or changed: %s", payloads(got))
+				}
+			}
+		},
+	})
+}
+
+var (
+	_ = orderCase(0, 20)
+	_ = orderCase(1, 10, c.FeatureQoS1)
+	_ = orderCase(2, 10, c.FeatureQoS2)
+)
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.6/order-kept-across-reconnect",
+	Title:      "three unacknowledged QoS 1 messages are re-sent first and in order on reconnect, followed in order by those queued while offline",
+	Statements: append([]string{"MQTT-4.4.0-1"}, orderStatements...),
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Run: func(t *c.T) {
+		topic, id := t.Topic("order"), t.ClientID()
+		sub := persistentSub(t, "sub1", id, topic, 1)
+		pub := t.Pub("pub")
+		ids := make([]uint16, 3)
+		for i := range 3 {
+			pub.PublishMsg(topic, fmt.Sprintf("m%d", i), 1, false)
+			ids[i] = sub.ExpectPublish(c.Publish(topic, b(fmt.Sprintf("m%d", i)), 1)).PacketID
+		}
+		sub.Close()
+		for i := 3; i < 6; i++ {
+			pub.PublishMsg(topic, fmt.Sprintf("m%d", i), 1, false)
+		}
+		again := t.ConnectResume("sub2", t.PersistentConnect(id), true)
+		for i := range 3 {
+			again.Receive(c.Publish(topic, b(fmt.Sprintf("m%d", i)), 1).Dup(true).ID(ids[i]))
+		}
+		for i := 3; i < 6; i++ {
+			again.Receive(c.Publish(topic, b(fmt.Sprintf("m%d", i)), 1))
+		}
+	},
+})

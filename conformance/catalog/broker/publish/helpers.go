@@ -1,0 +1,149 @@
+package publish
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+)
+
+// split registers one behaviour as two cases when its statement IDs mean different things in
+// the two specifications (3.1.1's MQTT-4.3.2-2 is the QoS 1 receiver rule, 5.0's is a sender
+// rule; 3.1.1's MQTT-3.3.1-6 is about new subscriptions, 5.0's about empty retained payloads).
+// A case runs on every version it lists and reports every cited ID that exists in that version,
+// so citing both versions' IDs on one case would claim unrelated statements. The 3.1.1 case
+// keeps base.ID, the 5.0 case gets base.ID + "-v5".
+func split(base c.Case, v311, v5 []string) {
+	a := base
+	a.Versions, a.Statements = c.V311, v311
+	catalog.Broker(a)
+	b := base
+	b.ID += "-v5"
+	b.Versions, b.Statements = c.V5, v5
+	catalog.Broker(b)
+}
+
+// closeOn is the reaction to a protocol violation in a packet from the client: the connection
+// closes; on v5 a DISCONNECT with one of the codes may come first (section 4.13; default 0x81
+// Malformed Packet or 0x82 Protocol Error).
+func closeOn(conn *c.Conn, codes ...codec.ReasonCode) {
+	if len(codes) == 0 {
+		codes = []codec.ReasonCode{codec.ReasonMalformedPacket, codec.ReasonProtocolError}
+	}
+	conn.ExpectClosed(c.OrDisconnect(codes...))
+}
+
+// barrier makes sure the target has processed everything sent on conn so far: packets on one
+// connection are handled in order, so once the PINGRESP arrives an earlier QoS 0 PUBLISH has been
+// taken (stored as retained, queued for subscribers). It also fails the case if anything but the
+// PINGRESP arrives first.
+func barrier(conn *c.Conn) { conn.ExpectOpen() }
+
+// types matches any packet of the listed types (used where the target may interleave them, such
+// as a new PUBLISH before the PUBREL of an earlier one).
+type types []codec.PacketType
+
+func (m types) Match(p codec.Packet) error {
+	if p == nil {
+		return fmt.Errorf("no packet")
+	}
+	if slices.Contains(m, p.Type()) {
+		return nil
+	}
+	return fmt.Errorf("packet type is %v, want one of %s", p.Type(), m)
+}
+
+func (m types) String() string {
+	s := make([]string, len(m))
+	for i, t := range m {
+		s[i] = t.String()
+	}
+	return strings.Join(s, " or ")
+}
+
+// receiveAll reads n PUBLISH packets on conn, acknowledging each as its QoS requires while the
+// target may interleave further PUBLISHes with the PUBRELs of earlier ones, and returns them in
+// arrival order once every QoS 2 flow is complete. Any other packet fails the case.
+func receiveAll(t *c.T, conn *c.Conn, n int) []*codec.Publish {
+	var got []*codec.Publish
+	pendingRel := map[uint16]bool{}
+	for len(got) < n || len(pendingRel) > 0 {
+		p := conn.Expect(types{codec.PUBLISH, codec.PUBREL})
+		switch p := p.(type) {
+		case *codec.Publish:
+			if len(got) == n {
+				t.Failf(fmt.Sprintf("%d PUBLISH packets", n), p.String(), "[%s] an unexpected extra PUBLISH arrived", conn.Label)
+			}
+			got = append(got, p)
+			switch p.QoS {
+			case 1:
+				conn.Send(&codec.Puback{PacketID: p.PacketID})
+			case 2:
+				conn.Send(&codec.Pubrec{PacketID: p.PacketID})
+				pendingRel[p.PacketID] = true
+			}
+		case *codec.Pubrel:
+			if !pendingRel[p.PacketID] {
+				t.Failf("PUBREL for a PUBREC we sent", p.String(), "[%s] PUBREL for packet identifier %d, which has no outstanding PUBREC", conn.Label, p.PacketID)
+			}
+			if p.ReasonCode != 0 {
+				t.Failf("PUBREL reason 0x00", p.String(), "[%s] PUBREL with reason %s for a known packet identifier", conn.Label, p.ReasonCode)
+			}
+			delete(pendingRel, p.PacketID)
+			conn.Send(&codec.Pubcomp{PacketID: p.PacketID})
+		}
+	}
+	return got
+}
+
+// publishPipelined sends every PUBLISH without waiting, then completes all their flows; the
+// target's acknowledgements may come in any order.
+func publishPipelined(conn *c.Conn, msgs []*codec.Publish) {
+	var acks, recs []c.Matcher
+	var rels []uint16
+	for _, p := range msgs {
+		if p.QoS > 0 && p.PacketID == 0 {
+			p.PacketID = conn.NextID()
+		}
+		conn.Send(p)
+		switch p.QoS {
+		case 1:
+			acks = append(acks, c.Puback(p.PacketID).ReasonIn(0, codec.ReasonNoMatchingSubscribers))
+		case 2:
+			recs = append(recs, c.Pubrec(p.PacketID).ReasonIn(0, codec.ReasonNoMatchingSubscribers))
+			rels = append(rels, p.PacketID)
+		}
+	}
+	conn.ExpectUnordered(append(acks, recs...)...)
+	var comps []c.Matcher
+	for _, id := range rels {
+		conn.Send(&codec.Pubrel{PacketID: id})
+		comps = append(comps, c.Pubcomp(id))
+	}
+	if len(comps) > 0 {
+		conn.ExpectUnordered(comps...)
+	}
+}
+
+// payloads renders the payloads of publishes for failure messages.
+func payloads(ps []*codec.Publish) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = fmt.Sprintf("%q(qos%d dup%t)", p.Payload, p.QoS, p.Dup)
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+// persistentSub connects client id with a session that outlives the connection and subscribes
+// to filter at qos.
+func persistentSub(t *c.T, label, id, filter string, qos byte) *c.Conn {
+	conn := t.ConnectResume(label, t.PersistentConnect(id), false)
+	conn.Subscribe(filter, qos)
+	return conn
+}
+
+// b is shorthand for a payload.
+func b(s string) []byte { return []byte(s) }
