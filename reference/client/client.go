@@ -54,7 +54,7 @@ type Client struct {
 
 type subscription struct {
 	sub     codec.Subscription
-	props   codec.Properties
+	props   *codec.Properties // shared by the subscriptions of one Subscribe; nil when none
 	match   string // the filter without a $share/group/ prefix
 	handler Handler
 }

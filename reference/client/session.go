@@ -475,6 +475,10 @@ func (c *Client) wait(ctx context.Context, f *flow) error {
 
 func (c *Client) addSubs(subs []codec.Subscription, props codec.Properties, h Handler) []*subscription {
 	out := make([]*subscription, len(subs))
+	var pp *codec.Properties
+	if !props.Empty() {
+		pp = &props
+	}
 	c.subsMu.Lock()
 	defer c.subsMu.Unlock()
 	for i, s := range subs {
@@ -482,7 +486,7 @@ func (c *Client) addSubs(subs []codec.Subscription, props codec.Properties, h Ha
 		if _, f, ok := codec.SharedFilter(s.Filter); ok && c.opts.Version == codec.V5 {
 			match = f
 		}
-		sub := &subscription{sub: s, props: props, match: match, handler: h}
+		sub := &subscription{sub: s, props: pp, match: match, handler: h}
 		if _, ok := c.subs[s.Filter]; !ok {
 			c.subOrder = append(c.subOrder, s.Filter)
 		}
@@ -515,31 +519,29 @@ func (c *Client) removeSubLocked(filter string) {
 // User Properties.
 func (c *Client) resubscribe(cn *conn) {
 	c.subsMu.RLock()
-	var plain []*subscription
-	var own []*subscription
+	var groups [][]*subscription
+	byProps := make(map[*codec.Properties]int) // subscriptions made by one call share properties
 	for _, f := range c.subOrder {
 		s := c.subs[f]
-		if s.props.Empty() {
-			plain = append(plain, s)
-		} else {
-			own = append(own, s)
+		i, ok := byProps[s.props]
+		if !ok {
+			i = len(groups)
+			byProps[s.props] = i
+			groups = append(groups, nil)
 		}
+		groups[i] = append(groups[i], s)
 	}
 	c.subsMu.RUnlock()
-	groups := make([][]*subscription, 0, 1+len(own))
-	if len(plain) > 0 {
-		groups = append(groups, plain)
-	}
-	for _, s := range own {
-		groups = append(groups, []*subscription{s})
-	}
 	for _, g := range groups {
 		id, ok := c.tryAllocID()
 		if !ok {
 			c.log.Error("resubscribe: no free packet identifier")
 			return
 		}
-		pkt := &codec.Subscribe{PacketID: id, Properties: g[0].props}
+		pkt := &codec.Subscribe{PacketID: id}
+		if g[0].props != nil {
+			pkt.Properties = *g[0].props
+		}
 		for _, s := range g {
 			pkt.Subscriptions = append(pkt.Subscriptions, s.sub)
 		}
