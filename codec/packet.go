@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // Packet is one MQTT control packet. The concrete types are the structs of this package.
@@ -218,10 +219,16 @@ func DecodeWith(o Options, b []byte, viol *[]Error) (Packet, int, error) {
 		return nil, 0, ErrShort
 	}
 	own := append([]byte(nil), b[:h.PacketLen()]...)
-	var d dec
-	p, n, err := decodeOne(&d, own, &o, viol, nil)
+	d := decPool.Get().(*dec)
+	p, n, err := decodeOne(d, own, &o, viol, nil)
+	*d = dec{} // drop references to the input and the violation list
+	decPool.Put(d)
 	return p, n, err
 }
+
+// decPool recycles decode states for the allocating path, where a fresh one would escape to the
+// heap on every call (the packet's decode method is called through an interface).
+var decPool = sync.Pool{New: func() any { return new(dec) }}
 
 func isRule(err error, r *Rule) bool {
 	e, ok := err.(*Error)

@@ -181,8 +181,8 @@ func (r *Reader) ReadPacket() (Packet, error) {
 		own = append([]byte(nil), raw...)
 	}
 	r.dec.Violations = r.dec.Violations[:0]
-	var d dec
-	p, _, err := decodeOne(&d, own, &r.Options, &r.dec.Violations, nil)
+	d := &r.dec.d
+	p, _, err := decodeOne(d, own, &r.Options, &r.dec.Violations, nil)
 	if err == nil && p.Type() == CONNECT && d.v.Valid() {
 		r.Options.Version = d.v
 	}
