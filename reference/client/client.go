@@ -55,7 +55,7 @@ type Client struct {
 type subscription struct {
 	sub     codec.Subscription
 	props   *codec.Properties // shared by the subscriptions of one Subscribe; nil when none
-	match   string // the filter without a $share/group/ prefix
+	match   string            // the filter without a $share/group/ prefix
 	handler Handler
 }
 
