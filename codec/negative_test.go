@@ -3,6 +3,7 @@ package codec_test
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/mqttspec/mqttspec/codec"
@@ -531,4 +532,25 @@ func containsInt(xs []int, x int) bool {
 		}
 	}
 	return false
+}
+
+// TestRuleStatementIDs: every cited ID is well formed, every rule names a section for each version
+// it has a statement in, and rule names are unique.
+func TestRuleStatementIDs(t *testing.T) {
+	id := regexp.MustCompile(`^MQTT-[1-7]\.[0-9]+\.[0-9]+-[0-9]+$`)
+	names := map[string]bool{}
+	for _, r := range codec.Rules() {
+		if names[r.Name] {
+			t.Errorf("duplicate rule %s", r.Name)
+		}
+		names[r.Name] = true
+		for _, s := range []struct{ stmt, sec string }{{r.V311, r.Section311}, {r.V5, r.Section5}} {
+			if s.stmt != "" && (!id.MatchString(s.stmt) || s.sec == "") {
+				t.Errorf("rule %s: statement %q section %q", r.Name, s.stmt, s.sec)
+			}
+		}
+		if r.Summary == "" || r.Reason < 0x80 {
+			t.Errorf("rule %s: summary %q reason %v", r.Name, r.Summary, r.Reason)
+		}
+	}
 }

@@ -175,9 +175,17 @@ func TestReaderSizeLimitBeforeBody(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	defer server.Close()
+	wrote := make(chan struct{})
 	go func() {
+		defer close(wrote)
 		// PUBLISH announcing 1000 bytes; only the fixed header is written.
 		_, _ = client.Write([]byte{0x30, 0xE8, 0x07})
+	}()
+	defer func() {
+		// Deferred calls run last-in first-out: close here so a blocked writer is released.
+		client.Close()
+		server.Close()
+		<-wrote
 	}()
 	r := codec.NewReader(server, codec.Options{Version: codec.V5, MaxPacketSize: 100})
 	r.PacketTimeout = 5 * time.Second // a safety net: the error must come long before this
