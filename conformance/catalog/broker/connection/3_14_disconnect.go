@@ -1,0 +1,160 @@
+package connection
+
+import (
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+)
+
+// Section 3.14: DISCONNECT. What it does to the will (discarded only by a valid DISCONNECT, in
+// v5 only with reason 0x00), its reserved flags and reason codes, and the v5 Session Expiry
+// Interval it may change.
+
+func init() {
+	register(c.Case{
+		ID:       "3.14/disconnect-discards-will",
+		Title:    "a client that sends DISCONNECT (reason 0x00) before closing has no will published",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			wt := t.Topic("will")
+			watcher := watch(t, wt, 0)
+			t.ConnectLabel("leaves", willConnect(t, wt, "must not appear", 0, false)).Disconnect()
+			watcher.ExpectNothing(time.Second)
+		},
+	}, ids("MQTT-3.14.4-3", "MQTT-3.1.2-10"), ids("MQTT-3.14.4-3", "MQTT-3.1.2-10"))
+
+	register(c.Case{
+		ID:       "3.14/disconnect-reserved-flags-publishes-will",
+		Title:    "a DISCONNECT with fixed-header flags 0001 is malformed, not a normal disconnection: the connection is closed and the will published",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			wt := t.Topic("will")
+			watcher := watch(t, wt, 0)
+			conn := t.ConnectLabel("bad", willConnect(t, wt, "bad disconnect", 0, false))
+			conn.SendRaw(withFlags(encode(t, &codec.Disconnect{}, t.Version), 0x01), "DISCONNECT with fixed-header flags 0001")
+			conn.ExpectClosed(c.OrDisconnect(malformedOnly...))
+			watcher.Expect(willPublish(wt, "bad disconnect", 0))
+		},
+	}, ids("MQTT-3.14.1-1", "MQTT-2.2.2-2", "MQTT-3.1.2-8"), ids("MQTT-3.14.1-1", "MQTT-2.1.3-1", "MQTT-3.1.2-8"))
+
+	register(c.Case{
+		ID:       "3.14/disconnect-with-will-publishes-will",
+		Title:    "DISCONNECT with reason 0x04 (Disconnect with Will Message) has the will published",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			wt := t.Topic("will")
+			watcher := watch(t, wt, 0)
+			conn := t.ConnectLabel("leaves", willConnect(t, wt, "asked for", 0, false))
+			conn.Send(&codec.Disconnect{ReasonCode: codec.ReasonDisconnectWithWill})
+			conn.Close()
+			watcher.Expect(willPublish(wt, "asked for", 0))
+		},
+	}, nil, ids("MQTT-3.14.4-3", "MQTT-3.1.2-8", "MQTT-3.1.2-10"))
+
+	register(c.Case{
+		ID:       "3.14/disconnect-error-reason-publishes-will",
+		Title:    "DISCONNECT with reason 0x80 (Unspecified error) does not discard the will: it is published",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			wt := t.Topic("will")
+			watcher := watch(t, wt, 0)
+			conn := t.ConnectLabel("fails", willConnect(t, wt, "error exit", 0, false))
+			conn.Send(&codec.Disconnect{ReasonCode: codec.ReasonUnspecifiedError})
+			conn.Close()
+			watcher.Expect(willPublish(wt, "error exit", 0))
+		},
+	}, nil, ids("MQTT-3.14.4-3", "MQTT-3.1.2-8", "MQTT-3.1.2-10"))
+
+	register(c.Case{
+		ID:       "3.14/disconnect-invalid-reason-code",
+		Title:    "a DISCONNECT with reason code 0x03 (not a DISCONNECT reason) is malformed: the connection is closed and the will published",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			wt := t.Topic("will")
+			watcher := watch(t, wt, 0)
+			conn := t.ConnectLabel("bad", willConnect(t, wt, "bad reason", 0, false))
+			conn.SendRaw([]byte{0xE0, 0x01, 0x03}, "DISCONNECT with reason code 0x03")
+			conn.ExpectClosed(c.OrDisconnect(malformedOrProtocol...))
+			watcher.Expect(willPublish(wt, "bad reason", 0))
+		},
+	}, nil, ids("MQTT-3.14.2-1", "MQTT-4.13.1-1", "MQTT-3.14.4-3"))
+
+	register(c.Case{
+		ID:       "3.14/disconnect-session-expiry-after-zero",
+		Title:    "a DISCONNECT setting a non-zero Session Expiry Interval after CONNECT had 0 is a protocol error, not a normal disconnection: the will is published",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			wt := t.Topic("will")
+			watcher := watch(t, wt, 0)
+			p := willConnect(t, wt, "protocol error", 0, false)
+			p.Properties.SetSessionExpiry(0)
+			conn := t.ConnectLabel("bad", p)
+			d := &codec.Disconnect{}
+			d.Properties.SetSessionExpiry(30)
+			conn.Send(d)
+			conn.ExpectClosed(c.OrDisconnect(codec.ReasonProtocolError))
+			watcher.Expect(willPublish(wt, "protocol error", 0))
+		},
+	}, nil, ids("MQTT-4.13.1-1", "MQTT-3.14.4-3", "MQTT-3.1.2-8"))
+
+	register(c.Case{
+		ID:       "3.14/disconnect-session-expiry-zero-ends-session",
+		Title:    "a DISCONNECT with Session Expiry Interval 0 ends a session that CONNECT gave 60 s: the next CONNECT gets Session Present 0",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			id := t.ClientID()
+			first := t.ConnectResume("first", t.PersistentConnect(id), false)
+			first.Subscribe(t.Topic("a"), 0)
+			d := &codec.Disconnect{}
+			d.Properties.SetSessionExpiry(0)
+			first.Send(d)
+			first.Close()
+			t.Sleep(200 * time.Millisecond)
+			t.ConnectResume("again", t.PersistentConnect(id), false).Disconnect()
+		},
+	}, nil, ids("MQTT-4.1.0-2"))
+
+	register(c.Case{
+		ID:       "3.14/disconnect-session-expiry-extends-session",
+		Title:    "a DISCONNECT raising the Session Expiry Interval from 1 s to 60 s keeps the session: Session Present 1 after 2.5 s",
+		Versions: c.V5,
+		Level:    c.Must,
+		Timeout:  15 * time.Second,
+		Run: func(t *c.T) {
+			id := t.ClientID()
+			p := t.PersistentConnect(id)
+			p.Properties.SetSessionExpiry(1)
+			first := t.ConnectResume("first", p, false)
+			if exp := sessionExpiryOf(p, first.Connack); exp != 1 {
+				t.Skipf("the server set Session Expiry Interval %d in CONNACK", exp)
+			}
+			first.Subscribe(t.Topic("a"), 0)
+			d := &codec.Disconnect{}
+			d.Properties.SetSessionExpiry(60)
+			first.Send(d)
+			first.Close()
+			t.Sleep(2500 * time.Millisecond)
+			t.ConnectResume("again", t.PersistentConnect(id), true).Disconnect()
+		},
+	}, nil, ids("MQTT-3.1.2-23"))
+
+	register(c.Case{
+		ID:       "3.14/server-closes-after-disconnect",
+		Title:    "after a client's DISCONNECT the server closes the network connection without being asked",
+		Versions: c.Both,
+		Level:    c.Should,
+		Run: func(t *c.T) {
+			conn := t.Connect(t.DefaultConnect())
+			conn.Send(&codec.Disconnect{})
+			conn.ExpectClosed()
+		},
+	}, ids("mqttspec-3.1.1-3.14.4-should-1"), ids("mqttspec-5.0-3.14.4-should-1"))
+}
