@@ -91,8 +91,9 @@ type Options struct {
 	MaxEvents int
 	// MaxHexBytes bounds the bytes kept per event (default 2048).
 	MaxHexBytes int
-	// Budget bounds the compressed transcript data in bytes (default 3 MiB): when it is
-	// exceeded the bounds above are halved until it fits, and the page says so.
+	// Budget bounds the embedded transcript data, compressed and base64-encoded, in bytes
+	// (default 3,000,000, which keeps a 1,000-case page under 5 MB): when it is exceeded the
+	// bounds above are halved until it fits, and the page says so.
 	Budget int
 	// Now is the time printed as "generated" (default time.Now).
 	Now func() time.Time
@@ -109,7 +110,7 @@ func (o *Options) defaults() {
 		o.MaxHexBytes = 2048
 	}
 	if o.Budget <= 0 {
-		o.Budget = 3 << 20
+		o.Budget = 3_000_000
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -364,10 +365,10 @@ func encodeData(rs []*reports.Results, o Options, full bool) (dataIsland, string
 			return dataIsland{JSON: b}, note, nil
 		}
 		var z bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&z, gzip.BestCompression)
+		zw, _ := gzip.NewWriterLevel(&z, gzip.DefaultCompression)
 		zw.Write(raw)
 		zw.Close()
-		if z.Len() <= o.Budget || (maxEv <= 4 && maxHex <= 64) {
+		if base64.StdEncoding.EncodedLen(z.Len()) <= o.Budget || (maxEv <= 4 && maxHex <= 64) {
 			if note == "" && cutAny(rs, maxEv, maxHex) {
 				note = fmt.Sprintf("Transcripts in this page keep at most %d events per case and %d bytes per packet; the full transcripts are in results.json.", maxEv, maxHex)
 			}

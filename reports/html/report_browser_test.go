@@ -271,6 +271,12 @@ func TestBrowserReport(t *testing.T) {
 	}
 
 	// Coverage matrix: a failed statement lists its cases.
+	b.step(t, "scroll to matrix", chromedp.ScrollIntoView(chromedp.CSS(`#coverage h2`)))
+	shot, err = chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveArtifact(t, "report-matrix.png", shot)
 	stmt := eval[[]string](t, b, `(() => { const e = document.querySelector('.mver button.st-fail'); return [e.dataset.stmt, e.closest('.mver').dataset.version] })()`)
 	b.step(t, "matrix click", chromedp.Click(chromedp.CSS(fmt.Sprintf(`.mver[data-version=%q] button[data-stmt=%q]`, stmt[1], stmt[0]))))
 	wantStmt := rowIDs(r, func(c *reports.Case) bool {
@@ -441,6 +447,17 @@ func TestBrowserComparison(t *testing.T) {
 		t.Fatal(err)
 	}
 	saveArtifact(t, "compare-top.png", shot)
+
+	// Phone: the grid scrolls inside its box, the page itself does not.
+	b.step(t, "phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	if w := eval[int](t, b, `document.documentElement.scrollWidth`); w > 390 {
+		t.Errorf("comparison is %dpx wide on a 390px phone screen", w)
+	}
+	shot, err = chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatal(err)
+	}
+	saveArtifact(t, "compare-phone.png", shot)
 	w.assertOffline(t, pageURL)
 }
 
