@@ -24,7 +24,7 @@ import (
 type mosquitto struct {
 	t    *testing.T
 	conf string
-	Addr string // 127.0.0.1:port
+	addr string // 127.0.0.1:port
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	log  *bytes.Buffer
@@ -58,7 +58,7 @@ func startMosquitto(t *testing.T, extra ...string) *mosquitto {
 	if err := os.WriteFile(conf, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	m := &mosquitto{t: t, conf: conf, Addr: fmt.Sprintf("127.0.0.1:%d", port)}
+	m := &mosquitto{t: t, conf: conf, addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	m.bin(bin)
 	m.Start()
 	t.Cleanup(m.Stop)
@@ -87,7 +87,7 @@ func (m *mosquitto) Start() {
 	}(m.cmd, m.done)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", m.Addr, 200*time.Millisecond)
+		c, err := net.DialTimeout("tcp", m.addr, 200*time.Millisecond)
 		if err == nil {
 			c.Close()
 			return
@@ -98,7 +98,7 @@ func (m *mosquitto) Start() {
 		default:
 		}
 		if time.Now().After(deadline) {
-			m.t.Fatalf("mosquitto did not accept connections on %s: %s", m.Addr, m.log.String())
+			m.t.Fatalf("mosquitto did not accept connections on %s: %s", m.addr, m.log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -120,7 +120,10 @@ func (m *mosquitto) Stop() {
 }
 
 // URL returns tcp://addr.
-func (m *mosquitto) URL() string { return "tcp://" + m.Addr }
+func (m *mosquitto) URL() string { return "tcp://" + m.addr }
+
+// Addr returns host:port.
+func (m *mosquitto) Addr() string { return m.addr }
 
 func freePort(t *testing.T) int {
 	t.Helper()

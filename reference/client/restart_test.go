@@ -136,128 +136,129 @@ func TestFileStoreSurvivesKill(t *testing.T) {
 	if os.Getenv(envHelperURL) != "" {
 		t.Skip("inside the helper process")
 	}
-	m := startMosquitto(t)
-	cases := []struct {
-		name        string
-		cut         func(fromClient bool, p codec.Packet) bool
-		wantResend  codec.PacketType // what the new client sends first for the stored flow
-		wantDeliver bool             // the message reached the subscriber before the kill
-	}{
-		{"before-PUBREC", func(fromClient bool, p codec.Packet) bool { return !fromClient && p.Type() == codec.PUBREC }, codec.PUBLISH, false},
-		{"before-PUBREL", func(fromClient bool, p codec.Packet) bool { return fromClient && p.Type() == codec.PUBREL }, codec.PUBREL, false},
-		{"before-PUBCOMP", func(fromClient bool, p codec.Packet) bool { return !fromClient && p.Type() == codec.PUBCOMP }, codec.PUBREL, true},
-	}
-	for _, ver := range versions {
-		for _, tc := range cases {
-			t.Run(ver.name+"/"+tc.name, func(t *testing.T) {
-				topic := uniq(t)
-				id := "fs-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-				path := filepath.Join(t.TempDir(), "session.log")
-				in := newInbox()
-				sub := dial(t, m.URL(), Options{ClientID: "sub-" + id, Version: ver.v, CleanStart: true})
-				if _, err := sub.Subscribe(ctxT(t, 5*time.Second), []codec.Subscription{{Filter: topic, QoS: 2}}, in.handler); err != nil {
-					t.Fatal(err)
-				}
-
-				procCh := make(chan *os.Process, 1)
-				killed := make(chan struct{})
-				px := newCutProxy(t, m.Addr, ver.v, tc.cut, func() {
-					(<-procCh).Kill()
-					close(killed)
-				})
-				child := exec.Command(os.Args[0], "-test.run=^TestHelperProcessPublisher$")
-				child.Env = append(os.Environ(), envHelperURL+"="+px.URL(), envHelperStore+"="+path, envHelperID+"="+id,
-					envHelperTopic+"="+topic, envHelperVer+"="+strconv.Itoa(int(ver.v)))
-				out := &lockedBuffer{}
-				child.Stdout, child.Stderr = out, out
-				if err := child.Start(); err != nil {
-					t.Fatal(err)
-				}
-				procCh <- child.Process
-				waited := make(chan error, 1)
-				go func() { waited <- child.Wait() }()
-				select {
-				case <-killed:
-					<-waited
-				case err := <-waited:
-					t.Fatalf("helper process ended on its own (%v): %s", err, out.String())
-				case <-time.After(20 * time.Second):
-					child.Process.Kill()
-					t.Fatalf("the flow never reached the cut point: %s", out.String())
-				}
-				if tc.wantDeliver {
-					if got := in.next(t, 5*time.Second); string(got.Payload) != "exactly once" {
-						t.Fatalf("got %q", got.Payload)
-					}
-				}
-
-				// The restarted client.
-				st, err := store.OpenFile(path, store.FileOptions{Sync: true})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer st.Close()
-				entries, _ := st.Entries()
-				if len(entries) != 1 || entries[0].Dir != store.Outgoing {
-					t.Fatalf("store after the kill holds %v, want one outgoing entry", entries)
-				}
-				storedID := entries[0].ID
-				var mu sync.Mutex
-				var sent []codec.Packet
-				o := Options{ClientID: id, Version: ver.v, Store: st, Trace: func(dir string, p codec.Packet) {
-					if dir == TraceSend {
-						mu.Lock()
-						sent = append(sent, p)
-						mu.Unlock()
-					}
-				}}
-				if ver.v == codec.V5 {
-					o.SessionExpiry = 300
-				}
-				c := dial(t, m.URL(), o)
-				deadline := time.Now().Add(5 * time.Second)
-				for {
-					if e, _ := st.Entries(); len(e) == 0 {
-						break
-					}
-					if time.Now().After(deadline) {
-						e, _ := st.Entries()
-						t.Fatalf("the stored flow did not complete: %v", e)
-					}
-					time.Sleep(10 * time.Millisecond)
-				}
-				if !tc.wantDeliver {
-					if got := in.next(t, 5*time.Second); string(got.Payload) != "exactly once" {
-						t.Fatalf("got %q", got.Payload)
-					}
-				}
-				in.none(t, 300*time.Millisecond) // exactly once
-				closeClient(t, c)
-				mu.Lock()
-				defer mu.Unlock()
-				if len(sent) < 2 {
-					t.Fatalf("the new client sent %v", sent)
-				}
-				switch p := sent[1].(type) { // sent[0] is CONNECT
-				case *codec.Publish:
-					if tc.wantResend != codec.PUBLISH || !p.Dup || p.PacketID != storedID || p.QoS != 2 {
-						t.Fatalf("resent %v, want %v with DUP and id %d", p, tc.wantResend, storedID)
-					}
-				case *codec.Pubrel:
-					if tc.wantResend != codec.PUBREL || p.PacketID != storedID {
-						t.Fatalf("resent %v, want %v id %d", p, tc.wantResend, storedID)
-					}
-				default:
-					t.Fatalf("first packet after CONNECT is %v, want %v", p, tc.wantResend)
-				}
-				for _, p := range sent[2:] {
-					if pub, ok := p.(*codec.Publish); ok {
-						t.Fatalf("PUBLISH sent again after the resend: %v (MQTT-4.3.3-6)", pub)
-					}
-				}
-			})
+	forEachBroker(t, func(t *testing.T, m testBroker) {
+		cases := []struct {
+			name        string
+			cut         func(fromClient bool, p codec.Packet) bool
+			wantResend  codec.PacketType // what the new client sends first for the stored flow
+			wantDeliver bool             // the message reached the subscriber before the kill
+		}{
+			{"before-PUBREC", func(fromClient bool, p codec.Packet) bool { return !fromClient && p.Type() == codec.PUBREC }, codec.PUBLISH, false},
+			{"before-PUBREL", func(fromClient bool, p codec.Packet) bool { return fromClient && p.Type() == codec.PUBREL }, codec.PUBREL, false},
+			{"before-PUBCOMP", func(fromClient bool, p codec.Packet) bool { return !fromClient && p.Type() == codec.PUBCOMP }, codec.PUBREL, true},
 		}
-	}
+		for _, ver := range versions {
+			for _, tc := range cases {
+				t.Run(ver.name+"/"+tc.name, func(t *testing.T) {
+					topic := uniq(t)
+					id := "fs-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+					path := filepath.Join(t.TempDir(), "session.log")
+					in := newInbox()
+					sub := dial(t, m.URL(), Options{ClientID: "sub-" + id, Version: ver.v, CleanStart: true})
+					if _, err := sub.Subscribe(ctxT(t, 5*time.Second), []codec.Subscription{{Filter: topic, QoS: 2}}, in.handler); err != nil {
+						t.Fatal(err)
+					}
+
+					procCh := make(chan *os.Process, 1)
+					killed := make(chan struct{})
+					px := newCutProxy(t, m.Addr(), ver.v, tc.cut, func() {
+						(<-procCh).Kill()
+						close(killed)
+					})
+					child := exec.Command(os.Args[0], "-test.run=^TestHelperProcessPublisher$")
+					child.Env = append(os.Environ(), envHelperURL+"="+px.URL(), envHelperStore+"="+path, envHelperID+"="+id,
+						envHelperTopic+"="+topic, envHelperVer+"="+strconv.Itoa(int(ver.v)))
+					out := &lockedBuffer{}
+					child.Stdout, child.Stderr = out, out
+					if err := child.Start(); err != nil {
+						t.Fatal(err)
+					}
+					procCh <- child.Process
+					waited := make(chan error, 1)
+					go func() { waited <- child.Wait() }()
+					select {
+					case <-killed:
+						<-waited
+					case err := <-waited:
+						t.Fatalf("helper process ended on its own (%v): %s", err, out.String())
+					case <-time.After(20 * time.Second):
+						child.Process.Kill()
+						t.Fatalf("the flow never reached the cut point: %s", out.String())
+					}
+					if tc.wantDeliver {
+						if got := in.next(t, 5*time.Second); string(got.Payload) != "exactly once" {
+							t.Fatalf("got %q", got.Payload)
+						}
+					}
+
+					// The restarted client.
+					st, err := store.OpenFile(path, store.FileOptions{Sync: true})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer st.Close()
+					entries, _ := st.Entries()
+					if len(entries) != 1 || entries[0].Dir != store.Outgoing {
+						t.Fatalf("store after the kill holds %v, want one outgoing entry", entries)
+					}
+					storedID := entries[0].ID
+					var mu sync.Mutex
+					var sent []codec.Packet
+					o := Options{ClientID: id, Version: ver.v, Store: st, Trace: func(dir string, p codec.Packet) {
+						if dir == TraceSend {
+							mu.Lock()
+							sent = append(sent, p)
+							mu.Unlock()
+						}
+					}}
+					if ver.v == codec.V5 {
+						o.SessionExpiry = 300
+					}
+					c := dial(t, m.URL(), o)
+					deadline := time.Now().Add(5 * time.Second)
+					for {
+						if e, _ := st.Entries(); len(e) == 0 {
+							break
+						}
+						if time.Now().After(deadline) {
+							e, _ := st.Entries()
+							t.Fatalf("the stored flow did not complete: %v", e)
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					if !tc.wantDeliver {
+						if got := in.next(t, 5*time.Second); string(got.Payload) != "exactly once" {
+							t.Fatalf("got %q", got.Payload)
+						}
+					}
+					in.none(t, 300*time.Millisecond) // exactly once
+					closeClient(t, c)
+					mu.Lock()
+					defer mu.Unlock()
+					if len(sent) < 2 {
+						t.Fatalf("the new client sent %v", sent)
+					}
+					switch p := sent[1].(type) { // sent[0] is CONNECT
+					case *codec.Publish:
+						if tc.wantResend != codec.PUBLISH || !p.Dup || p.PacketID != storedID || p.QoS != 2 {
+							t.Fatalf("resent %v, want %v with DUP and id %d", p, tc.wantResend, storedID)
+						}
+					case *codec.Pubrel:
+						if tc.wantResend != codec.PUBREL || p.PacketID != storedID {
+							t.Fatalf("resent %v, want %v id %d", p, tc.wantResend, storedID)
+						}
+					default:
+						t.Fatalf("first packet after CONNECT is %v, want %v", p, tc.wantResend)
+					}
+					for _, p := range sent[2:] {
+						if pub, ok := p.(*codec.Publish); ok {
+							t.Fatalf("PUBLISH sent again after the resend: %v (MQTT-4.3.3-6)", pub)
+						}
+					}
+				})
+			}
+		}
+	})
 }
 
 type lockedBuffer struct {
