@@ -1,0 +1,114 @@
+package subscribe
+
+import (
+	"fmt"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+)
+
+// Section 4.9 flow control (MQTT 5.0): the server never has more unacknowledged QoS 1/2 PUBLISH
+// packets towards a client than the client's Receive Maximum, resumes as acknowledgements free
+// its send quota, and keeps answering other packets meanwhile.
+
+// flowSubscriber connects a 5.0 client announcing Receive Maximum rm and subscribes it to topic.
+func flowSubscriber(t *c.T, rm uint16, topic string, qos byte) *c.Conn {
+	p := t.DefaultConnect()
+	p.Properties.SetReceiveMaximum(rm)
+	sub := t.ConnectLabel("sub", p)
+	sub.Subscribe(topic, qos)
+	return sub
+}
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.9/receive-maximum-respected",
+	Title:      "with the client's Receive Maximum 2, at most 2 QoS 1 PUBLISH packets are unacknowledged; each PUBACK lets exactly one more through",
+	Statements: []string{"MQTT-3.3.4-9", "MQTT-4.9.0-1", "MQTT-4.9.0-2"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Run: func(t *c.T) {
+		topic := t.Topic("rm")
+		sub := flowSubscriber(t, 2, topic, 1)
+		pub := t.Pub("pub")
+		for i := range 5 {
+			pub.PublishMsg(topic, fmt.Sprint(i), 1, false)
+		}
+		// Same topic and QoS: the messages come in publication order.
+		p0 := sub.ExpectPublish(publishOn(topic, "0", 1))
+		p1 := sub.ExpectPublish(publishOn(topic, "1", 1))
+		sub.ExpectNothing(0)
+		sub.Ack(p0)
+		p2 := sub.ExpectPublish(publishOn(topic, "2", 1))
+		sub.ExpectNothing(0)
+		sub.Ack(p1)
+		sub.Ack(p2)
+		sub.Receive(publishOn(topic, "3", 1))
+		sub.Receive(publishOn(topic, "4", 1))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.9/receive-maximum-qos2-until-pubcomp",
+	Title:      "with Receive Maximum 1, a QoS 2 delivery holds the send quota until its PUBCOMP: the PUBREC frees nothing, the next message follows the PUBCOMP",
+	Statements: []string{"MQTT-3.3.4-9", "MQTT-4.9.0-2"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic := t.Topic("rm")
+		sub := flowSubscriber(t, 1, topic, 2)
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "first", 2, false)
+		pub.PublishMsg(topic, "second", 2, false)
+		p := sub.ExpectPublish(publishOn(topic, "first", 2))
+		sub.Send(&codec.Pubrec{PacketID: p.PacketID})
+		sub.Expect(c.Pubrel(p.PacketID))
+		sub.ExpectNothing(0)
+		sub.Send(&codec.Pubcomp{PacketID: p.PacketID})
+		sub.Receive(publishOn(topic, "second", 2))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.9/receive-maximum-error-pubrec-frees-quota",
+	Title:      "with Receive Maximum 1, a PUBREC with reason 0x80 ends the QoS 2 delivery: no PUBREL follows, and the next message is sent",
+	Statements: []string{"MQTT-4.9.0-2", "MQTT-4.4.0-2"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic := t.Topic("rm")
+		sub := flowSubscriber(t, 1, topic, 2)
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "refused", 2, false)
+		pub.PublishMsg(topic, "next", 2, false)
+		p := sub.ExpectPublish(publishOn(topic, "refused", 2))
+		sub.Send(&codec.Pubrec{PacketID: p.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
+		sub.Receive(publishOn(topic, "next", 2))
+		sub.ExpectNothing(0)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.9/other-packets-at-zero-quota",
+	Title:      "with the send quota at zero the server still answers PINGREQ, SUBSCRIBE and UNSUBSCRIBE at once",
+	Statements: []string{"MQTT-4.9.0-3", "MQTT-3.3.4-10"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Run: func(t *c.T) {
+		topic := t.Topic("rm")
+		sub := flowSubscriber(t, 1, topic, 1)
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "held", 1, false)
+		pub.PublishMsg(topic, "waiting", 1, false)
+		p := sub.ExpectPublish(publishOn(topic, "held", 1))
+		sub.ExpectOpen()
+		sub.Subscribe(t.Topic("other"), 1)
+		sub.Unsubscribe(t.Topic("other"))
+		sub.Ack(p)
+		sub.Receive(publishOn(topic, "waiting", 1))
+	},
+})
