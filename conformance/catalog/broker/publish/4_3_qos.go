@@ -134,14 +134,19 @@ func init() {
 			for i := range 6 {
 				pub.PublishMsg(topic, fmt.Sprintf("m%d", i), byte(1+i%2), false)
 			}
-			seen := map[uint16]int{}
+			// Order is only kept per QoS, so the six may interleave either way.
+			var ms []c.Matcher
 			for i := range 6 {
-				p := sub.ExpectPublish(c.Publish(topic, b(fmt.Sprintf("m%d", i)), byte(1+i%2)))
-				if j, dup := seen[p.PacketID]; dup {
+				ms = append(ms, c.Publish(topic, b(fmt.Sprintf("m%d", i)), byte(1+i%2)))
+			}
+			seen := map[uint16]string{}
+			for _, p := range sub.ExpectUnordered(ms...) {
+				p := p.(*codec.Publish)
+				if other, dup := seen[p.PacketID]; dup {
 					t.Failf("a Packet Identifier not in use", fmt.Sprintf("identifier %d again", p.PacketID),
-						"messages m%d and m%d, both unacknowledged, carry the same Packet Identifier %d", j, i, p.PacketID)
+						"messages %s and %s, both unacknowledged, carry the same Packet Identifier %d", other, p.Payload, p.PacketID)
 				}
-				seen[p.PacketID] = i
+				seen[p.PacketID] = string(p.Payload)
 			}
 		},
 	}, []string{"MQTT-4.3.2-1", "MQTT-4.3.3-1", "MQTT-2.3.1-1", "MQTT-2.3.1-4"},

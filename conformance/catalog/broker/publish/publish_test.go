@@ -10,6 +10,8 @@ import (
 	"github.com/mqttspec/mqttspec/conformance/catalog"
 	_ "github.com/mqttspec/mqttspec/conformance/catalog/broker/publish"
 	"github.com/mqttspec/mqttspec/internal/mosquittotest"
+	"github.com/mqttspec/mqttspec/reference/broker"
+	"github.com/mqttspec/mqttspec/reference/broker/brokertest"
 	"github.com/mqttspec/mqttspec/reports"
 )
 
@@ -56,6 +58,18 @@ func TestAgainstMosquitto(t *testing.T) {
 	run(t, &conformance.Target{Name: "mosquitto " + m.Version, URL: "tcp://" + m.Addr})
 }
 
+// TestAgainstReference runs the area against the reference broker, which follows the
+// specification exactly: every case must pass (or skip for a feature it lacks).
+func TestAgainstReference(t *testing.T) {
+	addr := brokertest.Start(t, broker.Options{})
+	res := run(t, &conformance.Target{Name: "reference", URL: "tcp://" + addr})
+	for _, c := range res.Cases {
+		if c.Status == reports.Fail || c.Status == reports.Error {
+			t.Errorf("%s [%s] %s: %s", c.Status, c.Version, c.ID, c.Message)
+		}
+	}
+}
+
 func run(t *testing.T, tg *conformance.Target) *reports.Results {
 	t.Helper()
 	r := &conformance.Runner{Target: tg, Parallel: 4}
@@ -75,4 +89,74 @@ func run(t *testing.T, tg *conformance.Target) *reports.Results {
 	}
 	t.Logf("summary %+v", res.Summary)
 	return res
+}
+
+// faultCatches maps each reference-broker fault that breaks a behaviour of this area to the
+// cases that must catch it: with the fault on, every listed case must fail on every version it
+// runs on (an ID also selects its "-v5" twin). A case that still passes does not test what it
+// claims.
+var faultCatches = map[string][]string{
+	"retain-empty-not-deleted":       {"3.3/retained-empty-payload-deletes"},
+	"retain-flag-always-set":         {"3.3/retained-forwarded-live-with-retain-0", "3.3/retained-empty-payload-forwarded"},
+	"retained-not-sent-on-subscribe": {"3.3/retained-sent-to-new-subscriber", "3.3/retained-sent-for-each-matching-topic", "3.3/retained-keeps-its-qos", "3.3/retain-handling-0-sends-on-every-subscribe", "3.3/retain-0-does-not-replace", "3.3/properties-kept-for-retained-message"},
+	"dup-on-first-delivery":          {"3.3/dup-not-propagated-qos1", "3.3/dup-not-propagated-qos2", "4.3/sender-packet-ids-unused", "4.3/qos1-receiver-puback", "4.5/offline-session-receives-queued"},
+	"no-dup-on-redelivery":           {"4.4/qos1-publish-resent-on-reconnect", "4.4/qos2-publish-resent-on-reconnect", "4.6/order-kept-across-reconnect"},
+	"qos-not-downgraded":             {"3.3/qos-downgraded-to-granted-qos0", "3.3/qos-downgraded-to-granted-qos1"},
+	"wrong-packet-id-in-puback":      {"4.3/qos1-receiver-puback", "3.4/puback-reason-without-subscribers"},
+	"topic-alias-not-resolved":       {"3.3/topic-alias-resolved", "3.3/topic-alias-every-value-accepted", "3.3/topic-alias-remapped"},
+	"receive-max-ignored":            {"3.3/receive-maximum-respected", "3.3/receive-maximum-does-not-delay-other-packets"},
+	"message-expiry-not-decremented": {"3.3/message-expiry-decremented"},
+	"expired-message-delivered":      {"3.3/message-expiry-expired-not-delivered", "3.3/message-expiry-retained-expired"},
+	"user-properties-reordered":      {"3.3/user-properties-forwarded-in-order", "3.3/properties-kept-for-retained-message", "3.3/properties-kept-for-stored-session"},
+	"subscription-id-dropped":        {"3.3/subscription-id-forwarded", "3.3/subscription-ids-overlapping", "3.3/subscription-id-only-where-given"},
+	"reserved-flags-accepted":        {"3.6/pubrel-bad-flags-closes", "3.4/puback-bad-flags-closes", "3.5/pubrec-bad-flags-closes", "3.7/pubcomp-bad-flags-closes"},
+	"qos2-duplicate-delivery":        {"4.3/qos2-duplicate-before-pubrel-delivered-once"},
+}
+
+// TestFaultsCaught switches each fault on in the reference broker and checks that the cases
+// covering the broken behaviour fail.
+func TestFaultsCaught(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts one broker per fault")
+	}
+	all := catalog.BrokerCases()
+	for fault, ids := range faultCatches {
+		t.Run(fault, func(t *testing.T) {
+			var globs []string
+			for _, id := range ids {
+				globs = append(globs, id, id+"-v5")
+			}
+			cs, err := conformance.Select(all, globs, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Select matches prefixes: keep exact IDs (and their twins) only.
+			want := map[string]bool{}
+			for _, g := range globs {
+				want[g] = true
+			}
+			var sel []conformance.Case
+			for _, c := range cs {
+				if want[c.ID] {
+					sel = append(sel, c)
+				}
+			}
+			if len(sel) < len(ids) {
+				t.Fatalf("only %d of the cases %v exist", len(sel), ids)
+			}
+			addr := brokertest.Start(t, broker.Options{Faults: []string{fault}})
+			r := &conformance.Runner{Target: &conformance.Target{Name: "reference+" + fault, URL: "tcp://" + addr}, Parallel: 4}
+			res, err := r.Run(context.Background(), sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range res.Cases {
+				if c.Status != reports.Fail {
+					t.Errorf("fault %s not caught: %s [%s] ended %s: %s", fault, c.ID, c.Version, c.Status, c.Message)
+				} else {
+					t.Logf("caught by %s [%s]: %s", c.ID, c.Version, c.Message)
+				}
+			}
+		})
+	}
 }
