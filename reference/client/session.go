@@ -279,10 +279,6 @@ func (c *Client) Publish(ctx context.Context, m *Message) error {
 	if err := c.checkMessage(m); err != nil {
 		return err
 	}
-	pub := codec.Publish{QoS: m.QoS, Retain: m.Retain, Topic: m.Topic, Payload: m.Payload}
-	if c.opts.Version == codec.V5 {
-		pub.Properties = m.Properties
-	}
 	c.mu.Lock()
 	if c.closed {
 		err := c.closeErr
@@ -302,6 +298,8 @@ func (c *Client) Publish(ctx context.Context, m *Message) error {
 		if err := cn.w.waitSpace(ctx); err != nil {
 			return sendErr(err)
 		}
+		var pub codec.Publish // stays on the stack: QoS 0 allocates nothing
+		c.fillPublish(&pub, m)
 		return sendErr(cn.w.sendPublish(&pub))
 	}
 	id, err := c.allocID(ctx)
@@ -309,7 +307,9 @@ func (c *Client) Publish(ctx context.Context, m *Message) error {
 		c.mu.Unlock()
 		return err
 	}
-	f, err := c.newPublishFlow(id, &pub)
+	pub := new(codec.Publish)
+	c.fillPublish(pub, m)
+	f, err := c.newPublishFlow(id, pub)
 	if err != nil {
 		c.mu.Unlock()
 		return err
@@ -344,6 +344,13 @@ func (c *Client) newPublishFlow(id uint16, pub *codec.Publish) (*flow, error) {
 	c.flows[id] = f
 	c.pending = append(c.pending, f)
 	return f, nil
+}
+
+func (c *Client) fillPublish(p *codec.Publish, m *Message) {
+	p.QoS, p.Retain, p.Topic, p.Payload = m.QoS, m.Retain, m.Topic, m.Payload
+	if c.opts.Version == codec.V5 {
+		p.Properties = m.Properties
+	}
 }
 
 func sendErr(err error) error {
