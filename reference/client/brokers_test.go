@@ -180,29 +180,29 @@ func TestPersistentSession(t *testing.T) {
 					t.Fatal("CONNACK Session Present 0 for a persistent session")
 				}
 				// The QoS 1 and 2 messages b, c, e are queued for the session, in order; a broker may
-			// also queue QoS 0 ones (mosquitto does not, by default).
-			var got []byte
-			for len(got) < 3 {
-				msg := in.next(t, 5*time.Second)
-				if msg.QoS > 0 {
-					got = append(got, msg.Payload...)
-				}
-			}
-			if string(got) != "bce" {
-				t.Fatalf("queued QoS 1/2 messages %q, want \"bce\"", got)
-			}
-			for {
-				select {
-				case msg := <-in.ch:
+				// also queue QoS 0 ones (mosquitto does not, by default).
+				var got []byte
+				for len(got) < 3 {
+					msg := in.next(t, 5*time.Second)
 					if msg.QoS > 0 {
-						t.Fatalf("extra queued message %q at QoS %d", msg.Payload, msg.QoS)
+						got = append(got, msg.Payload...)
 					}
-					continue
-				case <-time.After(100 * time.Millisecond):
 				}
-				break
-			}
-			in.none(t, 100*time.Millisecond)
+				if string(got) != "bce" {
+					t.Fatalf("queued QoS 1/2 messages %q, want \"bce\"", got)
+				}
+				for {
+					select {
+					case msg := <-in.ch:
+						if msg.QoS > 0 {
+							t.Fatalf("extra queued message %q at QoS %d", msg.Payload, msg.QoS)
+						}
+						continue
+					case <-time.After(100 * time.Millisecond):
+					}
+					break
+				}
+				in.none(t, 100*time.Millisecond)
 			})
 		}
 	})
