@@ -323,3 +323,21 @@ var _ = catalog.Broker(c.Case{
 		conn.ExpectErrorClose(codec.ReasonMalformedPacket, codec.ReasonProtocolError, codec.ReasonTopicNameInvalid)
 	},
 })
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.7/longest-topic-delivered",
+	Title:      "a topic name and filter of 65535 bytes, the longest encodable, are accepted and match",
+	Statements: []string{"MQTT-4.7.3-3", "MQTT-4.5.0-1"},
+	Versions:   c.Both,
+	Level:      c.Must,
+	Run: func(t *c.T) {
+		if mps := t.Caps.MaximumPacketSize; mps != 0 && mps < 65535+64 {
+			t.Skipf("the target's Maximum Packet Size %d cannot carry a 65535-byte topic", mps)
+		}
+		topic := t.TopicPrefix() + "/"
+		topic += strings.Repeat("x", 65535-len(topic))
+		sub := t.Sub("sub", topic, 0)
+		t.Pub("pub").PublishMsg(topic, "long", 0, false)
+		sub.Expect(publishOn(topic, "long", 0))
+	},
+})

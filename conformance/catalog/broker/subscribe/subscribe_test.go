@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +12,8 @@ import (
 	"github.com/mqttspec/mqttspec/conformance/catalog"
 	_ "github.com/mqttspec/mqttspec/conformance/catalog/broker/subscribe"
 	"github.com/mqttspec/mqttspec/internal/mosquittotest"
+	"github.com/mqttspec/mqttspec/reference/broker"
+	"github.com/mqttspec/mqttspec/reference/broker/brokertest"
 	"github.com/mqttspec/mqttspec/reports"
 )
 
@@ -133,6 +136,68 @@ func TestAgainstMosquittoACL(t *testing.T) {
 	for _, c := range res.Cases {
 		if c.Status == reports.Skip {
 			t.Errorf("%s [%s] skipped against a target with a denied topic: %s", c.ID, c.Version, c.Message)
+		}
+	}
+}
+
+// mustPass fails the test for every case that failed or could not run.
+func mustPass(t *testing.T, res *reports.Results) {
+	t.Helper()
+	for _, c := range res.Cases {
+		if c.Status == reports.Fail || c.Status == reports.Error {
+			t.Errorf("%s [%s] %s: %s", c.Status, c.Version, c.ID, c.Message)
+		}
+	}
+}
+
+// TestAgainstReference runs the area against the reference broker, which follows the
+// specification exactly: every case must pass, or skip for a feature the broker lacks.
+func TestAgainstReference(t *testing.T) {
+	addr := brokertest.Start(t, broker.Options{})
+	mustPass(t, run(t, &conformance.Target{Name: "reference", URL: "tcp://" + addr}, selected(t)))
+}
+
+// TestAgainstReferenceACL runs the cases that need a denied topic against a reference broker
+// whose ACL allows this suite's topics only.
+func TestAgainstReferenceACL(t *testing.T) {
+	acl := broker.ACL{
+		{Topic: "mqttspec/#", Access: broker.AccessReadWrite},
+		{Topic: "$mqttspec/#", Access: broker.AccessReadWrite},
+	}
+	addr := brokertest.Start(t, broker.Options{ACL: acl})
+	var cases []conformance.Case
+	for _, c := range selected(t) {
+		if slices.Contains(c.Requires, conformance.FeatureDeniedTopic) || strings.Contains(c.ID, "within-maximum-packet-size") {
+			cases = append(cases, c)
+		}
+	}
+	res := run(t, &conformance.Target{Name: "reference (ACL)", URL: "tcp://" + addr, DeniedTopic: "denied/topic"}, cases)
+	mustPass(t, res)
+	for _, c := range res.Cases {
+		if c.Status == reports.Skip {
+			t.Errorf("%s [%s] skipped against a target with a denied topic: %s", c.ID, c.Version, c.Message)
+		}
+	}
+}
+
+// TestAgainstReferenceWithoutFeatures runs the cases for servers that lack wildcard
+// subscriptions, Subscription Identifiers or shared subscriptions against a reference broker with
+// all three switched off: they must run (not skip) and pass.
+func TestAgainstReferenceWithoutFeatures(t *testing.T) {
+	off := broker.Ptr(false)
+	addr := brokertest.Start(t, broker.Options{WildcardAvailable: off, SubIDAvailable: off, SharedAvailable: off})
+	var cases []conformance.Case
+	for _, c := range selected(t) {
+		if strings.Contains(c.ID, "unsupported-refused") {
+			cases = append(cases, c)
+		}
+	}
+	res := run(t, &conformance.Target{Name: "reference (no optional features)", URL: "tcp://" + addr,
+		Disable: []conformance.Feature{conformance.FeatureWildcard}}, cases)
+	mustPass(t, res)
+	for _, c := range res.Cases {
+		if c.Status == reports.Skip {
+			t.Errorf("%s [%s] skipped against a target without the feature: %s", c.ID, c.Version, c.Message)
 		}
 	}
 }
