@@ -105,48 +105,6 @@ func init() {
 	}, nil, ids("MQTT-4.13.1-1", "MQTT-3.14.4-3", "MQTT-3.1.2-8"))
 
 	register(c.Case{
-		ID:       "3.14/disconnect-session-expiry-zero-ends-session",
-		Title:    "a DISCONNECT with Session Expiry Interval 0 ends a session that CONNECT gave 60 s: the next CONNECT gets Session Present 0",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			id := t.ClientID()
-			first := t.ConnectResume("first", t.PersistentConnect(id), false)
-			first.Subscribe(t.Topic("a"), 0)
-			d := &codec.Disconnect{}
-			d.Properties.SetSessionExpiry(0)
-			first.Send(d)
-			first.Close()
-			t.Sleep(200 * time.Millisecond)
-			t.ConnectResume("again", t.PersistentConnect(id), false).Disconnect()
-		},
-	}, nil, ids("MQTT-4.1.0-2"))
-
-	register(c.Case{
-		ID:       "3.14/disconnect-session-expiry-extends-session",
-		Title:    "a DISCONNECT raising the Session Expiry Interval from 1 s to 60 s keeps the session: Session Present 1 after 2.5 s",
-		Versions: c.V5,
-		Level:    c.Must,
-		Timeout:  15 * time.Second,
-		Run: func(t *c.T) {
-			id := t.ClientID()
-			p := t.PersistentConnect(id)
-			p.Properties.SetSessionExpiry(1)
-			first := t.ConnectResume("first", p, false)
-			if exp := sessionExpiryOf(p, first.Connack); exp != 1 {
-				t.Skipf("the server set Session Expiry Interval %d in CONNACK", exp)
-			}
-			first.Subscribe(t.Topic("a"), 0)
-			d := &codec.Disconnect{}
-			d.Properties.SetSessionExpiry(60)
-			first.Send(d)
-			first.Close()
-			t.Sleep(2500 * time.Millisecond)
-			t.ConnectResume("again", t.PersistentConnect(id), true).Disconnect()
-		},
-	}, nil, ids("MQTT-3.1.2-23"))
-
-	register(c.Case{
 		ID:       "3.14/server-closes-after-disconnect",
 		Title:    "after a client's DISCONNECT the server closes the network connection without being asked",
 		Versions: c.Both,

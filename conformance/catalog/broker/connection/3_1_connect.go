@@ -1,6 +1,7 @@
 package connection
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -453,7 +454,7 @@ func init() {
 			t.Pub("pub").PublishMsg(topic, "after clean start", 1, false)
 			again.ExpectNothing(0)
 		},
-	}, ids("MQTT-3.1.2-6", "MQTT-3.1.2-4"), ids("MQTT-3.1.2-4", "MQTT-3.1.2-6"))
+	}, ids("MQTT-3.1.2-6", "MQTT-3.1.2-4", "MQTT-3.1.4-3"), ids("MQTT-3.1.2-4", "MQTT-3.1.2-6", "MQTT-3.1.4-4"))
 
 	register(c.Case{
 		ID:       "3.1/clean-session-not-kept",
@@ -470,104 +471,84 @@ func init() {
 	}, ids("MQTT-3.1.2-6"), nil)
 
 	register(c.Case{
-		ID:       "3.1/session-kept-while-connected",
-		Title:    "a session without expiry (v5 Session Expiry 0, 3.1.1 Clean Session 1) keeps its subscriptions for as long as the connection is open",
+		ID:       "3.1/retained-survives-session-end",
+		Title:    "a retained message is not session state: it is still delivered (RETAIN 1) after its publisher's session has ended",
 		Versions: c.Both,
 		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureRetain},
 		Run: func(t *c.T) {
-			topic := t.Topic("live")
+			topic := t.Topic("kept")
 			p := t.DefaultConnect()
 			if t.V5() {
 				p.Properties.SetSessionExpiry(0)
 			}
+			pub := t.ConnectLabel("pub", p)
+			pub.PublishMsg(topic, "outlives the session", 0, true)
+			pub.Disconnect()
+			t.Sleep(200 * time.Millisecond)
+			t.Sub("late", topic, 0).Expect(c.Publish(topic, []byte("outlives the session"), 0).Retain(true))
+			t.Pub("cleanup").PublishMsg(topic, "", 0, true)
+		},
+	}, ids("MQTT-3.1.2-7", "MQTT-3.3.1-5"), ids("MQTT-3.3.1-5"))
+
+	// --- 3.1.2.11: v5 CONNECT properties the server must honour ---
+
+	register(c.Case{
+		ID:       "3.1/topic-alias-maximum-0-explicit",
+		Title:    "a client that sent Topic Alias Maximum 0 explicitly gets every PUBLISH with its full Topic Name and no Topic Alias",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("noalias")
+			p := t.DefaultConnect()
+			p.Properties.SetTopicAliasMaximum(0)
 			sub := t.ConnectLabel("sub", p)
 			sub.Subscribe(topic, 0)
-			t.Sleep(1500 * time.Millisecond)
-			t.Pub("pub").PublishMsg(topic, "still subscribed", 0, false)
-			sub.Expect(c.Publish(topic, []byte("still subscribed"), 0))
+			pub := t.Pub("pub")
+			for i := 0; i < 4; i++ {
+				pub.PublishMsg(topic, fmt.Sprint(i), 0, false)
+			}
+			for i := 0; i < 4; i++ {
+				sub.Expect(c.Publish(topic, []byte(fmt.Sprint(i)), 0).NoProp(codec.PropTopicAlias))
+			}
 		},
-	}, ids("MQTT-4.1.0-1", "MQTT-4.1.0-2"), ids("MQTT-4.1.0-1"))
+	}, nil, ids("MQTT-3.1.2-27"))
 
 	register(c.Case{
-		ID:       "3.1/queued-messages-delivered-on-resume",
-		Title:    "QoS 1 messages published while a persistent client is offline are delivered at QoS 1 when it resumes its session",
-		Versions: c.Both,
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS1},
-		Run: func(t *c.T) {
-			id, topic := t.ClientID(), t.Topic("offline")
-			first := t.ConnectResume("first", t.PersistentConnect(id), false)
-			first.Subscribe(topic, 1)
-			first.Disconnect()
-			t.Pub("pub").PublishMsg(topic, "while offline", 1, false)
-			again := t.ConnectResume("again", t.PersistentConnect(id), true)
-			again.Receive(c.Publish(topic, []byte("while offline"), 1))
-			again.Disconnect()
-		},
-	}, ids("MQTT-3.1.2-5", "MQTT-3.1.2-4", "MQTT-4.1.0-1"), ids("MQTT-3.1.2-5", "MQTT-3.1.2-23"))
-
-	register(c.Case{
-		ID:       "3.1/session-expiry-absent-ends-session",
-		Title:    "a v5 session with clean start 0 but no Session Expiry Interval ends with the connection: the next CONNECT gets Session Present 0",
+		ID:       "3.1/topic-alias-maximum-1",
+		Title:    "a client with Topic Alias Maximum 1 gets no Topic Alias other than 1, and every aliased PUBLISH resolves to the topic published",
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
+			ta, tb := t.Topic("a"), t.Topic("b")
 			p := t.DefaultConnect()
-			p.CleanStart = false
-			first := t.ConnectResume("first", p, false)
-			if first.Connack.Properties.Has(codec.PropSessionExpiry) && first.Connack.Properties.SessionExpiry != 0 {
-				t.Skipf("the server set Session Expiry Interval %d in CONNACK", first.Connack.Properties.SessionExpiry)
+			p.Properties.SetTopicAliasMaximum(1)
+			sub := t.ConnectLabel("sub", p)
+			sub.Subscribe(ta, 0)
+			sub.Subscribe(tb, 0)
+			pub := t.Pub("pub")
+			order := []string{ta, ta, tb, tb, ta, tb, ta}
+			for i, topic := range order {
+				pub.PublishMsg(topic, fmt.Sprint(i), 0, false)
 			}
-			first.Subscribe(t.Topic("a"), 0)
-			first.Disconnect()
-			q := t.DefaultConnect()
-			q.ClientID, q.CleanStart = p.ClientID, false
-			t.ConnectResume("second", q, false)
-		},
-	}, nil, ids("MQTT-4.1.0-2", "MQTT-3.1.2-6"))
-
-	register(c.Case{
-		ID:       "3.1/session-discarded-after-expiry",
-		Title:    "a v5 session with Session Expiry Interval 1 s is discarded once it has expired: Session Present 0 after 2.5 s, and its subscription no longer delivers",
-		Versions: c.V5,
-		Level:    c.Must,
-		Timeout:  15 * time.Second,
-		Run: func(t *c.T) {
-			id, topic := t.ClientID(), t.Topic("expired")
-			p := t.PersistentConnect(id)
-			p.Properties.SetSessionExpiry(1)
-			first := t.ConnectResume("first", p, false)
-			if exp := sessionExpiryOf(p, first.Connack); exp != 1 {
-				t.Skipf("the server set Session Expiry Interval %d in CONNACK", exp)
+			alias1 := ""
+			for i, topic := range order {
+				got := sub.ExpectPublish(c.AnyPublish().Payload([]byte(fmt.Sprint(i))).QoS(0).Dup(false).Retain(false))
+				name := got.Topic
+				if got.Properties.Has(codec.PropTopicAlias) {
+					if a := got.Properties.TopicAlias; a != 1 {
+						t.Failf("Topic Alias 1 or none", got.String(), "the server sent Topic Alias %d; the client's Topic Alias Maximum is 1", a)
+					}
+					if name != "" {
+						alias1 = name
+					} else if name = alias1; name == "" {
+						t.Failf("an alias set before it is used", got.String(), "PUBLISH %d uses Topic Alias 1 with an empty topic before the alias was set", i)
+					}
+				}
+				c.Equal(t, fmt.Sprintf("topic of PUBLISH %d (after resolving its alias)", i), name, topic)
 			}
-			first.Subscribe(topic, 1)
-			first.Disconnect()
-			t.Sleep(2500 * time.Millisecond)
-			again := t.ConnectResume("again", t.PersistentConnect(id), false)
-			t.Pub("pub").PublishMsg(topic, "after expiry", 1, false)
-			again.ExpectNothing(0)
 		},
-	}, nil, ids("MQTT-4.1.0-2"))
-
-	register(c.Case{
-		ID:       "3.1/session-kept-until-expiry",
-		Title:    "a v5 session with Session Expiry Interval 5 s survives a disconnect of 1 s: Session Present 1",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			id := t.ClientID()
-			p := t.PersistentConnect(id)
-			p.Properties.SetSessionExpiry(5)
-			first := t.ConnectResume("first", p, false)
-			if exp := sessionExpiryOf(p, first.Connack); exp < 3 {
-				t.Skipf("the server set Session Expiry Interval %d in CONNACK", exp)
-			}
-			first.Subscribe(t.Topic("a"), 0)
-			first.Close()
-			t.Sleep(time.Second)
-			t.ConnectResume("again", t.PersistentConnect(id), true).Disconnect()
-		},
-	}, nil, ids("MQTT-3.1.2-23", "MQTT-3.1.2-5"))
+	}, nil, ids("MQTT-3.1.2-26", "MQTT-3.3.2-11"))
 
 	// --- 3.1.2.10: keep alive ---
 

@@ -235,6 +235,31 @@ func init() {
 	}, nil, ids("MQTT-3.1.2-29"))
 
 	register(c.Case{
+		ID:       "3.2/connack-within-maximum-packet-size",
+		Title:    "a client announcing Maximum Packet Size 32 gets a CONNACK that, if longer than 32 bytes, carries no Reason String and no User Property",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			const limit = 32
+			p := t.DefaultConnect()
+			p.Properties.SetMaximumPacketSize(limit).SetRequestProblemInfo(1)
+			conn := t.Dial("")
+			conn.Send(p)
+			conn.Expect(c.Connack(0).Where("reason string and user properties dropped beyond 32 bytes", func(pk codec.Packet) error {
+				ack := pk.(*codec.Connack)
+				b, err := codec.Encode(ack, codec.V5)
+				if err != nil {
+					return err
+				}
+				if len(b) > limit && (ack.Properties.Has(codec.PropReasonString) || ack.Properties.Has(codec.PropUserProperty)) {
+					return fmt.Errorf("the CONNACK is %d bytes, over the client's limit of %d, and still carries a Reason String or User Property", len(b), limit)
+				}
+				return nil
+			}))
+		},
+	}, nil, ids("MQTT-3.2.2-19", "MQTT-3.2.2-20"))
+
+	register(c.Case{
 		ID:       "3.2/maximum-packet-size-enforced",
 		Title:    "a PUBLISH larger than the Maximum Packet Size the server announced closes the connection (DISCONNECT 0x95 allowed first)",
 		Versions: c.V5,

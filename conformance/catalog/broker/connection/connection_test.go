@@ -77,9 +77,16 @@ func TestCredentialsAgainstMosquitto(t *testing.T) {
 	if _, err := exec.LookPath("mosquitto_passwd"); err != nil {
 		t.Skip("mosquitto_passwd is not installed")
 	}
-	pw := filepath.Join(t.TempDir(), "passwd")
+	dir := t.TempDir()
+	pw := filepath.Join(dir, "passwd")
 	if out, err := exec.Command("mosquitto_passwd", "-b", "-c", pw, "mqttspec", "right-password").CombinedOutput(); err != nil {
 		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+	}
+	// mosquitto started as root drops to its own user, which must be able to read the file.
+	for path, mode := range map[string]os.FileMode{filepath.Dir(dir): 0o755, dir: 0o755, pw: 0o644} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
 	}
 	m := mosquittotest.Start(t, "allow_anonymous false", "password_file "+pw)
 	tg := &conformance.Target{Name: "mosquitto " + m.Version + " (password)", URL: "tcp://" + m.Addr,
