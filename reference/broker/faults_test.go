@@ -1,0 +1,410 @@
+package broker_test
+
+import (
+	"fmt"
+	"io"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/reference/broker"
+	"github.com/mqttspec/mqttspec/reference/broker/brokertest"
+)
+
+// probe is a testing.TB that records a failure instead of failing the real test, so that a
+// scenario can be run against a broker that is expected to break it.
+type probe struct {
+	testing.TB
+	mu     sync.Mutex
+	failed bool
+	msg    string
+}
+
+func (p *probe) record(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.failed {
+		p.failed, p.msg = true, msg
+	}
+}
+func (p *probe) Helper()                   {}
+func (p *probe) Fail()                     { p.record("Fail") }
+func (p *probe) FailNow()                  { p.record("FailNow"); runtime.Goexit() }
+func (p *probe) Error(a ...any)            { p.record(fmt.Sprint(a...)) }
+func (p *probe) Errorf(f string, a ...any) { p.record(fmt.Sprintf(f, a...)) }
+func (p *probe) Fatal(a ...any)            { p.record(fmt.Sprint(a...)); runtime.Goexit() }
+func (p *probe) Fatalf(f string, a ...any) { p.record(fmt.Sprintf(f, a...)); runtime.Goexit() }
+func (p *probe) Failed() bool              { p.mu.Lock(); defer p.mu.Unlock(); return p.failed }
+func (p *probe) Skip(...any)               { runtime.Goexit() }
+func (p *probe) Skipf(string, ...any)      { runtime.Goexit() }
+func (p *probe) SkipNow()                  { runtime.Goexit() }
+func (p *probe) Log(...any)                {}
+func (p *probe) Logf(string, ...any)       {}
+func (p *probe) Setenv(string, string)     {}
+func (p *probe) TempDir() string           { return p.TB.TempDir() }
+func (p *probe) Cleanup(f func())          { p.TB.Cleanup(f) }
+func (p *probe) Name() string              { return p.TB.Name() }
+func (p *probe) Skipped() bool             { return false }
+func (p *probe) Chdir(string)              {}
+func (p *probe) Attr(string, string)       {}
+func (p *probe) Output() io.Writer         { return io.Discard }
+
+func runProbe(t *testing.T, f func(tb testing.TB)) (bool, string) {
+	p := &probe{TB: t}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f(p)
+	}()
+	<-done
+	return p.failed, p.msg
+}
+
+// faultChecks are the conformance-style scenarios that each fault must break. Each passes on a
+// correct broker and fails on a broker with its fault switched on.
+var faultChecks = map[string]func(tb testing.TB, addr string){
+	"no-second-connect-check": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V5)
+		c.send(connectPacket())
+		c.expectDisconnect(codec.ReasonProtocolError)
+	},
+	"session-present-always-0": func(tb testing.TB, addr string) {
+		id := uniq("f")
+		se := props(func(p *codec.Properties) { p.SetSessionExpiry(60) })
+		c, _ := connect(tb, addr, codec.V5, clientID(id), se)
+		c.disconnect()
+		if _, ack := connect(tb, addr, codec.V5, clientID(id), notClean(), se); !ack.SessionPresent {
+			tb.Fatal("Session Present 0 for a stored session")
+		}
+	},
+	"clean-start-ignored": func(tb testing.TB, addr string) {
+		id, topic := uniq("f"), uniq("f/")
+		c, _ := connect(tb, addr, codec.V311, clientID(id), notClean())
+		c.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		c.disconnect()
+		c, ack := connect(tb, addr, codec.V311, clientID(id))
+		if ack.SessionPresent {
+			tb.Fatal("Session Present 1 with Clean Session 1")
+		}
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1})
+		c.expectNothing(200 * time.Millisecond)
+	},
+	"assigned-client-id-missing": func(tb testing.TB, addr string) {
+		if _, ack := connect(tb, addr, codec.V5, clientID("")); ack.Properties.AssignedClientID == "" {
+			tb.Fatal("no Assigned Client Identifier")
+		}
+	},
+	"retain-empty-not-deleted": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, Retain: true, Payload: []byte("x")})
+		pub.publish(&codec.Publish{Topic: topic, Retain: true})
+		pub.ping()
+		sub, _ := connect(tb, addr, codec.V311)
+		sub.subscribe(1, codec.Subscription{Filter: topic})
+		sub.expectNothing(150 * time.Millisecond)
+	},
+	"retain-flag-always-set": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V311)
+		sub.subscribe(1, codec.Subscription{Filter: topic})
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, Retain: true, Payload: []byte("x")})
+		checkPublish(tb, sub.publishes(1)[0], topic, "x", 0, false)
+	},
+	"retained-not-sent-on-subscribe": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, Retain: true, QoS: 1, PacketID: 1, Payload: []byte("x")})
+		sub, _ := connect(tb, addr, codec.V5)
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		checkPublish(tb, sub.publishes(1)[0], topic, "x", 1, true)
+	},
+	"dup-on-first-delivery": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V311)
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1})
+		if p := sub.publishes(1)[0]; p.Dup {
+			tb.Fatalf("first delivery with DUP 1: %v", p)
+		}
+	},
+	"no-dup-on-redelivery": func(tb testing.TB, addr string) {
+		id, topic := uniq("f"), uniq("f/")
+		se := props(func(p *codec.Properties) { p.SetSessionExpiry(60) })
+		sub, _ := connect(tb, addr, codec.V5, clientID(id), se)
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1})
+		first := expectP[*codec.Publish](sub)
+		sub.nc.Close()
+		time.Sleep(100 * time.Millisecond)
+		sub, _ = connect(tb, addr, codec.V5, clientID(id), notClean(), se)
+		if p := expectP[*codec.Publish](sub); !p.Dup || p.PacketID != first.PacketID {
+			tb.Fatalf("re-delivery %v, want DUP 1 and id %d", p, first.PacketID)
+		}
+	},
+	"qos-not-downgraded": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V311)
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 0})
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1})
+		if p := sub.publishes(1)[0]; p.QoS != 0 {
+			tb.Fatalf("delivered at QoS %d on a QoS 0 subscription", p.QoS)
+		}
+	},
+	"suback-wrong-order": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V311)
+		ack := c.subscribe(1, codec.Subscription{Filter: "a", QoS: 0}, codec.Subscription{Filter: "b", QoS: 1}, codec.Subscription{Filter: "c", QoS: 2})
+		if !slices.Equal(ack.ReasonCodes, []codec.ReasonCode{0, 1, 2}) {
+			tb.Fatalf("SUBACK codes %v", ack.ReasonCodes)
+		}
+	},
+	"wrong-packet-id-in-puback": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V311)
+		c.publish(&codec.Publish{Topic: uniq("f/"), QoS: 1, PacketID: 7})
+	},
+	"keepalive-not-enforced": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V5, keepAlive(1))
+		c.expectDisconnect(codec.ReasonKeepAliveTimeout)
+	},
+	"will-on-normal-disconnect": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		watch, _ := connect(tb, addr, codec.V311)
+		watch.subscribe(1, codec.Subscription{Filter: topic})
+		c, _ := connect(tb, addr, codec.V311, withWill(topic, "x", 0, false, nil))
+		c.disconnect()
+		watch.expectNothing(300 * time.Millisecond)
+	},
+	"will-delay-ignored": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		watch, _ := connect(tb, addr, codec.V5)
+		watch.subscribe(1, codec.Subscription{Filter: topic})
+		c, _ := connect(tb, addr, codec.V5, props(func(p *codec.Properties) { p.SetSessionExpiry(30) }),
+			withWill(topic, "x", 0, false, func(p *codec.Properties) { p.SetWillDelay(3) }))
+		c.nc.Close()
+		watch.expectNothing(time.Second)
+	},
+	"will-retain-ignored": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		watch, _ := connect(tb, addr, codec.V311)
+		watch.subscribe(1, codec.Subscription{Filter: topic})
+		c, _ := connect(tb, addr, codec.V311, withWill(topic, "x", 0, true, nil))
+		c.nc.Close()
+		watch.publishes(1)
+		late, _ := connect(tb, addr, codec.V311)
+		late.subscribe(1, codec.Subscription{Filter: topic})
+		checkPublish(tb, late.publishes(1)[0], topic, "x", 0, true)
+	},
+	"dollar-topics-match-wildcards": func(tb testing.TB, addr string) {
+		u := uniq("f")
+		c, _ := connect(tb, addr, codec.V311)
+		c.subscribe(1, codec.Subscription{Filter: "+/" + u})
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: "$f/" + u})
+		pub.ping()
+		c.expectNothing(150 * time.Millisecond)
+	},
+	"no-local-ignored": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		c, _ := connect(tb, addr, codec.V5)
+		c.subscribe(1, codec.Subscription{Filter: topic, NoLocal: true})
+		c.publish(&codec.Publish{Topic: topic})
+		c.ping()
+		c.expectNothing(100 * time.Millisecond)
+	},
+	"topic-alias-not-resolved": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V5)
+		sub.subscribe(1, codec.Subscription{Filter: topic})
+		pub, _ := connect(tb, addr, codec.V5)
+		a := &codec.Publish{Topic: topic, Payload: []byte("1")}
+		a.Properties.SetTopicAlias(1)
+		pub.send(a)
+		b := &codec.Publish{Payload: []byte("2")}
+		b.Properties.SetTopicAlias(1)
+		pub.send(b)
+		got := sub.publishes(2)
+		checkPublish(tb, got[1], topic, "2", 0, false)
+	},
+	"receive-max-ignored": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V5, props(func(p *codec.Properties) { p.SetReceiveMaximum(1) }))
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1})
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 2})
+		expectP[*codec.Publish](sub)
+		sub.expectNothing(200 * time.Millisecond)
+	},
+	"max-packet-size-ignored": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V5, props(func(p *codec.Properties) { p.SetMaximumPacketSize(60) }))
+		sub.subscribe(1, codec.Subscription{Filter: topic})
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, Payload: make([]byte, 80)})
+		pub.publish(&codec.Publish{Topic: topic, Payload: []byte("small")})
+		checkPublish(tb, sub.publishes(1)[0], topic, "small", 0, false)
+	},
+	"message-expiry-not-decremented": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V5)
+		p := &codec.Publish{Topic: topic, Retain: true, QoS: 1, PacketID: 1, Payload: []byte("x")}
+		p.Properties.SetMessageExpiry(10)
+		pub.publish(p)
+		time.Sleep(1100 * time.Millisecond)
+		sub, _ := connect(tb, addr, codec.V5)
+		sub.subscribe(1, codec.Subscription{Filter: topic})
+		if got := sub.publishes(1)[0]; got.Properties.MessageExpiry > 9 {
+			tb.Fatalf("Message Expiry %d after waiting 1.1 s of 10", got.Properties.MessageExpiry)
+		}
+	},
+	"expired-message-delivered": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V5)
+		p := &codec.Publish{Topic: topic, Retain: true, QoS: 1, PacketID: 1, Payload: []byte("x")}
+		p.Properties.SetMessageExpiry(1)
+		pub.publish(p)
+		time.Sleep(1100 * time.Millisecond)
+		sub, _ := connect(tb, addr, codec.V5)
+		sub.subscribe(1, codec.Subscription{Filter: topic})
+		sub.expectNothing(150 * time.Millisecond)
+	},
+	"user-properties-reordered": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V5)
+		sub.subscribe(1, codec.Subscription{Filter: topic})
+		pub, _ := connect(tb, addr, codec.V5)
+		p := &codec.Publish{Topic: topic}
+		p.Properties.AddUser("a", "1").AddUser("b", "2")
+		pub.publish(p)
+		if got := sub.publishes(1)[0]; !slices.Equal(got.Properties.User, p.Properties.User) {
+			tb.Fatalf("user properties %v", got.Properties.User)
+		}
+	},
+	"subscription-id-dropped": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V5)
+		s := &codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: topic}}}
+		s.Properties.SubscriptionIDs = []uint32{5}
+		sub.send(s)
+		expectP[*codec.Suback](sub)
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic})
+		if got := sub.publishes(1)[0]; !slices.Equal(got.Properties.SubscriptionIDs, []uint32{5}) {
+			tb.Fatalf("Subscription Identifiers %v", got.Properties.SubscriptionIDs)
+		}
+	},
+	"shared-sub-delivers-to-all": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		a, _ := connect(tb, addr, codec.V5)
+		b, _ := connect(tb, addr, codec.V5)
+		a.subscribe(1, codec.Subscription{Filter: "$share/g/" + topic})
+		b.subscribe(1, codec.Subscription{Filter: "$share/g/" + topic})
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1})
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 2})
+		a.publishes(1)
+		b.publishes(1)
+		a.expectNothing(100 * time.Millisecond)
+		b.expectNothing(10 * time.Millisecond)
+	},
+	"reserved-flags-accepted": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V311)
+		c.sendRaw([]byte{0x80, 0x06, 0x00, 0x01, 0x00, 0x01, 'a', 0x00}) // SUBSCRIBE with flags 0000
+		c.expectClosed(wait)
+	},
+	"unsubscribe-no-unsuback": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V311)
+		c.send(&codec.Unsubscribe{PacketID: 4, Filters: []string{"x"}})
+		if ack := expectP[*codec.Unsuback](c); ack.PacketID != 4 {
+			tb.Fatalf("UNSUBACK %v", ack)
+		}
+	},
+	"pingreq-ignored": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V311)
+		c.ping()
+	},
+	"qos2-duplicate-delivery": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V311)
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 2})
+		pub, _ := connect(tb, addr, codec.V311)
+		p := &codec.Publish{Topic: topic, QoS: 2, PacketID: 9}
+		pub.send(p)
+		expectP[*codec.Pubrec](pub)
+		p.Dup = true
+		pub.send(p)
+		expectP[*codec.Pubrec](pub)
+		sub.publishes(1)
+		sub.expectNothing(200 * time.Millisecond)
+	},
+}
+
+// TestFaults runs each fault's scenario against a correct broker (it must pass) and against the
+// broker with the fault switched on (it must fail): every fault changes observable behaviour.
+func TestFaults(t *testing.T) {
+	if len(broker.Faults) < 15 {
+		t.Fatalf("only %d faults", len(broker.Faults))
+	}
+	for _, f := range broker.Faults {
+		check := faultChecks[f.Name]
+		if check == nil {
+			t.Errorf("fault %q has no scenario", f.Name)
+			continue
+		}
+		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
+			good := brokertest.Start(t, broker.Options{})
+			bad := brokertest.Start(t, broker.Options{Faults: []string{f.Name}})
+			if failed, msg := runProbe(t, func(tb testing.TB) { check(tb, good) }); failed {
+				t.Fatalf("scenario fails on the correct broker: %s", msg)
+			}
+			if failed, _ := runProbe(t, func(tb testing.TB) { check(tb, bad) }); !failed {
+				t.Fatalf("scenario passes with fault %q on: it does not detect %s", f.Name, f.Summary)
+			}
+		})
+	}
+	if _, err := broker.New(broker.Options{Faults: []string{"no-such-fault"}}); err == nil {
+		t.Error("unknown fault accepted")
+	}
+}
+
+// TestFaultsChangeOneBehaviour runs the scenarios of all other faults against a broker with one
+// fault on: they must all still pass, so each fault breaks only its own behaviour.
+func TestFaultsChangeOneBehaviour(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: every scenario against every fault")
+	}
+	for _, f := range broker.Faults {
+		t.Run(f.Name, func(t *testing.T) {
+			t.Parallel()
+			addr := brokertest.Start(t, broker.Options{Faults: []string{f.Name}})
+			for name, check := range faultChecks {
+				if name == f.Name || slowCheck[name] || slices.Contains(dependsOn[name], f.Name) || exemptFromCrossCheck[f.Name] {
+					continue
+				}
+				if failed, msg := runProbe(t, func(tb testing.TB) { check(tb, addr) }); failed {
+					t.Errorf("fault %q also breaks the scenario of %q: %s", f.Name, name, msg)
+				}
+			}
+		})
+	}
+}
+
+// dependsOn lists, per scenario, the other faulted behaviours it observes on purpose.
+var dependsOn = map[string][]string{"will-retain-ignored": {"retained-not-sent-on-subscribe"}}
+
+// exemptFromCrossCheck are faults in behaviours every scenario relies on: the QoS 1 publish helper
+// checks the PUBACK identifier, and PINGREQ is how scenarios wait for the broker.
+var exemptFromCrossCheck = map[string]bool{"wrong-packet-id-in-puback": true, "pingreq-ignored": true}
+
+// slowCheck marks scenarios that wait for timers; TestFaults covers them.
+var slowCheck = map[string]bool{"keepalive-not-enforced": true, "will-delay-ignored": true,
+	"message-expiry-not-decremented": true, "expired-message-delivered": true}
