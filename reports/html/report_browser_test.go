@@ -429,7 +429,7 @@ func TestBrowserComparison(t *testing.T) {
 	b.until(t, "dialog open", `document.getElementById('case-dialog').open && !!document.querySelector('#dlg-body table.txt')`)
 	got := eval[[]string](t, b, `[document.getElementById('dlg-title').textContent, document.querySelector('#dlg-body .why').textContent, String(document.querySelectorAll('#dlg-body table.txt tbody tr').length), document.querySelector('#dlg-body p').textContent]`)
 	want := []string{c.ID + " [" + c.Version + "]", c.Message, fmt.Sprint(len(c.Transcript))}
-	if !slices.Equal(got[:3], want) || !strings.Contains(got[3], "mosquitto 2.0") {
+	if !slices.Equal(got[:3], want) || !strings.Contains(got[3], "mosquitto 2.0 · "+c.Level+" · ") {
 		t.Errorf("dialog shows %q, want %q and the target name", got, want)
 	}
 	shot, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())

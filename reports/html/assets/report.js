@@ -49,6 +49,12 @@
     return lines.join('\n');
   }
 
+  function fmtMs(ms) {
+    if (ms < 10) return ms.toFixed(1) + ' ms';
+    if (ms < 1000) return Math.round(ms) + ' ms';
+    return (ms / 1000).toFixed(1) + ' s';
+  }
+
   var arrows = { send: '→ send', recv: '← recv', note: '· note' };
 
   function transcriptTable(c) {
@@ -220,7 +226,7 @@
       body.appendChild(h);
       var p = el('p');
       p.appendChild(el('span', 'badge b-' + c.s, c.s));
-      p.appendChild(doc.createTextNode(' ' + (target ? target.textContent : 'run ' + (run + 1)) + ' · ' + (c.l || '') + ' · ' + (c.d || 0) + ' ms'));
+      p.appendChild(doc.createTextNode(' ' + (target ? target.textContent : 'run ' + (run + 1)) + ' · ' + (c.l || '') + ' · ' + fmtMs(c.d || 0)));
       body.appendChild(p);
       if (c.ti) body.appendChild(el('p', 'title', c.ti));
       if (c.st && c.st.length) {
