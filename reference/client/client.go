@@ -155,7 +155,10 @@ func (c *Client) cleanStart() bool {
 
 func (c *Client) connectPacket(clean bool) *codec.Connect {
 	o := &c.opts
-	cp := &codec.Connect{ProtocolLevel: byte(o.Version), CleanStart: clean, KeepAlive: o.KeepAlive, ClientID: c.clientID}
+	cp := &codec.Connect{ProtocolName: "MQTT", ProtocolLevel: byte(o.Version), CleanStart: clean, KeepAlive: o.KeepAlive, ClientID: c.clientID}
+	if o.Version == codec.V31 {
+		cp.ProtocolName = "MQIsdp"
+	}
 	if o.Version == codec.V5 {
 		cp.Properties = o.ConnectProperties
 		cp.Properties.User = append([]codec.UserProperty(nil), o.ConnectProperties.User...)
