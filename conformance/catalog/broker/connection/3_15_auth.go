@@ -65,7 +65,7 @@ func exchange(t *c.T, conn *c.Conn, done *c.M) codec.Packet {
 	for i := 0; i < 10; i++ {
 		p := conn.Expect(oneOf{challenge, done})
 		a, ok := p.(*codec.Auth)
-		if !ok {
+		if !ok || a.ReasonCode != codec.ReasonContinueAuthentication {
 			return p
 		}
 		conn.Send(continueAuth(method, answer(t, a.Properties.AuthData)))
