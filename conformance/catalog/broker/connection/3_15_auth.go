@@ -60,18 +60,7 @@ func continueAuth(method string, data []byte) *codec.Auth {
 // exchange answers AUTH 0x18 challenges (each must carry the method) until done matches; it
 // returns the final packet.
 func exchange(t *c.T, conn *c.Conn, done *c.M) codec.Packet {
-	method := t.Target.AuthMethod
-	challenge := withMethod(c.Auth(codec.ReasonContinueAuthentication), method)
-	for i := 0; i < 10; i++ {
-		p := conn.Expect(oneOf{challenge, done})
-		a, ok := p.(*codec.Auth)
-		if !ok || a.ReasonCode != codec.ReasonContinueAuthentication {
-			return p
-		}
-		conn.Send(continueAuth(method, answer(t, a.Properties.AuthData)))
-	}
-	t.Fatalf("the authentication exchange did not end after 10 challenges")
-	return nil
+	return watchAuth(t, conn, done, func(codec.Packet) {})
 }
 
 func init() {
@@ -271,4 +260,66 @@ func init() {
 			conn.ExpectClosed(c.OrDisconnect(malformedOrProtocol...))
 		},
 	}, nil, ids("MQTT-3.15.2-1", "MQTT-4.13.1-1"))
+
+	register(c.Case{
+		ID:       "4.12/auth-within-maximum-packet-size",
+		Title:    "with a Maximum Packet Size just above the size of the server's bare AUTH packets, no AUTH or CONNACK over the limit carries a Reason String or User Property",
+		Versions: c.V5,
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureEnhancedAuth},
+		Run: func(t *c.T) {
+			// First exchange, no limit: learn how big the server's AUTH packets are without
+			// their optional Reason String and User Properties.
+			var bare int
+			record := func(p codec.Packet) {
+				stripped := *p.(*codec.Auth)
+				stripped.Properties.Clear(codec.PropReasonString)
+				stripped.Properties.Clear(codec.PropUserProperty)
+				bare = max(bare, len(encode(t, &stripped, codec.V5)))
+			}
+			first := t.Dial("learn")
+			first.Send(authConnect(t))
+			watchAuth(t, first, withMethod(c.Connack(0), t.Target.AuthMethod), record)
+			first.Disconnect()
+			if bare == 0 {
+				t.Skipf("the method completed without a challenge")
+			}
+			// Second exchange, limit = that size plus 8 bytes: a Reason String of more than
+			// 5 characters (or any User Property pair of more than 3) would cross it.
+			limit := uint32(bare + 8)
+			check := func(m *c.M) *c.M {
+				return m.Where(fmt.Sprintf("no Reason String or User Property beyond %d bytes", limit), func(p codec.Packet) error {
+					b := encode(t, p, codec.V5)
+					pr := c.PropsOf(p)
+					if uint32(len(b)) > limit && (pr.Has(codec.PropReasonString) || pr.Has(codec.PropUserProperty)) {
+						return fmt.Errorf("%v is %d bytes, over the client's Maximum Packet Size %d, and carries a Reason String or User Property", p.Type(), len(b), limit)
+					}
+					return nil
+				})
+			}
+			p := authConnect(t)
+			p.Properties.SetMaximumPacketSize(limit)
+			second := t.Dial("limited")
+			second.Send(p)
+			watchAuth(t, second, check(withMethod(c.Connack(0), t.Target.AuthMethod)), func(codec.Packet) {})
+		},
+	}, nil, ids("MQTT-3.15.2-2", "MQTT-3.15.2-3", "MQTT-3.2.2-19", "MQTT-3.2.2-20"))
+}
+
+// watchAuth runs an exchange like exchange, passing every server AUTH 0x18 to seen, and checks
+// the last packet with done.
+func watchAuth(t *c.T, conn *c.Conn, done *c.M, seen func(codec.Packet)) codec.Packet {
+	method := t.Target.AuthMethod
+	challenge := withMethod(c.Auth(codec.ReasonContinueAuthentication), method)
+	for i := 0; i < 10; i++ {
+		p := conn.Expect(oneOf{challenge, done})
+		a, ok := p.(*codec.Auth)
+		if !ok || a.ReasonCode != codec.ReasonContinueAuthentication {
+			return p
+		}
+		seen(a)
+		conn.Send(continueAuth(method, answer(t, a.Properties.AuthData)))
+	}
+	t.Fatalf("the authentication exchange did not end after 10 challenges")
+	return nil
 }

@@ -271,3 +271,38 @@ func TestReferenceBrokerFaults(t *testing.T) {
 		})
 	}
 }
+
+// areaSections are the statement sections this package is responsible for.
+var areaSections = []string{"1.5.", "2.", "3.1.", "3.2.", "3.12.", "3.14.", "3.15.", "4.12.", "4.13.", "4.8.0"}
+
+// TestAreaCoverage logs which wire-testable statements binding the server in this area's
+// sections the cases of this package cite, per version, and which they do not.
+func TestAreaCoverage(t *testing.T) {
+	for _, v := range []string{spec.V311, spec.V5} {
+		cited := map[string]bool{}
+		for _, c := range catalog.BrokerCases() {
+			for _, cv := range c.Versions.List() {
+				if cv.String() == v {
+					for _, id := range c.StatementsFor(cv) {
+						cited[id] = true
+					}
+				}
+			}
+		}
+		var testable, covered int
+		var missing []string
+		for _, s := range spec.ByVersion(v) {
+			if !s.Testable || !s.InAppendixB() || s.Role == spec.Client ||
+				!slices.ContainsFunc(areaSections, func(p string) bool { return strings.HasPrefix(s.Section+".", p) }) {
+				continue
+			}
+			testable++
+			if cited[s.ID] {
+				covered++
+			} else {
+				missing = append(missing, s.ID)
+			}
+		}
+		t.Logf("%s: %d of %d server/both testable statements of the area cited; not cited: %v", v, covered, testable, missing)
+	}
+}
