@@ -76,14 +76,12 @@ func (c *conn) handshake() bool {
 		assigned = c.v == codec.V5
 	}
 	c.log = c.log.With("client", c.clientID)
-	if srv.cfg.maxConns > 0 {
-		if srv.connected.Add(1) > int64(srv.cfg.maxConns) {
-			srv.connected.Add(-1)
-			c.refuse(refusal{v5: codec.ReasonQuotaExceeded, v3: codec.ConnRefusedServerUnavailable, why: "too many connections"})
-			return false
-		}
-		c.counted = true
+	if n := srv.connected.Add(1); srv.cfg.maxConns > 0 && n > int64(srv.cfg.maxConns) {
+		srv.connected.Add(-1)
+		c.refuse(refusal{v5: codec.ReasonQuotaExceeded, v3: codec.ConnRefusedServerUnavailable, why: "too many connections"})
+		return false
 	}
+	c.counted = true
 	var authReply []byte
 	if c.v == codec.V5 && cp.Properties.Has(codec.PropAuthMethod) {
 		var r refusal

@@ -264,7 +264,7 @@ func (s *Server) assignClientID() string {
 // Stats is a snapshot of the broker's state, for tests and benchmarks.
 type Stats struct {
 	Connections   int // open network connections
-	Connected     int // connections past CONNACK
+	Connected     int // connections whose CONNECT passed validation (counted for MaxConnections)
 	Sessions      int // sessions, online and offline
 	Subscriptions int
 	Retained      int
