@@ -2,6 +2,7 @@ package connection
 
 import (
 	"context"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -278,6 +279,19 @@ var areaSections = []string{"1.5.", "2.", "3.1.", "3.2.", "3.12.", "3.14.", "3.1
 // TestAreaCoverage logs which wire-testable statements binding the server in this area's
 // sections the cases of this package cite, per version, and which they do not.
 func TestAreaCoverage(t *testing.T) {
+	perSection := map[string]map[string]bool{}
+	all := catalog.BrokerCases()
+	for _, c := range all {
+		base := strings.TrimSuffix(strings.TrimSuffix(c.ID, "-v311"), "-v5")
+		if perSection[c.Section()] == nil {
+			perSection[c.Section()] = map[string]bool{}
+		}
+		perSection[c.Section()][base] = true
+	}
+	for _, sec := range slices.Sorted(maps.Keys(perSection)) {
+		t.Logf("section %s: %d cases", sec, len(perSection[sec]))
+	}
+	t.Logf("%d registrations (cases split per version count twice)", len(all))
 	for _, v := range []string{spec.V311, spec.V5} {
 		cited := map[string]bool{}
 		for _, c := range catalog.BrokerCases() {
