@@ -36,6 +36,11 @@ func selected(t *testing.T) []conformance.Case {
 
 func TestCatalogRegistered(t *testing.T) {
 	cases := catalog.BrokerCases()
+	perSection := map[string]int{}
+	for _, c := range cases {
+		perSection[c.Section()]++
+	}
+	t.Logf("%d cases: %v", len(cases), perSection)
 	if len(cases) < 60 {
 		t.Fatalf("%d cases registered, want at least 60", len(cases))
 	}
@@ -100,6 +105,18 @@ func TestAgainstMosquitto(t *testing.T) {
 	run(t, &conformance.Target{Name: "mosquitto " + m.Version, URL: "tcp://" + m.Addr}, selected(t))
 }
 
+// deniedTopicCases are the selected cases that need a denied topic, or use one when the target
+// names it.
+func deniedTopicCases(t *testing.T) []conformance.Case {
+	var cases []conformance.Case
+	for _, c := range selected(t) {
+		if slices.Contains(c.Requires, conformance.FeatureDeniedTopic) || strings.Contains(c.ID, "suback-within-maximum-packet-size") {
+			cases = append(cases, c)
+		}
+	}
+	return cases
+}
+
 // TestAgainstMosquittoACL runs the cases that need an ACL-denied topic against a mosquitto whose
 // ACL lets anonymous clients use everything under mqttspec/ but nothing under denied/.
 func TestAgainstMosquittoACL(t *testing.T) {
@@ -121,14 +138,7 @@ func TestAgainstMosquittoACL(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := mosquittotest.Start(t, "acl_file "+acl)
-	var cases []conformance.Case
-	for _, c := range selected(t) {
-		for _, f := range c.Requires {
-			if f == conformance.FeatureDeniedTopic {
-				cases = append(cases, c)
-			}
-		}
-	}
+	cases := deniedTopicCases(t)
 	if len(cases) == 0 {
 		t.Skip("no selected case needs a denied topic")
 	}
@@ -165,13 +175,7 @@ func TestAgainstReferenceACL(t *testing.T) {
 		{Topic: "$mqttspec/#", Access: broker.AccessReadWrite},
 	}
 	addr := brokertest.Start(t, broker.Options{ACL: acl})
-	var cases []conformance.Case
-	for _, c := range selected(t) {
-		if slices.Contains(c.Requires, conformance.FeatureDeniedTopic) || strings.Contains(c.ID, "within-maximum-packet-size") {
-			cases = append(cases, c)
-		}
-	}
-	res := run(t, &conformance.Target{Name: "reference (ACL)", URL: "tcp://" + addr, DeniedTopic: "denied/topic"}, cases)
+	res := run(t, &conformance.Target{Name: "reference (ACL)", URL: "tcp://" + addr, DeniedTopic: "denied/topic"}, deniedTopicCases(t))
 	mustPass(t, res)
 	for _, c := range res.Cases {
 		if c.Status == reports.Skip {
@@ -199,5 +203,83 @@ func TestAgainstReferenceWithoutFeatures(t *testing.T) {
 		if c.Status == reports.Skip {
 			t.Errorf("%s [%s] skipped against a target without the feature: %s", c.ID, c.Version, c.Message)
 		}
+	}
+}
+
+// faultCatches maps each reference-broker fault that breaks a behaviour of this area to the
+// cases that must catch it: with the fault switched on, each listed case must fail on every
+// version it runs on. An ID registered per version ("-v311", "-v5") stands for both twins.
+var faultCatches = map[string][]string{
+	"qos-not-downgraded": {"3.8/qos-downgraded-2-to-0", "3.8/qos-downgraded-2-to-1", "3.8/several-filters-all-active",
+		"3.8/resubscribe-replaces-qos", "4.8/shared-one-member-per-message"},
+	"suback-wrong-order":            {"3.8/several-filters-one-suback", "3.9/acl-denied-filter-in-order"},
+	"dollar-topics-match-wildcards": {"4.7/dollar-topic-not-matched-by-plus", "4.7/dollar-topic-not-matched-by-hash"},
+	"no-local-ignored":              {"3.8/no-local-not-echoed"},
+	"receive-max-ignored": {"4.9/receive-maximum-respected", "4.9/receive-maximum-qos2-until-pubcomp",
+		"4.9/other-packets-at-zero-quota"},
+	"max-packet-size-ignored": {"4.13/oversized-publish-not-sent", "4.13/oversized-qos1-treated-as-sent"},
+	"subscription-id-dropped": {"3.8/subscription-id-delivered", "3.8/subscription-id-maximum-value",
+		"3.8/subscription-ids-overlapping", "3.8/subscription-ids-overlapping-one-without", "3.8/subscription-id-replaced",
+		"3.8/subscription-id-on-retained", "3.8/subscription-id-kept-in-session"},
+	"shared-sub-delivers-to-all": {"4.8/shared-one-member-per-message", "4.8/shared-refused-ack-not-redelivered",
+		"4.8/shared-qos2-completed-to-same-member", "4.8/shared-qos2-not-rerouted-after-session-end"},
+	"reserved-flags-accepted": {"3.8/flags-0000-closes", "3.8/flags-0011-closes", "3.10/flags-0000-closes", "3.10/flags-0011-closes"},
+	"unsubscribe-no-unsuback": {"3.10/unsuback-carries-packet-id", "3.10/unsuback-when-nothing-matched",
+		"3.11/no-subscription-existed-0x11", "3.10/several-filters-one-unsuback", "3.10/exact-match-only",
+		"3.10/delivery-stops", "3.10/inflight-qos2-completed", "3.11/unsuback-within-maximum-packet-size"},
+	"pingreq-ignored": {"4.9/other-packets-at-zero-quota"},
+	"retained-not-sent-on-subscribe": {"3.8/resubscribe-resends-retained", "3.8/retain-handling-0-sends-retained",
+		"3.8/retain-handling-1-new-subscription", "3.8/retain-handling-1-existing-subscription", "3.8/subscription-id-on-retained"},
+	"retain-flag-always-set": {"3.8/live-retained-forwarded-with-retain-0"},
+	"session-present-always-0": {"4.1/subscriptions-survive-reconnect", "4.1/queued-messages-delivered-on-reconnect",
+		"4.1/session-kept-within-expiry", "4.1/session-expiry-max-does-not-expire", "4.1/disconnect-expiry-extends",
+		"3.10/inflight-qos1-resent-after-unsubscribe"},
+	"dup-on-first-delivery": {"4.1/queued-messages-delivered-on-reconnect", "3.8/several-filters-all-active",
+		"4.9/receive-maximum-respected"},
+	"no-dup-on-redelivery": {"3.10/inflight-qos1-resent-after-unsubscribe", "4.8/shared-qos2-completed-to-same-member"},
+}
+
+// TestFaultsCaught switches each fault on in the reference broker (with an ACL, so that the
+// denied-topic cases run) and checks that the cases covering the broken behaviour fail.
+func TestFaultsCaught(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts one broker per fault")
+	}
+	byID := map[string]conformance.Case{}
+	for _, c := range catalog.BrokerCases() {
+		byID[c.ID] = c
+	}
+	acl := broker.ACL{
+		{Topic: "mqttspec/#", Access: broker.AccessReadWrite},
+		{Topic: "$mqttspec/#", Access: broker.AccessReadWrite},
+	}
+	for fault, ids := range faultCatches {
+		t.Run(fault, func(t *testing.T) {
+			var sel []conformance.Case
+			for _, id := range ids {
+				n := len(sel)
+				for _, x := range []string{id, id + "-v311", id + "-v5"} {
+					if c, ok := byID[x]; ok {
+						sel = append(sel, c)
+					}
+				}
+				if len(sel) == n {
+					t.Fatalf("no case %s", id)
+				}
+			}
+			addr := brokertest.Start(t, broker.Options{Faults: []string{fault}, ACL: acl})
+			r := &conformance.Runner{Target: &conformance.Target{Name: "reference+" + fault, URL: "tcp://" + addr, DeniedTopic: "denied/topic"}, Parallel: 4}
+			res, err := r.Run(context.Background(), sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range res.Cases {
+				if c.Status != reports.Fail {
+					t.Errorf("fault %s not caught: %s [%s] ended %s: %s", fault, c.ID, c.Version, c.Status, c.Message)
+				} else {
+					t.Logf("caught by %s [%s]: %s", c.ID, c.Version, c.Message)
+				}
+			}
+		})
 	}
 }
