@@ -210,7 +210,7 @@ var _ = catalog.Broker(c.Case{
 	Requires:   []c.Feature{c.FeatureQoS1},
 	Run: func(t *c.T) {
 		topic, id := t.Topic("sp"), t.ClientID()
-		persistentSub(t, "sub1", id, topic, 1).Disconnect()
+		offline(t, persistentSub(t, "sub1", id, topic, 1))
 		p := propsPublish(topic, 1, false, 300)
 		t.Pub("pub").Publish(p)
 		sent := time.Now()
@@ -255,7 +255,7 @@ var _ = catalog.Broker(c.Case{
 	Requires:   []c.Feature{c.FeatureQoS1},
 	Run: func(t *c.T) {
 		topic, id := t.Topic("me"), t.ClientID()
-		persistentSub(t, "sub1", id, topic, 1).Disconnect()
+		offline(t, persistentSub(t, "sub1", id, topic, 1))
 		p := &codec.Publish{Topic: topic, QoS: 1, Payload: b("waits")}
 		p.Properties.SetMessageExpiry(10)
 		t.Pub("pub").Publish(p)
@@ -280,7 +280,7 @@ var _ = catalog.Broker(c.Case{
 	Requires:   []c.Feature{c.FeatureQoS1},
 	Run: func(t *c.T) {
 		topic, id := t.Topic("me"), t.ClientID()
-		persistentSub(t, "sub1", id, topic, 1).Disconnect()
+		offline(t, persistentSub(t, "sub1", id, topic, 1))
 		pub := t.Pub("pub")
 		p := &codec.Publish{Topic: topic, QoS: 1, Payload: b("expires")}
 		p.Properties.SetMessageExpiry(1)

@@ -400,6 +400,32 @@ var _ = catalog.Broker(c.Case{
 })
 
 var _ = catalog.Broker(c.Case{
+	ID:         "3.3/receive-maximum-counts-qos2-until-pubcomp",
+	Title:      "with the client's Receive Maximum 1, a QoS 2 PUBLISH occupies the quota until its PUBCOMP: no second PUBLISH after PUBREC/PUBREL, one right after PUBCOMP",
+	Statements: []string{"MQTT-3.3.4-9"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic := t.Topic("rm")
+		p := t.DefaultConnect()
+		p.Properties.SetReceiveMaximum(1)
+		sub := t.ConnectLabel("sub", p)
+		sub.Subscribe(topic, 2)
+		publishPipelined(t.Pub("pub"), []*codec.Publish{
+			{Topic: topic, QoS: 2, Payload: b("first")},
+			{Topic: topic, QoS: 2, Payload: b("second")},
+		})
+		first := sub.ExpectPublish(c.Publish(topic, b("first"), 2))
+		sub.Send(&codec.Pubrec{PacketID: first.PacketID})
+		sub.Expect(c.Pubrel(first.PacketID))
+		sub.ExpectNothing(0)
+		sub.Send(&codec.Pubcomp{PacketID: first.PacketID})
+		sub.Receive(c.Publish(topic, b("second"), 2))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
 	ID:         "3.3/receive-maximum-does-not-delay-other-packets",
 	Title:      "with the client's Receive Maximum 1 used up, the server still answers PINGREQ and SUBSCRIBE at once and holds the next PUBLISH until the PUBACK",
 	Statements: []string{"MQTT-3.3.4-10", "MQTT-3.3.4-9"},

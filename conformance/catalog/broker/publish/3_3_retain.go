@@ -46,6 +46,18 @@ func init() {
 	}, []string{"MQTT-3.3.1-6", "MQTT-3.3.1-8"}, []string{"MQTT-3.3.1-9"})
 
 	split(c.Case{
+		ID:       "3.3/retained-downgraded-to-granted-qos",
+		Title:    "a message retained at QoS 1 is sent to a new subscription granted QoS 0 at QoS 0, with RETAIN 1",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+		Run: func(t *c.T) {
+			topic := t.Topic("r")
+			t.Pub("pub").PublishMsg(topic, "stored at 1", 1, true)
+			t.Sub("sub", topic, 0).Expect(retained(topic, "stored at 1", 0))
+		},
+	}, []string{"MQTT-3.8.4-6", "MQTT-3.3.1-6", "MQTT-3.3.1-8"}, []string{"MQTT-3.8.4-8", "MQTT-3.3.1-9"})
+
+	split(c.Case{
 		ID:       "3.3/retained-qos0-discards-previous",
 		Title:    "a retained QoS 0 PUBLISH discards the message retained before it: a new subscriber never gets the old one",
 		Level:    c.Must,

@@ -121,6 +121,58 @@ func init() {
 		},
 	}, []string{"MQTT-4.3.3-2"}, []string{"MQTT-4.3.3-12"})
 
+	split(c.Case{
+		ID:       "4.3/qos2-receiver-concurrent-flows",
+		Title:    "three QoS 2 flows open at once (identifiers 10, 11, 12), released in the order 12, 10, 11, each get their own PUBCOMP and each message is delivered once",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS2},
+		Run: func(t *c.T) {
+			topic := t.Topic("q2")
+			sub := t.Sub("sub", topic, 2)
+			pub := t.Pub("pub")
+			for _, id := range []uint16{10, 11, 12} {
+				pub.Send(&codec.Publish{Topic: topic, QoS: 2, PacketID: id, Payload: b(fmt.Sprintf("flow %d", id))})
+			}
+			pub.ExpectUnordered(c.Pubrec(10), c.Pubrec(11), c.Pubrec(12))
+			for _, id := range []uint16{12, 10, 11} {
+				pub.Send(&codec.Pubrel{PacketID: id})
+				pub.Expect(c.Pubcomp(id))
+			}
+			// Delivery may happen on PUBLISH or on PUBREL, so the order is open.
+			got := receiveAll(t, sub, 3)
+			want := map[string]bool{"flow 10": true, "flow 11": true, "flow 12": true}
+			for _, p := range got {
+				if !want[string(p.Payload)] || p.QoS != 2 || p.Dup || p.Retain {
+					t.Failf("flow 10, flow 11 and flow 12 once each at QoS 2", payloads(got), "unexpected delivery %s", p)
+				}
+				delete(want, string(p.Payload))
+			}
+			sub.ExpectNothing(0)
+		},
+	}, []string{"MQTT-4.3.3-2"}, []string{"MQTT-4.3.3-8", "MQTT-4.3.3-11"})
+
+	split(c.Case{
+		ID:       "4.3/packet-id-directions-independent",
+		Title:    "a client's open inbound QoS 2 flow (identifier 1) is not disturbed by its PUBACK for the server's own PUBLISH: the PUBREL still gets PUBCOMP 0x00 and the message is delivered once",
+		Level:    c.Must,
+		Requires: []c.Feature{c.FeatureQoS2},
+		Run: func(t *c.T) {
+			in, out := t.Topic("in"), t.Topic("out")
+			watch := t.Sub("watch", in, 2)
+			x := t.Sub("x", out, 1)
+			x.Send(&codec.Publish{Topic: in, QoS: 2, PacketID: 1, Payload: b("from x")})
+			x.Expect(c.Pubrec(1))
+			// The server numbers its own PUBLISHes to x independently; the first is likely 1 too.
+			t.Pub("pub").PublishMsg(out, "to x", 1, false)
+			p := x.ExpectPublish(c.Publish(out, b("to x"), 1))
+			x.Send(&codec.Puback{PacketID: p.PacketID})
+			x.Send(&codec.Pubrel{PacketID: 1})
+			x.Expect(c.Pubcomp(1))
+			watch.Receive(c.Publish(in, b("from x"), 2))
+			watch.ExpectNothing(0)
+		},
+	}, []string{"MQTT-4.3.3-2"}, []string{"MQTT-4.3.3-11", "MQTT-3.7.2-1"})
+
 	// ---- server as sender ----
 	split(c.Case{
 		ID:       "4.3/sender-packet-ids-unused",

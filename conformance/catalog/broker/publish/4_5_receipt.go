@@ -39,7 +39,7 @@ var _ = catalog.Broker(c.Case{
 	Requires:   []c.Feature{c.FeatureQoS2},
 	Run: func(t *c.T) {
 		topic, id := t.Topic("q"), t.ClientID()
-		persistentSub(t, "sub1", id, topic, 2).Disconnect()
+		offline(t, persistentSub(t, "sub1", id, topic, 2))
 		pub := t.Pub("pub")
 		pub.Publish(&codec.Publish{Topic: topic, QoS: 1, Payload: b("queued q1")})
 		pub.Publish(&codec.Publish{Topic: topic, QoS: 2, Payload: b("queued q2")})

@@ -61,7 +61,7 @@ var _ = catalog.Broker(c.Case{
 			pub.PublishMsg(topic, fmt.Sprintf("m%d", i), 1, false)
 			ids[i] = sub.ExpectPublish(c.Publish(topic, b(fmt.Sprintf("m%d", i)), 1)).PacketID
 		}
-		sub.Close()
+		dropped(t, sub)
 		for i := 3; i < 6; i++ {
 			pub.PublishMsg(topic, fmt.Sprintf("m%d", i), 1, false)
 		}

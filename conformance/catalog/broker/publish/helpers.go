@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
@@ -143,6 +144,23 @@ func persistentSub(t *c.T, label, id, filter string, qos byte) *c.Conn {
 	conn := t.ConnectResume(label, t.PersistentConnect(id), false)
 	conn.Subscribe(filter, qos)
 	return conn
+}
+
+// settle is how long a case waits after closing a connection before publishing messages meant
+// for the session it leaves behind: until the server has seen the close, it may still write
+// them to the old connection, after which they are (correctly) re-sent with DUP 1.
+const settle = 300 * time.Millisecond
+
+// offline ends conn normally (DISCONNECT) and gives the server time to process it.
+func offline(t *c.T, conn *c.Conn) {
+	conn.Disconnect()
+	t.Sleep(settle)
+}
+
+// dropped closes conn without DISCONNECT and gives the server time to notice.
+func dropped(t *c.T, conn *c.Conn) {
+	conn.Close()
+	t.Sleep(settle)
 }
 
 // b is shorthand for a payload.
