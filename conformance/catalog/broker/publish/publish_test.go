@@ -50,12 +50,41 @@ func TestCatalog(t *testing.T) {
 	}
 }
 
+// knownMosquitto lists the deviations of mosquitto 2.0.11 (default configuration) that the cases
+// of this area find, by "ID version". TestAgainstMosquitto labels failures with them, so a new
+// failure, or a deviation that went away, stands out in the log.
+var knownMosquitto = map[string]string{
+	"3.3/overlapping-subscriptions-maximum-qos 3.1.1": "MQTT-3.3.5-1: one copy at the QoS of the first matching subscription (0), none at QoS 2 (allow_duplicate_messages false)",
+	"3.3/receive-maximum-respected 5.0":               "MQTT-3.3.4-9: after one PUBACK with Receive Maximum 2 it sends two more PUBLISHes (3 unacknowledged)",
+	"3.3/response-topic-wildcard-closes 5.0":          "MQTT-3.3.2-14: accepts a Response Topic with '#' and forwards it to subscribers",
+	"3.3/subscription-id-from-client-closes 5.0":      "MQTT-3.3.4-6/4.13.1-1: accepts a client PUBLISH carrying a Subscription Identifier",
+	"3.4/puback-bad-flags-closes 3.1.1":               "MQTT-2.2.2-2: PUBACK with flags 0010 processed as valid",
+	"3.4/puback-bad-flags-closes 5.0":                 "MQTT-2.1.3-1/4.13.1-1: PUBACK with flags 0010 processed as valid",
+	"3.5/pubrec-bad-flags-closes 3.1.1":               "MQTT-2.2.2-2: PUBREC with flags 0010 answered with PUBREL",
+	"3.5/pubrec-bad-flags-closes 5.0":                 "MQTT-2.1.3-1/4.13.1-1: PUBREC with flags 0010 answered with PUBREL",
+	"3.7/pubcomp-bad-flags-closes 3.1.1":              "MQTT-2.2.2-2: PUBCOMP with flags 0010 processed as valid",
+	"3.7/pubcomp-bad-flags-closes 5.0":                "MQTT-2.1.3-1/4.13.1-1: PUBCOMP with flags 0010 processed as valid",
+	"4.3/qos2-sender-no-expiry-after-send 5.0":        "MQTT-4.3.3-7: an in-flight QoS 2 PUBLISH whose expiry passed is dropped instead of re-sent",
+}
+
 // TestAgainstMosquitto runs the area against a real mosquitto. mosquitto 2.0 is not
-// spec-exact everywhere, so failures are logged (with their message), not asserted; the
-// deviations found are listed in docs/brokers/mosquitto.md.
+// spec-exact everywhere, so failures are logged, not asserted; each is marked as a known
+// deviation (knownMosquitto) or as UNEXPECTED, to be examined.
 func TestAgainstMosquitto(t *testing.T) {
 	m := mosquittotest.Start(t)
-	run(t, &conformance.Target{Name: "mosquitto " + m.Version, URL: "tcp://" + m.Addr})
+	res := run(t, &conformance.Target{Name: "mosquitto " + m.Version, URL: "tcp://" + m.Addr})
+	for _, c := range res.Cases {
+		key := c.ID + " " + c.Version
+		why, known := knownMosquitto[key]
+		switch {
+		case c.Status == reports.Pass && known:
+			t.Logf("known deviation no longer seen: %s (%s)", key, why)
+		case c.Status != reports.Pass && known:
+			t.Logf("known deviation: %s: %s", key, why)
+		case c.Status != reports.Pass:
+			t.Logf("UNEXPECTED %s: %s %s", c.Status, key, c.Message)
+		}
+	}
 }
 
 // TestAgainstReference runs the area against the reference broker, which follows the
