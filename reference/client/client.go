@@ -282,10 +282,33 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, cp *codec.Connect) 
 	if dl, ok := ctx.Deadline(); ok {
 		nc.SetDeadline(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	defer nc.SetDeadline(time.Time{})
+	// Cancelling ctx interrupts the exchange; once it is over, a late cancel must not touch the
+	// connection that is handed on.
+	var mu sync.Mutex
+	over := false
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		if !over {
+			nc.SetDeadline(time.Unix(1, 0))
+		}
+		mu.Unlock()
+	})
+	defer func() {
+		stop()
+		mu.Lock()
+		over = true
+		mu.Unlock()
+		nc.SetDeadline(time.Time{})
+	}()
 	fail := func(err error) error {
+		if ctx.Err() == nil {
+			// The connection's deadline is the context's: it may fire a moment before the
+			// context reports it.
+			var ne net.Error
+			if dl, ok := ctx.Deadline(); ok && errors.As(err, &ne) && ne.Timeout() && !time.Now().Add(10*time.Millisecond).Before(dl) {
+				return fmt.Errorf("client: connect to %s: %w", c.url.Redacted(), context.DeadlineExceeded)
+			}
+		}
 		if ctx.Err() != nil {
 			return fmt.Errorf("client: connect to %s: %w", c.url.Redacted(), ctx.Err())
 		}

@@ -84,7 +84,8 @@ type Options struct {
 	// WriteTimeout bounds each write to the connection (default 30s).
 	WriteTimeout time.Duration
 	// Trace, when set, sees every packet in the order it is written ("send") or read ("recv").
-	// It runs on the client's goroutines and must not block or call the Client.
+	// It is called from the client's reading and writing goroutines, possibly at the same time,
+	// and must not block or call the Client.
 	Trace func(dir string, p codec.Packet)
 }
 

@@ -162,8 +162,8 @@ func TestFileStoreSurvivesKill(t *testing.T) {
 					procCh := make(chan *os.Process, 1)
 					killed := make(chan struct{})
 					px := newCutProxy(t, m.Addr(), ver.v, tc.cut, func() {
+						close(killed) // before the kill: the child's end must find it closed
 						(<-procCh).Kill()
-						close(killed)
 					})
 					child := exec.Command(os.Args[0], "-test.run=^TestHelperProcessPublisher$")
 					child.Env = append(os.Environ(), envHelperURL+"="+px.URL(), envHelperStore+"="+path, envHelperID+"="+id,
@@ -180,7 +180,11 @@ func TestFileStoreSurvivesKill(t *testing.T) {
 					case <-killed:
 						<-waited
 					case err := <-waited:
-						t.Fatalf("helper process ended on its own (%v): %s", err, out.String())
+						select {
+						case <-killed:
+						default:
+							t.Fatalf("helper process ended on its own (%v): %s", err, out.String())
+						}
 					case <-time.After(20 * time.Second):
 						child.Process.Kill()
 						t.Fatalf("the flow never reached the cut point: %s", out.String())

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -105,7 +106,7 @@ func newWSBridge(t *testing.T, target string, selectProto bool) *wsBridge {
 		done := make(chan struct{}, 2)
 		go func() {
 			_, err := io.Copy(up, nc)
-			if err != nil && !strings.Contains(err.Error(), "closed") && !strings.Contains(err.Error(), "EOF") {
+			if err != nil && strings.Contains(err.Error(), "unexpected frame type") {
 				b.mu.Lock()
 				b.errs = append(b.errs, err)
 				b.mu.Unlock()
@@ -137,7 +138,7 @@ func TestWebSocketToMosquitto(t *testing.T) {
 		}
 	}
 	if len(b.errs) > 0 {
-		t.Fatalf("bridge errors (a non-binary frame?): %v", b.errs)
+		t.Fatalf("the client sent a non-binary WebSocket frame: %v", b.errs)
 	}
 }
 
@@ -168,5 +169,37 @@ func TestDialTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Fatalf("Dial took %v with a 300ms timeout", d)
+	}
+}
+
+// TestFailedDialLeavesNoGoroutines: every way Dial can fail ends the goroutines it started.
+func TestFailedDialLeavesNoGoroutines(t *testing.T) {
+	fb := newFakeBroker(t)
+	refused := fmt.Sprintf("tcp://127.0.0.1:%d", freePort(t))
+	base := runtime.NumGoroutine()
+	for i := 0; i < 3; i++ {
+		Dial(ctxT(t, 5*time.Second), refused, Options{ClientID: "x"})
+		res := make(chan error, 1)
+		go func() {
+			_, err := Dial(ctxT(t, 5*time.Second), fb.URL(), Options{ClientID: "x"})
+			res <- err
+		}()
+		fc, _ := fb.accept(codec.V5)
+		fc.send(&codec.Connack{ReasonCode: codec.ReasonNotAuthorized})
+		<-res
+		go func() {
+			_, err := Dial(ctxT(t, 5*time.Second), fb.URL(), Options{ClientID: "x", DialTimeout: 50 * time.Millisecond})
+			res <- err
+		}()
+		fb.accept(codec.V5) // and never answer
+		<-res
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines before, %d after failed dials:\n%s", base, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
