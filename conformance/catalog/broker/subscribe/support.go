@@ -88,7 +88,9 @@ func setRetained(pub *c.Conn, topic, payload string) {
 // others in arrival order. onPublish answers each non-sentinel PUBLISH (nil: the normal
 // acknowledgement). It is the way to take "everything that was delivered" from a connection
 // without a silent period: the sentinel is published last by the same publisher, so whatever
-// the server routed to conn before it arrives first.
+// the server routed to conn before it arrives first. The specification orders messages per
+// topic only (section 4.6); that a server does not overtake one publisher's message to a
+// subscriber with a later message on another topic is an assumption every broker we know meets.
 func collectUntil(t *c.T, conn *c.Conn, sentinel string, onPublish func(*codec.Publish)) []*codec.Publish {
 	var got []*codec.Publish
 	for range 1000 {
@@ -119,7 +121,10 @@ type reaction struct {
 // transcript: CONNECT, then pkts, then the first answer. The case then repeats the exchange on a
 // recorded connection and checks that reaction exactly, because Conn.Expect cannot accept
 // "a packet or a close".
-func probe(t *c.T, pkts ...codec.Packet) reaction {
+func probe(t *c.T, pkts ...codec.Packet) reaction { return probeWith(t, t.DefaultConnect(), pkts...) }
+
+// probeWith is probe with a given CONNECT (a fresh client identifier is the caller's business).
+func probeWith(t *c.T, connect *codec.Connect, pkts ...codec.Packet) reaction {
 	nc, err := t.Target.Dial(t.Context())
 	if err != nil {
 		t.Errorf("probe: dial %s: %v", t.Target.URL, err)
@@ -128,7 +133,7 @@ func probe(t *c.T, pkts ...codec.Packet) reaction {
 	_ = nc.SetDeadline(time.Now().Add(t.Timeouts.Step))
 	w := codec.NewWriter(nc, t.Version)
 	r := codec.NewReader(nc, codec.Options{Version: t.Version, MaxPacketSize: 1 << 20, Sender: codec.SideServer, Lenient: true})
-	if err := w.WritePacket(t.DefaultConnect()); err != nil {
+	if err := w.WritePacket(connect); err != nil {
 		t.Errorf("probe: send CONNECT: %v", err)
 	}
 	ack, err := r.ReadPacket()
