@@ -45,6 +45,32 @@ func init() {
 	}, ids("MQTT-3.1.0-2"), ids("MQTT-3.1.0-2", "MQTT-3.2.0-2", "MQTT-3.14.4-1", "MQTT-3.14.4-2"))
 
 	register(c.Case{
+		ID:       "3.1/second-connect-disconnect-0x82",
+		Title:    "a second CONNECT gets a DISCONNECT with reason 0x82 (Protocol Error) before the close",
+		Versions: c.V5,
+		Level:    c.Should,
+		Run: func(t *c.T) {
+			conn := t.Connect(t.DefaultConnect())
+			conn.Send(t.DefaultConnect())
+			conn.ExpectClosed(c.WithDisconnect(codec.ReasonProtocolError))
+		},
+	}, nil, ids("mqttspec-5.0-4.13.1-should-1"))
+
+	register(c.Case{
+		ID:       "3.1/malformed-connect-connack-0x81",
+		Title:    "a malformed CONNECT (reserved flag 1) gets a CONNACK 0x81 (Malformed Packet) before the close",
+		Versions: c.V5,
+		Level:    c.May,
+		Run: func(t *c.T) {
+			conn := t.Dial("")
+			p := t.DefaultConnect()
+			p.ReservedFlag = true
+			conn.Send(p)
+			conn.ExpectClosed(c.WithConnack(codec.ReasonMalformedPacket))
+		},
+	}, nil, ids("mqttspec-5.0-4.13.1-may-1"))
+
+	register(c.Case{
 		ID:       "3.1/valid-connect-all-fields-accepted",
 		Title:    "a valid CONNECT using every optional field (will with QoS 1, v5 connect and will properties) gets CONNACK 0x00 and a usable connection",
 		Versions: c.Both,
