@@ -2,13 +2,20 @@ package main
 
 import (
 	"context"
+	"strings"
 
 	"github.com/mqttspec/mqttspec/conformance"
 	"github.com/mqttspec/mqttspec/conformance/embedded"
 )
 
 func init() {
-	embeddedTarget = func(ctx context.Context) (*conformance.Target, func(), error) {
-		return embedded.Start(ctx, embedded.Options())
+	embeddedTarget = func(ctx context.Context, faults []string) (*conformance.Target, func(), error) {
+		o := embedded.Options()
+		o.Faults = faults
+		tg, stop, err := embedded.Start(ctx, o)
+		if err == nil && len(faults) > 0 {
+			tg.Name += " with faults " + strings.Join(faults, ",")
+		}
+		return tg, stop, err
 	}
 }

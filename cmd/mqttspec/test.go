@@ -29,7 +29,7 @@ import (
 
 // embeddedTarget starts the in-process reference broker and returns its target and a stop
 // function (set in embedded.go).
-var embeddedTarget func(ctx context.Context) (*conformance.Target, func(), error)
+var embeddedTarget func(ctx context.Context, faults []string) (*conformance.Target, func(), error)
 
 // reportWriters are extra renderers run by --report DIR after results.json is written (the
 // HTML and JUnit renderers register here).
@@ -50,6 +50,7 @@ type testFlags struct {
 	tlsCA                    string
 	disable                  []string
 	expectFile, reportURL    string
+	faults                   []string
 }
 
 func init() {
@@ -85,6 +86,8 @@ func init() {
 	fl.StringSliceVar(&f.disable, "disable", nil, "features to treat as missing (qos2, retain, shared-subs, …)")
 	fl.StringVar(&f.expectFile, "expect", "", "expectations file (YAML): exit 0 unless a result regresses from it")
 	fl.StringVar(&f.reportURL, "report-url", "", "URL of the published HTML report, linked from summary.md")
+	fl.StringSliceVar(&f.faults, "fault", nil, "embedded target only: switch the reference broker into a named deliberate bug (mutation testing; see reference/broker/faults.go)")
+	_ = fl.MarkHidden("fault")
 	testCmd.AddCommand(brokerCmd)
 	rootCmd.AddCommand(testCmd)
 }
@@ -116,10 +119,13 @@ func buildTarget(ctx context.Context, f *testFlags) (*conformance.Target, func()
 			return nil, nil, errors.New("this build has no embedded broker")
 		}
 		var err error
-		if tg, stop, err = embeddedTarget(ctx); err != nil {
+		if tg, stop, err = embeddedTarget(ctx, f.faults); err != nil {
 			return nil, nil, fmt.Errorf("start the embedded broker: %w", err)
 		}
 	} else {
+		if len(f.faults) > 0 {
+			return nil, nil, errors.New("--fault applies to the embedded target only")
+		}
 		tg = &conformance.Target{Name: f.target, URL: f.target}
 		if err := tg.CheckURL(); err != nil {
 			return nil, nil, err
