@@ -138,17 +138,17 @@ func (p pahoPublisher) close() { p.c.Disconnect(&paho.Disconnect{}) }
 
 var benchClients = []struct {
 	name string
-	dial func(b *testing.B, s *sinkBroker) benchPublisher
+	dial func(b *testing.B, addr string) benchPublisher
 }{
-	{"reference", func(b *testing.B, s *sinkBroker) benchPublisher {
-		c, err := Dial(context.Background(), "tcp://"+s.ln.Addr().String(), Options{ClientID: "bench", CleanStart: true})
+	{"reference", func(b *testing.B, addr string) benchPublisher {
+		c, err := Dial(context.Background(), "tcp://"+addr, Options{ClientID: "bench", CleanStart: true})
 		if err != nil {
 			b.Fatal(err)
 		}
 		return refPublisher{c}
 	}},
-	{"paho.golang", func(b *testing.B, s *sinkBroker) benchPublisher {
-		conn, err := net.Dial("tcp", s.ln.Addr().String())
+	{"paho.golang", func(b *testing.B, addr string) benchPublisher {
+		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -170,30 +170,56 @@ func BenchmarkPublish(b *testing.B) {
 			for _, bc := range benchClients {
 				b.Run(fmt.Sprintf("qos%d/%s/%s", qos, mode, bc.name), func(b *testing.B) {
 					s := newSinkBroker(b)
-					p := bc.dial(b, s)
+					p := bc.dial(b, s.ln.Addr().String())
 					defer p.close()
-					ctx := context.Background()
-					b.SetBytes(int64(len(payload)))
-					b.ReportAllocs()
-					b.ResetTimer()
-					if mode == "serial" {
-						for i := 0; i < b.N; i++ {
-							if err := p.publish(ctx, qos, payload); err != nil {
-								b.Fatal(err)
-							}
-						}
-					} else {
-						b.SetParallelism(8) // 8 × GOMAXPROCS goroutines
-						b.RunParallel(func(pb *testing.PB) {
-							for pb.Next() {
-								if err := p.publish(ctx, qos, payload); err != nil {
-									b.Error(err)
-									return
-								}
-							}
-						})
-					}
+					runPublishBench(b, p, qos, mode, payload)
 					s.waitPublished(b, int64(b.N))
+				})
+			}
+		}
+	}
+}
+
+func runPublishBench(b *testing.B, p benchPublisher, qos byte, mode string, payload []byte) {
+	ctx := context.Background()
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	if mode == "serial" {
+		for i := 0; i < b.N; i++ {
+			if err := p.publish(ctx, qos, payload); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return
+	}
+	b.SetParallelism(8) // 8 × GOMAXPROCS goroutines
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := p.publish(ctx, qos, payload); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkPublishMosquitto is BenchmarkPublish against a real broker (skipped without
+// mosquitto). A final QoS 1 message is the barrier: mosquitto handles one connection's packets
+// in order, so its PUBACK means every QoS 0 message before it was read.
+func BenchmarkPublishMosquitto(b *testing.B) {
+	payload := make([]byte, 64)
+	for _, qos := range []byte{0, 1} {
+		for _, mode := range []string{"serial", "parallel"} {
+			for _, bc := range benchClients {
+				b.Run(fmt.Sprintf("qos%d/%s/%s", qos, mode, bc.name), func(b *testing.B) {
+					m := startMosquitto(b)
+					p := bc.dial(b, m.Addr())
+					defer p.close()
+					runPublishBench(b, p, qos, mode, payload)
+					if err := p.publish(context.Background(), 1, payload); err != nil {
+						b.Fatal(err)
+					}
 				})
 			}
 		}

@@ -22,7 +22,7 @@ import (
 
 // mosquitto is a broker process started by a test on a free loopback port.
 type mosquitto struct {
-	t    *testing.T
+	t    testing.TB
 	conf string
 	addr string // 127.0.0.1:port
 	mu   sync.Mutex
@@ -33,7 +33,7 @@ type mosquitto struct {
 
 // startMosquitto starts mosquitto with a generated configuration (persistence off, anonymous
 // access) plus extra lines; it skips the test only when the binary is absent.
-func startMosquitto(t *testing.T, extra ...string) *mosquitto {
+func startMosquitto(t testing.TB, extra ...string) *mosquitto {
 	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
@@ -125,7 +125,7 @@ func (m *mosquitto) URL() string { return "tcp://" + m.addr }
 // Addr returns host:port.
 func (m *mosquitto) Addr() string { return m.addr }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
