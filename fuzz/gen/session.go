@@ -81,7 +81,7 @@ func NewSession(data []byte, o SessionOptions) *Session {
 		c.CleanStart = true // MQTT-3.1.3-7: an empty identifier needs a clean session
 	}
 	c.UsernameFlag, c.PasswordFlag, c.Username, c.Password = false, false, "", nil // anonymous
-	c.Properties.Clear(codec.PropAuthMethod)                                      // no enhanced authentication
+	c.Properties.Clear(codec.PropAuthMethod)                                       // no enhanced authentication
 	c.Properties.Clear(codec.PropAuthData)
 	c.Properties.Clear(codec.PropMaximumPacketSize)
 	c.Properties.Clear(codec.PropReceiveMaximum)
