@@ -715,3 +715,46 @@ func TestStoreVersionMismatch(t *testing.T) {
 		t.Fatalf("Dial = %v", err)
 	}
 }
+
+// TestIncomingPacketTooLarge: a packet above the client's Maximum Packet Size gets DISCONNECT
+// 0x95 (5.0) and closes the connection; 3.1.1 just closes.
+func TestIncomingPacketTooLarge(t *testing.T) {
+	for _, ver := range versions {
+		t.Run(ver.name, func(t *testing.T) {
+			fb := newFakeBroker(t)
+			in := newInbox()
+			_, fc, cp := connectFake(t, fb, Options{ClientID: "a", Version: ver.v, MaxPacketSize: 64, OnMessage: in.handler}, false, nil)
+			if ver.v == codec.V5 && cp.Properties.MaximumPacketSize != 64 {
+				t.Fatalf("CONNECT Maximum Packet Size %d", cp.Properties.MaximumPacketSize)
+			}
+			fc.send(&codec.Publish{Topic: "t", Payload: make([]byte, 40)}) // fits
+			fc.send(&codec.Publish{Topic: "t", Payload: make([]byte, 80)})
+			checkDisconnect(t, ver.v, fc.expectClosed(2*time.Second), codec.ReasonPacketTooLarge)
+			if m := in.next(t, time.Second); len(m.Payload) != 40 {
+				t.Fatalf("got %d bytes", len(m.Payload))
+			}
+			in.none(t, 50*time.Millisecond)
+		})
+	}
+}
+
+// TestMQTT31 connects with protocol level 3 ("MQIsdp") and runs a QoS 1 round trip on mosquitto.
+func TestMQTT31(t *testing.T) {
+	fb := newFakeBroker(t)
+	_, _, cp := connectFake(t, fb, Options{ClientID: "old", Version: codec.V31, CleanStart: true}, false, nil)
+	if cp.ProtocolName != "MQIsdp" || cp.ProtocolLevel != 3 {
+		t.Fatalf("CONNECT %v", cp)
+	}
+	m := startMosquitto(t)
+	c := dial(t, m.URL(), Options{ClientID: "old31", Version: codec.V31, CleanStart: true})
+	in := newInbox()
+	if _, err := c.Subscribe(ctxT(t, 5*time.Second), []codec.Subscription{{Filter: "v31/t", QoS: 1}}, in.handler); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(ctxT(t, 5*time.Second), &Message{Topic: "v31/t", QoS: 1, Payload: []byte("3.1")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := in.next(t, 5*time.Second); string(got.Payload) != "3.1" || got.QoS != 1 {
+		t.Fatalf("got %q qos %d", got.Payload, got.QoS)
+	}
+}
