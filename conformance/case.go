@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,9 +89,13 @@ const (
 
 // Case is one conformance check: one observable claim about a target.
 type Case struct {
-	ID         string   // stable, "section/short-name": "3.1/second-connect-closes"
-	Title      string   // one line: what the target must do
-	Statements []string // normative statement IDs checked (spec registry IDs)
+	ID    string // stable, "section/short-name": "3.1/second-connect-closes"
+	Title string // one line: what the target must do
+	// Statements are the normative statement IDs checked (spec registry IDs). Many IDs exist in
+	// both versions with different meanings; qualify such an ID with its version ("3.1.1:MQTT-3.1.2-24",
+	// "5.0:MQTT-3.1.2-22") so that it is claimed only on that version. An unqualified ID is
+	// claimed on every version the case runs on where the registry has it.
+	Statements []string
 	Versions   Versions // protocol versions the case runs on
 	Level      Level    // MUST, SHOULD or MAY
 	Role       Role     // broker or client (set by the catalog registration)
@@ -131,28 +136,57 @@ func (c *Case) Validate() error {
 		if v == codec.V31 {
 			continue // 3.1 numbers no statements; cases cite 3.1.1's
 		}
-		ok := false
-		for _, id := range c.Statements {
-			if spec.Exists(v.String(), id) {
-				ok = true
-			}
-		}
-		if !ok {
+		if len(c.StatementsFor(v)) == 0 {
 			return fmt.Errorf("case %s: none of %v is a %s statement", c.ID, c.Statements, v)
+		}
+	}
+	for _, id := range c.Statements {
+		if ver, bare, ok := splitQualified(id); ok {
+			if !spec.Exists(ver, bare) {
+				return fmt.Errorf("case %s: %s is not a %s statement", c.ID, bare, ver)
+			}
+			if ver == spec.V311 && !c.Versions.Has(codec.V311) || ver == spec.V5 && !c.Versions.Has(codec.V5) {
+				return fmt.Errorf("case %s: cites %s but does not run on %s", c.ID, id, ver)
+			}
 		}
 	}
 	return nil
 }
 
+// splitQualified splits "5.0:MQTT-x" into its version and ID.
+func splitQualified(id string) (version, bare string, ok bool) {
+	for _, v := range []string{spec.V311, spec.V5} {
+		if rest, found := strings.CutPrefix(id, v+":"); found {
+			return v, rest, true
+		}
+	}
+	return "", id, false
+}
+
 // StatementsFor returns the statements of the case that exist in version v.
 func (c *Case) StatementsFor(v codec.Version) []string {
 	var out []string
+	sv := specVersion(v)
 	for _, id := range c.Statements {
-		if spec.Exists(specVersion(v), id) {
-			out = append(out, id)
+		ver, bare, qualified := splitQualified(id)
+		if qualified && ver != sv {
+			continue
+		}
+		if spec.Exists(sv, bare) && !slices.Contains(out, bare) {
+			out = append(out, bare)
 		}
 	}
 	return out
+}
+
+// Cites reports whether the case claims statement id on any version it runs on.
+func (c *Case) Cites(id string) bool {
+	for _, v := range c.Versions.List() {
+		if slices.Contains(c.StatementsFor(v), id) {
+			return true
+		}
+	}
+	return false
 }
 
 func specVersion(v codec.Version) string {

@@ -341,7 +341,10 @@ func Within(d time.Duration) CloseOption { return func(s *closeSpec) { s.within 
 
 // ExpectClosed checks that the target closes the connection within the deadline, with nothing
 // before it but what the options allow.
-func (c *Conn) ExpectClosed(opts ...CloseOption) {
+//
+// It returns the packets that preceded the close (the allowed DISCONNECT or CONNACK), so a case
+// can inspect their properties.
+func (c *Conn) ExpectClosed(opts ...CloseOption) []codec.Packet {
 	var s closeSpec
 	for _, o := range opts {
 		o(&s)
@@ -358,6 +361,7 @@ func (c *Conn) ExpectClosed(opts ...CloseOption) {
 	}
 	deadline := time.Now().Add(s.within)
 	sawDisc, sawConnack := false, false
+	var seen []codec.Packet
 	for {
 		left := time.Until(deadline)
 		in, ok := c.recv(max(left, time.Millisecond))
@@ -377,6 +381,7 @@ func (c *Conn) ExpectClosed(opts ...CloseOption) {
 					c.t.Failf(want, p.String(), "[%s] DISCONNECT reason %s; expected one of %s", c.Label, p.ReasonCode, codesString(s.disconnect))
 				}
 				sawDisc = true
+				seen = append(seen, p)
 				continue
 			}
 		case *codec.Connack:
@@ -388,6 +393,7 @@ func (c *Conn) ExpectClosed(opts ...CloseOption) {
 					c.t.Failf("Session Present 0 on a refusing CONNACK", p.String(), "[%s] refusing CONNACK has Session Present 1", c.Label)
 				}
 				sawConnack = true
+				seen = append(seen, p)
 				continue
 			}
 		}
@@ -398,6 +404,74 @@ func (c *Conn) ExpectClosed(opts ...CloseOption) {
 	}
 	if s.needConnack && !sawConnack {
 		c.t.Failf(want, "closed without CONNACK", "[%s] the connection closed without a CONNACK %s", c.Label, codesString(s.connack))
+	}
+	return seen
+}
+
+// Next waits up to d for the next packet without judging it: it returns the packet, or
+// closed=true when the connection ended, or (nil, false) on timeout. A malformed packet from the
+// target still fails the case.
+func (c *Conn) Next(d time.Duration) (p codec.Packet, closed bool) {
+	in, ok := c.recv(d)
+	if !ok {
+		return nil, false
+	}
+	if in.eof {
+		return nil, true
+	}
+	if in.err != nil {
+		c.t.Failf("a well-formed packet", "malformed packet", "[%s] the target sent a malformed packet: %v", c.Label, in.err)
+	}
+	return in.p, false
+}
+
+// ExpectOrClosed accepts either of two reactions the specification allows: the next packet
+// matches m (returned), or the connection closes, optionally after a DISCONNECT/CONNACK the
+// options allow (nil returned).
+func (c *Conn) ExpectOrClosed(m Matcher, opts ...CloseOption) codec.Packet {
+	var s closeSpec
+	for _, o := range opts {
+		o(&s)
+	}
+	p, closed := c.Next(c.t.Timeouts.Step)
+	switch {
+	case closed:
+		return nil
+	case p == nil:
+		c.t.Failf(m.String()+" or a close", "nothing within "+c.t.Timeouts.Step.String(), "[%s] expected %s or the connection to close; nothing happened within %v", c.Label, m, c.t.Timeouts.Step)
+	}
+	if err := m.Match(p); err == nil {
+		return p
+	}
+	if d, ok := p.(*codec.Disconnect); ok && containsCode(s.disconnect, d.ReasonCode) {
+		c.ExpectClosed(opts...)
+		return nil
+	}
+	if a, ok := p.(*codec.Connack); ok && containsCode(s.connack, a.ReasonCode) {
+		c.ExpectClosed(opts...)
+		return nil
+	}
+	c.t.Failf(m.String()+" or a close", p.String(), "[%s] expected %s or the connection to close, got %s", c.Label, m, p)
+	return nil
+}
+
+// WaitClosed waits up to d for the connection to close, discarding packets that arrive
+// meanwhile; it reports whether it closed. It never fails the case (use it to let a
+// DISCONNECT take effect before the next step).
+func (c *Conn) WaitClosed(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		in, ok := c.recv(left)
+		if !ok {
+			return false
+		}
+		if in.eof {
+			return true
+		}
 	}
 }
 

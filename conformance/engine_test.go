@@ -2,6 +2,7 @@ package conformance
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -234,7 +235,10 @@ func TestSelect(t *testing.T) {
 	}{
 		{nil, nil, "3.1/a 3.3/b 3.10/c"},
 		{[]string{"3.1/*"}, nil, "3.1/a"},
-		{[]string{"3.1"}, nil, "3.1/a 3.10/c"}, // prefix
+		{[]string{"3.1"}, nil, "3.1/a"},   // a section, not a string prefix
+		{[]string{"3.1/"}, nil, "3.1/a"},  // prefix ending in /
+		{[]string{"3.1/a"}, nil, "3.1/a"}, // exact ID
+		{[]string{"3"}, nil, ""},          // no case in section 3
 		{nil, []string{"MQTT-3.3.1-4"}, "3.3/b"},
 		{nil, []string{"SHOULD"}, "3.3/b"},
 		{nil, []string{"3.1.1"}, "3.1/a 3.10/c"},
@@ -265,5 +269,81 @@ func TestClientIDShape(t *testing.T) {
 		if len(id) > 23 || !codec.ValidTopicName(id) || strings.Trim(id, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" {
 			t.Fatalf("client id %q is not 1-23 alphanumerics", id)
 		}
+	}
+}
+
+func TestNextAndAlternatives(t *testing.T) {
+	tests := []struct {
+		name   string
+		broker func(nc net.Conn)
+		run    func(t *T)
+		want   reports.Status
+	}{
+		{"or-closed accepts the packet", func(nc net.Conn) {
+			write(nc, codec.V311, &codec.Puback{PacketID: 1})
+			time.Sleep(50 * time.Millisecond)
+		},
+			func(t *T) {
+				t.Check(t.Connect(t.DefaultConnect()).ExpectOrClosed(Puback(1)) != nil, "packet", "nil", "no packet")
+			}, reports.Pass},
+		{"or-closed accepts the close", func(nc net.Conn) {},
+			func(t *T) {
+				t.Check(t.Connect(t.DefaultConnect()).ExpectOrClosed(Puback(1)) == nil, "nil", "packet", "packet")
+			}, reports.Pass},
+		{"or-closed rejects another packet", func(nc net.Conn) {
+			write(nc, codec.V311, &codec.Puback{PacketID: 2})
+			time.Sleep(50 * time.Millisecond)
+		},
+			func(t *T) { t.Connect(t.DefaultConnect()).ExpectOrClosed(Puback(1)) }, reports.Fail},
+		{"one of", func(nc net.Conn) {
+			write(nc, codec.V311, &codec.Puback{PacketID: 2})
+			time.Sleep(50 * time.Millisecond)
+		},
+			func(t *T) { t.Connect(t.DefaultConnect()).Expect(OneOf(Puback(1), Puback(2))) }, reports.Pass},
+		{"one of mismatch", func(nc net.Conn) {
+			write(nc, codec.V311, &codec.Puback{PacketID: 3})
+			time.Sleep(50 * time.Millisecond)
+		},
+			func(t *T) { t.Connect(t.DefaultConnect()).Expect(OneOf(Puback(1), Puback(2))) }, reports.Fail},
+		{"next times out", func(nc net.Conn) { time.Sleep(time.Second) },
+			func(t *T) {
+				p, closed := t.Connect(t.DefaultConnect()).Next(100 * time.Millisecond)
+				t.Check(p == nil && !closed, "timeout", fmt.Sprint(p, closed), "Next")
+			}, reports.Pass},
+		{"wait closed", func(nc net.Conn) { write(nc, codec.V311, &codec.Pingresp{}) },
+			func(t *T) {
+				t.Check(t.Connect(t.DefaultConnect()).WaitClosed(time.Second), "closed", "open", "WaitClosed")
+			}, reports.Pass},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tg := fakeBroker(t, connackThen(tc.broker))
+			if res := runOne(t, tg, Case{Run: tc.run}); res.Status != tc.want {
+				t.Fatalf("status %s (%s), want %s", res.Status, res.Message, tc.want)
+			}
+		})
+	}
+}
+
+func TestQualifiedStatements(t *testing.T) {
+	c := Case{ID: "3.1/k", Title: "t", Level: Must, Versions: Both, Run: func(*T) {},
+		Statements: []string{"3.1.1:MQTT-3.1.2-24", "5.0:MQTT-3.1.2-22", "MQTT-3.1.0-2"}}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(c.StatementsFor(codec.V311), " "); got != "MQTT-3.1.2-24 MQTT-3.1.0-2" {
+		t.Errorf("3.1.1 statements %q", got)
+	}
+	if got := strings.Join(c.StatementsFor(codec.V5), " "); got != "MQTT-3.1.2-22 MQTT-3.1.0-2" {
+		t.Errorf("5.0 statements %q", got)
+	}
+	bad := c
+	bad.Versions = V311
+	if bad.Validate() == nil {
+		t.Error("a 5.0-qualified statement on a 3.1.1-only case was accepted")
+	}
+	bad.Statements = []string{"3.1.1:MQTT-9.9.9-9"}
+	if bad.Validate() == nil {
+		t.Error("an unknown qualified statement was accepted")
 	}
 }

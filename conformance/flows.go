@@ -195,3 +195,24 @@ func (t *T) PersistentConnect(id string) *codec.Connect {
 	}
 	return p
 }
+
+// AuthExchange starts one client side of the target's enhanced-authentication method: the data
+// for the CONNECT (or AUTH 0x19) and the function answering each challenge. It ends the case as
+// an error when the descriptor describes no method.
+func (t *T) AuthExchange() (initial []byte, step func(challenge []byte) ([]byte, error)) {
+	tg := t.Target
+	if tg.AuthMethod == "" {
+		t.Errorf("the target descriptor names no authentication method")
+	}
+	if tg.NewAuth != nil {
+		init, st, err := tg.NewAuth()
+		if err != nil {
+			t.Errorf("start an authentication exchange: %v", err)
+		}
+		return init, st
+	}
+	if tg.AuthStep == nil {
+		t.Errorf("the target descriptor has no AuthStep for %s", tg.AuthMethod)
+	}
+	return tg.AuthInitial, tg.AuthStep
+}

@@ -417,3 +417,30 @@ func Auth(rc codec.ReasonCode) *M { return (&M{typ: codec.AUTH}).Reason(rc) }
 
 // Type expects a packet of type t and checks nothing else.
 func Type(t codec.PacketType) *M { return &M{typ: t} }
+
+// anyOf matches when one of its matchers does.
+type anyOf []Matcher
+
+// OneOf matches a packet that satisfies any of the matchers (for the places where the
+// specification allows alternatives).
+func OneOf(ms ...Matcher) Matcher { return anyOf(ms) }
+
+func (a anyOf) Match(p codec.Packet) error {
+	var errs []string
+	for _, m := range a {
+		err := m.Match(p)
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, m.String()+": "+err.Error())
+	}
+	return fmt.Errorf("matches none of the alternatives (%s)", strings.Join(errs, "; "))
+}
+
+func (a anyOf) String() string {
+	s := make([]string, len(a))
+	for i, m := range a {
+		s[i] = m.String()
+	}
+	return "one of [" + strings.Join(s, " | ") + "]"
+}

@@ -312,10 +312,7 @@ func Select(cases []Case, globs, labels []string) ([]Case, error) {
 	}
 	var out []Case
 	for _, c := range cases {
-		if len(globs) > 0 && !slices.ContainsFunc(globs, func(g string) bool {
-			ok, _ := path.Match(g, c.ID)
-			return ok || strings.HasPrefix(c.ID, g)
-		}) {
+		if len(globs) > 0 && !slices.ContainsFunc(globs, func(g string) bool { return matchID(g, c.ID) }) {
 			continue
 		}
 		if len(labels) > 0 && !slices.ContainsFunc(labels, func(l string) bool { return hasLabel(&c, l) }) {
@@ -326,9 +323,21 @@ func Select(cases []Case, globs, labels []string) ([]Case, error) {
 	return out, nil
 }
 
+// matchID matches a case ID against a --case pattern: a glob ("3.3/*retain*"), an exact ID, a
+// section ("3.3", matching every case of 3.3 but not 3.30) or a prefix ending in "/".
+func matchID(g, id string) bool {
+	if ok, _ := path.Match(g, id); ok {
+		return true
+	}
+	if strings.HasSuffix(g, "/") {
+		return strings.HasPrefix(id, g)
+	}
+	return strings.HasPrefix(id, g+"/")
+}
+
 func hasLabel(c *Case, l string) bool {
 	switch {
-	case slices.Contains(c.Statements, l):
+	case c.Cites(l):
 		return true
 	case strings.EqualFold(l, c.Level.String()):
 		return true

@@ -34,6 +34,10 @@ type Target struct {
 	AuthStep   func(challenge []byte) ([]byte, error)
 	// AuthInitial is the Authentication Data sent in CONNECT for AuthMethod.
 	AuthInitial []byte
+	// NewAuth, when set, starts one client-side exchange of AuthMethod (for stateful methods
+	// such as SCRAM): the initial data and the step function for that exchange only. Use
+	// T.AuthExchange rather than reading the fields above directly.
+	NewAuth func() (initial []byte, step func(challenge []byte) ([]byte, error), err error)
 	// Restart restarts the broker, keeping persistent sessions (enables restart cases).
 	Restart func(ctx context.Context) error
 	// Disable lists features to treat as missing even if discovery finds them.

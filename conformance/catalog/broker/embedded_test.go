@@ -62,7 +62,7 @@ func TestFaultsAreCaught(t *testing.T) {
 			}
 			var cases []conformance.Case
 			for _, c := range all {
-				if slices.ContainsFunc(c.Statements, func(s string) bool { return slices.Contains(ids, s) }) {
+				if slices.ContainsFunc(ids, c.Cites) {
 					cases = append(cases, c)
 				}
 			}
