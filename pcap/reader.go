@@ -1,0 +1,358 @@
+package pcap
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/reassembly"
+
+	"github.com/mqttspec/mqttspec/codec"
+)
+
+// Options control a Read.
+type Options struct {
+	// Ports carry MQTT over plain TCP (default 1883). A connection belongs to MQTT when either of
+	// its ports is listed, like tshark's "-d tcp.port==P,mqtt".
+	Ports []uint16
+	// WebSocketPorts carry MQTT over WebSocket when the stream starts with an HTTP upgrade
+	// (default 80, 8080 and 9001).
+	WebSocketPorts []uint16
+	// MaxPacketSize is the largest MQTT packet that is buffered and decoded (default 16 MiB).
+	// Larger packets are reported with their header and skipped without being buffered.
+	MaxPacketSize int
+	// Version decodes streams whose CONNECT was not captured; VersionUnknown (the default)
+	// guesses it from the first packets that decode only one way, else uses 3.1.1.
+	Version codec.Version
+	// MaxBufferedPages bounds the out-of-order data held per connection, in 1900-byte pages
+	// (default 2048, about 4 MB); when it is reached the reassembler gives up on the missing
+	// segment and reports a gap.
+	MaxBufferedPages int
+	// GapTimeout is how long (in capture time) a direction waits for a missing segment before
+	// the gap is reported and the data after it delivered (default 30s).
+	GapTimeout time.Duration
+}
+
+// DefaultPort is the IANA port of MQTT over TCP.
+const DefaultPort = 1883
+
+// DefaultWebSocketPorts are the ports checked for MQTT over WebSocket when none are given.
+var DefaultWebSocketPorts = []uint16{80, 8080, 9001}
+
+// DefaultMaxPacketSize is the default Options.MaxPacketSize.
+const DefaultMaxPacketSize = 16 << 20
+
+func (o *Options) withDefaults() Options {
+	c := *o
+	if len(c.Ports) == 0 {
+		c.Ports = []uint16{DefaultPort}
+	}
+	if c.WebSocketPorts == nil {
+		c.WebSocketPorts = DefaultWebSocketPorts
+	}
+	if c.MaxPacketSize <= 0 {
+		c.MaxPacketSize = DefaultMaxPacketSize
+	}
+	if c.MaxBufferedPages <= 0 {
+		c.MaxBufferedPages = 2048
+	}
+	if c.GapTimeout <= 0 {
+		c.GapTimeout = 30 * time.Second
+	}
+	return c
+}
+
+// Summary is what Read reports once the capture is read.
+type Summary struct {
+	Stats
+	Streams []*Stream
+}
+
+// ReadFile reads the capture at path; see Read.
+func ReadFile(path string, o Options, h Handler) (*Summary, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return Read(f, o, h)
+}
+
+// Read reads a pcap or pcapng capture from r and calls h for every MQTT packet and note. The
+// Summary is returned even with an error when frames were read before it: a *CaptureError
+// (errors.As) means the file is damaged or cut short at that point, and what came before it was
+// processed.
+func Read(r io.Reader, o Options, h Handler) (*Summary, error) {
+	src, err := openSource(r)
+	if err != nil {
+		return nil, err
+	}
+	rd := newReader(o.withDefaults(), h)
+	rd.sum.Format = src.format()
+	err = rd.run(src)
+	rd.finish()
+	return &rd.sum, err
+}
+
+// portClass flags what a port carries.
+const (
+	portMQTT = 1
+	portWS   = 2
+)
+
+type reader struct {
+	o     Options
+	h     Handler
+	ports [65536]uint8
+	sum   Summary
+
+	asm     *reassembly.Assembler
+	pool    *reassembly.StreamPool
+	conns   []*tcpConn // every connection that got a Stream, to finish them
+	lastGap time.Time
+
+	ip4 layers.IPv4
+	ip6 layers.IPv6
+	tcp layers.TCP
+
+	ctxs  []segCtx // slab of per-segment contexts (see segCtx)
+	msg   Message  // reused for every Handler.Packet call
+	note  Note
+	frame int
+	now   time.Time
+	snapN bool // a snaplen note was given
+	fragN bool // an IP fragment note was given
+}
+
+// segCtx is the reassembly context of one TCP segment: the reassembler keeps it with queued
+// out-of-order data and hands it back with the data it completes. Contexts come from a slab so
+// that in-order traffic does not allocate one per segment.
+type segCtx struct {
+	ci    gopacket.CaptureInfo
+	frame int
+}
+
+func (c *segCtx) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
+
+func newReader(o Options, h Handler) *reader {
+	rd := &reader{o: o, h: h}
+	for _, p := range o.Ports {
+		rd.ports[p] |= portMQTT
+	}
+	for _, p := range o.WebSocketPorts {
+		rd.ports[p] |= portWS
+	}
+	rd.sum.LinkTypes = map[uint32]int{}
+	rd.pool = reassembly.NewStreamPool(&factory{rd: rd})
+	rd.asm = reassembly.NewAssembler(rd.pool)
+	rd.asm.MaxBufferedPagesPerConnection = o.MaxBufferedPages
+	rd.asm.MaxBufferedPagesTotal = o.MaxBufferedPages * 16
+	return rd
+}
+
+func (rd *reader) newCtx(ci gopacket.CaptureInfo) *segCtx {
+	if len(rd.ctxs) == 0 {
+		rd.ctxs = make([]segCtx, 1024)
+	}
+	c := &rd.ctxs[0]
+	rd.ctxs = rd.ctxs[1:]
+	c.ci, c.frame = ci, rd.frame
+	return c
+}
+
+func (rd *reader) run(src frameSource) (err error) {
+	defer func() {
+		// Last line of defence: a bug in a dependency must not take the process down on a
+		// hostile capture. Report it with the frame it happened on.
+		if p := recover(); p != nil {
+			err = &CaptureError{Frame: rd.frame, Offset: -1, Err: fmt.Errorf("internal error while processing frame %d: %v", rd.frame, p)}
+		}
+	}()
+	for {
+		f, err := src.next()
+		if err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		rd.frame++
+		rd.sum.Frames++
+		rd.now = f.ts
+		if rd.sum.First.IsZero() {
+			rd.sum.First = f.ts
+		}
+		if f.ts.After(rd.sum.Last) {
+			rd.sum.Last = f.ts
+		}
+		rd.sum.LinkTypes[f.link]++
+		rd.handleFrame(&f)
+		if rd.lastGap.IsZero() {
+			rd.lastGap = f.ts
+		} else if f.ts.Sub(rd.lastGap) > rd.o.GapTimeout/2 {
+			// Give up on missing segments older than GapTimeout, so that a lost segment is
+			// reported as a gap instead of holding the rest of its direction until the end.
+			rd.lastGap = f.ts
+			rd.asm.FlushWithOptions(reassembly.FlushOptions{T: f.ts.Add(-rd.o.GapTimeout)})
+		}
+	}
+}
+
+func (rd *reader) handleFrame(f *frame) {
+	b, ipv := netLayer(f.link, f.data)
+	if ipv == 0 {
+		rd.sum.NonIP++
+		return
+	}
+	rd.sum.IP++
+	var netFlow gopacket.Flow
+	var payload []byte
+	switch ipv {
+	case 4:
+		if rd.ip4.DecodeFromBytes(b, gopacket.NilDecodeFeedback) != nil {
+			return
+		}
+		if rd.ip4.Flags&layers.IPv4MoreFragments != 0 || rd.ip4.FragOffset != 0 {
+			rd.fragment()
+			return
+		}
+		if rd.ip4.Protocol != layers.IPProtocolTCP {
+			return
+		}
+		netFlow, payload = rd.ip4.NetworkFlow(), rd.ip4.Payload
+	case 6:
+		if rd.ip6.DecodeFromBytes(b, gopacket.NilDecodeFeedback) != nil {
+			return
+		}
+		next, p := rd.ip6.NextHeader, rd.ip6.Payload
+		if rd.ip6.HopByHop != nil {
+			next = rd.ip6.HopByHop.NextHeader
+		}
+		// Walk the extension headers that can precede TCP.
+		for i := 0; i < 8 && next != layers.IPProtocolTCP; i++ {
+			switch next {
+			case layers.IPProtocolIPv6HopByHop, layers.IPProtocolIPv6Routing, layers.IPProtocolIPv6Destination:
+				if len(p) < 8 || len(p) < (int(p[1])+1)*8 {
+					return
+				}
+				next, p = layers.IPProtocol(p[0]), p[(int(p[1])+1)*8:]
+			case layers.IPProtocolAH:
+				if len(p) < 8 || len(p) < (int(p[1])+2)*4 {
+					return
+				}
+				next, p = layers.IPProtocol(p[0]), p[(int(p[1])+2)*4:]
+			case layers.IPProtocolIPv6Fragment:
+				rd.fragment()
+				return
+			default:
+				return
+			}
+		}
+		if next != layers.IPProtocolTCP {
+			return
+		}
+		netFlow, payload = rd.ip6.NetworkFlow(), p
+	}
+	if len(payload) < 20 {
+		return
+	}
+	sp, dp := uint16(payload[0])<<8|uint16(payload[1]), uint16(payload[2])<<8|uint16(payload[3])
+	if rd.ports[sp] == 0 && rd.ports[dp] == 0 {
+		return
+	}
+	if rd.tcp.DecodeFromBytes(payload, gopacket.NilDecodeFeedback) != nil {
+		return
+	}
+	rd.sum.TCP++
+	if len(f.data) < f.origLen {
+		rd.sum.Snapped++
+		if !rd.snapN {
+			rd.snapN = true
+			rd.emitNote(nil, 0, NoteTruncated, int64(f.origLen-len(f.data)),
+				fmt.Sprintf("frame captured with %d of its %d bytes (snap length too small): the missing bytes show up as gaps", len(f.data), f.origLen))
+		}
+	}
+	t := &rd.tcp
+	if len(t.Payload) == 0 && !t.SYN && !t.FIN && !t.RST {
+		return // a pure ACK carries nothing for us
+	}
+	ci := gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(f.data), Length: f.origLen}
+	rd.asm.AssembleWithContext(netFlow, t, rd.newCtx(ci))
+}
+
+func (rd *reader) fragment() {
+	rd.sum.Fragment++
+	if !rd.fragN {
+		rd.fragN = true
+		rd.emitNote(nil, 0, NoteFragmented, 0, "IP fragments are not reassembled; their TCP data is missing")
+	}
+}
+
+// finish flushes what the reassembler still holds and closes every stream.
+func (rd *reader) finish() {
+	func() {
+		defer func() { _ = recover() }() // see run: never panic on hostile input
+		rd.asm.FlushAll()
+	}()
+	for _, c := range rd.conns {
+		c.finish()
+	}
+	for _, c := range rd.conns {
+		rd.sum.Streams = append(rd.sum.Streams, c.s)
+	}
+	slices.SortFunc(rd.sum.Streams, func(a, b *Stream) int { return a.ID - b.ID })
+}
+
+func (rd *reader) emitNote(s *Stream, d Direction, k NoteKind, n int64, text string) {
+	if rd.h.Note == nil {
+		return
+	}
+	rd.note = Note{Frame: rd.frame, Time: rd.now, Stream: s, Dir: d, Kind: k, Text: text, Bytes: n}
+	rd.h.Note(&rd.note)
+}
+
+// factory creates a tcpConn for every new TCP connection the reassembler sees.
+type factory struct{ rd *reader }
+
+func (f *factory) New(netFlow, tcpFlow gopacket.Flow, t *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
+	rd := f.rd
+	sp, dp := uint16(t.SrcPort), uint16(t.DstPort)
+	srcIsClient := false
+	switch {
+	case t.SYN && !t.ACK:
+		srcIsClient = true
+	case t.SYN && t.ACK:
+		srcIsClient = false
+	case rd.ports[dp] != 0 && rd.ports[sp] == 0:
+		srcIsClient = true
+	case rd.ports[sp] != 0 && rd.ports[dp] == 0:
+		srcIsClient = false
+	default:
+		srcIsClient = sp > dp // both listed: the higher port is usually the ephemeral one
+	}
+	c := &tcpConn{rd: rd, firstIsClient: srcIsClient}
+	src, _ := netip.AddrFromSlice(netFlow.Src().Raw())
+	dst, _ := netip.AddrFromSlice(netFlow.Dst().Raw())
+	a, b := netip.AddrPortFrom(src.Unmap(), sp), netip.AddrPortFrom(dst.Unmap(), dp)
+	if srcIsClient {
+		c.client, c.server = a, b
+	} else {
+		c.client, c.server = b, a
+	}
+	c.class = rd.ports[c.server.Port()]
+	if c.class == 0 { // only the client's port is listed: go by it
+		c.class = rd.ports[c.client.Port()]
+	}
+	c.half[0] = half{dir: FromClient, conn: c}
+	c.half[1] = half{dir: FromServer, conn: c}
+	return c
+}
+
+// errNotMQTT marks a stream on a WebSocket port that carries something else.
+var errNotMQTT = errors.New("not MQTT")

@@ -1,0 +1,255 @@
+package pcap
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/google/gopacket"
+	"github.com/google/gopacket/layers"
+	"github.com/google/gopacket/reassembly"
+
+	"github.com/mqttspec/mqttspec/codec"
+)
+
+// connMode is what a connection turned out to carry.
+type connMode byte
+
+const (
+	modeUndecided connMode = iota
+	modeMQTT
+	modeWS
+	modeIgnored
+)
+
+// tcpConn is one TCP connection: the reassembler's Stream and our per-connection state.
+type tcpConn struct {
+	rd            *reader
+	s             *Stream // nil until the connection carries data or a SYN
+	firstIsClient bool    // the reassembler's "client to server" is our client's direction
+	client        netip.AddrPort
+	server        netip.AddrPort
+	class         uint8
+	mode          connMode
+	version       codec.Version
+	guesses       int
+	half          [2]half
+	finished      bool
+}
+
+// half is one direction of a connection.
+type half struct {
+	conn      *tcpConn
+	dir       Direction
+	midstream bool // the capture started after this direction did
+	lastFrame int
+	lastTime  time.Time
+	curFrame  int // frame and time of the data being fed
+	curTime   time.Time
+	ws        *wsHalf
+	mq        framer
+}
+
+func (c *tcpConn) dirOf(d reassembly.TCPFlowDirection) Direction {
+	if (d == reassembly.TCPDirClientToServer) == c.firstIsClient {
+		return FromClient
+	}
+	return FromServer
+}
+
+// open creates the Stream when the connection first carries something worth reporting.
+func (c *tcpConn) open(sc *segCtx, syn bool) {
+	rd := c.rd
+	c.s = &Stream{
+		ID:         len(rd.conns),
+		Client:     c.client,
+		Server:     c.server,
+		FirstFrame: sc.frame,
+		Start:      sc.ci.Timestamp,
+		End:        sc.ci.Timestamp,
+		Handshake:  syn,
+		Version:    rd.o.Version,
+	}
+	c.version = rd.o.Version
+	rd.conns = append(rd.conns, c)
+	for i := range c.half {
+		c.half[i].mq.h = &c.half[i]
+	}
+}
+
+// Accept implements reassembly.Stream: it records what the segment says about the connection
+// and forces the start of a direction whose SYN was not captured.
+func (c *tcpConn) Accept(t *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+	sc, _ := ac.(*segCtx)
+	if sc == nil {
+		return false
+	}
+	d := c.dirOf(dir)
+	if c.s == nil {
+		if len(t.Payload) == 0 && !t.SYN {
+			return true // FIN/RST on a connection we never saw carry anything
+		}
+		c.open(sc, t.SYN && !t.ACK && d == FromClient)
+	}
+	h := &c.half[dirIndex(d)]
+	i := dirIndex(d)
+	const invalid = reassembly.Sequence(-1)
+	if nextSeq == invalid {
+		if !*start {
+			*start = true
+			h.midstream = true
+			h.mq.lost = true // the first byte need not start a packet
+		}
+	} else if n := len(t.Payload); n > 0 {
+		seq := reassembly.Sequence(t.Seq)
+		if nextSeq.Difference(seq.Add(n)) <= 0 {
+			c.s.Retransmissions[i]++
+			c.rd.sum.Retransmissions++
+		} else if nextSeq.Difference(seq) > 0 {
+			c.s.OutOfOrder[i]++
+			c.rd.sum.OutOfOrder++
+		}
+	}
+	h.lastFrame, h.lastTime = sc.frame, sc.ci.Timestamp
+	if sc.ci.Timestamp.After(c.s.End) {
+		c.s.End = sc.ci.Timestamp
+	}
+	if t.FIN || t.RST {
+		kind := FIN
+		if t.RST {
+			kind = RST
+		}
+		if d == FromClient && c.s.ClientClose == Open {
+			c.s.ClientClose, c.s.ClientCloseTime = kind, sc.ci.Timestamp
+		} else if d == FromServer && c.s.ServerClose == Open {
+			c.s.ServerClose, c.s.ServerCloseTime = kind, sc.ci.Timestamp
+		}
+	}
+	return true
+}
+
+// ReassembledSG implements reassembly.Stream: in-order data of one direction.
+func (c *tcpConn) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	if c.s == nil || c.finished {
+		return
+	}
+	dir, _, _, skip := sg.Info()
+	d := c.dirOf(dir)
+	h := &c.half[dirIndex(d)]
+	// The context is the segment that completed this data (the last one to arrive), which is
+	// the frame tshark reports a reassembled PDU in. The reassembler may pass none on a flush.
+	// (ScatterGather.CaptureInfo is not used: gopacket 1.1.19 dereferences a nil context for the
+	// second page of a queued segment.)
+	if sc, ok := ac.(*segCtx); ok && sc != nil {
+		h.curFrame, h.curTime = sc.frame, sc.ci.Timestamp
+	} else {
+		h.curFrame, h.curTime = h.lastFrame, h.lastTime
+	}
+	if skip > 0 {
+		c.s.MissingBytes[dirIndex(d)] += int64(skip)
+		c.rd.sum.MissingBytes += int64(skip)
+		c.rd.emitNoteAt(c.s, d, h.curFrame, h.curTime, NoteGap, int64(skip),
+			fmt.Sprintf("%d bytes missing from the capture (%v)", skip, d))
+		h.lose()
+	}
+	n, _ := sg.Lengths()
+	if n == 0 {
+		return
+	}
+	data := sg.Fetch(n)
+	c.s.Bytes[dirIndex(d)] += int64(n)
+	h.feed(data)
+}
+
+// ReassemblyComplete implements reassembly.Stream: both directions have ended.
+func (c *tcpConn) ReassemblyComplete(reassembly.AssemblerContext) bool {
+	c.finish()
+	return true
+}
+
+// finish reports packets cut off by the end of the stream and releases the buffers.
+func (c *tcpConn) finish() {
+	if c.s == nil || c.finished {
+		return
+	}
+	c.finished = true
+	for i := range c.half {
+		h := &c.half[i]
+		h.mq.finish()
+		if h.ws != nil {
+			h.ws.finish()
+		}
+	}
+	if c.s.Version == codec.VersionUnknown {
+		c.s.Version = c.version
+	}
+}
+
+func (h *half) lose() {
+	h.mq.lose()
+	if h.ws != nil {
+		h.ws.lose()
+	}
+}
+
+// feed routes in-order bytes of one direction to the WebSocket de-framer or the MQTT framer,
+// deciding on the first bytes what the connection carries.
+func (h *half) feed(data []byte) {
+	c := h.conn
+	if c.mode == modeUndecided {
+		switch {
+		case h.dir == FromClient && data[0] == 'G' && c.class&portWS != 0:
+			c.mode = modeWS
+			c.s.WebSocket = &WebSocketInfo{}
+			for i := range c.half {
+				c.half[i].ws = &wsHalf{h: &c.half[i]}
+			}
+		case c.class&portMQTT != 0:
+			c.mode = modeMQTT
+		default:
+			c.mode = modeIgnored
+			c.rd.emitNoteAt(c.s, h.dir, h.curFrame, h.curTime, NoteNotMQTT, int64(len(data)),
+				"stream on a WebSocket port does not start with an HTTP upgrade: ignored")
+		}
+	}
+	switch c.mode {
+	case modeWS:
+		h.ws.feed(data)
+	case modeMQTT:
+		h.mq.feed(data)
+	}
+}
+
+// setVersion fixes the version both directions are decoded as.
+func (c *tcpConn) setVersion(v codec.Version, guessed bool) {
+	c.version = v
+	c.s.Version = v
+	c.s.VersionGuessed = guessed
+}
+
+// guess tries to learn the version of a stream whose CONNECT was not captured from a packet that
+// decodes cleanly as exactly one of 3.1.1 and 5.0 (a v5 CONNACK, acknowledgement with reason
+// code, or anything with properties). After 32 undecided packets it settles on 3.1.1.
+func (c *tcpConn) guess(raw []byte, d Direction) {
+	if c.guesses >= 32 {
+		c.setVersion(codec.V311, true)
+		return
+	}
+	c.guesses++
+	_, _, e5 := codec.DecodeWith(codec.Options{Version: codec.V5, Sender: d.Side()}, raw, nil)
+	_, _, e3 := codec.DecodeWith(codec.Options{Version: codec.V311, Sender: d.Side()}, raw, nil)
+	switch {
+	case e5 == nil && e3 != nil:
+		c.setVersion(codec.V5, true)
+	case e3 == nil && e5 != nil:
+		c.setVersion(codec.V311, true)
+	}
+}
+
+func (rd *reader) emitNoteAt(s *Stream, d Direction, frame int, t time.Time, k NoteKind, n int64, text string) {
+	if rd.h.Note == nil {
+		return
+	}
+	rd.note = Note{Frame: frame, Time: t, Stream: s, Dir: d, Kind: k, Text: text, Bytes: n}
+	rd.h.Note(&rd.note)
+}
