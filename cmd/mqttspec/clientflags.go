@@ -55,7 +55,7 @@ type clientFlags struct {
 }
 
 func (f *clientFlags) register(fs *pflag.FlagSet, tool string) {
-	fs.Bool("help", false, "help for "+tool) // -h is the host, as in mosquitto_"+tool
+	fs.Bool("help", false, "help for "+tool) // no -h: it is the host, as in mosquitto_pub/sub
 	fs.StringVarP(&f.host, "host", "h", "localhost", "broker host")
 	fs.IntVarP(&f.port, "port", "p", 0, "broker port (default 1883, 8883 with TLS)")
 	fs.StringVarP(&f.url, "url", "L", "", "broker URL: tcp://, tls://, ws://, wss:// (mqtt:// and mqtts:// may carry the topic as path); replaces -h and -p")
