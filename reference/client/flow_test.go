@@ -758,3 +758,78 @@ func TestMQTT31(t *testing.T) {
 		t.Fatalf("got %q qos %d", got.Payload, got.QoS)
 	}
 }
+
+// TestKeepAliveBusyPublisher: a client that keeps sending QoS 0 still pings a server that sends
+// nothing, so the server's silence is tested before the 1.5× deadline, and the connection lives
+// on while the server answers the pings.
+func TestKeepAliveBusyPublisher(t *testing.T) {
+	fb := newFakeBroker(t)
+	lostCh := make(chan error, 1)
+	c, fc, _ := connectFake(t, fb, Options{ClientID: "a", KeepAlive: 1, OnConnectionLost: func(_ *Client, err error) { lostCh <- err }}, false, nil)
+	stop := make(chan struct{})
+	pubDone := make(chan struct{})
+	go func() {
+		defer close(pubDone)
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+				c.Publish(context.Background(), &Message{Topic: "busy", Payload: []byte("x")})
+			}
+		}
+	}()
+	pings := 0
+	deadline := time.Now().Add(3 * time.Second)
+	for time.Now().Before(deadline) {
+		p, err := fc.next(time.Until(deadline))
+		if err != nil {
+			break
+		}
+		if p.Type() == codec.PINGREQ {
+			pings++
+			fc.send(&codec.Pingresp{})
+		}
+	}
+	close(stop)
+	<-pubDone
+	if pings < 2 || pings > 4 {
+		t.Fatalf("%d PINGREQ in 3s with a keep alive of 1s, want about 3", pings)
+	}
+	select {
+	case err := <-lostCh:
+		t.Fatalf("connection lost: %v", err)
+	default:
+	}
+}
+
+// TestPublishBackPressure: with a server that stops reading, QoS 0 Publish blocks once about a
+// megabyte is queued, and returns ctx's error instead of queueing without bound.
+func TestPublishBackPressure(t *testing.T) {
+	fb := newFakeBroker(t)
+	c, fc, _ := connectFake(t, fb, Options{ClientID: "a"}, false, nil)
+	defer fc.nc.Close() // lets Disconnect end at once
+	payload := make([]byte, 256<<10)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	sent := 0
+	var err error
+	for sent < 400 { // 100 MiB: far more than socket buffers and the writer's queue hold
+		if err = c.Publish(ctx, &Message{Topic: "flood", Payload: payload}); err != nil {
+			break
+		}
+		sent++
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("after %d messages Publish = %v, want context.DeadlineExceeded", sent, err)
+	}
+	c.mu.Lock()
+	w := c.cn.w
+	c.mu.Unlock()
+	w.mu.Lock()
+	queued := len(w.buf)
+	w.mu.Unlock()
+	if queued > highWater+len(payload)+1024 {
+		t.Fatalf("%d bytes queued, want at most about %d", queued, highWater)
+	}
+}
