@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -202,4 +203,35 @@ func TestFailedDialLeavesNoGoroutines(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// TestCustomDialer: Options.Dialer supplies the connection (here one end of net.Pipe, as a fuzz
+// target or an in-process harness would).
+func TestCustomDialer(t *testing.T) {
+	cliEnd, srvEnd := net.Pipe()
+	defer srvEnd.Close()
+	var gotURL string
+	o := Options{ClientID: "piped", Dialer: func(_ context.Context, u *url.URL) (net.Conn, error) {
+		gotURL = u.String()
+		return cliEnd, nil
+	}}
+	srv := &fakeConn{t: t, nc: srvEnd, v: codec.V5, r: codec.NewReader(srvEnd, codec.Options{Version: codec.V5, Sender: codec.SideClient}),
+		w: codec.NewWriter(srvEnd, codec.V5)}
+	go func() {
+		srv.r.ReadPacket() // CONNECT
+		srv.w.WritePacket(&codec.Connack{})
+	}()
+	c := dial(t, "tcp://in-process:1883", o)
+	if gotURL != "tcp://in-process:1883" {
+		t.Fatalf("Dialer got %q", gotURL)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- c.Publish(ctxT(t, 5*time.Second), &Message{Topic: "pipe", Payload: []byte("through")}) }()
+	if p := srv.expect(codec.PUBLISH).(*codec.Publish); p.Topic != "pipe" || string(p.Payload) != "through" {
+		t.Fatalf("got %v", p)
+	}
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, srvEnd) // let the DISCONNECT at cleanup through
 }
