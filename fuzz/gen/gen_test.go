@@ -1,9 +1,11 @@
 package gen_test
 
 import (
+	"bytes"
 	"errors"
 	"math/rand"
 	"sort"
+	"strconv"
 	"testing"
 
 	"github.com/mqttspec/mqttspec/codec"
@@ -235,5 +237,82 @@ func TestParseDefect(t *testing.T) {
 	}
 	if _, err := gen.ParseDefect("broken"); err == nil {
 		t.Error("ParseDefect accepted an unknown name")
+	}
+}
+
+func TestCorpus(t *testing.T) {
+	for _, v := range []codec.Version{codec.V311, codec.V5} {
+		seeds := gen.Corpus(v)
+		names := map[string]bool{}
+		types := map[codec.PacketType]bool{}
+		rules := map[string]bool{}
+		for _, s := range seeds {
+			if names[s.Name] {
+				t.Errorf("%v: duplicate seed name %s", v, s.Name)
+			}
+			names[s.Name] = true
+			p, err := decode(s.Case)
+			if err := s.Case.Check(p, err); err != nil {
+				t.Errorf("%s: %v", s.Name, err)
+			}
+			if s.Case.Want.Accept {
+				types[s.Case.Type] = true
+			} else {
+				rules[s.Case.Want.Rule] = true
+			}
+		}
+		wantTypes := 14
+		if v == codec.V5 {
+			wantTypes = 15
+		}
+		if len(types) != wantTypes {
+			t.Errorf("%v: valid seeds cover %d packet types, want %d", v, len(types), wantTypes)
+		}
+		if len(rules) < 30 {
+			t.Errorf("%v: broken seeds cover only %d rules", v, len(rules))
+		}
+		again := gen.Corpus(v)
+		for i := range seeds {
+			if seeds[i].Name != again[i].Name || string(seeds[i].Case.Bytes) != string(again[i].Case.Bytes) {
+				t.Fatalf("%v: corpus is not deterministic at %s", v, seeds[i].Name)
+			}
+		}
+	}
+}
+
+func TestDictionaryText(t *testing.T) {
+	toks := gen.Dictionary()
+	byName := map[string][]byte{}
+	for _, tk := range toks {
+		if _, dup := byName[tk.Name]; dup {
+			t.Errorf("duplicate token name %s", tk.Name)
+		}
+		byName[tk.Name] = tk.Value
+	}
+	lines := 0
+	for _, line := range bytes.Split(gen.DictionaryText(), []byte("\n")) {
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		lines++
+		name, val, ok := bytes.Cut(line, []byte(`="`))
+		if !ok || !bytes.HasSuffix(val, []byte(`"`)) {
+			t.Fatalf("bad dictionary line %q", line)
+		}
+		for _, c := range name {
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+				t.Fatalf("bad token name %q", name)
+			}
+		}
+		got, err := strconv.Unquote(string(val[len(val)-1:]) + string(val[:len(val)-1]) + `"`)
+		if err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		if got != string(byName[string(name)]) {
+			t.Fatalf("%s: line decodes to %x, token is %x", name, got, byName[string(name)])
+		}
+	}
+	if lines != len(toks) || lines < 100 {
+		t.Fatalf("%d lines for %d tokens", lines, len(toks))
 	}
 }
