@@ -84,7 +84,7 @@ func realPackets(v codec.Version) []realPacket {
 	v5 := v == codec.V5
 	var connProps, willProps, pubProps, ackProps, subProps, connackProps, discProps codec.Properties
 	if v5 {
-		connProps.SetSessionExpiry(3600).SetReceiveMaximum(20).SetMaximumPacketSize(1 << 20).
+		connProps.SetSessionExpiry(3600).SetReceiveMaximum(20).SetMaximumPacketSize(1<<20).
 			SetTopicAliasMaximum(10).SetRequestProblemInfo(1).AddUser("client", "mqttspec")
 		willProps.SetWillDelay(5).SetPayloadFormat(1).SetMessageExpiry(60).SetContentType("text/plain").
 			SetResponseTopic("replies/sensor-1").SetCorrelationData([]byte{1, 2, 3, 4})
