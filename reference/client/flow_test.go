@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -831,5 +832,59 @@ func TestPublishBackPressure(t *testing.T) {
 	w.mu.Unlock()
 	if queued > highWater+len(payload)+1024 {
 		t.Fatalf("%d bytes queued, want at most about %d", queued, highWater)
+	}
+}
+
+// TestDeliveryQueueBounded: while a handler is stuck, at most maxQueuedQoS0 QoS 0 messages wait
+// in memory (the reader stops reading beyond that); none is lost once the handler moves again.
+func TestDeliveryQueueBounded(t *testing.T) {
+	fb := newFakeBroker(t)
+	gate := make(chan struct{})
+	var got []int
+	var mu sync.Mutex
+	c, fc, _ := connectFake(t, fb, Options{ClientID: "a", OnMessage: func(m *Message) {
+		<-gate
+		mu.Lock()
+		got = append(got, int(m.Payload[0])<<8|int(m.Payload[1]))
+		mu.Unlock()
+	}}, false, nil)
+	const n = maxQueuedQoS0 + 500
+	sendDone := make(chan struct{})
+	go func() {
+		defer close(sendDone)
+		for i := 0; i < n; i++ {
+			if fc.w.WritePacket(&codec.Publish{Topic: "q", Payload: []byte{byte(i >> 8), byte(i)}}) != nil {
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	c.dq.mu.Lock()
+	queued := c.dq.qos0
+	c.dq.mu.Unlock()
+	if queued > maxQueuedQoS0 {
+		t.Fatalf("%d QoS 0 messages queued, limit %d", queued, maxQueuedQoS0)
+	}
+	close(gate)
+	<-sendDone
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		k := len(got)
+		mu.Unlock()
+		if k == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("delivered %d of %d", k, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for i, v := range got {
+		if v != i {
+			t.Fatalf("message %d delivered as %d: order broken", i, v)
+		}
 	}
 }
