@@ -82,10 +82,31 @@ func Start() (*Broker, error) {
 	return b, nil
 }
 
+// lockedBuffer collects a child's output; the child writes while the supervisor reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() > 64<<10 {
+		return len(p), nil // bounded: keep the start, where a panic's message is
+	}
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func (b *Broker) spawn(bin string) error {
-	var out bytes.Buffer
+	out := &lockedBuffer{}
 	cmd := exec.Command(bin, "-addr", b.Addr)
-	cmd.Stdout, cmd.Stderr = &out, &out
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return err
 	}
@@ -120,7 +141,7 @@ func (b *Broker) supervise(bin string) {
 			b.mu.Unlock()
 			return
 		}
-		out := fmt.Sprint(cmd.Stdout)
+		out := cmd.Stdout.(*lockedBuffer).String()
 		if len(out) > 2000 {
 			out = out[:2000]
 		}
