@@ -80,10 +80,15 @@ func (f *framer) feed(data []byte) {
 			continue
 		}
 		if f.lost {
-			if !f.plausibleStart(data) {
-				f.note(NoteUnsynced, int64(len(data)), fmt.Sprintf("%d bytes skipped: no MQTT packet starts at this segment", len(data)))
+			i := f.resync(data)
+			if i < 0 {
+				f.note(NoteUnsynced, int64(len(data)), fmt.Sprintf("%d bytes skipped: no MQTT packet boundary found in them", len(data)))
 				return
 			}
+			if i > 0 {
+				f.note(NoteUnsynced, int64(i), fmt.Sprintf("%d bytes skipped before the next MQTT packet boundary", i))
+			}
+			data = data[i:]
 			f.lost = false
 			f.note(NoteResync, 0, "MQTT packet boundary found again")
 		}
@@ -170,41 +175,72 @@ func (f *framer) badHeader(b []byte, err error) {
 	f.lost = true
 }
 
-// plausibleStart reports whether b can begin an MQTT packet: a type with the flags it requires,
-// a well-formed remaining length within the limit, and, when the whole packet is there, a body
-// that decodes.
-func (f *framer) plausibleStart(b []byte) bool {
+// maxScan bounds how far into a chunk resync looks for a packet boundary.
+const maxScan = 64 << 10
+
+// resync finds where in data, which follows a gap, the next MQTT packet starts, or -1. Packets
+// start at the beginning of a chunk more often than not, so an incomplete packet is trusted
+// there; elsewhere a candidate must be a whole packet that decodes and is followed by the end of
+// the data or by another plausible fixed header.
+func (f *framer) resync(data []byte) int {
+	for i := 0; i < len(data) && i < maxScan; i++ {
+		if f.plausibleAt(data[i:], i == 0) {
+			return i
+		}
+	}
+	return -1
+}
+
+func (f *framer) plausibleAt(b []byte, atStart bool) bool {
+	total, ok := f.plausibleHeader(b)
+	if !ok {
+		return false
+	}
+	if total == 0 || total > len(b) {
+		return atStart // header or body incomplete: cannot check more
+	}
+	_, _, err := codec.DecodeWith(codec.Options{Version: f.h.conn.version, Lenient: true, Sender: f.h.dir.Side()}, b[:total], nil)
+	if err != nil {
+		return false
+	}
+	if rest := b[total:]; len(rest) > 0 {
+		_, ok := f.plausibleHeader(rest)
+		return ok
+	}
+	return true
+}
+
+// plausibleHeader reports whether b can begin an MQTT packet (a type with the flags it requires,
+// a well-formed remaining length within the limit) and its total size (0 when the header is
+// incomplete).
+func (f *framer) plausibleHeader(b []byte) (int, bool) {
 	t, fl := codec.PacketType(b[0]>>4), b[0]&15
 	switch {
 	case t == 0:
-		return false
+		return 0, false
 	case t == codec.AUTH && f.h.conn.version != codec.V5:
-		return false
+		return 0, false
 	case t == codec.PUBLISH:
 		if fl&6 == 6 {
-			return false
+			return 0, false
 		}
 	case t == codec.PUBREL || t == codec.SUBSCRIBE || t == codec.UNSUBSCRIBE:
 		if fl != 2 {
-			return false
+			return 0, false
 		}
 	default:
 		if fl != 0 {
-			return false
+			return 0, false
 		}
 	}
 	h, err := f.header(b)
 	if err == codec.ErrShort {
-		return true
+		return 0, true
 	}
 	if err != nil || h.PacketLen() > f.maxPacket() {
-		return false
+		return 0, false
 	}
-	if len(b) >= h.PacketLen() {
-		_, _, err := codec.DecodeWith(codec.Options{Version: f.h.conn.version, Lenient: true, Sender: f.h.dir.Side()}, b[:h.PacketLen()], nil)
-		return err == nil
-	}
-	return true
+	return h.PacketLen(), true
 }
 
 // decoder returns the direction's lenient decoder, created on first use.

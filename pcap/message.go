@@ -181,6 +181,7 @@ const (
 	NoteWSText     NoteKind = "ws-text"     // a WebSocket text frame (MQTT must use binary frames)
 	NoteTruncated  NoteKind = "snaplen"     // a frame was captured shorter than it was on the wire
 	NoteFragmented NoteKind = "ip-fragment" // an IP fragment (not reassembled)
+	NoteLinkType   NoteKind = "link-type"   // frames of a link type Read cannot decode
 )
 
 // Note is something about the capture worth telling that is not an MQTT packet.

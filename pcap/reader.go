@@ -208,6 +208,9 @@ func (rd *reader) handleFrame(f *frame) {
 	b, ipv := netLayer(f.link, f.data)
 	if ipv == 0 {
 		rd.sum.NonIP++
+		if !linkSupported(f.link) && rd.sum.LinkTypes[f.link] == 1 {
+			rd.emitNote(nil, 0, NoteLinkType, 0, fmt.Sprintf("link type %d is not supported (Ethernet, Linux SLL/SLL2, BSD loopback and raw IP are): its frames are skipped", f.link))
+		}
 		return
 	}
 	rd.sum.IP++
