@@ -1,0 +1,150 @@
+package drivers
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/conformance"
+)
+
+// Mosquitto drives the mosquitto command-line clients: mosquitto_pub for OpPublish and OpConnect
+// (with -l and a standard input held open for the action's Duration), mosquitto_sub for
+// OpSubscribe.
+//
+// What the programs cannot do, Supports refuses: reconnecting after a lost connection
+// (mosquitto_pub exits), a keep alive between 1 and 4 s (both programs refuse it), a NUL byte in
+// a topic, user name, password or will field (command-line arguments cannot carry one), a
+// zero-length client identifier (they refuse an empty -i), enhanced authentication, announcing a
+// Topic Alias Maximum or a Maximum Packet Size, and an UNSUBSCRIBE after the messages (-U
+// unsubscribes once, right after subscribing).
+type Mosquitto struct {
+	// Pub and Sub are the programs (default: mosquitto_pub and mosquitto_sub from PATH).
+	Pub, Sub string
+}
+
+// Name implements conformance.Driver.
+func (m *Mosquitto) Name() string { return "mosquitto" }
+
+func (m *Mosquitto) programs() (pub, sub string) {
+	pub, sub = m.Pub, m.Sub
+	if pub == "" {
+		pub = "mosquitto_pub"
+	}
+	if sub == "" {
+		sub = "mosquitto_sub"
+	}
+	return pub, sub
+}
+
+// Available reports whether both programs are installed.
+func (m *Mosquitto) Available() error {
+	pub, sub := m.programs()
+	for _, p := range []string{pub, sub} {
+		if _, err := exec.LookPath(p); err != nil {
+			return fmt.Errorf("mosquitto driver: %s not found (apt-get install mosquitto-clients): %w", p, err)
+		}
+	}
+	return nil
+}
+
+// Supports implements conformance.Driver.
+func (m *Mosquitto) Supports(a conformance.Action) bool { return m.why(a) == "" }
+
+// why returns why the programs cannot perform the action ("" when they can).
+func (m *Mosquitto) why(a conformance.Action) string {
+	e := ExtraFor(a)
+	switch {
+	case a.Version != codec.V311 && a.Version != codec.V5:
+		return "only MQTT 3.1.1 and 5.0"
+	case a.KeepAlive != 0 && a.KeepAlive < 5:
+		return "mosquitto_pub/sub refuse a keep alive below 5 s"
+	case a.Reconnect && a.Op != conformance.OpSubscribe:
+		return "mosquitto_pub does not reconnect"
+	case e.NoClientID:
+		return "mosquitto_pub/sub refuse an empty client identifier"
+	case strings.ContainsRune(a.Topic, 0) || strings.ContainsRune(e.Username, 0) || bytes.IndexByte(e.Password, 0) >= 0:
+		return "a command-line argument cannot carry a NUL byte"
+	case e.Will != nil && (strings.ContainsRune(e.Will.Topic, 0) || bytes.IndexByte(e.Will.Payload, 0) >= 0):
+		return "a command-line argument cannot carry a NUL byte"
+	case e.AuthMethod != "":
+		return "mosquitto_pub/sub cannot answer AUTH challenges"
+	case e.TopicAliasMaximum != 0 || e.MaximumPacketSize != 0:
+		return "mosquitto_pub/sub do not announce a Topic Alias Maximum or Maximum Packet Size"
+	case e.Unsubscribe:
+		return "mosquitto_sub -U unsubscribes right after subscribing, not after the messages"
+	case e.PublishProps != nil:
+		return "publish properties are not mapped to -D options"
+	}
+	return ""
+}
+
+// Start implements conformance.Driver.
+func (m *Mosquitto) Start(ctx context.Context, a conformance.Action) (conformance.ClientProcess, error) {
+	if why := m.why(a); why != "" {
+		return nil, errors.New("mosquitto driver: " + why)
+	}
+	argv, stdin, hold := m.command(a)
+	p, err := startProcess(argv, nil, stdin, hold)
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(ctx, p.Stop)
+	return p, nil
+}
+
+// command builds the program's arguments and standard input; hold is how long standard input
+// stays open after it is written (OpConnect).
+func (m *Mosquitto) command(a conformance.Action) (argv []string, stdin []byte, hold time.Duration) {
+	e := ExtraFor(a)
+	pub, sub := m.programs()
+	v := "mqttv311"
+	if a.Version == codec.V5 {
+		v = "mqttv5"
+	}
+	ka := a.KeepAlive
+	if ka == 0 {
+		ka = DefaultKeepAlive
+	}
+	common := []string{"-h", a.Host, "-p", strconv.Itoa(a.Port), "-V", v, "-i", clientID(a, e),
+		"-k", strconv.Itoa(int(ka)), "-t", a.Topic, "-q", strconv.Itoa(int(a.QoS))}
+	if !a.CleanStart {
+		common = append(common, "-c")
+	}
+	if a.Version == codec.V5 {
+		common = append(common, "-x", strconv.FormatUint(uint64(sessionExpiry(a, e)), 10))
+	}
+	if e.Username != "" {
+		common = append(common, "-u", e.Username)
+		if e.Password != nil {
+			common = append(common, "-P", string(e.Password))
+		}
+	}
+	if w := e.Will; w != nil {
+		common = append(common, "--will-topic", w.Topic, "--will-payload", string(w.Payload), "--will-qos", strconv.Itoa(int(w.QoS)))
+		if w.Retain {
+			common = append(common, "--will-retain")
+		}
+	}
+	switch a.Op {
+	case conformance.OpPublish:
+		argv = append([]string{pub}, common...)
+		argv = append(argv, "-s", "--repeat", strconv.Itoa(count(a)))
+		if a.Retain {
+			argv = append(argv, "-r")
+		}
+		return argv, append([]byte{}, a.Message...), 0
+	case conformance.OpSubscribe:
+		argv = append([]string{sub}, common...)
+		return append(argv, "-v", "-C", strconv.Itoa(count(a))), nil, 0
+	default: // OpConnect: -l publishes each line of standard input; there is none before EOF.
+		argv = append([]string{pub}, common...)
+		return append(argv, "-l"), []byte{}, a.Duration
+	}
+}

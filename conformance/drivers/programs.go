@@ -1,0 +1,268 @@
+package drivers
+
+import (
+	"context"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/conformance"
+)
+
+// helperArgs turns an action into the flags of the driver programs (pahoclient and the MQTT.js
+// script), all in --name=value form; byte strings go in hex.
+func helperArgs(a conformance.Action, e Extra) []string {
+	ka := a.KeepAlive
+	if ka == 0 {
+		ka = DefaultKeepAlive
+	}
+	v := "3.1.1"
+	if a.Version == codec.V5 {
+		v = "5"
+	}
+	args := []string{
+		"--op=" + string(a.Op), "--host=" + a.Host, "--port=" + strconv.Itoa(a.Port), "--version=" + v,
+		"--id=" + clientID(a, e), "--topic-hex=" + hex.EncodeToString([]byte(a.Topic)), "--qos=" + strconv.Itoa(int(a.QoS)),
+		"--message-hex=" + hex.EncodeToString(a.Message), "--retain=" + strconv.FormatBool(a.Retain),
+		"--keepalive=" + strconv.Itoa(int(ka)), "--clean=" + strconv.FormatBool(a.CleanStart),
+		"--count=" + strconv.Itoa(count(a)), "--duration-ms=" + strconv.FormatInt(a.Duration.Milliseconds(), 10),
+		"--reconnect=" + strconv.FormatBool(a.Reconnect), "--unsubscribe=" + strconv.FormatBool(e.Unsubscribe),
+	}
+	if a.Version == codec.V5 {
+		args = append(args, "--session-expiry="+strconv.FormatUint(uint64(sessionExpiry(a, e)), 10))
+		if e.ReceiveMaximum > 0 {
+			args = append(args, "--receive-max="+strconv.Itoa(int(e.ReceiveMaximum)))
+		}
+		if e.TopicAliasMaximum > 0 {
+			args = append(args, "--topic-alias-max="+strconv.Itoa(int(e.TopicAliasMaximum)))
+		}
+		if e.MaximumPacketSize > 0 {
+			args = append(args, "--max-packet-size="+strconv.FormatUint(uint64(e.MaximumPacketSize), 10))
+		}
+		if e.AuthMethod != "" {
+			args = append(args, "--auth-method="+e.AuthMethod, "--auth-data-hex="+hex.EncodeToString(e.AuthData))
+		}
+	}
+	if e.Username != "" {
+		args = append(args, "--username-hex="+hex.EncodeToString([]byte(e.Username)))
+	}
+	if e.Password != nil {
+		args = append(args, "--password-hex="+hex.EncodeToString(e.Password))
+	}
+	if w := e.Will; w != nil {
+		args = append(args, "--will-topic-hex="+hex.EncodeToString([]byte(w.Topic)), "--will-payload-hex="+hex.EncodeToString(w.Payload),
+			"--will-qos="+strconv.Itoa(int(w.QoS)), "--will-retain="+strconv.FormatBool(w.Retain))
+	}
+	return args
+}
+
+// ModuleRoot finds the source tree of this module: $MQTTSPEC_SRC, or the nearest directory above
+// the working directory whose go.mod declares github.com/mqttspec/mqttspec.
+func ModuleRoot() (string, error) {
+	if d := os.Getenv("MQTTSPEC_SRC"); d != "" {
+		return d, nil
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.Contains(string(b), "module github.com/mqttspec/mqttspec\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("the mqttspec source tree was not found above the working directory (set MQTTSPEC_SRC)")
+		}
+		dir = parent
+	}
+}
+
+// Paho drives a small Go program over the Eclipse Paho libraries: paho.golang (autopaho) for
+// MQTT 5.0 — paho.golang speaks only 5.0 — and paho.mqtt.golang for 3.1.1. The program
+// (conformance/drivers/pahoclient) is built with go build on first use, which needs the Go
+// toolchain and this module's source tree.
+type Paho struct {
+	// Src is the module's source tree (default: ModuleRoot); Go is the go command (default "go").
+	Src, Go string
+
+	once sync.Once
+	bin  string
+	tmp  string
+	err  error
+}
+
+// Name implements conformance.Driver.
+func (p *Paho) Name() string { return "paho" }
+
+// Supports implements conformance.Driver.
+func (p *Paho) Supports(a conformance.Action) bool {
+	e := ExtraFor(a)
+	switch {
+	case a.Version != codec.V311 && a.Version != codec.V5:
+		return false
+	case e.PublishProps != nil:
+		return false // not mapped to flags of the program
+	}
+	return true
+}
+
+// Build compiles the program (once) and returns its path.
+func (p *Paho) Build(ctx context.Context) (string, error) {
+	p.once.Do(func() {
+		src := p.Src
+		if src == "" {
+			if src, p.err = ModuleRoot(); p.err != nil {
+				return
+			}
+		}
+		gocmd := p.Go
+		if gocmd == "" {
+			gocmd = "go"
+		}
+		if p.tmp, p.err = os.MkdirTemp("", "mqttspec-paho-"); p.err != nil {
+			return
+		}
+		p.bin = filepath.Join(p.tmp, "pahoclient")
+		bctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(bctx, gocmd, "build", "-o", p.bin, "./conformance/drivers/pahoclient")
+		cmd.Dir = src
+		if out, err := cmd.CombinedOutput(); err != nil {
+			p.err = fmt.Errorf("paho driver: go build ./conformance/drivers/pahoclient: %w\n%s", err, out)
+		}
+	})
+	return p.bin, p.err
+}
+
+// Start implements conformance.Driver.
+func (p *Paho) Start(ctx context.Context, a conformance.Action) (conformance.ClientProcess, error) {
+	bin, err := p.Build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	proc, err := startProcess(append([]string{bin}, helperArgs(a, ExtraFor(a))...), nil, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(ctx, proc.Stop)
+	return proc, nil
+}
+
+// Close removes the built program.
+func (p *Paho) Close() error {
+	if p.tmp == "" {
+		return nil
+	}
+	return os.RemoveAll(p.tmp)
+}
+
+//go:embed mqttjs/client.js
+var mqttjsScript []byte
+
+// MQTTjs drives MQTT.js (the mqtt npm package) through a small script run with node
+// (conformance/drivers/mqttjs/client.js, embedded in this package). MQTT.js itself is installed
+// with npm: npm ci --prefix conformance/drivers/mqttjs.
+//
+// The script uses the library, not the package's mqtt pub/sub command-line tools: those publish
+// again on every reconnection, never leave after a number of messages and take no protocol
+// version flag, so they cannot perform most actions (the cmd driver can still run them).
+type MQTTjs struct {
+	// Modules is the node_modules directory holding mqtt (default: conformance/drivers/mqttjs/
+	// node_modules under ModuleRoot, or $MQTTSPEC_MQTTJS_MODULES). Node is the node command.
+	Modules, Node string
+
+	once   sync.Once
+	script string
+	tmp    string
+	err    error
+}
+
+// Name implements conformance.Driver.
+func (m *MQTTjs) Name() string { return "mqttjs" }
+
+func (m *MQTTjs) modules() (string, error) {
+	if m.Modules != "" {
+		return m.Modules, nil
+	}
+	if d := os.Getenv("MQTTSPEC_MQTTJS_MODULES"); d != "" {
+		return d, nil
+	}
+	root, err := ModuleRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "conformance", "drivers", "mqttjs", "node_modules"), nil
+}
+
+// Available reports whether node and the mqtt package are installed.
+func (m *MQTTjs) Available() error {
+	node := m.Node
+	if node == "" {
+		node = "node"
+	}
+	if _, err := exec.LookPath(node); err != nil {
+		return fmt.Errorf("mqttjs driver: node not found: %w", err)
+	}
+	mods, err := m.modules()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(mods, "mqtt", "package.json")); err != nil {
+		return fmt.Errorf("mqttjs driver: the mqtt package is not installed in %s (npm ci --prefix conformance/drivers/mqttjs)", mods)
+	}
+	return nil
+}
+
+// Supports implements conformance.Driver.
+func (m *MQTTjs) Supports(a conformance.Action) bool {
+	e := ExtraFor(a)
+	return (a.Version == codec.V311 || a.Version == codec.V5) && e.PublishProps == nil
+}
+
+// Start implements conformance.Driver.
+func (m *MQTTjs) Start(ctx context.Context, a conformance.Action) (conformance.ClientProcess, error) {
+	if err := m.Available(); err != nil {
+		return nil, err
+	}
+	m.once.Do(func() {
+		if m.tmp, m.err = os.MkdirTemp("", "mqttspec-mqttjs-"); m.err != nil {
+			return
+		}
+		m.script = filepath.Join(m.tmp, "client.js")
+		m.err = os.WriteFile(m.script, mqttjsScript, 0o644)
+	})
+	if m.err != nil {
+		return nil, m.err
+	}
+	mods, _ := m.modules()
+	node := m.Node
+	if node == "" {
+		node = "node"
+	}
+	argv := append([]string{node, m.script}, helperArgs(a, ExtraFor(a))...)
+	proc, err := startProcess(argv, []string{"NODE_PATH=" + mods}, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(ctx, proc.Stop)
+	return proc, nil
+}
+
+// Close removes the script's temporary copy.
+func (m *MQTTjs) Close() error {
+	if m.tmp == "" {
+		return nil
+	}
+	return os.RemoveAll(m.tmp)
+}
