@@ -70,8 +70,9 @@ type conn struct {
 	lastDL     time.Time // when the read deadline was last pushed
 
 	connacked atomic.Bool
-	counted   bool // counted in Server.connected
-	cause     atomic.Int32
+	counted   bool         // counted in Server.connected
+	cause     atomic.Int32 // closeCause, first one wins
+	kicked    atomic.Int32 // closeCause of a kick by another goroutine
 
 	// Outbound queue, shared by the reader, publishers and the writer.
 	qmu     sync.Mutex
@@ -146,10 +147,14 @@ func (c *conn) cleanup() {
 	close(c.finished)
 }
 
+// takeoverGrace is how long a taken-over connection may still deliver what its client sent
+// before the takeover: a DISCONNECT already on the wire must still discard the will.
+const takeoverGrace = 100 * time.Millisecond
+
 // kick ends the connection from another goroutine: takeover or shutdown. v5 clients past
 // CONNACK get a DISCONNECT with rc first.
 func (c *conn) kick(rc codec.ReasonCode, why closeCause) {
-	c.cause.CompareAndSwap(int32(causeNone), int32(why))
+	c.kicked.Store(int32(why))
 	if c.connacked.Load() && c.v == codec.V5 {
 		if c.enqueue(outItem{pkt: &codec.Disconnect{ReasonCode: rc}, final: true}) {
 			t := time.NewTimer(time.Second)
@@ -158,6 +163,12 @@ func (c *conn) kick(rc codec.ReasonCode, why closeCause) {
 			case <-t.C:
 			}
 			t.Stop()
+		}
+	}
+	if why == causeTakeover {
+		// The reader drains packets that had already arrived, then its read times out.
+		if c.nc.SetReadDeadline(time.Now().Add(takeoverGrace)) == nil {
+			return
 		}
 	}
 	c.nc.Close()

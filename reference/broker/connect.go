@@ -349,12 +349,13 @@ func (s *Server) attach(c *conn, clean bool, ack *codec.Connack) bool {
 		}
 		var willNow *will
 		var sess *session
+		var reroute []delivery
 		present := false
 		if old == nil || clean {
 			if old != nil {
 				old.mu.Lock()
 				willNow = old.takeWillLocked() // the old session ends: its delayed will goes now
-				old.endLocked()
+				reroute = old.endLocked()
 				old.mu.Unlock()
 			}
 			sess = newSession(s, c.clientID)
@@ -382,6 +383,7 @@ func (s *Server) attach(c *conn, clean bool, ack *codec.Connack) bool {
 		}
 		sess.mu.Unlock()
 		s.mu.Unlock()
+		s.reroute(reroute)
 		if willNow != nil {
 			s.publishWill(willNow)
 		}
@@ -398,6 +400,7 @@ func (s *Server) detach(c *conn) {
 		cause = causeNetwork
 	}
 	var willNow *will
+	var reroute []delivery
 	s.mu.Lock()
 	sess.mu.Lock()
 	if sess.conn == c {
@@ -428,7 +431,7 @@ func (s *Server) detach(c *conn) {
 		if s.sessions[sess.id] == sess {
 			delete(s.sessions, sess.id)
 		}
-		sess.endLocked()
+		reroute = sess.endLocked()
 	case 0xFFFFFFFF:
 		// never expires
 	default:
@@ -436,6 +439,7 @@ func (s *Server) detach(c *conn) {
 	}
 	sess.mu.Unlock()
 	s.mu.Unlock()
+	s.reroute(reroute)
 	if willNow != nil {
 		s.publishWill(willNow)
 	}
@@ -447,14 +451,16 @@ func (s *Server) expire(sess *session) {
 	s.mu.Lock()
 	sess.mu.Lock()
 	var w *will
+	var reroute []delivery
 	if sess.conn == nil && !sess.ended && s.sessions[sess.id] == sess {
 		delete(s.sessions, sess.id)
 		w = sess.takeWillLocked()
-		sess.endLocked()
+		reroute = sess.endLocked()
 		s.log.Debug("session expired", "client", sess.id)
 	}
 	sess.mu.Unlock()
 	s.mu.Unlock()
+	s.reroute(reroute)
 	if w != nil {
 		s.publishWill(w)
 	}

@@ -22,9 +22,12 @@ func (c *conn) readLoop() {
 		if keepAlive > 0 {
 			// The deadline runs from the last complete packet (MQTT-3.1.2-22). Pushing it at most
 			// every 10ms, 10ms late, keeps it cheap and never early.
-			if now := time.Now(); now.Sub(c.lastDL) >= 10*time.Millisecond {
+			if now := time.Now(); now.Sub(c.lastDL) >= 10*time.Millisecond && c.kicked.Load() == 0 {
 				c.lastDL = now
 				c.nc.SetReadDeadline(now.Add(keepAlive + 10*time.Millisecond))
+				if c.kicked.Load() != 0 {
+					c.nc.SetReadDeadline(time.Now().Add(takeoverGrace)) // a kick raced with this push
+				}
 			}
 		}
 		raw, err := c.r.ReadRaw()
@@ -45,6 +48,10 @@ func (c *conn) readLoop() {
 }
 
 func (c *conn) readFailed(err error) {
+	if k := c.kicked.Load(); k != int32(causeNone) {
+		c.cause.CompareAndSwap(int32(causeNone), k)
+		return
+	}
 	var ce *codec.Error
 	var ne net.Error
 	switch {
@@ -299,7 +306,7 @@ func (s *Server) route(m *message) {
 		}
 		retain := m.retain && (o.RetainAsPublished || s.faults.has(fRetainFlagAlwaysSet)) // MQTT-3.3.1-12/13
 		if mt.Group != "" {
-			d := delivery{msg: m, qos: qos, retain: retain}
+			d := delivery{msg: m, qos: qos, retain: retain, share: mt.Group, filter: mt.Filter}
 			if o.ID != 0 {
 				d.subIDs = []uint32{o.ID}
 			}
@@ -326,6 +333,24 @@ func (s *Server) route(m *message) {
 	matchPool.Put(bp)
 	for i := range targets {
 		targets[i].s.deliver(targets[i].d)
+	}
+}
+
+// reroute hands shared-subscription messages of a session that ended to other members of their
+// groups (section 4.8.2: a QoS 1 message SHOULD go to another member; a QoS 2 message whose
+// delivery had started MUST NOT, and endLocked does not return those).
+func (s *Server) reroute(ds []delivery) {
+	for _, d := range ds {
+		mt, ok := s.tree.PickShared(d.share, d.filter, preferOnline)
+		if !ok {
+			continue
+		}
+		o := &mt.Options
+		nd := delivery{msg: d.msg, qos: min(d.msg.qos, o.QoS), retain: d.msg.retain && o.RetainAsPublished, share: d.share, filter: d.filter}
+		if o.ID != 0 {
+			nd.subIDs = []uint32{o.ID}
+		}
+		mt.Key.deliver(nd)
 	}
 }
 

@@ -184,7 +184,9 @@ func TestInteropPahoMQTTGolang(t *testing.T) {
 	}
 	collect := func() (chan msg, paho3.MessageHandler) {
 		ch := make(chan msg, 16)
-		return ch, func(_ paho3.Client, m paho3.Message) { ch <- msg{m.Topic(), string(m.Payload()), m.Qos(), m.Retained()} }
+		return ch, func(_ paho3.Client, m paho3.Message) {
+			ch <- msg{m.Topic(), string(m.Payload()), m.Qos(), m.Retained()}
+		}
 	}
 	recv := func(t *testing.T, ch chan msg, want msg) {
 		t.Helper()

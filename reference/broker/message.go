@@ -60,6 +60,8 @@ type delivery struct {
 	qos    byte
 	retain bool
 	subIDs []uint32
+	share  string // shared subscription it came through: share name…
+	filter string // …and filter, to hand it to another member if this session ends
 }
 
 // retainStore holds the last retained message per topic name.

@@ -241,11 +241,22 @@ func (s *session) resendLocked(c *conn) {
 	s.refillLocked()
 }
 
-// endLocked discards the session's state; the caller removes it from the server's map.
-func (s *session) endLocked() {
+// endLocked discards the session's state; the caller removes it from the server's map and
+// passes the returned shared-subscription messages to Server.reroute once unlocked.
+func (s *session) endLocked() (reroute []delivery) {
 	s.ended = true
 	for filter := range s.subs {
 		s.srv.unsubscribeTree(s, filter)
+	}
+	for _, f := range s.order {
+		if !f.done && f.d.share != "" && f.state == awaitAck && (f.d.qos == 1 || !f.sent.Load()) {
+			reroute = append(reroute, f.d)
+		}
+	}
+	for _, d := range s.pending {
+		if d.share != "" {
+			reroute = append(reroute, d)
+		}
 	}
 	s.subs = nil
 	s.inflight, s.order, s.pending, s.inQoS2 = nil, nil, nil, nil
@@ -253,6 +264,7 @@ func (s *session) endLocked() {
 		s.expiryTimer.Stop()
 		s.expiryTimer = nil
 	}
+	return reroute
 }
 
 func (s *session) stopTimers() {

@@ -165,3 +165,31 @@ func TestFeatureDisabled(t *testing.T) {
 		t.Fatalf("3.1.1 wildcard refused per filter: %v", ack)
 	}
 }
+
+// TestSharedRerouteOnSessionEnd: QoS 1 messages of a shared subscription whose member's session
+// ends unacknowledged go to another member (section 4.8.2); a QoS 2 message whose delivery had
+// started does not (MQTT-4.8.2-5).
+func TestSharedRerouteOnSessionEnd(t *testing.T) {
+	addr := brokertest.Start(t, broker.Options{})
+	for _, qos := range []byte{1, 2} {
+		topic := uniq("shr/")
+		a, _ := connect(t, addr, codec.V5)
+		a.subscribe(1, codec.Subscription{Filter: "$share/g/" + topic, QoS: 2})
+		b, _ := connect(t, addr, codec.V5)
+		b.subscribe(1, codec.Subscription{Filter: "$share/g/" + topic, QoS: 2})
+		pub, _ := connect(t, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, QoS: qos, PacketID: 1, Payload: []byte("m")})
+		holder, other := a, b
+		if _, err := a.next(300 * time.Millisecond); err != nil {
+			expectP[*codec.Publish](b) // a did not get it: b must have
+			holder, other = b, a
+		}
+		holder.nc.Close() // session expiry 0: the session ends with the message unacknowledged
+		if qos == 1 {
+			p := expectP[*codec.Publish](other)
+			checkPublish(t, p, topic, "m", 1, false)
+		} else {
+			other.expectNothing(300 * time.Millisecond)
+		}
+	}
+}

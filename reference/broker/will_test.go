@@ -119,3 +119,25 @@ func TestWillV5(t *testing.T) {
 		watch.expectNothing(300 * time.Millisecond)
 	})
 }
+
+// TestWillDiscardedByDisconnectBeforeTakeover: a DISCONNECT already sent when another connection
+// takes the client identifier over still discards the will (MQTT-3.1.2-10, MQTT-3.14.4-3).
+func TestWillDiscardedByDisconnectBeforeTakeover(t *testing.T) {
+	addr := brokertest.Start(t, broker.Options{})
+	for _, v := range []codec.Version{codec.V311, codec.V5} {
+		t.Run(v.String(), func(t *testing.T) {
+			topic, id := uniq("wdt/"), uniq("wdt")
+			watch, _ := connect(t, addr, v)
+			watch.subscribe(1, codec.Subscription{Filter: topic})
+			opts := []connOpt{clientID(id), notClean()}
+			if v == codec.V5 {
+				opts = append(opts, props(func(p *codec.Properties) { p.SetSessionExpiry(60) }))
+			}
+			first, _ := connect(t, addr, v, append(opts, withWill(topic, "stale", 0, false, nil))...)
+			first.send(&codec.Disconnect{}) // no close: the next CONNECT races with it
+			second, _ := connect(t, addr, v, opts...)
+			second.nc.Close()
+			watch.expectNothing(500 * time.Millisecond)
+		})
+	}
+}

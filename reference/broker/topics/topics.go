@@ -267,6 +267,37 @@ func (t *Tree[K]) collect(n *node[K], prefer func(K) bool, out []Match[K]) []Mat
 	return out
 }
 
+// PickShared chooses one member of the shared subscription share/filter round-robin, preferring
+// members for which prefer returns true; ok is false when the group has no member.
+func (t *Tree[K]) PickShared(share, filter string, prefer func(K) bool) (m Match[K], ok bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := t.root
+	f := filter
+	for {
+		level, rest, more := strings.Cut(f, "/")
+		if n = n.children[level]; n == nil {
+			return m, false
+		}
+		if !more {
+			break
+		}
+		f = rest
+	}
+	g := n.shared[share]
+	if g == nil || len(g.members) == 0 {
+		return m, false
+	}
+	start := int(g.next.Add(1)-1) % len(g.members)
+	for i := 0; i < len(g.members); i++ {
+		j := (start + i) % len(g.members)
+		if prefer == nil || prefer(g.members[j].Key) {
+			return g.members[j], true
+		}
+	}
+	return g.members[start], true
+}
+
 // MatchFilter reports whether topic name topic matches filter f (section 4.7). With
 // dollarWildcards false, a filter starting with a wildcard does not match a topic starting with $
 // (MQTT-4.7.2-1).

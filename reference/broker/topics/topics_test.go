@@ -197,3 +197,21 @@ func BenchmarkMatch(b *testing.B) {
 		b.Fatalf("got %d matches", len(out))
 	}
 }
+
+func TestPickShared(t *testing.T) {
+	tr := New[string](Config{})
+	if _, ok := tr.PickShared("g", "a/b", nil); ok {
+		t.Fatal("picked from an empty tree")
+	}
+	tr.SubscribeShared("x", "g", "a/b", Options{QoS: 1})
+	tr.SubscribeShared("y", "g", "a/b", Options{QoS: 2})
+	if m, ok := tr.PickShared("g", "a/b", func(k string) bool { return k == "y" }); !ok || m.Key != "y" || m.Options.QoS != 2 {
+		t.Fatalf("PickShared = %+v %v", m, ok)
+	}
+	if _, ok := tr.PickShared("h", "a/b", nil); ok {
+		t.Fatal("picked from another group")
+	}
+	if _, ok := tr.PickShared("g", "a", nil); ok {
+		t.Fatal("picked from another filter")
+	}
+}
