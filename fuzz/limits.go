@@ -1,0 +1,44 @@
+package fuzz
+
+import (
+	"fmt"
+	"runtime"
+	"runtime/metrics"
+	"time"
+)
+
+// heapAllocated returns the bytes allocated on the heap since the program started. It reads
+// runtime/metrics, which does not stop the world, so a target can afford it on every input; the
+// count lags by what per-P caches have not flushed yet, which the bounds leave room for.
+func heapAllocated() uint64 {
+	s := [1]metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s[:])
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 0
+	}
+	return s[0].Value.Uint64()
+}
+
+// allocBound is what a session of n input bytes may allocate: a fixed allowance for setting up
+// a broker or client and per byte a generous multiple (decoded copies, queues, transcripts).
+// Exceeding it means memory follows something other than the bytes that arrived, such as a
+// length a packet merely announced.
+func allocBound(n int) uint64 { return 8<<20 + 512*uint64(n) }
+
+// waitGoroutines waits until no more than base goroutines run, for at most d, and otherwise
+// returns an error with the stacks of all goroutines.
+func waitGoroutines(base int, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		n := runtime.NumGoroutine()
+		if n <= base {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, true)]
+			return fmt.Errorf("goroutine leak: %d goroutines %v after the session, %d before\n%s", n, d, base, buf)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
