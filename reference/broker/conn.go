@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,14 +120,14 @@ func (s *Server) serve(nc net.Conn) {
 		return
 	}
 	go c.writeLoop()
-	defer c.cleanup()
 	defer func() {
 		// A bug must cost one connection, never the broker (and never other clients).
 		if r := recover(); r != nil {
-			c.log.Error("panic while serving a connection; closing it", "panic", r)
+			c.log.Error("panic recovered; closing the connection", "in", "reader", "panic", r, "stack", string(debug.Stack()))
 			c.cause.CompareAndSwap(0, int32(causeProtocol))
 		}
 	}()
+	defer c.cleanup()
 	if !c.handshake() {
 		return
 	}
@@ -284,6 +285,10 @@ const writeChunk = 64 << 10
 
 func (c *conn) writeLoop() {
 	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("panic recovered; closing the connection", "in", "writer", "panic", r, "stack", string(debug.Stack()))
+			c.nc.Close()
+		}
 		c.qmu.Lock()
 		c.qclosed = true
 		c.queue = nil

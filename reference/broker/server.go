@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -226,8 +227,17 @@ func (s *Server) afterFunc(d time.Duration, f func()) *time.Timer {
 		s.wg.Add(1)
 		s.mu.Unlock()
 		defer s.wg.Done()
+		defer s.recoverPanic("timer")
 		f()
 	})
+}
+
+// recoverPanic turns a panic in a broker goroutine into an error log: a bug costs at most the
+// work at hand, never the broker.
+func (s *Server) recoverPanic(where string) {
+	if r := recover(); r != nil {
+		s.log.Error("panic recovered", "in", where, "panic", r, "stack", string(debug.Stack()))
+	}
 }
 
 func (s *Server) trackConn(c *conn) bool {
