@@ -45,11 +45,12 @@ type outItem struct {
 // conn is one network connection. The reader goroutine (run) owns the protocol state; the writer
 // goroutine owns the outbound topic aliases and the write buffer.
 type conn struct {
-	srv *Server
-	nc  net.Conn
-	log *slog.Logger
-	r   *codec.Reader
-	id  uint64
+	srv  *Server
+	nc   net.Conn
+	log  *slog.Logger // reader's logger; gains the client identifier after CONNECT
+	wlog *slog.Logger // writer's logger, fixed at creation (the writer runs concurrently)
+	r    *codec.Reader
+	id   uint64
 
 	// Set during the handshake, read-only afterwards (kick reads v after connacked).
 	v           codec.Version
@@ -108,6 +109,7 @@ func newConn(srv *Server, nc net.Conn) *conn {
 		finished:    make(chan struct{}),
 		problemInfo: true,
 	}
+	c.wlog = c.log
 	c.r = codec.NewReader(nc, codec.Options{MaxPacketSize: srv.cfg.maxPacket, Sender: codec.SideClient})
 	return c
 }
@@ -286,7 +288,7 @@ const writeChunk = 64 << 10
 func (c *conn) writeLoop() {
 	defer func() {
 		if r := recover(); r != nil {
-			c.log.Error("panic recovered; closing the connection", "in", "writer", "panic", r, "stack", string(debug.Stack()))
+			c.wlog.Error("panic recovered; closing the connection", "in", "writer", "panic", r, "stack", string(debug.Stack()))
 			c.nc.Close()
 		}
 		c.qmu.Lock()
@@ -357,7 +359,7 @@ func (c *conn) write(buf []byte) error {
 	_, err := c.nc.Write(buf)
 	if err != nil {
 		if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.ErrClosedPipe) {
-			c.log.Debug("write failed; closing", "err", err)
+			c.wlog.Debug("write failed; closing", "err", err)
 		}
 		c.cause.CompareAndSwap(int32(causeNone), int32(causeNetwork))
 		c.nc.Close() // wakes the reader
@@ -373,7 +375,7 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 	if it.pkt != nil {
 		out, err := it.pkt.AppendTo(buf, c.v)
 		if err != nil {
-			c.log.Error("cannot encode packet", "packet", it.pkt.String(), "err", err)
+			c.wlog.Error("cannot encode packet", "packet", it.pkt.String(), "err", err)
 			return buf[:start]
 		}
 		if c.maxOut > 0 && len(out)-start > c.maxOut && !faults.has(fMaxPacketSizeIgnored) {
@@ -383,7 +385,7 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 					return out
 				}
 			}
-			c.log.Warn("packet larger than the client's Maximum Packet Size not sent", "packet", it.pkt.Type().String(), "size", len(out)-start, "max", c.maxOut)
+			c.wlog.Warn("packet larger than the client's Maximum Packet Size not sent", "packet", it.pkt.Type().String(), "size", len(out)-start, "max", c.maxOut)
 			return buf[:start]
 		}
 		return out
@@ -439,7 +441,7 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 			delete(c.outAlias, m.topic)
 			c.nextAlias--
 		}
-		c.log.Debug("PUBLISH not sent", "topic", m.topic, "err", err)
+		c.wlog.Debug("PUBLISH not sent", "topic", m.topic, "err", err)
 		if it.f != nil {
 			*discards = append(*discards, it.f)
 		}

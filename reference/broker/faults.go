@@ -12,7 +12,7 @@ import (
 // does not test what it claims (mutation testing of the suite).
 type Fault struct {
 	Name       string   // the name used in Options.Faults and --fault
-	Statements []string // statements the fault breaks (5.0 IDs; 3.1.1 IDs marked "3.1.1:")
+	Statements []string // statements the fault breaks: 5.0 IDs, 3.1.1 IDs marked "3.1.1:", "§x.y" for a section without one
 	Summary    string   // what the broker does wrong
 }
 
@@ -69,7 +69,7 @@ var Faults = [numFaults]Fault{
 		"messages forwarded to established subscriptions keep their RETAIN flag (Retain As Published ignored)"},
 	fRetainedNotSentOnSubscribe: {"retained-not-sent-on-subscribe", []string{"MQTT-3.3.1-9", "3.1.1:MQTT-3.3.1-6"},
 		"a new subscription does not receive the matching retained messages"},
-	fDupOnFirstDelivery: {"dup-on-first-delivery", []string{"MQTT-3.3.1-3", "MQTT-4.3.2-2", "MQTT-4.3.3-2"},
+	fDupOnFirstDelivery: {"dup-on-first-delivery", []string{"MQTT-3.3.1-3", "MQTT-4.3.2-2", "MQTT-4.3.3-2", "3.1.1:MQTT-3.3.1-3"},
 		"the first transmission of a QoS 1/2 PUBLISH to a subscriber has DUP 1"},
 	fNoDupOnRedelivery: {"no-dup-on-redelivery", []string{"MQTT-3.3.1-1", "3.1.1:MQTT-3.3.1-1"},
 		"PUBLISH packets re-sent on session resumption have DUP 0"},
@@ -105,7 +105,7 @@ var Faults = [numFaults]Fault{
 		"User Properties of forwarded messages are sent in reverse order"},
 	fSubscriptionIDDropped: {"subscription-id-dropped", []string{"MQTT-3.3.4-3"},
 		"forwarded messages carry no Subscription Identifier"},
-	fSharedSubDeliversToAll: {"shared-sub-delivers-to-all", []string{"MQTT-4.8.2-3"},
+	fSharedSubDeliversToAll: {"shared-sub-delivers-to-all", []string{"§4.8.2"},
 		"each message matching a shared subscription goes to every member of the group instead of one"},
 	fReservedFlagsAccepted: {"reserved-flags-accepted", []string{"MQTT-2.1.3-1", "MQTT-3.6.1-1", "MQTT-3.8.1-1", "MQTT-3.10.1-1", "3.1.1:MQTT-2.2.2-2"},
 		"packets whose fixed-header flags differ from the required values are processed as if they were right"},

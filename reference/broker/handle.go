@@ -72,6 +72,10 @@ func (c *conn) protocolError(err error) {
 	var ce *codec.Error
 	if errors.As(err, &ce) {
 		rc = ce.Reason
+		if ce.Rule == "topic-alias-zero" {
+			// Section 3.3.4 names 0x94 Topic Alias invalid for alias 0; the codec reports 0x82.
+			rc = codec.ReasonTopicAliasInvalid
+		}
 	}
 	if !rc.ValidFor(codec.DISCONNECT) {
 		rc = codec.ReasonProtocolError

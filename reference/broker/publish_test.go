@@ -216,6 +216,13 @@ func TestTopicAliasFromClient(t *testing.T) {
 		c.send(p)
 		c.expectDisconnect(codec.ReasonTopicAliasInvalid)
 	})
+	t.Run("alias 0", func(t *testing.T) {
+		c, _ := connect(t, addr, codec.V5)
+		p := &codec.Publish{Topic: "x"}
+		p.Properties.SetTopicAlias(0)
+		c.send(p)
+		c.expectDisconnect(codec.ReasonTopicAliasInvalid) // section 3.3.4
+	})
 	t.Run("alias without a mapping", func(t *testing.T) {
 		c, _ := connect(t, addr, codec.V5)
 		p := &codec.Publish{}
