@@ -78,10 +78,10 @@ type Violation struct {
 	Detail    string `json:"detail"`
 }
 
-// Describe flattens m; start is the time of the capture's first frame (for Rel).
-func Describe(m *Message, start time.Time) *PacketInfo {
+// Describe flattens m.
+func Describe(m *Message) *PacketInfo {
 	pi := &PacketInfo{
-		Frame: m.Frame, Time: m.Time, Rel: m.Time.Sub(start).Seconds(), Dir: m.Dir.String(),
+		Frame: m.Frame, Time: m.Time, Rel: m.Since.Seconds(), Dir: m.Dir.String(),
 		Version: m.Version.String(), Type: m.Type.String(), Size: m.Size, WS: m.WebSocket,
 	}
 	if s := m.Stream; s != nil {

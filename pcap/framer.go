@@ -289,8 +289,8 @@ func (h *half) emitOversized(hd codec.Header, hdr []byte) {
 func (h *half) newMessage(hd codec.Header) *Message {
 	rd := h.conn.rd
 	m := &rd.msg
-	*m = Message{Frame: h.curFrame, Time: h.curTime, Stream: h.conn.s, Dir: h.dir, Type: hd.Type, Flags: hd.Flags,
-		Size: hd.PacketLen(), WebSocket: h.ws != nil}
+	*m = Message{Frame: h.curFrame, Time: h.curTime, Since: h.curTime.Sub(rd.sum.First), Stream: h.conn.s, Dir: h.dir,
+		Type: hd.Type, Flags: hd.Flags, Size: hd.PacketLen(), WebSocket: h.ws != nil}
 	return m
 }
 

@@ -142,8 +142,9 @@ type WebSocketInfo struct {
 // the Handler call that receives the Message (they alias the reader's buffers); Collect makes
 // copies that stay.
 type Message struct {
-	Frame  int       // number (from 1) of the capture frame holding the packet's last byte
-	Time   time.Time // capture time of that frame
+	Frame  int           // number (from 1) of the capture frame holding the packet's last byte
+	Time   time.Time     // capture time of that frame
+	Since  time.Duration // Time relative to the capture's first frame (tshark's frame.time_relative)
 	Stream *Stream
 	Dir    Direction
 

@@ -1,0 +1,650 @@
+// Package replay re-sends the client side of captured MQTT streams to a live target and compares
+// the target's answers with the answers in the capture.
+//
+// Each stream whose CONNECT was captured is replayed on its own connection, with its client
+// identifier made unique for the run. Client packets go out in their captured order across all
+// streams; before each one the player waits (up to Options.StepTimeout) until the target has
+// answered as many packets as the captured server had by then, so that causality survives
+// replay at any speed. Packet identifiers the server chose are mapped: when the target numbers
+// its messages differently, the client's acknowledgements are rewritten to the target's numbers,
+// and both answer lists show server-chosen identifiers by order of appearance (#1, #2…).
+package replay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/pcap"
+)
+
+// Options control a replay.
+type Options struct {
+	// Dial opens a connection to the target (conformance.Target.Dial fits).
+	Dial func(ctx context.Context) (net.Conn, error)
+	// Speed scales the captured timing: 2 replays twice as fast. 0 means 1.
+	Speed float64
+	// AsFast ignores the captured timing: only the order of client packets and the wait for the
+	// target's answers remain.
+	AsFast bool
+	// StepTimeout bounds each wait for the target's answers (default 2s).
+	StepTimeout time.Duration
+	// Suffix is appended to client identifiers to keep the replay's sessions apart from anything
+	// else on the target (default "-r" and four random hex digits).
+	Suffix string
+	// MaxPacketSize bounds the packets read from the target (default 16 MiB).
+	MaxPacketSize int
+}
+
+// Result is the outcome of a replay.
+type Result struct {
+	Streams []*StreamResult
+}
+
+// Differences counts the streams whose answers differ or that failed.
+func (r *Result) Differences() int {
+	n := 0
+	for _, s := range r.Streams {
+		if s.Skipped == "" && !s.Equal() {
+			n++
+		}
+	}
+	return n
+}
+
+// StreamResult is the replay of one stream.
+type StreamResult struct {
+	Stream   int
+	Version  codec.Version
+	ClientID string // as captured
+	ReplayID string // as sent to the target
+	Skipped  string // why the stream was not replayed ("" when it was)
+	Err      error  // what went wrong while replaying (the diff still shows what arrived)
+	// Sent lists the client packets as sent; Captured and Replayed the server's answers in the
+	// capture and from the target, normalised (see Normalize).
+	Sent     []string
+	Captured []string
+	Replayed []string
+	Diff     []Line
+}
+
+// Equal reports whether the target answered as the captured server did.
+func (s *StreamResult) Equal() bool {
+	if s.Err != nil {
+		return false
+	}
+	for _, l := range s.Diff {
+		if l.Op != ' ' {
+			return false
+		}
+	}
+	return true
+}
+
+// Line is one line of a diff: ' ' both, '-' only captured, '+' only replayed.
+type Line struct {
+	Op   byte
+	Text string
+}
+
+func (l Line) String() string { return string(l.Op) + " " + l.Text }
+
+// Run replays every stream of the capture that started with a captured CONNECT.
+func Run(ctx context.Context, cp *pcap.Capture, o Options) (*Result, error) {
+	if o.Dial == nil {
+		return nil, errors.New("replay: no target to dial")
+	}
+	if o.Speed <= 0 {
+		o.Speed = 1
+	}
+	if o.StepTimeout <= 0 {
+		o.StepTimeout = 2 * time.Second
+	}
+	if o.MaxPacketSize <= 0 {
+		o.MaxPacketSize = pcap.DefaultMaxPacketSize
+	}
+	if o.Suffix == "" {
+		var b [2]byte
+		_, _ = rand.Read(b[:])
+		o.Suffix = "-r" + hex.EncodeToString(b[:])
+	}
+	res := &Result{}
+	var players []*player
+	var items []*sendItem
+	for _, cv := range cp.Conversations {
+		if cv == nil || len(cv.Records) == 0 {
+			continue
+		}
+		p := plan(cv, &o)
+		res.Streams = append(res.Streams, p.res)
+		if p.res.Skipped != "" {
+			continue
+		}
+		players = append(players, p)
+		items = append(items, p.sends...)
+	}
+	// The global order of client packets: by captured time, then stream, then position.
+	sort.SliceStable(items, func(i, j int) bool { return items[i].rec.Time.Before(items[j].rec.Time) })
+	seq := newSequencer()
+	for g, it := range items {
+		it.global = g
+	}
+	var first time.Time
+	if cp.Summary != nil {
+		first = cp.Summary.First
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, p := range players {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.run(ctx, seq, start, first)
+		}()
+	}
+	wg.Wait()
+	return res, ctx.Err()
+}
+
+// sendItem is one client packet to send.
+type sendItem struct {
+	rec          *pcap.Record
+	global       int // position in the order of all client packets
+	serverBefore int // server packets the capture shows before this one
+	ackOrdinal   int // for an acknowledgement of a server message: which one (-1: none)
+}
+
+type player struct {
+	o        *Options
+	conv     *pcap.Conversation
+	res      *StreamResult
+	sends    []*sendItem
+	captured []codec.Packet // the captured server packets
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	got    []codec.Packet // the target's packets
+	closed bool
+	rerr   error
+	bad    string   // the target's packet that could not be decoded
+	pubIDs []uint16 // identifiers of the target's QoS>0 messages, by order of first use
+}
+
+func plan(cv *pcap.Conversation, o *Options) *player {
+	s := cv.Stream
+	p := &player{o: o, conv: cv, res: &StreamResult{Stream: s.ID, Version: s.Version}}
+	p.cond = sync.NewCond(&p.mu)
+	var firstClient *pcap.Record
+	for i := range cv.Records {
+		if cv.Records[i].Dir == pcap.FromClient {
+			firstClient = &cv.Records[i]
+			break
+		}
+	}
+	switch {
+	case firstClient == nil:
+		p.res.Skipped = "the capture holds no client packet of this stream"
+		return p
+	case firstClient.Type != codec.CONNECT || firstClient.Packet == nil:
+		p.res.Skipped = "the stream's first client packet in the capture is not a decodable CONNECT (captured mid-way?)"
+		return p
+	}
+	p.res.ClientID = firstClient.Packet.(*codec.Connect).ClientID
+	// Which captured server message each client acknowledgement answers, by order of the
+	// server's QoS>0 messages.
+	ordinal := map[uint16]int{} // server id → ordinal of its latest PUBLISH
+	n := 0
+	server := 0
+	for i := range cv.Records {
+		r := &cv.Records[i]
+		if r.Dir == pcap.FromServer {
+			server++
+			p.captured = append(p.captured, r.Packet)
+			if pub, ok := r.Packet.(*codec.Publish); ok && pub.QoS > 0 && !(pub.Dup && ordinalKnown(ordinal, pub.PacketID)) {
+				ordinal[pub.PacketID] = n
+				n++
+			}
+			continue
+		}
+		it := &sendItem{rec: r, serverBefore: server, ackOrdinal: -1}
+		switch r.Type {
+		case codec.PUBACK, codec.PUBREC, codec.PUBCOMP:
+			if id, ok := ackID(r.Packet); ok {
+				if k, ok := ordinal[id]; ok {
+					it.ackOrdinal = k
+				}
+			}
+		}
+		p.sends = append(p.sends, it)
+	}
+	return p
+}
+
+func ordinalKnown(m map[uint16]int, id uint16) bool { _, ok := m[id]; return ok }
+
+func ackID(p codec.Packet) (uint16, bool) {
+	switch p := p.(type) {
+	case *codec.Puback:
+		return p.PacketID, true
+	case *codec.Pubrec:
+		return p.PacketID, true
+	case *codec.Pubcomp:
+		return p.PacketID, true
+	}
+	return 0, false
+}
+
+// replayID makes a captured client identifier unique to the run, within the 23 bytes every
+// 3.1.1 server must accept.
+func replayID(id, suffix string) string {
+	if id == "" {
+		return "" // the server assigns one
+	}
+	if keep := 23 - len(suffix); len(id) > keep && keep > 0 {
+		id = id[:keep]
+	}
+	return id + suffix
+}
+
+func (p *player) run(ctx context.Context, seq *sequencer, start, first time.Time) {
+	defer func() {
+		// Whatever happened, give up this stream's turns so that the others go on.
+		for _, it := range p.sends {
+			seq.release(it.global)
+		}
+	}()
+	v := p.conv.Stream.Version
+	var conn net.Conn
+	defer func() {
+		if conn != nil {
+			conn.Close()
+			p.waitReader()
+		}
+		p.finish()
+	}()
+	for i, it := range p.sends {
+		if err := seq.wait(ctx, it.global); err != nil {
+			p.res.Err = err
+			return
+		}
+		if !p.o.AsFast && !first.IsZero() {
+			due := start.Add(time.Duration(float64(it.rec.Time.Sub(first)) / p.o.Speed))
+			if err := sleepUntil(ctx, due); err != nil {
+				p.res.Err = err
+				return
+			}
+		}
+		if i == 0 {
+			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			c, err := p.o.Dial(dctx)
+			cancel()
+			if err != nil {
+				p.res.Err = fmt.Errorf("connect to the target: %w", err)
+				return
+			}
+			conn = c
+			go p.read(conn, v)
+		}
+		p.waitFor(ctx, it.serverBefore)
+		b, desc := p.bytes(it, v)
+		p.res.Sent = append(p.res.Sent, desc)
+		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if _, err := conn.Write(b); err != nil {
+			p.res.Err = fmt.Errorf("send %s: %w", desc, err)
+			return
+		}
+		seq.release(it.global)
+	}
+	p.waitFor(ctx, len(p.captured))
+}
+
+// bytes returns what to send for a captured client packet: the captured bytes, except for the
+// CONNECT's client identifier and the identifiers of acknowledgements of server messages.
+func (p *player) bytes(it *sendItem, v codec.Version) ([]byte, string) {
+	r := it.rec
+	if r.Packet == nil {
+		return r.Raw, fmt.Sprintf("%v (undecodable, sent as captured)", r.Type)
+	}
+	switch pk := r.Packet.(type) {
+	case *codec.Connect:
+		c := *pk
+		c.ClientID = replayID(pk.ClientID, p.o.Suffix)
+		p.res.ReplayID = c.ClientID
+		if b, err := c.AppendTo(nil, v); err == nil {
+			return b, Normalize(&c, nil)
+		}
+	case *codec.Puback, *codec.Pubrec, *codec.Pubcomp:
+		if it.ackOrdinal >= 0 {
+			p.mu.Lock()
+			var id uint16
+			ok := it.ackOrdinal < len(p.pubIDs)
+			if ok {
+				id = p.pubIDs[it.ackOrdinal]
+			}
+			p.mu.Unlock()
+			if ok {
+				b := append([]byte(nil), r.Raw...)
+				h, _ := codec.ParseHeader(b, v)
+				if len(b) >= h.Len+2 {
+					b[h.Len], b[h.Len+1] = byte(id>>8), byte(id)
+					if q, _, err := codec.DecodeWith(codec.Options{Version: v, Lenient: true}, b, nil); err == nil {
+						return b, Normalize(q, nil)
+					}
+				}
+			}
+		}
+	}
+	return r.Raw, Normalize(r.Packet, nil)
+}
+
+// read collects the target's packets until the connection ends.
+func (p *player) read(conn net.Conn, v codec.Version) {
+	rd := codec.NewReader(conn, codec.Options{Version: v, Lenient: true, MaxPacketSize: p.o.MaxPacketSize, Sender: codec.SideServer})
+	for {
+		pk, err := rd.ReadPacket()
+		p.mu.Lock()
+		if err != nil {
+			var ce *codec.Error
+			switch {
+			case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+				// The target closed the connection, or we did: the end of the answers.
+			case errors.As(err, &ce):
+				p.bad = fmt.Sprintf("undecodable %v: %v", ce.Packet, err)
+			default:
+				p.rerr = err
+			}
+			p.closed = true
+			p.cond.Broadcast()
+			p.mu.Unlock()
+			return
+		}
+		if pub, ok := pk.(*codec.Publish); ok && pub.QoS > 0 && !(pub.Dup && containsID(p.pubIDs, pub.PacketID)) {
+			p.pubIDs = append(p.pubIDs, pub.PacketID)
+		}
+		p.got = append(p.got, pk)
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+}
+
+func containsID(ids []uint16, id uint16) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor waits until the target has sent n packets, closed the connection, or StepTimeout
+// passed.
+func (p *player) waitFor(ctx context.Context, n int) {
+	deadline := time.Now().Add(p.o.StepTimeout)
+	stop := context.AfterFunc(ctx, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer stop()
+	t := time.AfterFunc(p.o.StepTimeout, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer t.Stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.got) < n && !p.closed && ctx.Err() == nil && time.Now().Before(deadline) {
+		p.cond.Wait()
+	}
+}
+
+func (p *player) waitReader() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for !p.closed {
+		p.cond.Wait()
+	}
+}
+
+// finish compares the answers.
+func (p *player) finish() {
+	p.mu.Lock()
+	got := p.got
+	rerr, bad := p.rerr, p.bad
+	p.mu.Unlock()
+	p.res.Captured = normalizeAll(p.captured)
+	p.res.Replayed = normalizeAll(got)
+	if bad != "" {
+		p.res.Replayed = append(p.res.Replayed, bad)
+	}
+	p.res.Diff = diff(p.res.Captured, p.res.Replayed)
+	if p.res.Err == nil && rerr != nil {
+		p.res.Err = fmt.Errorf("reading the target: %w", rerr)
+	}
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// sequencer hands out turns in global order; a released turn that is not the current one is
+// remembered, so a stream that gives up does not block the others.
+type sequencer struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	next     int
+	released map[int]bool
+}
+
+func newSequencer() *sequencer {
+	s := &sequencer{released: map[int]bool{}}
+	s.cond = sync.NewCond(&s.mu)
+	return s
+}
+
+func (s *sequencer) wait(ctx context.Context, g int) error {
+	stop := context.AfterFunc(ctx, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.next < g && ctx.Err() == nil {
+		s.cond.Wait()
+	}
+	return ctx.Err()
+}
+
+func (s *sequencer) release(g int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g < s.next {
+		return
+	}
+	s.released[g] = true
+	for s.released[s.next] {
+		delete(s.released, s.next)
+		s.next++
+	}
+	s.cond.Broadcast()
+}
+
+// Normalize renders a packet for comparison: type, flags, reason codes and the identifiers of
+// client requests; ids maps identifiers the server chose to their order of appearance (nil
+// leaves them as they are). Properties, payloads and client identifiers are left out: they
+// legitimately differ between runs and brokers.
+func Normalize(p codec.Packet, ids func(uint16) string) string {
+	id := func(x uint16) string {
+		if ids != nil {
+			return ids(x)
+		}
+		return fmt.Sprint(x)
+	}
+	switch p := p.(type) {
+	case nil:
+		return "undecodable"
+	case *codec.Connect:
+		s := fmt.Sprintf("CONNECT v%v keepalive=%d", codec.Version(p.ProtocolLevel), p.KeepAlive)
+		if p.CleanStart {
+			s += " clean"
+		}
+		if p.WillFlag {
+			s += fmt.Sprintf(" will=%q", p.Will.Topic)
+		}
+		return s
+	case *codec.Connack:
+		return fmt.Sprintf("CONNACK session_present=%t rc=0x%02X", p.SessionPresent, byte(p.ReasonCode))
+	case *codec.Publish:
+		s := fmt.Sprintf("PUBLISH topic=%q qos=%d", p.Topic, p.QoS)
+		if p.Retain {
+			s += " retain"
+		}
+		if p.Dup {
+			s += " dup"
+		}
+		if p.QoS > 0 {
+			s += " id=" + id(p.PacketID)
+		}
+		return s
+	case *codec.Puback:
+		return fmt.Sprintf("PUBACK id=%d rc=0x%02X", p.PacketID, byte(p.ReasonCode))
+	case *codec.Pubrec:
+		return fmt.Sprintf("PUBREC id=%d rc=0x%02X", p.PacketID, byte(p.ReasonCode))
+	case *codec.Pubrel:
+		return fmt.Sprintf("PUBREL id=%s rc=0x%02X", id(p.PacketID), byte(p.ReasonCode))
+	case *codec.Pubcomp:
+		return fmt.Sprintf("PUBCOMP id=%d rc=0x%02X", p.PacketID, byte(p.ReasonCode))
+	case *codec.Subscribe:
+		var f []string
+		for _, s := range p.Subscriptions {
+			f = append(f, fmt.Sprintf("%q/%d", s.Filter, s.QoS))
+		}
+		return fmt.Sprintf("SUBSCRIBE id=%d %s", p.PacketID, strings.Join(f, " "))
+	case *codec.Suback:
+		return fmt.Sprintf("SUBACK id=%d rc=%s", p.PacketID, codes(p.ReasonCodes))
+	case *codec.Unsubscribe:
+		return fmt.Sprintf("UNSUBSCRIBE id=%d %q", p.PacketID, p.Filters)
+	case *codec.Unsuback:
+		return fmt.Sprintf("UNSUBACK id=%d rc=%s", p.PacketID, codes(p.ReasonCodes))
+	case *codec.Pingreq:
+		return "PINGREQ"
+	case *codec.Pingresp:
+		return "PINGRESP"
+	case *codec.Disconnect:
+		return fmt.Sprintf("DISCONNECT rc=0x%02X", byte(p.ReasonCode))
+	case *codec.Auth:
+		return fmt.Sprintf("AUTH rc=0x%02X", byte(p.ReasonCode))
+	}
+	return p.Type().String()
+}
+
+func codes(rc []codec.ReasonCode) string {
+	var s []string
+	for _, c := range rc {
+		s = append(s, fmt.Sprintf("0x%02X", byte(c)))
+	}
+	return "[" + strings.Join(s, ",") + "]"
+}
+
+// normalizeAll renders server packets, numbering the identifiers the server chose (its QoS>0
+// messages and their PUBREL) by order of appearance.
+func normalizeAll(ps []codec.Packet) []string {
+	ord := map[uint16]int{}
+	n := 0
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		if pub, ok := p.(*codec.Publish); ok && pub.QoS > 0 {
+			if _, seen := ord[pub.PacketID]; !seen || !pub.Dup {
+				n++
+				ord[pub.PacketID] = n
+			}
+		}
+		out = append(out, Normalize(p, func(id uint16) string {
+			if k, ok := ord[id]; ok {
+				return fmt.Sprintf("#%d", k)
+			}
+			return fmt.Sprintf("?%d", id)
+		}))
+	}
+	return out
+}
+
+// diff aligns two lists by their longest common subsequence.
+func diff(a, b []string) []Line {
+	if len(a)*len(b) > 4_000_000 {
+		// Too long for the quadratic alignment: compare position by position.
+		var out []Line
+		for i := 0; i < max(len(a), len(b)); i++ {
+			switch {
+			case i < len(a) && i < len(b) && a[i] == b[i]:
+				out = append(out, Line{' ', a[i]})
+			default:
+				if i < len(a) {
+					out = append(out, Line{'-', a[i]})
+				}
+				if i < len(b) {
+					out = append(out, Line{'+', b[i]})
+				}
+			}
+		}
+		return out
+	}
+	l := make([][]int, len(a)+1)
+	for i := range l {
+		l[i] = make([]int, len(b)+1)
+	}
+	for i := len(a) - 1; i >= 0; i-- {
+		for j := len(b) - 1; j >= 0; j-- {
+			if a[i] == b[j] {
+				l[i][j] = l[i+1][j+1] + 1
+			} else {
+				l[i][j] = max(l[i+1][j], l[i][j+1])
+			}
+		}
+	}
+	var out []Line
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i] == b[j]:
+			out = append(out, Line{' ', a[i]})
+			i, j = i+1, j+1
+		case l[i+1][j] >= l[i][j+1]:
+			out = append(out, Line{'-', a[i]})
+			i++
+		default:
+			out = append(out, Line{'+', b[j]})
+			j++
+		}
+	}
+	for ; i < len(a); i++ {
+		out = append(out, Line{'-', a[i]})
+	}
+	for ; j < len(b); j++ {
+		out = append(out, Line{'+', b[j]})
+	}
+	return out
+}
