@@ -19,14 +19,27 @@ const DefaultKeepAlive = 60
 // Reference returns the driver of mqttspec's own client (reference/client), run in process. It
 // supports every operation and option.
 func Reference() *conformance.FuncDriver {
-	return &conformance.FuncDriver{DriverName: "reference", Run: RunReference}
+	return ReferenceWith("reference", nil)
+}
+
+// ReferenceWith is Reference under another name, with a hook that adjusts the client's options
+// before each action (tests inject faults through Options.Dialer this way).
+func ReferenceWith(name string, tweak func(a conformance.Action, o *client.Options)) *conformance.FuncDriver {
+	return &conformance.FuncDriver{DriverName: name, Run: func(ctx context.Context, a conformance.Action) error {
+		return runReference(ctx, a, tweak)
+	}}
 }
 
 // RunReference performs the action with the reference client: connect (with the action's and
 // its Extra's options), then publish, subscribe or wait, then disconnect normally.
-func RunReference(ctx context.Context, a conformance.Action) error {
+func RunReference(ctx context.Context, a conformance.Action) error { return runReference(ctx, a, nil) }
+
+func runReference(ctx context.Context, a conformance.Action, tweak func(conformance.Action, *client.Options)) error {
 	e := ExtraFor(a)
 	o := referenceOptions(a, e)
+	if tweak != nil {
+		tweak(a, &o)
+	}
 	var got messageCounter
 	got.want = count(a)
 	got.done = make(chan struct{})

@@ -16,7 +16,7 @@ func runV311(ctx context.Context, a *action) error {
 	received := make(chan struct{}, 1<<16)
 	lost := make(chan error, 1)
 	o := mqtt.NewClientOptions().
-		AddBroker("tcp://"+net.JoinHostPort(a.host, strconv.Itoa(a.port))).
+		AddBroker("tcp://" + net.JoinHostPort(a.host, strconv.Itoa(a.port))).
 		SetClientID(a.id).
 		SetProtocolVersion(4).
 		SetCleanSession(a.clean).

@@ -1,0 +1,52 @@
+package client
+
+import (
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/drivers"
+)
+
+// Section 3.15 and 4.12: AUTH and enhanced authentication (the exchange before the CONNACK is
+// checked in 3_1_connect.go).
+
+func init() {
+	register(c.Case{
+		ID:       "3.15/auth-without-method",
+		Title:    "a client that sent no Authentication Method does not answer an AUTH from the server with AUTH: it closes",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true})
+			conn, cp := connected(t, "")
+			t.Check(!cp.Properties.Has(codec.PropAuthMethod), "no Authentication Method", cp.String(), "the client sent an Authentication Method unasked")
+			a := &codec.Auth{ReasonCode: codec.ReasonContinueAuthentication}
+			a.Properties.SetAuthMethod("MQTTSPEC-ECHO").SetAuthData([]byte("challenge"))
+			conn.Send(a)
+			closesOnError(conn)
+		},
+	}, nil, ids("MQTT-4.12.0-7"))
+
+	register(c.Case{
+		ID:       "3.15/auth-reserved-flags",
+		Title:    "an AUTH with a reserved fixed-header bit set is a malformed packet: the client closes (DISCONNECT 0x81 allowed first)",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			a := c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true}
+			drivers.Attach(t, &a, drivers.Extra{AuthMethod: "MQTTSPEC-ECHO"})
+			t.StartClient(a)
+			conn, cp := accept(t, "")
+			if cp.Properties.AuthMethod != "MQTTSPEC-ECHO" {
+				t.Skipf("the client did not start enhanced authentication (Authentication Method %q)", cp.Properties.AuthMethod)
+			}
+			ch := &codec.Auth{ReasonCode: codec.ReasonContinueAuthentication}
+			ch.Properties.SetAuthMethod("MQTTSPEC-ECHO").SetAuthData([]byte("challenge"))
+			b, _ := codec.Encode(ch, codec.V5)
+			b[0] |= 0x02
+			conn.SendRaw(b, "AUTH 0x18 with fixed-header flags 0010")
+			closesOnError(conn, codec.ReasonMalformedPacket)
+		},
+	}, nil, ids("MQTT-3.15.1-1"))
+}

@@ -1,0 +1,284 @@
+package client
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/drivers"
+)
+
+// Section 3.2: how the client treats the CONNACK — refusals and redirections, Session Present,
+// and the server's limits announced in 5.0 CONNACK properties (Maximum QoS, Retain Available,
+// Maximum Packet Size, Topic Alias Maximum, Assigned Client Identifier).
+
+func init() {
+	for _, r := range []struct {
+		id, what string
+		code     codec.ReasonCode
+		ref      string
+	}{
+		{"refused-connack-closes", "a refusing CONNACK (0x87 Not authorized)", codec.ReasonNotAuthorized, ""},
+		{"use-another-server-closes", "CONNACK 0x9C (Use another server) with a Server Reference", codec.ReasonUseAnotherServer, "127.0.0.1:1"},
+		{"server-moved-closes", "CONNACK 0x9D (Server moved) with a Server Reference", codec.ReasonServerMoved, "127.0.0.1:1"},
+	} {
+		register(c.Case{
+			ID:       "3.2/" + r.id,
+			Title:    "after " + r.what + " the client closes the connection and sends nothing more on it",
+			Versions: c.V5,
+			Level:    c.Must,
+			Run: func(t *c.T) {
+				t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("refused"), Message: []byte("m"), CleanStart: true})
+				conn, _ := accept(t, "")
+				ack := &codec.Connack{ReasonCode: r.code}
+				if r.ref != "" {
+					ack.Properties.SetServerReference(r.ref)
+				}
+				conn.Send(ack)
+				conn.ExpectClosed()
+			},
+		}, nil, ids("MQTT-4.13.2-1"))
+	}
+
+	register(c.Case{
+		ID:       "3.2/session-present-without-session",
+		Title:    "a client that started clean and gets Session Present 1 closes the connection",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("sp"), Message: []byte("m"), CleanStart: true})
+			conn, cp := accept(t, "")
+			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
+			connack(t, conn, true, nil)
+			closesOnError(conn, codec.ReasonProtocolError)
+		},
+	}, nil, ids("MQTT-3.2.2-4"))
+
+	register(c.Case{
+		ID:       "3.2/session-present-0-discards-session",
+		Title:    "a client whose resumed session the server lost (Session Present 0) does not resend the messages of that session",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			const ka = 2
+			topic := t.Topic("lost")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true, KeepAlive: ka})
+			conn, cp := accept(t, "first")
+			persistent(t, cp)
+			connack(t, conn, false, nil)
+			conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			conn.Close() // no PUBACK: the message stays in the client's session
+			conn2, cp2 := accept(t, "second")
+			t.Check(!cp2.CleanStart, "Clean Start 0", "Clean Start 1", "the reconnecting client did not ask to resume its session: %s", cp2)
+			connack(t, conn2, false, nil)
+			// The session is gone on both sides: the PUBLISH must not come again (a new message
+			// would be the application's business; this client publishes once). It may leave.
+			idle(t, conn2, ka, 2, true)
+		},
+	}, nil, ids("MQTT-3.2.2-5"))
+
+	register(c.Case{
+		ID:       "3.2/maximum-qos",
+		Title:    "told Maximum QoS 0, a client asked to publish at QoS 1 sends no QoS 1 PUBLISH",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("maxqos")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true})
+			conn, _ := accept(t, "")
+			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumQoS(0) })
+			// Downgrading to QoS 0 or refusing the message are both allowed.
+			p := conn.Expect(anyOf{c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)})
+			if p.Type() == codec.PUBLISH {
+				conn.Expect(c.Disconnect(codec.ReasonSuccess))
+			}
+			conn.ExpectClosed()
+		},
+	}, nil, ids("MQTT-3.2.2-11"))
+
+	register(c.Case{
+		ID:       "3.2/retain-not-available",
+		Title:    "told Retain Available 0, a client asked to publish a retained message sends no PUBLISH with RETAIN 1",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("retain")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Retain: true, CleanStart: true})
+			conn, _ := accept(t, "")
+			connack(t, conn, false, func(p *codec.Properties) { p.SetRetainAvailable(0) })
+			p := conn.Expect(anyOf{c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)})
+			if p.Type() == codec.PUBLISH {
+				conn.Expect(c.Disconnect(codec.ReasonSuccess))
+			}
+			conn.ExpectClosed()
+		},
+	}, nil, ids("MQTT-3.2.2-14"))
+
+	register(c.Case{
+		ID:       "3.2/maximum-packet-size",
+		Title:    "told a Maximum Packet Size of 64, a client asked to publish a 100-byte payload does not send that PUBLISH",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("big")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte(strings.Repeat("x", 100)), CleanStart: true})
+			conn, _ := accept(t, "")
+			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(64) })
+			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("at most 64 bytes", maxSize(codec.V5, 64)))
+			conn.ExpectClosed()
+		},
+	}, nil, ids("MQTT-3.2.2-15"))
+
+	register(c.Case{
+		ID:       "3.2/maximum-packet-size-acks",
+		Title:    "under a Maximum Packet Size just above its SUBSCRIBE, the client's PUBACK, PUBREC, PUBCOMP and DISCONNECT fit too",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("acks")
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 3, CleanStart: true})
+			conn, _ := accept(t, "")
+			// The limit is announced before the SUBSCRIBE exists; its size is known from the
+			// topic: fixed header 2, id 2, property length 1, filter 2+len, options 1.
+			limit := uint32(2 + 2 + 1 + 2 + len(topic) + 1 + 8)
+			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(limit) })
+			fits := maxSize(codec.V5, limit)
+			sub := conn.Expect(c.Type(codec.SUBSCRIBE).Where("fits", fits)).(*codec.Subscribe)
+			conn.Send(&codec.Suback{PacketID: sub.PacketID, ReasonCodes: []codec.ReasonCode{2}})
+			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1})
+			conn.Expect(c.Puback(1).Where("fits", fits))
+			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("2"), QoS: 2, PacketID: 2})
+			conn.Expect(c.Pubrec(2).Where("fits", fits))
+			conn.Send(&codec.Pubrel{PacketID: 2})
+			conn.Expect(c.Pubcomp(2).Where("fits", fits))
+			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("3")})
+			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
+			conn.ExpectClosed()
+		},
+	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.4.2-2", "MQTT-3.4.2-3", "MQTT-3.5.2-2", "MQTT-3.5.2-3", "MQTT-3.7.2-2", "MQTT-3.7.2-3", "MQTT-3.14.2-3", "MQTT-3.14.2-4"))
+
+	register(c.Case{
+		ID:       "3.2/maximum-packet-size-pubrel",
+		Title:    "under a Maximum Packet Size just above its PUBLISH, the client's PUBREL fits too",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("rel")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
+			conn, _ := accept(t, "")
+			limit := uint32(2 + 2 + len(topic) + 2 + 1 + 1 + 8)
+			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(limit) })
+			fits := maxSize(codec.V5, limit)
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2).Where("fits", fits))
+			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
+			conn.Expect(c.Pubrel(pub.PacketID).Where("fits", fits))
+			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
+			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
+			conn.ExpectClosed()
+		},
+	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.6.2-2", "MQTT-3.6.2-3"))
+
+	register(c.Case{
+		ID:       "3.2/topic-alias-maximum-absent",
+		Title:    "without a Topic Alias Maximum in CONNACK, the client's PUBLISH packets carry no Topic Alias",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("noalias")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3, CleanStart: true})
+			conn, _ := connected(t, "")
+			for range 3 {
+				conn.ExpectPublish(c.Publish(topic, []byte("m"), 0).NoProp(codec.PropTopicAlias))
+			}
+			leaves(conn)
+		},
+	}, nil, ids("MQTT-3.2.2-18"))
+
+	register(c.Case{
+		ID:       "3.2/topic-alias-maximum",
+		Title:    "told Topic Alias Maximum 1, the client uses no Topic Alias but 1, and sends an empty topic only with an alias it set before",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("alias")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3, CleanStart: true})
+			conn, _ := accept(t, "")
+			connack(t, conn, false, func(p *codec.Properties) { p.SetTopicAliasMaximum(1) })
+			set := false
+			for i := range 3 {
+				pub := conn.ExpectPublish(c.AnyPublish().QoS(0).Dup(false).Retain(false).Payload([]byte("m")))
+				if pub.Properties.Has(codec.PropTopicAlias) {
+					t.Check(pub.Properties.TopicAlias == 1, "Topic Alias 1", fmt.Sprint(pub.Properties.TopicAlias),
+						"PUBLISH %d uses Topic Alias %d; the server allows 1 only", i+1, pub.Properties.TopicAlias)
+					if pub.Topic != "" {
+						c.Equal(t, "topic of the PUBLISH that sets the alias", pub.Topic, topic)
+						set = true
+					}
+				}
+				if pub.Topic == "" {
+					t.Check(set && pub.Properties.Has(codec.PropTopicAlias), "an alias set earlier on this connection", pub.String(),
+						"PUBLISH %d has an empty topic without an alias the client set before", i+1)
+				} else {
+					c.Equal(t, "topic", pub.Topic, topic)
+				}
+			}
+			leaves(conn)
+		},
+	}, nil, ids("MQTT-3.2.2-17", "MQTT-3.3.2-8", "MQTT-3.3.2-9"))
+
+	register(c.Case{
+		ID:       "3.2/assigned-client-id",
+		Title:    "a client that connected without an identifier resumes its session with the Assigned Client Identifier",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("assigned")
+			a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true}
+			drivers.Attach(t, &a, drivers.Extra{NoClientID: true})
+			t.StartClient(a)
+			conn, cp := accept(t, "first")
+			if cp.ClientID != "" {
+				t.Skipf("the client sent the identifier %q instead of a zero-length one", cp.ClientID)
+			}
+			persistent(t, cp)
+			assigned := t.ClientID()
+			connack(t, conn, false, func(p *codec.Properties) { p.SetAssignedClientID(assigned) })
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			conn.Close()
+			conn2, cp2 := accept(t, "second")
+			c.Equal(t, "ClientID of the reconnection", cp2.ClientID, assigned)
+			t.Check(!cp2.CleanStart, "Clean Start 0", "Clean Start 1", "the reconnecting client did not ask to resume its session: %s", cp2)
+			connack(t, conn2, true, nil)
+			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
+			conn2.Send(&codec.Puback{PacketID: pub.PacketID})
+			leaves(conn2)
+		},
+	}, nil, ids("MQTT-3.1.3-2", "MQTT-4.4.0-1"))
+}
+
+// persistent checks that a CONNECT asks for a session that outlives the connection (Clean Start 0;
+// on 5.0 a Session Expiry Interval above 0). A client that cannot ask for one cannot be judged on
+// session resumption: the case is skipped.
+func persistent(t *c.T, cp *codec.Connect) {
+	if cp.CleanStart {
+		t.Skipf("the client asked for a clean start although the action asked for a persistent session")
+	}
+	if t.V5() && (!cp.Properties.Has(codec.PropSessionExpiry) || cp.Properties.SessionExpiry == 0) {
+		t.Skipf("the client sent no Session Expiry Interval: its session ends with the connection")
+	}
+}
+
+// maxSize checks that a packet, as encoded, is at most limit bytes.
+func maxSize(v codec.Version, limit uint32) func(codec.Packet) error {
+	return func(p codec.Packet) error {
+		b, err := p.AppendTo(nil, v)
+		if err != nil {
+			return err
+		}
+		if uint32(len(b)) > limit {
+			return fmt.Errorf("%v is %d bytes; the server's Maximum Packet Size is %d", p.Type(), len(b), limit)
+		}
+		return nil
+	}
+}

@@ -1,0 +1,239 @@
+package client
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/drivers"
+)
+
+// Section 3.3: the PUBLISH packets the client sends — flags, packet identifier, topic, payload,
+// 5.0 properties — and the server's Receive Maximum and Topic Aliases it must respect.
+
+func init() {
+	register(c.Case{
+		ID:       "3.3/qos0-publish",
+		Title:    "a QoS 0 message goes out as one PUBLISH with QoS 0, DUP 0, RETAIN 0, the topic and the 200-byte payload intact, no packet identifier",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("q0")
+			// 200 bytes make the Remaining Length take two bytes (MQTT-1.5.5-1: minimal
+			// encoding, checked by the codec). A packet identifier would show as two extra
+			// payload bytes.
+			msg := bytes.Repeat([]byte("0123456789"), 20)
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: msg, CleanStart: true})
+			conn, _ := connected(t, "")
+			conn.ExpectPublish(c.Publish(topic, msg, 0))
+			leaves(conn)
+		},
+	}, ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.3.1-5", "MQTT-3.3.2-1"), ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.2.1-2", "MQTT-3.3.2-1", "MQTT-1.5.5-1"))
+
+	register(c.Case{
+		ID:       "3.3/qos0-publish-repeated",
+		Title:    "three QoS 0 messages each go out with DUP 0",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("q0x3")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3, CleanStart: true})
+			conn, _ := connected(t, "")
+			for range 3 {
+				conn.ExpectPublish(c.Publish(topic, []byte("m"), 0))
+			}
+			leaves(conn)
+		},
+	}, ids("MQTT-3.3.1-2", "MQTT-4.3.1-1"), ids("MQTT-3.3.1-2", "MQTT-4.3.1-1"))
+
+	register(c.Case{
+		ID:       "3.3/publish-properties",
+		Title:    "the 5.0 PUBLISH carries the Message Expiry, Content Type, Response Topic, Correlation Data and User Property it was given, and no Subscription Identifier",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("props")
+			var props codec.Properties
+			props.SetMessageExpiry(60).SetContentType("text/plain; charset=ü").SetResponseTopic(t.Topic("reply")).
+				SetCorrelationData([]byte{1, 2, 3}).AddUser("ключ", "значение")
+			a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true}
+			drivers.Attach(t, &a, drivers.Extra{PublishProps: &props})
+			t.StartClient(a)
+			conn, _ := connected(t, "")
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1).NoProp(codec.PropSubscriptionID).
+				User(codec.UserProperty{Key: "ключ", Value: "значение"}).Props("the given properties", func(p *codec.Properties) error {
+				switch {
+				case !p.Has(codec.PropMessageExpiry) || p.MessageExpiry == 0 || p.MessageExpiry > 60:
+					return fmt.Errorf("Message Expiry Interval %d (present %t), want 1..60", p.MessageExpiry, p.Has(codec.PropMessageExpiry))
+				case p.ContentType != props.ContentType:
+					return fmt.Errorf("Content Type %q, want %q", p.ContentType, props.ContentType)
+				case p.ResponseTopic != props.ResponseTopic:
+					return fmt.Errorf("Response Topic %q, want %q", p.ResponseTopic, props.ResponseTopic)
+				case !bytes.Equal(p.CorrelationData, props.CorrelationData):
+					return fmt.Errorf("Correlation Data %x, want %x", p.CorrelationData, props.CorrelationData)
+				}
+				return nil
+			}))
+			conn.Send(&codec.Puback{PacketID: pub.PacketID})
+			leaves(conn)
+		},
+	}, nil, ids("MQTT-3.3.2-13", "MQTT-3.3.2-19", "MQTT-1.5.7-1", "MQTT-3.3.4-6"))
+
+	register(c.Case{
+		ID:       "3.3/response-topic-wildcard",
+		Title:    "asked for a Response Topic with a wildcard, the client does not send that PUBLISH",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("resp")
+			var props codec.Properties
+			props.SetResponseTopic(t.Topic("reply/+"))
+			a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), CleanStart: true}
+			drivers.Attach(t, &a, drivers.Extra{PublishProps: &props})
+			conn, _, refused := refusedLocally(t, a, nil)
+			if refused {
+				return
+			}
+			// The codec rejects a Response Topic with a wildcard as malformed.
+			leaves(conn)
+		},
+	}, nil, ids("MQTT-3.3.2-14"))
+
+	register(c.Case{
+		ID:       "3.3/receive-maximum",
+		Title:    "told Receive Maximum 1, the client keeps at most one QoS 1 PUBLISH unacknowledged",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("rm")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3, CleanStart: true})
+			conn, _ := accept(t, "")
+			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
+			for range 3 {
+				pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+				conn.ExpectNothing(700 * time.Millisecond)
+				conn.Send(&codec.Puback{PacketID: pub.PacketID})
+			}
+			leaves(conn)
+		},
+	}, nil, ids("MQTT-3.3.4-7", "MQTT-4.9.0-1", "MQTT-4.9.0-2"))
+
+	register(c.Case{
+		ID:       "3.3/receive-maximum-pubrel-not-delayed",
+		Title:    "told Receive Maximum 1, the client answers PUBREC with PUBREL at once and sends the next QoS 2 PUBLISH only after PUBCOMP",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("rm2")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 2, CleanStart: true})
+			conn, _ := accept(t, "")
+			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
+			for range 2 {
+				pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+				conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
+				// The quota is 0 until the PUBCOMP, but a PUBREL is not a PUBLISH.
+				conn.Expect(c.Pubrel(pub.PacketID))
+				conn.ExpectNothing(700 * time.Millisecond)
+				conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
+			}
+			leaves(conn)
+		},
+	}, nil, ids("MQTT-3.3.4-8", "MQTT-4.9.0-2", "MQTT-4.9.0-3"))
+
+	register(c.Case{
+		ID:       "3.3/receive-maximum-keeps-pinging",
+		Title:    "with its send quota used up, the client still sends PINGREQ within its keep alive",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			const ka = 1
+			topic := t.Topic("rmping")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 2, KeepAlive: ka, CleanStart: true})
+			conn, _ := accept(t, "")
+			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			idle(t, conn, ka, 2, false)
+			conn.Send(&codec.Puback{PacketID: pub.PacketID})
+			pub = conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			conn.Send(&codec.Puback{PacketID: pub.PacketID})
+			leaves(conn)
+		},
+	}, nil, ids("MQTT-4.9.0-3", "MQTT-3.1.2-20"))
+
+	register(c.Case{
+		ID:       "3.3/topic-alias-accepted",
+		Title:    "a client that announced Topic Alias Maximum N accepts a PUBLISH setting alias N and one that uses it with an empty topic",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("inalias")
+			a := c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, CleanStart: true}
+			drivers.Attach(t, &a, drivers.Extra{TopicAliasMaximum: 2})
+			t.StartClient(a)
+			conn, cp := connected(t, "")
+			if !cp.Properties.Has(codec.PropTopicAliasMaximum) || cp.Properties.TopicAliasMaximum == 0 {
+				t.Skipf("the client announced no Topic Alias Maximum: it accepts no aliases")
+			}
+			n := cp.Properties.TopicAliasMaximum
+			subscribed(t, conn, topic, 1)
+			first := &codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1}
+			first.Properties.SetTopicAlias(n)
+			conn.Send(first)
+			conn.Expect(c.Puback(1))
+			second := &codec.Publish{Topic: "", Payload: []byte("2"), QoS: 1, PacketID: 2}
+			second.Properties.SetTopicAlias(n)
+			conn.Send(second)
+			conn.Expect(c.Puback(2))
+			leaves(conn)
+		},
+	}, nil, ids("MQTT-3.3.2-10"))
+
+	register(c.Case{
+		ID:       "3.3/topic-alias-not-carried-over",
+		Title:    "a Topic Alias set on one connection means nothing on the next: a PUBLISH using it there makes the client close",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("oldalias")
+			a := c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, Reconnect: true}
+			drivers.Attach(t, &a, drivers.Extra{TopicAliasMaximum: 2})
+			t.StartClient(a)
+			conn, cp := connected(t, "first")
+			if !cp.Properties.Has(codec.PropTopicAliasMaximum) || cp.Properties.TopicAliasMaximum == 0 {
+				t.Skipf("the client announced no Topic Alias Maximum: it accepts no aliases")
+			}
+			persistent(t, cp)
+			subscribed(t, conn, topic, 1)
+			first := &codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1}
+			first.Properties.SetTopicAlias(1)
+			conn.Send(first)
+			conn.Expect(c.Puback(1))
+			conn.Close()
+			conn2, _ := accept(t, "second")
+			connack(t, conn2, true, nil)
+			second := &codec.Publish{Topic: "", Payload: []byte("2"), QoS: 1, PacketID: 2}
+			second.Properties.SetTopicAlias(1)
+			conn2.Send(second)
+			closesOnError(conn2, codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid)
+		},
+	}, nil, ids("MQTT-3.3.2-7"))
+}
+
+// subscribed expects the client's SUBSCRIBE for exactly filter at qos and grants it.
+func subscribed(t *c.T, conn *c.Conn, filter string, qos byte) *codec.Subscribe {
+	sub := conn.Expect(c.Type(codec.SUBSCRIBE).Where(fmt.Sprintf("one filter %q at QoS %d", filter, qos), func(p codec.Packet) error {
+		s := p.(*codec.Subscribe)
+		if len(s.Subscriptions) != 1 {
+			return fmt.Errorf("%d topic filters, want 1", len(s.Subscriptions))
+		}
+		if got := s.Subscriptions[0]; got.Filter != filter || got.QoS != qos {
+			return fmt.Errorf("filter %q at QoS %d, want %q at QoS %d", got.Filter, got.QoS, filter, qos)
+		}
+		return nil
+	})).(*codec.Subscribe)
+	codes := []codec.ReasonCode{codec.ReasonCode(qos)}
+	conn.Send(&codec.Suback{PacketID: sub.PacketID, ReasonCodes: codes})
+	return sub
+}

@@ -1,0 +1,187 @@
+package client
+
+import (
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+)
+
+// Section 4.4: message delivery retry. The case drops the connection in the middle of a flow;
+// the client reconnects (the action asks for a persistent session and reconnection) and must
+// resend what is unacknowledged — PUBLISH with DUP 1, or PUBREL — with the original packet
+// identifiers and in the original order, when the server says the session is present; and
+// nothing when it started clean or the ack was an error.
+
+func init() {
+	register(c.Case{
+		ID:       "4.4/qos1-resent-after-reconnect",
+		Title:    "an unacknowledged QoS 1 PUBLISH is resent after reconnecting to the kept session: same client id, DUP 1, same packet identifier",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("re1")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true})
+			conn, cp := accept(t, "first")
+			persistent(t, cp)
+			connack(t, conn, false, nil)
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			conn.Close()
+			conn2 := resumed(t, cp)
+			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
+			conn2.Send(&codec.Puback{PacketID: pub.PacketID})
+			leaves(conn2)
+		},
+	}, ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-2.3.1-3", "MQTT-3.1.2-4", "MQTT-3.1.3-2", "MQTT-4.1.0-1"),
+		ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-3.1.2-23", "MQTT-3.1.3-2"))
+
+	register(c.Case{
+		ID:       "4.4/qos2-publish-resent-after-reconnect",
+		Title:    "a QoS 2 PUBLISH without PUBREC is resent after reconnecting (DUP 1, same identifier) and its flow completes",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("re2")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Reconnect: true})
+			conn, cp := accept(t, "first")
+			persistent(t, cp)
+			connack(t, conn, false, nil)
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+			conn.Close()
+			conn2 := resumed(t, cp)
+			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 2).Dup(true).ID(pub.PacketID))
+			conn2.Send(&codec.Pubrec{PacketID: pub.PacketID})
+			conn2.Expect(c.Pubrel(pub.PacketID))
+			conn2.Send(&codec.Pubcomp{PacketID: pub.PacketID})
+			leaves(conn2)
+		},
+	}, ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-2.3.1-3"), ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-3.1.2-23"))
+
+	register(c.Case{
+		ID:       "4.4/pubrel-resent-after-reconnect",
+		Title:    "a PUBREL without PUBCOMP is resent after reconnecting (same identifier), and the PUBLISH is not",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("rel")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Reconnect: true})
+			conn, cp := accept(t, "first")
+			persistent(t, cp)
+			connack(t, conn, false, nil)
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
+			conn.Expect(c.Pubrel(pub.PacketID))
+			conn.Close()
+			conn2 := resumed(t, cp)
+			conn2.Expect(c.Pubrel(pub.PacketID))
+			conn2.Send(&codec.Pubcomp{PacketID: pub.PacketID})
+			leaves(conn2)
+		},
+	}, ids("MQTT-4.4.0-1", "MQTT-4.3.3-1", "MQTT-2.3.1-3"), ids("MQTT-4.4.0-1", "MQTT-4.3.3-5", "MQTT-4.3.3-6"))
+
+	register(c.Case{
+		ID:       "4.4/resent-in-order",
+		Title:    "three unacknowledged QoS 1 messages are resent after reconnecting in their original order, each with its identifier",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			const ka = 5
+			topic := t.Topic("order")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3, KeepAlive: ka, Reconnect: true})
+			conn, cp := accept(t, "first")
+			persistent(t, cp)
+			connack(t, conn, false, nil)
+			pubs := inFlight(t, conn, c.Publish(topic, []byte("m"), 1), 3, ka)
+			conn.Close()
+			conn2 := resumed(t, cp)
+			for _, p := range pubs {
+				conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(p.PacketID))
+			}
+			for _, p := range pubs {
+				conn2.Send(&codec.Puback{PacketID: p.PacketID})
+			}
+			leaves(conn2)
+		},
+	}, ids("MQTT-4.6.0-1", "MQTT-4.4.0-1"), ids("MQTT-4.6.0-1", "MQTT-4.4.0-1"))
+
+	register(c.Case{
+		ID:       "4.4/puback-error-not-resent",
+		Title:    "a PUBLISH answered by PUBACK 0x80 is not resent after reconnecting; the unacknowledged one is",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("err")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 2, Reconnect: true})
+			conn, cp := accept(t, "first")
+			persistent(t, cp)
+			connack(t, conn, false, nil)
+			first := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			conn.Send(&codec.Puback{PacketID: first.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
+			second := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			conn.Close()
+			conn2 := resumed(t, cp)
+			// Only the second comes again: the first was acknowledged, with an error.
+			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(second.PacketID))
+			conn2.Send(&codec.Puback{PacketID: second.PacketID})
+			leaves(conn2)
+		},
+	}, nil, ids("MQTT-4.4.0-2", "MQTT-4.4.0-1"))
+
+	register(c.Case{
+		ID:       "4.4/no-resend-after-clean-start",
+		Title:    "a client that started clean does not resend the unacknowledged PUBLISH of its ended session after reconnecting",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			const ka = 2
+			topic := t.Topic("clean")
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, KeepAlive: ka, CleanStart: true, Reconnect: true})
+			conn, cp := accept(t, "first")
+			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
+			connack(t, conn, false, nil)
+			conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			conn.Close()
+			conn2, cp2 := accept(t, "second")
+			if !t.V5() {
+				// 3.1.1: CleanSession 1 again, or the client would resume a session it said
+				// should end with the connection.
+				t.Check(cp2.CleanStart, "CleanSession 1", "CleanSession 0", "the reconnecting client asks for the session it started clean: %s", cp2)
+			}
+			connack(t, conn2, false, nil)
+			idle(t, conn2, ka, 2, true)
+		},
+	}, ids("MQTT-3.1.2-6"), ids("MQTT-3.1.2-4"))
+
+	register(c.Case{
+		ID:       "4.4/receive-pubrel-after-reconnect",
+		Title:    "a client that got a QoS 2 PUBLISH, sent PUBREC and lost the connection answers the PUBREL resent on the kept session with PUBCOMP",
+		Versions: c.Both,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			topic := t.Topic("rrel")
+			// Two messages: the client must not leave after the first, whichever of PUBLISH or
+			// PUBREL it delivers it on.
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2, Reconnect: true})
+			conn, cp := accept(t, "first")
+			persistent(t, cp)
+			connack(t, conn, false, nil)
+			subscribed(t, conn, topic, 2)
+			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 61})
+			conn.Expect(c.Pubrec(61))
+			conn.Close()
+			conn2 := resumed(t, cp)
+			conn2.Send(&codec.Pubrel{PacketID: 61})
+			conn2.Expect(c.Pubcomp(61))
+			conn2.Send(&codec.Publish{Topic: topic, Payload: []byte("two")})
+			leaves(conn2)
+		},
+	}, ids("MQTT-4.4.0-1", "MQTT-4.3.3-2", "MQTT-4.1.0-1"), ids("MQTT-4.4.0-1", "MQTT-4.3.3-11", "MQTT-3.1.2-23"))
+}
+
+// resumed accepts the client's reconnection, which must ask to resume the session of the first
+// CONNECT (same client identifier, Clean Start 0), and answers it with Session Present 1.
+func resumed(t *c.T, first *codec.Connect) *c.Conn {
+	conn, cp := accept(t, "second")
+	c.Equal(t, "ClientID of the reconnection", cp.ClientID, first.ClientID)
+	t.Check(!cp.CleanStart, "Clean Start 0", "Clean Start 1", "the reconnecting client discards the session it asked to keep: %s", cp)
+	connack(t, conn, true, nil)
+	return conn
+}

@@ -1,0 +1,100 @@
+package client_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+	_ "github.com/mqttspec/mqttspec/conformance/catalog/client"
+	"github.com/mqttspec/mqttspec/conformance/drivers"
+	"github.com/mqttspec/mqttspec/reports"
+)
+
+// selected returns the client cases, narrowed by $MQTTSPEC_CASES (comma-separated ID prefixes)
+// for quick runs while developing.
+func selected(t *testing.T) []conformance.Case {
+	t.Helper()
+	var globs []string
+	if s := os.Getenv("MQTTSPEC_CASES"); s != "" {
+		globs = strings.Split(s, ",")
+	}
+	cases, err := conformance.Select(catalog.ClientCases(), globs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no client case selected")
+	}
+	return cases
+}
+
+func run(t *testing.T, d conformance.Driver, cases []conformance.Case) *reports.Results {
+	t.Helper()
+	r := &conformance.Runner{Driver: d, Parallel: 4, Timeouts: conformance.Timeouts{Step: 3 * time.Second, Case: 40 * time.Second},
+		Tool: reports.Tool{Name: "mqttspec", Version: "test"}}
+	res, err := r.Run(context.Background(), cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func transcript(c reports.Case) string {
+	var b strings.Builder
+	for _, e := range c.Transcript {
+		b.WriteString("    ")
+		b.WriteString(strings.TrimSpace(strings.Join([]string{e.Conn, e.Dir, e.Packet}, " ")))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// save writes the results to $MQTTSPEC_ARTIFACTS/name when the variable is set.
+func save(t *testing.T, res *reports.Results, name string) {
+	dir := os.Getenv("MQTTSPEC_ARTIFACTS")
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := res.WriteFile(filepath.Join(dir, name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReferencePassesEveryCase is the acceptance test of the catalog: the reference client
+// passes every case, on both versions, without skips.
+func TestReferencePassesEveryCase(t *testing.T) {
+	res := run(t, drivers.Reference(), selected(t))
+	save(t, res, "client-reference.json")
+	for _, c := range res.Cases {
+		if c.Status != reports.Pass {
+			t.Errorf("%s [%s] %s: %s\n%s", c.ID, c.Version, c.Status, c.Message, transcript(c))
+		}
+	}
+	for v, cov := range res.Coverage {
+		t.Logf("coverage %s: %d of %d (%.0f%%)", v, cov.Tested, cov.Testable, cov.Percent())
+	}
+	t.Logf("%d results: %+v", len(res.Cases), res.Summary)
+}
+
+func TestCasesCiteClientStatements(t *testing.T) {
+	for _, cs := range catalog.ClientCases() {
+		for _, v := range cs.Versions.List() {
+			if len(cs.StatementsFor(v)) == 0 {
+				t.Errorf("%s cites no %v statement", cs.ID, v)
+			}
+		}
+		if cs.Role != conformance.RoleClient {
+			t.Errorf("%s: role %s", cs.ID, cs.Role)
+		}
+	}
+	_ = codec.V5
+}
