@@ -61,7 +61,7 @@ func init() {
 			}, codes: rcs(codec.ReasonMalformedPacket)},
 		{id: "packet-type-0", what: "a packet of the reserved type 0", versions: c.Both, setup: subscriber,
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) { return []byte{0x00, 0x00}, "reserved packet type 0" },
-			codes: rcs(codec.ReasonMalformedPacket)},
+			codes:  rcs(codec.ReasonMalformedPacket)},
 		{id: "second-connack", what: "a second CONNACK", versions: c.Both, setup: subscriber,
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				return enc(t, &codec.Connack{}), "a second CONNACK"
