@@ -386,14 +386,21 @@ func TestFaultsChangeOneBehaviour(t *testing.T) {
 		t.Run(f.Name, func(t *testing.T) {
 			t.Parallel()
 			addr := brokertest.Start(t, broker.Options{Faults: []string{f.Name}})
+			var wg sync.WaitGroup
 			for name, check := range faultChecks {
 				if name == f.Name || slowCheck[name] || slices.Contains(dependsOn[name], f.Name) || exemptFromCrossCheck[f.Name] {
 					continue
 				}
-				if failed, msg := runProbe(t, func(tb testing.TB) { check(tb, addr) }); failed {
-					t.Errorf("fault %q also breaks the scenario of %q: %s", f.Name, name, msg)
-				}
+				// Scenarios use their own topics and client identifiers: they run side by side.
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if failed, msg := runProbe(t, func(tb testing.TB) { check(tb, addr) }); failed {
+						t.Errorf("fault %q also breaks the scenario of %q: %s", f.Name, name, msg)
+					}
+				}()
 			}
+			wg.Wait()
 		})
 	}
 }
