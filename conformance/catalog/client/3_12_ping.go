@@ -1,6 +1,8 @@
 package client
 
 import (
+	"time"
+
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
 )
@@ -50,4 +52,41 @@ func init() {
 			leaves(conn)
 		},
 	}, nil, ids("MQTT-3.1.2-21", "MQTT-3.2.2-21"))
+
+	register(c.Case{
+		ID:       "3.12/no-pingresp-closes",
+		Title:    "a client whose PINGREQ gets no PINGRESP closes the connection within a reasonable time (here: 3 keep alive periods)",
+		Versions: c.Both,
+		Level:    c.Should,
+		Run: func(t *c.T) {
+			ka := uint16(1)
+			a := c.Action{Op: c.OpConnect, KeepAlive: ka, Duration: 20 * time.Second, CleanStart: true, Version: t.Version}
+			if d := t.ClientDriver(); d != nil && !d.Supports(a) {
+				ka = 5
+				a.KeepAlive = ka
+			}
+			t.StartClient(a)
+			conn, _ := connected(t, "")
+			conn.ExpectWithin(pingWindow(ka), c.Type(codec.PINGREQ))
+			sent := time.Now()
+			limit := 3 * secs(ka)
+			for {
+				p, closed := conn.Next(max(time.Until(sent.Add(limit)), time.Millisecond))
+				switch {
+				case closed:
+					t.Logf("closed %v after the unanswered PINGREQ", time.Since(sent).Round(10*time.Millisecond))
+					return
+				case p == nil:
+					t.Failf("the connection closed within "+limit.String(), "still open", "the client kept the connection %v after a PINGREQ without PINGRESP", limit)
+				case p.Type() == codec.PINGREQ:
+					// Asking again is fine; the case answers nothing.
+				case p.Type() == codec.DISCONNECT:
+					conn.ExpectClosed()
+					return
+				default:
+					t.Failf("PINGREQ, DISCONNECT or the close", p.String(), "unexpected %s while the PINGRESP is missing", p)
+				}
+			}
+		},
+	}, ids("mqttspec-3.1.1-3.1.2-should-1"), ids("mqttspec-5.0-3.1.2-should-1"))
 }

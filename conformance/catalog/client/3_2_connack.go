@@ -3,6 +3,7 @@ package client
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
@@ -61,9 +62,8 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			const ka = 2
 			topic := t.Topic("lost")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true, KeepAlive: ka})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true})
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
@@ -74,7 +74,7 @@ func init() {
 			connack(t, conn2, false, nil)
 			// The session is gone on both sides: the PUBLISH must not come again (a new message
 			// would be the application's business; this client publishes once). It may leave.
-			idle(t, conn2, ka, 2, true)
+			idle(t, conn2, 2*time.Second, true)
 		},
 	}, nil, ids("MQTT-3.2.2-5"))
 
@@ -89,7 +89,7 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumQoS(0) })
 			// Downgrading to QoS 0 or refusing the message are both allowed.
-			p := conn.Expect(anyOf{c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)})
+			p := conn.Expect(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
 			if p.Type() == codec.PUBLISH {
 				conn.Expect(c.Disconnect(codec.ReasonSuccess))
 			}
@@ -107,7 +107,7 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Retain: true, CleanStart: true})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetRetainAvailable(0) })
-			p := conn.Expect(anyOf{c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)})
+			p := conn.Expect(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
 			if p.Type() == codec.PUBLISH {
 				conn.Expect(c.Disconnect(codec.ReasonSuccess))
 			}

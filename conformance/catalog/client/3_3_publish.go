@@ -154,7 +154,10 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
-			idle(t, conn, ka, 2, false)
+			for range 2 {
+				conn.ExpectWithin(pingWindow(ka), c.Type(codec.PINGREQ))
+				conn.Send(&codec.Pingresp{})
+			}
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			pub = conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})

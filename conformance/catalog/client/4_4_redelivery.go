@@ -1,6 +1,8 @@
 package client
 
 import (
+	"time"
+
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
 )
@@ -83,13 +85,12 @@ func init() {
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			const ka = 5
 			topic := t.Topic("order")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3, KeepAlive: ka, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3, Reconnect: true})
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			pubs := inFlight(t, conn, c.Publish(topic, []byte("m"), 1), 3, ka)
+			pubs := inFlight(t, conn, c.Publish(topic, []byte("m"), 1), 3)
 			conn.Close()
 			conn2 := resumed(t, cp)
 			for _, p := range pubs {
@@ -131,9 +132,8 @@ func init() {
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			const ka = 2
 			topic := t.Topic("clean")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, KeepAlive: ka, CleanStart: true, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true, Reconnect: true})
 			conn, cp := accept(t, "first")
 			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
 			connack(t, conn, false, nil)
@@ -146,7 +146,7 @@ func init() {
 				t.Check(cp2.CleanStart, "CleanSession 1", "CleanSession 0", "the reconnecting client asks for the session it started clean: %s", cp2)
 			}
 			connack(t, conn2, false, nil)
-			idle(t, conn2, ka, 2, true)
+			idle(t, conn2, 2*time.Second, true)
 		},
 	}, ids("MQTT-3.1.2-6"), ids("MQTT-3.1.2-4"))
 

@@ -62,11 +62,10 @@ func init() {
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			const ka = 5
 			topic := t.Topic("rels")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 3, KeepAlive: ka, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 3, CleanStart: true})
 			conn, _ := connected(t, "")
-			pubs := inFlight(t, conn, c.Publish(topic, []byte("m"), 2), 3, ka)
+			pubs := inFlight(t, conn, c.Publish(topic, []byte("m"), 2), 3)
 			order := []*codec.Publish{pubs[1], pubs[2], pubs[0]}
 			for _, p := range order {
 				conn.Send(&codec.Pubrec{PacketID: p.PacketID})

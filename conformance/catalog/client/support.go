@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
@@ -15,52 +14,30 @@ import (
 
 // register adds a case that cites s311 when it runs on MQTT 3.1.1 and s5 when it runs on 5.0.
 //
-// A case has one statement list for every version it runs on, and the engine reports an ID for
-// each version in which it exists; 3.1.1 and 5.0 number many statements differently (3.1.1's
-// MQTT-3.1.2-21 is about the password, 5.0's about Server Keep Alive). When an ID meant for one
-// version names another statement in the other, the case is registered twice, with the
-// suffixes "-v311" and "-v5"; otherwise once with both lists.
+// 3.1.1 and 5.0 number many statements differently (3.1.1's MQTT-3.1.2-21 is about the password,
+// 5.0's about Server Keep Alive), so an ID listed for one version only is qualified with it
+// ("3.1.1:MQTT-3.1.2-21") and claimed on that version alone; an ID in both lists is claimed on
+// both.
 func register(cs c.Case, s311, s5 []string) {
-	switch {
-	case cs.Versions == c.V311:
-		cs.Statements = s311
-		catalog.Client(cs)
-		return
-	case cs.Versions == c.V5:
-		cs.Statements = s5
-		catalog.Client(cs)
-		return
-	}
-	if !collides(s311, s5, spec.V311) && !collides(s5, s311, spec.V5) {
-		cs.Statements = union(s311, s5)
-		catalog.Client(cs)
-		return
-	}
-	a, b := cs, cs
-	a.ID, a.Versions, a.Statements = cs.ID+"-v311", c.V311, s311
-	b.ID, b.Versions, b.Statements = cs.ID+"-v5", c.V5, s5
-	catalog.Client(a)
-	catalog.Client(b)
-}
-
-// collides reports whether an ID meant for the other version also names a statement of v.
-func collides(own, other []string, v string) bool {
-	for _, id := range other {
-		if !slices.Contains(own, id) && spec.Exists(v, id) {
-			return true
-		}
-	}
-	return false
-}
-
-func union(a, b []string) []string {
-	out := slices.Clone(a)
-	for _, id := range b {
-		if !slices.Contains(out, id) {
+	var out []string
+	for _, id := range s311 {
+		if slices.Contains(s5, id) || cs.Versions == c.V311 {
 			out = append(out, id)
+		} else {
+			out = append(out, spec.V311+":"+id)
 		}
 	}
-	return out
+	for _, id := range s5 {
+		switch {
+		case slices.Contains(s311, id):
+		case cs.Versions == c.V5:
+			out = append(out, id)
+		default:
+			out = append(out, spec.V5+":"+id)
+		}
+	}
+	cs.Statements = out
+	catalog.Client(cs)
 }
 
 func ids(s ...string) []string { return s }
@@ -115,33 +92,14 @@ func errorCodes() []codec.ReasonCode {
 // a DISCONNECT with one of codes (default: any failure code) may come first; on 3.1.1 the client
 // just closes (a DISCONNECT there is a normal end that would discard the Will).
 func closesOnError(conn *c.Conn, codes ...codec.ReasonCode) {
+	if conn.Version() != codec.V5 {
+		conn.ExpectClosed()
+		return
+	}
 	if len(codes) == 0 {
 		codes = errorCodes()
 	}
 	conn.ExpectClosed(c.OrDisconnect(codes...))
-}
-
-// anyOf matches a packet that one of the matchers accepts.
-type anyOf []c.Matcher
-
-func (m anyOf) Match(p codec.Packet) error {
-	var errs []string
-	for _, x := range m {
-		err := x.Match(p)
-		if err == nil {
-			return nil
-		}
-		errs = append(errs, x.String()+": "+err.Error())
-	}
-	return fmt.Errorf("matches none of: %s", strings.Join(errs, "; "))
-}
-
-func (m anyOf) String() string {
-	s := make([]string, len(m))
-	for i, x := range m {
-		s[i] = x.String()
-	}
-	return strings.Join(s, " or ")
 }
 
 // refusedLocally starts the client on an action it should refuse (an invalid topic, a forbidden
@@ -171,24 +129,37 @@ func pingWindow(ka uint16) time.Duration {
 	return time.Duration(ka)*time.Second + 700*time.Millisecond
 }
 
-// idle checks that, for n keep alive periods, the client sends nothing but PINGREQ (each answered
-// with PINGRESP). It returns early, true, when the client ends the connection normally
-// (DISCONNECT then close) and allowLeave is set; anything else fails the case. The action must
-// use keep alive ka.
-func idle(t *c.T, conn *c.Conn, ka uint16, n int, allowLeave bool) bool {
-	m := anyOf{c.Type(codec.PINGREQ)}
+// idle checks that for d the client sends nothing but PINGREQ (each answered with PINGRESP). With
+// allowLeave the client may also end the connection, with or without a DISCONNECT (reason 0x00):
+// then idle returns true early. Anything else fails the case.
+func idle(t *c.T, conn *c.Conn, d time.Duration, allowLeave bool) bool {
+	deadline := time.Now().Add(d)
+	want := "nothing but PINGREQ for " + d.String()
 	if allowLeave {
-		m = append(m, c.Disconnect(codec.ReasonSuccess))
+		want += ", or a normal end of the connection"
 	}
-	for range n {
-		p := conn.ExpectWithin(pingWindow(ka), m)
-		if p.Type() == codec.DISCONNECT {
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		p, closed := conn.Next(left)
+		switch {
+		case closed && allowLeave:
+			return true
+		case closed:
+			t.Failf(want, "connection closed", "[%s] expected %s; the client closed the connection", conn.Label, want)
+		case p == nil:
+			return false
+		case p.Type() == codec.PINGREQ:
+			conn.Send(&codec.Pingresp{})
+		case allowLeave && c.Disconnect(codec.ReasonSuccess).Match(p) == nil:
 			conn.ExpectClosed()
 			return true
+		default:
+			t.Failf(want, p.String(), "[%s] expected %s, got %s", conn.Label, want, p)
 		}
-		conn.Send(&codec.Pingresp{})
 	}
-	return false
 }
 
 func wantString(what, got, want string) error {
@@ -202,3 +173,11 @@ const millis = time.Millisecond
 
 // secs converts a keep alive to a duration.
 func secs(s uint16) time.Duration { return time.Duration(s) * time.Second }
+
+// lastMessage sends the QoS 0 message that completes the count the client waits for, and
+// expects it to leave. Cases end QoS 2 flows this way: a client may deliver a QoS 2 message when
+// the PUBLISH arrives and leave at once, before the PUBREL, which is not what they check.
+func lastMessage(conn *c.Conn, topic string) {
+	conn.Send(&codec.Publish{Topic: topic, Payload: []byte("last")})
+	leaves(conn)
+}

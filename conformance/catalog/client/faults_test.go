@@ -1,0 +1,358 @@
+package client_test
+
+import (
+	"context"
+	"net"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+	"github.com/mqttspec/mqttspec/conformance/drivers"
+	"github.com/mqttspec/mqttspec/reference/client"
+	"github.com/mqttspec/mqttspec/reports"
+)
+
+// fault is a deliberate bug put into the reference client by rewriting the packets it writes
+// (out) or reads (in) on the wire. conn counts the connections of one client, from 1.
+type fault struct {
+	name string
+	out  func(p []byte, conn int, st *faultState) [][]byte
+	in   func(p []byte, conn int) []byte
+	// cases must each fail (on every version they run on) with the fault switched on.
+	cases []string
+}
+
+// faultState is per client: packets a fault holds back.
+type faultState struct {
+	held [][]byte
+}
+
+func typeOf(p []byte) codec.PacketType { return codec.PacketType(p[0] >> 4) }
+
+// publishIDOffset is where the packet identifier of a QoS>0 PUBLISH starts.
+func publishIDOffset(p []byte) int {
+	i := 1
+	for p[i]&0x80 != 0 {
+		i++
+	}
+	i++
+	tl := int(p[i])<<8 | int(p[i+1])
+	return i + 2 + tl
+}
+
+func rewrite(v codec.Version, p []byte, fn func(codec.Packet)) []byte {
+	pkt, _, err := codec.Decode(v, p)
+	if err != nil {
+		return p
+	}
+	fn(pkt)
+	b, err := codec.Encode(pkt, v)
+	if err != nil {
+		return p
+	}
+	return b
+}
+
+func keep(p []byte) [][]byte { return [][]byte{p} }
+
+var faults = []fault{
+	{name: "publish-id-zero", cases: []string{"4.3/qos1-publish", "4.3/qos2-publish"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.PUBLISH && p[0]&0x06 != 0 {
+				i := publishIDOffset(p)
+				p[i], p[i+1] = 0, 0
+			}
+			return keep(p)
+		}},
+	{name: "dup-on-first-send", cases: []string{"4.3/qos1-publish", "4.3/qos2-publish"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.PUBLISH && p[0]&0x06 != 0 {
+				p[0] |= 0x08
+			}
+			return keep(p)
+		}},
+	{name: "no-dup-on-resend", cases: []string{"4.4/qos1-resent-after-reconnect", "4.4/resent-in-order", "4.4/qos2-publish-resent-after-reconnect"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.PUBLISH {
+				p[0] &^= 0x08
+			}
+			return keep(p)
+		}},
+	{name: "drop-pubrel", cases: []string{"4.3/qos2-publish", "4.4/pubrel-resent-after-reconnect"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.PUBREL {
+				return nil
+			}
+			return keep(p)
+		}},
+	{name: "drop-pingreq", cases: []string{"3.12/pingreq-within-keep-alive", "3.12/server-keep-alive"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.PINGREQ {
+				return nil
+			}
+			return keep(p)
+		}},
+	{name: "puback-wrong-id", cases: []string{"4.3/receive-qos1", "4.6/puback-order"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.PUBACK {
+				p[3]++
+			}
+			return keep(p)
+		}},
+	{name: "pubacks-swapped", cases: []string{"4.6/puback-order"},
+		out: func(p []byte, _ int, st *faultState) [][]byte {
+			if typeOf(p) != codec.PUBACK {
+				return keep(p)
+			}
+			if len(st.held) == 0 {
+				st.held = append(st.held, p)
+				return nil
+			}
+			first := st.held[0]
+			st.held = nil
+			return [][]byte{p, first}
+		}},
+	{name: "drop-disconnect", cases: []string{"3.14/disconnect-then-close", "3.1/first-packet-connect"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.DISCONNECT {
+				return nil
+			}
+			return keep(p)
+		}},
+	{name: "packet-after-disconnect", cases: []string{"3.14/disconnect-then-close"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.DISCONNECT {
+				return [][]byte{p, {0xC0, 0x00}}
+			}
+			return keep(p)
+		}},
+	{name: "retain-always", cases: []string{"3.3/qos0-publish"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.PUBLISH {
+				p[0] |= 0x01
+			}
+			return keep(p)
+		}},
+	{name: "will-qos-without-will", cases: []string{"3.1/no-will"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.CONNECT && p[9]&0x04 == 0 { // connect flags of a short CONNECT
+				p[9] |= 0x08
+			}
+			return keep(p)
+		}},
+	{name: "subscribe-flags-zero", cases: []string{"3.8/subscribe-packet"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.SUBSCRIBE {
+				p[0] &^= 0x02
+			}
+			return keep(p)
+		}},
+	{name: "accepts-qos3", cases: []string{"4.8/publish-qos3", "4.13/publish-qos3"},
+		in: func(p []byte, _ int) []byte {
+			if typeOf(p) == codec.PUBLISH && p[0]&0x06 == 0x06 {
+				p[0] &^= 0x04 // the client reads it as QoS 1 and carries on
+			}
+			return p
+		}},
+	{name: "ignores-session-present-0", cases: []string{"3.2/session-present-0-discards-session"},
+		in: func(p []byte, conn int) []byte {
+			if typeOf(p) == codec.CONNACK && conn > 1 {
+				p[2] |= 0x01
+			}
+			return p
+		}},
+	{name: "ignores-retain-available", cases: []string{"3.2/retain-not-available"},
+		in: func(p []byte, _ int) []byte {
+			if typeOf(p) == codec.CONNACK {
+				return rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Connack).Properties.Clear(codec.PropRetainAvailable) })
+			}
+			return p
+		}},
+	{name: "ignores-maximum-qos", cases: []string{"3.2/maximum-qos"},
+		in: func(p []byte, _ int) []byte {
+			if typeOf(p) == codec.CONNACK {
+				return rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Connack).Properties.Clear(codec.PropMaximumQoS) })
+			}
+			return p
+		}},
+	{name: "ignores-maximum-packet-size", cases: []string{"3.2/maximum-packet-size"},
+		in: func(p []byte, _ int) []byte {
+			if typeOf(p) == codec.CONNACK {
+				return rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Connack).Properties.Clear(codec.PropMaximumPacketSize) })
+			}
+			return p
+		}},
+	{name: "ignores-session-present-1", cases: []string{"3.2/session-present-without-session"},
+		in: func(p []byte, _ int) []byte {
+			if typeOf(p) == codec.CONNACK {
+				p[2] &^= 0x01
+			}
+			return p
+		}},
+	{name: "ignores-refusing-connack", cases: []string{"3.2/refused-connack-closes", "3.2/use-another-server-closes", "3.2/server-moved-closes"},
+		in: func(p []byte, _ int) []byte {
+			if typeOf(p) == codec.CONNACK {
+				return rewrite(codec.V5, p, func(pk codec.Packet) {
+					ack := pk.(*codec.Connack)
+					ack.ReasonCode = 0
+					ack.Properties.Clear(codec.PropServerReference)
+				})
+			}
+			return p
+		}},
+	{name: "ignores-receive-maximum", cases: []string{"3.3/receive-maximum", "3.3/receive-maximum-pubrel-not-delayed"},
+		in: func(p []byte, _ int) []byte {
+			if typeOf(p) == codec.CONNACK {
+				return rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Connack).Properties.Clear(codec.PropReceiveMaximum) })
+			}
+			return p
+		}},
+	{name: "ignores-server-keep-alive", cases: []string{"3.12/server-keep-alive"},
+		in: func(p []byte, _ int) []byte {
+			if typeOf(p) == codec.CONNACK {
+				return rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Connack).Properties.Clear(codec.PropServerKeepAlive) })
+			}
+			return p
+		}},
+	{name: "keeps-alias-across-connections", cases: []string{"3.3/topic-alias-not-carried-over"},
+		in: func(p []byte, conn int) []byte {
+			if typeOf(p) == codec.PUBLISH && conn > 1 {
+				// The server's empty topic with alias 1 reaches the client as the full topic.
+				return rewrite(codec.V5, p, func(pk codec.Packet) {
+					pub := pk.(*codec.Publish)
+					if pub.Topic == "" {
+						pub.Topic = "restored/by/the/fault"
+						pub.Properties.Clear(codec.PropTopicAlias)
+					}
+				})
+			}
+			return p
+		}},
+}
+
+// TestFaultsAreCaught switches each deliberate bug on in the reference client and checks that
+// the cases written for that behaviour fail: the catalog can catch the bugs it is meant for.
+func TestFaultsAreCaught(t *testing.T) {
+	all := catalog.ClientCases()
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
+			var cases []conformance.Case
+			for _, id := range f.cases {
+				sel, err := conformance.Select(all, []string{id}, nil)
+				if err != nil || len(sel) != 1 {
+					t.Fatalf("fault %s: %q selects %d cases (%v)", f.name, id, len(sel), err)
+				}
+				cases = append(cases, sel...)
+			}
+			res := run(t, faultyReference(f), cases)
+			for _, c := range res.Cases {
+				if c.Status != reports.Fail && c.Status != reports.Warn {
+					t.Errorf("fault %s: %s [%s] did not fail: %s %s", f.name, c.ID, c.Version, c.Status, c.Message)
+				} else {
+					t.Logf("fault %s caught by %s [%s]: %s", f.name, c.ID, c.Version, c.Message)
+				}
+			}
+		})
+	}
+}
+
+func faultyReference(f fault) conformance.Driver {
+	return drivers.ReferenceWith("reference+"+f.name, func(_ conformance.Action, o *client.Options) {
+		var conns atomic.Int32
+		st := &faultState{}
+		o.Dialer = func(ctx context.Context, u *url.URL) (net.Conn, error) {
+			var d net.Dialer
+			nc, err := d.DialContext(ctx, "tcp", u.Host)
+			if err != nil {
+				return nil, err
+			}
+			return &faultConn{Conn: nc, f: f, n: int(conns.Add(1)), st: st}, nil
+		}
+	})
+}
+
+// faultConn splits the byte streams into packets and passes each through the fault.
+type faultConn struct {
+	net.Conn
+	f       fault
+	n       int
+	st      *faultState
+	wmu     sync.Mutex
+	wbuf    []byte
+	rbuf    []byte // raw bytes read, not yet a whole packet
+	pending []byte // rewritten bytes not yet returned by Read
+}
+
+// split returns the whole packets at the start of b and the rest.
+func split(b []byte) (pkts [][]byte, rest []byte) {
+	for {
+		if len(b) < 2 {
+			return pkts, b
+		}
+		n, mul, i := 0, 1, 1
+		for ; i < len(b) && i <= 4; i++ {
+			n += int(b[i]&0x7F) * mul
+			mul *= 128
+			if b[i]&0x80 == 0 {
+				break
+			}
+		}
+		if i >= len(b) || i > 4 {
+			return pkts, b
+		}
+		end := i + 1 + n
+		if len(b) < end {
+			return pkts, b
+		}
+		pkts = append(pkts, append([]byte(nil), b[:end]...))
+		b = b[end:]
+	}
+}
+
+func (c *faultConn) Write(b []byte) (int, error) {
+	if c.f.out == nil {
+		return c.Conn.Write(b)
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	pkts, rest := split(append(c.wbuf, b...))
+	c.wbuf = append([]byte(nil), rest...)
+	var out []byte
+	for _, p := range pkts {
+		for _, q := range c.f.out(p, c.n, c.st) {
+			out = append(out, q...)
+		}
+	}
+	if len(out) > 0 {
+		if _, err := c.Conn.Write(out); err != nil {
+			return 0, err
+		}
+	}
+	return len(b), nil
+}
+
+func (c *faultConn) Read(b []byte) (int, error) {
+	if c.f.in == nil {
+		return c.Conn.Read(b)
+	}
+	for len(c.pending) == 0 {
+		buf := make([]byte, 4096)
+		n, err := c.Conn.Read(buf)
+		pkts, rest := split(append(c.rbuf, buf[:n]...))
+		c.rbuf = append([]byte(nil), rest...)
+		for _, p := range pkts {
+			c.pending = append(c.pending, c.f.in(p, c.n)...)
+		}
+		if err != nil && len(c.pending) == 0 {
+			return 0, err
+		}
+	}
+	n := copy(b, c.pending)
+	c.pending = c.pending[n:]
+	return n, nil
+}
