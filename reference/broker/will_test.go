@@ -50,6 +50,7 @@ func TestWillV5(t *testing.T) {
 		return func(p *codec.Properties) { p.SetWillDelay(d).SetContentType("text/plain").AddUser("k", "v") }
 	}
 	t.Run("DISCONNECT 0x04 publishes the will", func(t *testing.T) {
+		t.Parallel()
 		topic := uniq("w5/")
 		watch, _ := connect(t, addr, codec.V5)
 		watch.subscribe(1, codec.Subscription{Filter: topic})
@@ -62,6 +63,7 @@ func TestWillV5(t *testing.T) {
 		}
 	})
 	t.Run("delay", func(t *testing.T) {
+		t.Parallel()
 		topic := uniq("w5/")
 		watch, _ := connect(t, addr, codec.V5)
 		watch.subscribe(1, codec.Subscription{Filter: topic})
@@ -75,6 +77,7 @@ func TestWillV5(t *testing.T) {
 		checkPublish(t, got, topic, "late", 0, false)
 	})
 	t.Run("reconnect within the delay cancels the will", func(t *testing.T) {
+		t.Parallel()
 		topic := uniq("w5/")
 		id := uniq("wd")
 		watch, _ := connect(t, addr, codec.V5)
@@ -86,6 +89,7 @@ func TestWillV5(t *testing.T) {
 		watch.expectNothing(1500 * time.Millisecond) // MQTT-3.1.3-9
 	})
 	t.Run("session end before the delay publishes the will", func(t *testing.T) {
+		t.Parallel()
 		topic := uniq("w5/")
 		watch, _ := connect(t, addr, codec.V5)
 		watch.subscribe(1, codec.Subscription{Filter: topic})
@@ -99,6 +103,7 @@ func TestWillV5(t *testing.T) {
 		checkPublish(t, got, topic, "expired", 0, false)
 	})
 	t.Run("takeover with clean start publishes a delayed will", func(t *testing.T) {
+		t.Parallel()
 		topic := uniq("w5/")
 		id := uniq("wt")
 		watch, _ := connect(t, addr, codec.V5)
@@ -109,6 +114,7 @@ func TestWillV5(t *testing.T) {
 		checkPublish(t, watch.publishes(1)[0], topic, "taken", 0, false)
 	})
 	t.Run("takeover resuming the session keeps a delayed will back", func(t *testing.T) {
+		t.Parallel()
 		topic := uniq("w5/")
 		id := uniq("wt")
 		watch, _ := connect(t, addr, codec.V5)
