@@ -555,6 +555,9 @@ func (c *conn) onAuth(p *codec.Auth) bool {
 	a := &codec.Auth{ReasonCode: codec.ReasonContinueAuthentication}
 	if done {
 		a.ReasonCode = codec.ReasonSuccess
+		if id, ok := c.reauth.(AuthIdentity); ok {
+			c.user = id.Username() // the ACL follows the re-authenticated identity
+		}
 		c.reauth = nil
 	}
 	a.Properties.SetAuthMethod(c.authMethod)

@@ -5,8 +5,10 @@ import (
 	"crypto/tls"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,5 +196,37 @@ func TestCloseDisconnectsAndLeaksNothing(t *testing.T) {
 			t.Fatalf("broker goroutines left after Close (%d before, %d now):\n%s", before, runtime.NumGoroutine(), st)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// flakyListener fails Accept with EMFILE a few times before delegating.
+type flakyListener struct {
+	net.Listener
+	fails int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	if l.fails > 0 {
+		l.fails--
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+func TestServeSurvivesTransientAcceptErrors(t *testing.T) {
+	srv, err := broker.New(broker.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(&flakyListener{Listener: l, fails: 3}) }()
+	connect(t, l.Addr().String(), codec.V311)
+	srv.Close()
+	if err := <-done; err != broker.ErrServerClosed {
+		t.Fatalf("Serve returned %v, want ErrServerClosed", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
@@ -101,9 +102,8 @@ func (s *Server) Serve(l net.Listener) error {
 			if s.isClosed() {
 				return ErrServerClosed
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// Out of file descriptors or similar: wait and retry rather than spin.
+			if retryableAccept(err) {
+				// Out of file descriptors or similar: wait and retry rather than spin or give up.
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				s.log.Warn("accept failed, retrying", "err", err, "in", backoff)
 				time.Sleep(backoff)
@@ -117,6 +117,20 @@ func (s *Server) Serve(l net.Listener) error {
 			return ErrServerClosed
 		}
 	}
+}
+
+// retryableAccept reports whether an Accept error is transient: the listener stays usable.
+func retryableAccept(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	for _, e := range []error{syscall.EMFILE, syscall.ENFILE, syscall.ENOBUFS, syscall.ENOMEM, syscall.ECONNABORTED, syscall.ECONNRESET} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // ServeConn serves one connection (any net.Conn: a net.Pipe end from a fuzzer, a WebSocket) and
