@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -248,12 +247,10 @@ func (c *tconn) disconnect() {
 	c.nc.Close()
 }
 
-// samePublish compares the fields a subscriber sees.
+// checkPublish compares the fields a subscriber sees.
 func checkPublish(t testing.TB, got *codec.Publish, topic, payload string, qos byte, retain bool) {
 	t.Helper()
 	if got.Topic != topic || string(got.Payload) != payload || got.QoS != qos || got.Retain != retain {
 		t.Fatalf("got %v, want topic=%q payload=%q qos=%d retain=%v", got, topic, payload, qos, retain)
 	}
 }
-
-var _ = reflect.DeepEqual
