@@ -43,7 +43,7 @@ func TestStrictLenientCatchesDisagreement(t *testing.T) {
 			},
 		}
 	}
-	if err := checkStrictLenient(qos3, real()); err != nil {
+	if err := checkStrictLenient(qos3, new(decoderPair), real()); err != nil {
 		t.Fatalf("the real codec fails the check: %v", err)
 	}
 	tests := []struct {
@@ -90,7 +90,7 @@ func TestStrictLenientCatchesDisagreement(t *testing.T) {
 	for _, tc := range tests {
 		ps := real()
 		tc.break_(&ps)
-		err := checkStrictLenient(tc.input, ps)
+		err := checkStrictLenient(tc.input, new(decoderPair), ps)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tc.name, err, tc.want)
 		}

@@ -705,8 +705,15 @@ var badShared = []struct{ f, rule string }{
 	{"$share/#/a", "shared-filter-invalid"},
 }
 
-// corrupt inserts s into v at a drawn position.
+// corrupt inserts s into v at a drawn position (shortening a long v so that the string still
+// fits its 16-bit length).
 func (g *builder) corrupt(v, s string) string {
+	if len(v)+len(s) > 65535 {
+		v = v[:65535-len(s)]
+		for len(v) > 0 && !validUTF8Tail([]byte(v)) {
+			v = v[:len(v)-1]
+		}
+	}
 	i := 0
 	if len(v) > 0 {
 		i = g.s.Intn(len(v) + 1)

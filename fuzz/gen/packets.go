@@ -31,7 +31,11 @@ func (g *builder) v5() bool { return g.v == codec.V5 }
 func (g *builder) encode() {
 	b, err := g.p.AppendTo(nil, g.v)
 	if err != nil {
-		panic(fmt.Sprintf("gen: encode %v: %v", g.p, err))
+		desc := g.p.String()
+		if len(desc) > 200 {
+			desc = desc[:200] + "…"
+		}
+		panic(fmt.Sprintf("gen: encode %s: %v", desc, err))
 	}
 	g.b = b
 }
