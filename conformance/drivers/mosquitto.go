@@ -21,9 +21,9 @@ import (
 // What the programs cannot do, Supports refuses: reconnecting after a lost connection
 // (mosquitto_pub exits), a keep alive between 1 and 4 s (both programs refuse it), a NUL byte in
 // a topic, user name, password or will field (command-line arguments cannot carry one), a
-// zero-length client identifier (they refuse an empty -i), enhanced authentication, announcing a
-// Topic Alias Maximum or a Maximum Packet Size, and an UNSUBSCRIBE after the messages (-U
-// unsubscribes once, right after subscribing).
+// zero-length client identifier (they refuse an empty -i), enhanced authentication, and an
+// UNSUBSCRIBE after the messages (-U unsubscribes once, right after subscribing). 5.0 CONNECT and
+// PUBLISH properties of the Extra go in -D options.
 type Mosquitto struct {
 	// Pub and Sub are the programs (default: mosquitto_pub and mosquitto_sub from PATH).
 	Pub, Sub string
@@ -75,12 +75,12 @@ func (m *Mosquitto) why(a conformance.Action) string {
 		return "a command-line argument cannot carry a NUL byte"
 	case e.AuthMethod != "":
 		return "mosquitto_pub/sub cannot answer AUTH challenges"
-	case e.TopicAliasMaximum != 0 || e.MaximumPacketSize != 0:
-		return "mosquitto_pub/sub do not announce a Topic Alias Maximum or Maximum Packet Size"
 	case e.Unsubscribe:
 		return "mosquitto_sub -U unsubscribes right after subscribing, not after the messages"
-	case e.PublishProps != nil:
-		return "publish properties are not mapped to -D options"
+	case a.Version != codec.V5 && (e.TopicAliasMaximum != 0 || e.MaximumPacketSize != 0 || e.ReceiveMaximum != 0 || e.PublishProps != nil):
+		return "5.0 properties on a 3.1.1 connection"
+	case e.PublishProps != nil && !mappable(e.PublishProps):
+		return "a publish property that -D cannot express"
 	}
 	return ""
 }
@@ -132,6 +132,35 @@ func (m *Mosquitto) command(a conformance.Action) (argv []string, stdin []byte, 
 			common = append(common, "--will-retain")
 		}
 	}
+	if a.Version == codec.V5 {
+		d := func(cmd, id, v string) { common = append(common, "-D", cmd, id, v) }
+		if e.ReceiveMaximum != 0 {
+			d("connect", "receive-maximum", strconv.Itoa(int(e.ReceiveMaximum)))
+		}
+		if e.TopicAliasMaximum != 0 {
+			d("connect", "topic-alias-maximum", strconv.Itoa(int(e.TopicAliasMaximum)))
+		}
+		if e.MaximumPacketSize != 0 {
+			d("connect", "maximum-packet-size", strconv.FormatUint(uint64(e.MaximumPacketSize), 10))
+		}
+		if p := e.PublishProps; p != nil && a.Op == conformance.OpPublish {
+			if p.Has(codec.PropMessageExpiry) {
+				d("publish", "message-expiry-interval", strconv.FormatUint(uint64(p.MessageExpiry), 10))
+			}
+			if p.Has(codec.PropContentType) {
+				d("publish", "content-type", p.ContentType)
+			}
+			if p.Has(codec.PropResponseTopic) {
+				d("publish", "response-topic", p.ResponseTopic)
+			}
+			if p.Has(codec.PropCorrelationData) {
+				d("publish", "correlation-data", string(p.CorrelationData))
+			}
+			for _, u := range p.User {
+				common = append(common, "-D", "publish", "user-property", u.Key, u.Value)
+			}
+		}
+	}
 	switch a.Op {
 	case conformance.OpPublish:
 		argv = append([]string{pub}, common...)
@@ -147,4 +176,24 @@ func (m *Mosquitto) command(a conformance.Action) (argv []string, stdin []byte, 
 		argv = append([]string{pub}, common...)
 		return append(argv, "-l"), []byte{}, a.Duration
 	}
+}
+
+// mappable reports whether -D options can carry the publish properties: the ones mosquitto_pub
+// knows, without NUL bytes (command-line arguments cannot carry them).
+func mappable(p *codec.Properties) bool {
+	for _, id := range []codec.PropID{codec.PropPayloadFormat, codec.PropTopicAlias, codec.PropSubscriptionID} {
+		if p.Has(id) {
+			return false
+		}
+	}
+	strs := []string{p.ContentType, p.ResponseTopic, string(p.CorrelationData)}
+	for _, u := range p.User {
+		strs = append(strs, u.Key, u.Value)
+	}
+	for _, s := range strs {
+		if strings.ContainsRune(s, 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -51,6 +51,23 @@ func helperArgs(a conformance.Action, e Extra) []string {
 		if e.AuthMethod != "" {
 			args = append(args, "--auth-method="+e.AuthMethod, "--auth-data-hex="+hex.EncodeToString(e.AuthData))
 		}
+		if p := e.PublishProps; p != nil {
+			if p.Has(codec.PropMessageExpiry) {
+				args = append(args, "--message-expiry="+strconv.FormatUint(uint64(p.MessageExpiry), 10))
+			}
+			if p.Has(codec.PropContentType) {
+				args = append(args, "--content-type-hex="+hex.EncodeToString([]byte(p.ContentType)))
+			}
+			if p.Has(codec.PropResponseTopic) {
+				args = append(args, "--response-topic-hex="+hex.EncodeToString([]byte(p.ResponseTopic)))
+			}
+			if p.Has(codec.PropCorrelationData) {
+				args = append(args, "--correlation-hex="+hex.EncodeToString(p.CorrelationData))
+			}
+			for _, u := range p.User {
+				args = append(args, "--user-hex="+hex.EncodeToString([]byte(u.Key))+":"+hex.EncodeToString([]byte(u.Value)))
+			}
+		}
 	}
 	if e.Username != "" {
 		args = append(args, "--username-hex="+hex.EncodeToString([]byte(e.Username)))
@@ -107,12 +124,19 @@ func (p *Paho) Name() string { return "paho" }
 
 // Supports implements conformance.Driver.
 func (p *Paho) Supports(a conformance.Action) bool {
-	e := ExtraFor(a)
-	switch {
-	case a.Version != codec.V311 && a.Version != codec.V5:
-		return false
-	case e.PublishProps != nil:
-		return false // not mapped to flags of the program
+	return (a.Version == codec.V311 || a.Version == codec.V5) && helperProps(ExtraFor(a).PublishProps)
+}
+
+// helperProps reports whether the driver programs take the publish properties as flags: Message
+// Expiry, Content Type, Response Topic, Correlation Data and User Properties.
+func helperProps(p *codec.Properties) bool {
+	if p == nil {
+		return true
+	}
+	for _, id := range []codec.PropID{codec.PropPayloadFormat, codec.PropTopicAlias, codec.PropSubscriptionID} {
+		if p.Has(id) {
+			return false
+		}
 	}
 	return true
 }
@@ -226,8 +250,7 @@ func (m *MQTTjs) Available() error {
 
 // Supports implements conformance.Driver.
 func (m *MQTTjs) Supports(a conformance.Action) bool {
-	e := ExtraFor(a)
-	return (a.Version == codec.V311 || a.Version == codec.V5) && e.PublishProps == nil
+	return (a.Version == codec.V311 || a.Version == codec.V5) && helperProps(ExtraFor(a).PublishProps)
 }
 
 // Start implements conformance.Driver.

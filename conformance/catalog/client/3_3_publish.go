@@ -216,6 +216,7 @@ func init() {
 			conn.Close()
 			conn2, _ := accept(t, "second")
 			connack(t, conn2, true, nil)
+			afterResume(t, conn2)
 			second := &codec.Publish{Topic: "", Payload: []byte("2"), QoS: 1, PacketID: 2}
 			second.Properties.SetTopicAlias(1)
 			conn2.Send(second)

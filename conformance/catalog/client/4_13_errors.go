@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
@@ -66,7 +67,7 @@ func init() {
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				return enc(t, &codec.Connack{}), "a second CONNACK"
 			}, codes: rcs(codec.ReasonProtocolError)},
-		{id: "connack-reserved-flags", what: "a CONNACK with a reserved acknowledge flag set", versions: c.Both, s311: ids("MQTT-2.2.2-2"),
+		{id: "connack-reserved-flags", what: "a CONNACK with a reserved acknowledge flag set", versions: c.Both,
 			setup: func(t *c.T) *c.Conn {
 				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 1, CleanStart: true})
 				conn, _ := accept(t, "")
@@ -159,6 +160,17 @@ func init() {
 				conn.Expect(c.Pubrec(1))
 				return enc(t, &codec.Publish{Topic: t.Topic("sub"), Payload: []byte("2"), QoS: 2, PacketID: 2}), "a second QoS 2 PUBLISH before the PUBREL of the first"
 			}, codes: rcs(codec.ReasonReceiveMaximumExceeded)},
+		{id: "unexpected-auth", what: "an AUTH although the client sent no Authentication Method", versions: c.V5,
+			setup: func(t *c.T) *c.Conn {
+				t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true})
+				conn, _ := connected(t, "")
+				return conn
+			},
+			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
+				a := &codec.Auth{ReasonCode: codec.ReasonContinueAuthentication}
+				a.Properties.SetAuthMethod("MQTTSPEC-ECHO")
+				return enc(t, a), "AUTH 0x18 to a client without an Authentication Method"
+			}, codes: rcs(codec.ReasonProtocolError)},
 		{id: "connack-unrequested-auth-method", what: "a CONNACK with an Authentication Method the client did not send", versions: c.V5,
 			setup: func(t *c.T) *c.Conn {
 				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 1, CleanStart: true})

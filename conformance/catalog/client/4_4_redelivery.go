@@ -168,6 +168,7 @@ func init() {
 			conn.Expect(c.Pubrec(61))
 			conn.Close()
 			conn2 := resumed(t, cp)
+			afterResume(t, conn2)
 			conn2.Send(&codec.Pubrel{PacketID: 61})
 			conn2.Expect(c.Pubcomp(61))
 			conn2.Send(&codec.Publish{Topic: topic, Payload: []byte("two")})

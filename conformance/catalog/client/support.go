@@ -181,3 +181,39 @@ func lastMessage(conn *c.Conn, topic string) {
 	conn.Send(&codec.Publish{Topic: topic, Payload: []byte("last")})
 	leaves(conn)
 }
+
+// is checks a packet obtained with Conn.Next against m and returns it as a PUBLISH when it is one.
+func is(t *c.T, conn *c.Conn, p codec.Packet, m c.Matcher) *codec.Publish {
+	if err := m.Match(p); err != nil {
+		t.Failf(m.String(), p.String(), "[%s] expected %s, got %s: %v", conn.Label, m, p, err)
+	}
+	pub, _ := p.(*codec.Publish)
+	return pub
+}
+
+// afterResume lets a client that subscribes again on every connection do so: it answers the
+// SUBSCRIBE packets that arrive within half a second of the CONNACK (re-subscribing on a resumed
+// session is allowed) and fails on anything else but PINGREQ.
+func afterResume(t *c.T, conn *c.Conn) {
+	deadline := time.Now().Add(500 * time.Millisecond)
+	for {
+		p, closed := conn.Next(max(time.Until(deadline), time.Millisecond))
+		switch {
+		case p == nil && !closed:
+			return
+		case closed:
+			t.Failf("the connection to stay open", "connection closed", "[%s] the client closed the resumed connection", conn.Label)
+		case p.Type() == codec.SUBSCRIBE:
+			s := p.(*codec.Subscribe)
+			codes := make([]codec.ReasonCode, len(s.Subscriptions))
+			for i, sub := range s.Subscriptions {
+				codes[i] = codec.ReasonCode(sub.QoS)
+			}
+			conn.Send(&codec.Suback{PacketID: s.PacketID, ReasonCodes: codes})
+		case p.Type() == codec.PINGREQ:
+			conn.Send(&codec.Pingresp{})
+		default:
+			t.Failf("SUBSCRIBE or nothing", p.String(), "[%s] unexpected %s right after the resumed CONNACK", conn.Label, p)
+		}
+	}
+}

@@ -11,11 +11,18 @@
 
 const mqtt = require('mqtt')
 
+const users = []
+
 function parse (argv) {
   const a = {}
   for (const arg of argv) {
     const m = /^--([a-z0-9-]+)=(.*)$/s.exec(arg)
     if (!m) throw new Error('bad argument ' + JSON.stringify(arg) + ' (want --name=value)')
+    if (m[1] === 'user-hex') {
+      const [k, v] = m[2].split(':')
+      users.push([str(k), str(v)])
+      continue
+    }
     a[m[1]] = m[2]
   }
   return a
@@ -148,8 +155,21 @@ function main () {
         let pending = count
         let firstErr = null
         const message = hex(a['message-hex'])
+        const popts = { qos, retain: bool(a.retain) }
+        if (v5) {
+          const p = {}
+          if (a['message-expiry'] !== undefined) p.messageExpiryInterval = num(a['message-expiry'], 0)
+          if (a['content-type-hex'] !== undefined) p.contentType = str(a['content-type-hex'])
+          if (a['response-topic-hex'] !== undefined) p.responseTopic = str(a['response-topic-hex'])
+          if (a['correlation-hex'] !== undefined) p.correlationData = hex(a['correlation-hex'])
+          if (users.length > 0) {
+            p.userProperties = {}
+            for (const [k, v] of users) p.userProperties[k] = v
+          }
+          if (Object.keys(p).length > 0) popts.properties = p
+        }
         for (let i = 0; i < count; i++) {
-          client.publish(topic, message, { qos, retain: bool(a.retain) }, (err) => {
+          client.publish(topic, message, popts, (err) => {
             if (err && !firstErr) firstErr = err
             if (--pending === 0) finish(firstErr)
           })

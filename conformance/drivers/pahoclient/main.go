@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -50,6 +52,13 @@ type action struct {
 	aliasMax      int
 	receiveMax    int
 	maxPacket     uint
+	// 5.0 PUBLISH properties
+	messageExpiry uint
+	hasExpiry     bool
+	contentType   string
+	responseTopic string
+	correlation   []byte
+	user          [][2]string
 }
 
 func main() {
@@ -121,6 +130,25 @@ func parse(args []string) (*action, error) {
 	fs.IntVar(&a.aliasMax, "topic-alias-max", 0, "Topic Alias Maximum to announce (5.0)")
 	fs.IntVar(&a.receiveMax, "receive-max", 0, "Receive Maximum to announce (5.0)")
 	fs.UintVar(&a.maxPacket, "max-packet-size", 0, "Maximum Packet Size to announce (5.0)")
+	var contentType, responseTopic []byte
+	fs.Func("message-expiry", "Message Expiry Interval of each PUBLISH (5.0)", func(s string) error {
+		n, err := strconv.ParseUint(s, 10, 32)
+		a.messageExpiry, a.hasExpiry = uint(n), true
+		return err
+	})
+	fs.Var(hexFlag{b: &contentType}, "content-type-hex", "Content Type (hex)")
+	fs.Var(hexFlag{b: &responseTopic}, "response-topic-hex", "Response Topic (hex)")
+	fs.Var(hexFlag{b: &a.correlation}, "correlation-hex", "Correlation Data (hex)")
+	fs.Func("user-hex", "User Property KEY:VALUE, both hex (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, ":")
+		kb, err1 := hex.DecodeString(k)
+		vb, err2 := hex.DecodeString(v)
+		if !ok || err1 != nil || err2 != nil {
+			return fmt.Errorf("want HEXKEY:HEXVALUE")
+		}
+		a.user = append(a.user, [2]string{string(kb), string(vb)})
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -128,6 +156,7 @@ func parse(args []string) (*action, error) {
 		return nil, fmt.Errorf("-version %q: want 3.1.1 or 5", a.version)
 	}
 	a.topic, a.willTopic, a.username = string(topic), string(willTopic), string(username)
+	a.contentType, a.responseTopic = string(contentType), string(responseTopic)
 	a.duration = time.Duration(durationMS) * time.Millisecond
 	a.count = max(a.count, 1)
 	return a, nil

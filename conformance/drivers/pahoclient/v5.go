@@ -161,7 +161,7 @@ func publishV5(ctx context.Context, cm *autopaho.ConnectionManager, a *action, u
 	var wg sync.WaitGroup
 	errs := make([]error, a.count)
 	for i := range a.count {
-		p := &paho.Publish{Topic: a.topic, QoS: byte(a.qos), Retain: a.retain, Payload: a.message}
+		p := &paho.Publish{Topic: a.topic, QoS: byte(a.qos), Retain: a.retain, Payload: a.message, Properties: publishProps(a)}
 		if a.qos == 0 {
 			_, errs[i] = cm.Publish(ctx, p)
 			continue
@@ -205,3 +205,19 @@ func (e *echoAuth) Authenticate(in *paho.Auth) *paho.Auth {
 }
 
 func (e *echoAuth) Authenticated() {}
+
+// publishProps are the 5.0 PUBLISH properties of the action (nil when none).
+func publishProps(a *action) *paho.PublishProperties {
+	if !a.hasExpiry && a.contentType == "" && a.responseTopic == "" && a.correlation == nil && len(a.user) == 0 {
+		return nil
+	}
+	p := &paho.PublishProperties{ContentType: a.contentType, ResponseTopic: a.responseTopic, CorrelationData: a.correlation}
+	if a.hasExpiry {
+		e := uint32(a.messageExpiry)
+		p.MessageExpiry = &e
+	}
+	for _, u := range a.user {
+		p.User = append(p.User, paho.UserProperty{Key: u[0], Value: u[1]})
+	}
+	return p
+}
