@@ -82,6 +82,12 @@ func helperArgs(a conformance.Action, e Extra) []string {
 	return args
 }
 
+// argsStdin is the action's flags for the driver programs, NUL-separated, written to their
+// standard input: a topic of 64 KiB in hex would exceed the kernel's limit on one argument.
+func argsStdin(a conformance.Action) []byte {
+	return []byte(strings.Join(helperArgs(a, ExtraFor(a)), "\x00"))
+}
+
 // ModuleRoot finds the source tree of this module: $MQTTSPEC_SRC, or the nearest directory above
 // the working directory whose go.mod declares github.com/mqttspec/mqttspec.
 func ModuleRoot() (string, error) {
@@ -175,7 +181,7 @@ func (p *Paho) Start(ctx context.Context, a conformance.Action) (conformance.Cli
 	if err != nil {
 		return nil, err
 	}
-	proc, err := startProcess(append([]string{bin}, helperArgs(a, ExtraFor(a))...), nil, nil, 0)
+	proc, err := startProcess([]string{bin, "--args-stdin"}, nil, argsStdin(a), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -273,8 +279,7 @@ func (m *MQTTjs) Start(ctx context.Context, a conformance.Action) (conformance.C
 	if node == "" {
 		node = "node"
 	}
-	argv := append([]string{node, m.script}, helperArgs(a, ExtraFor(a))...)
-	proc, err := startProcess(argv, []string{"NODE_PATH=" + mods}, nil, 0)
+	proc, err := startProcess([]string{node, m.script, "--args-stdin"}, []string{"NODE_PATH=" + mods}, argsStdin(a), 0)
 	if err != nil {
 		return nil, err
 	}

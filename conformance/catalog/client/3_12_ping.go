@@ -31,7 +31,7 @@ func init() {
 				conn.ExpectWithin(pingWindow(ka), c.Type(codec.PINGREQ))
 				conn.Send(&codec.Pingresp{})
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.1.2-23"), ids("MQTT-3.1.2-20"))
 
@@ -49,7 +49,7 @@ func init() {
 				conn.ExpectWithin(pingWindow(1), c.Type(codec.PINGREQ))
 				conn.Send(&codec.Pingresp{})
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.1.2-21", "MQTT-3.2.2-21"))
 

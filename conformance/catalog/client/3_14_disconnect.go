@@ -19,7 +19,7 @@ func init() {
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true})
 			conn, _ := connected(t, "")
-			conn.Expect(c.Disconnect(codec.ReasonSuccess))
+			next(t, conn, c.Disconnect(codec.ReasonSuccess))
 			conn.ExpectClosed(c.Within(2 * time.Second))
 		},
 	}, ids("MQTT-3.14.4-1", "MQTT-3.14.4-2"), ids("MQTT-3.14.4-1", "MQTT-3.14.4-2", "MQTT-3.14.2-1"))
@@ -49,7 +49,7 @@ func init() {
 			b, _ := codec.Encode(&codec.Disconnect{ReasonCode: codec.ReasonServerShuttingDown}, codec.V5)
 			b[0] |= 0x01
 			conn.SendRaw(b, "DISCONNECT 0x8B with fixed-header flags 0001")
-			closesOnError(conn, codec.ReasonMalformedPacket)
+			closesOnError(t, conn, codec.ReasonMalformedPacket)
 		},
 	}, nil, ids("MQTT-3.14.1-1"))
 }

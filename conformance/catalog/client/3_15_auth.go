@@ -64,7 +64,7 @@ func init() {
 			b, _ := codec.Encode(ch, codec.V5)
 			b[0] |= 0x02
 			conn.SendRaw(b, "AUTH 0x18 with fixed-header flags 0010")
-			closesOnError(conn, codec.ReasonMalformedPacket)
+			closesOnError(t, conn, codec.ReasonMalformedPacket)
 		},
 	}, nil, ids("MQTT-3.15.1-1"))
 }

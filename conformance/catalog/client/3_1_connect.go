@@ -23,7 +23,7 @@ func init() {
 			conn, cp := accept(t, "")
 			c.Equal(t, "CONNECT protocol name", cp.ProtocolName, "MQTT")
 			connack(t, conn, false, nil)
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.1.0-1", "MQTT-7.1.2-1"), ids("MQTT-3.1.0-1", "MQTT-4.2.0-1"))
 
@@ -38,7 +38,7 @@ func init() {
 			c.Equal(t, "CONNECT protocol name", cp.ProtocolName, "MQTT")
 			c.Equal(t, "CONNECT protocol level", cp.ProtocolLevel, 5)
 			connack(t, conn, false, nil)
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.1.2-1"))
 
@@ -55,7 +55,7 @@ func init() {
 			conn, cp := accept(t, "")
 			c.Equal(t, "ClientID", cp.ClientID, id)
 			connack(t, conn, false, nil)
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.1.3-1", "MQTT-3.1.3-3", "MQTT-3.1.3-4"), ids("MQTT-3.1.3-1", "MQTT-3.1.3-3", "MQTT-3.1.3-4"))
 
@@ -70,7 +70,7 @@ func init() {
 			t.Check(!cp.WillFlag && cp.Will.QoS == 0 && !cp.Will.Retain && cp.Will.Topic == "" && cp.Will.Payload == nil,
 				"Will Flag 0, Will QoS 0, Will Retain 0, no will fields", cp.String(), "CONNECT without a will has will bits or fields: %s", cp)
 			connack(t, conn, false, nil)
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.1.2-11", "MQTT-3.1.2-13", "MQTT-3.1.2-15"), ids("MQTT-3.1.2-11", "MQTT-3.1.2-13"))
 
@@ -85,7 +85,7 @@ func init() {
 			t.Check(!cp.UsernameFlag && !cp.PasswordFlag && cp.Username == "" && cp.Password == nil,
 				"User Name Flag 0, Password Flag 0", cp.String(), "CONNECT without credentials carries credential flags or fields: %s", cp)
 			connack(t, conn, false, nil)
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.1.2-18", "MQTT-3.1.2-20", "MQTT-3.1.2-22"), ids("MQTT-3.1.2-16", "MQTT-3.1.2-18"))
 
@@ -106,7 +106,7 @@ func init() {
 			c.Equal(t, "Will QoS", cp.Will.QoS, w.QoS)
 			c.Equal(t, "Will Retain", cp.Will.Retain, w.Retain)
 			connack(t, conn, false, nil)
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.1.2-9", "MQTT-3.1.2-14", "MQTT-3.1.3-1", "MQTT-3.1.3-10"), ids("MQTT-3.1.2-9", "MQTT-3.1.2-12", "MQTT-3.1.3-1", "MQTT-3.1.3-11"))
 
@@ -124,7 +124,7 @@ func init() {
 			c.Equal(t, "User Name", cp.Username, "user-ü")
 			c.Equal(t, "Password", string(cp.Password), "secret")
 			connack(t, conn, false, nil)
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.1.2-19", "MQTT-3.1.2-21", "MQTT-3.1.3-11"), ids("MQTT-3.1.2-17", "MQTT-3.1.2-19", "MQTT-3.1.3-12"))
 
@@ -143,7 +143,7 @@ func init() {
 			// The codec rejects Password Flag 1 with User Name Flag 0 as malformed, failing
 			// accept; check the flags explicitly as well.
 			t.Check(!cp.PasswordFlag || cp.UsernameFlag, "Password Flag 0 or User Name Flag 1", cp.String(), "CONNECT has a password without a user name: %s", cp)
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.1.2-22"), nil)
 
@@ -161,7 +161,7 @@ func init() {
 			}
 			t.Check(cp.ClientID != "" || cp.CleanStart, "a client identifier, or CleanSession 1", cp.String(),
 				"CONNECT has a zero-length ClientId with CleanSession 0: %s", cp)
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.1.3-7"), nil)
 
@@ -180,15 +180,15 @@ func init() {
 			ch.Properties.SetAuthMethod("MQTTSPEC-ECHO").SetAuthData([]byte("challenge-1"))
 			conn.Send(ch)
 			// The PUBLISH must wait for the CONNACK: the answer comes first, and only it.
-			conn.Expect(c.Auth(codec.ReasonContinueAuthentication).Props("same Authentication Method", func(p *codec.Properties) error {
+			next(t, conn, c.Auth(codec.ReasonContinueAuthentication).Props("same Authentication Method", func(p *codec.Properties) error {
 				return wantString("Authentication Method", p.AuthMethod, "MQTTSPEC-ECHO")
 			}))
-			conn.ExpectNothing(0)
+			nothing(t, conn, 0)
 			ok := &codec.Connack{}
 			ok.Properties.SetAuthMethod("MQTTSPEC-ECHO")
 			conn.Send(ok)
-			conn.ExpectPublish(c.Publish(a.Topic, a.Message, 0))
-			leaves(conn)
+			nextPublish(t, conn, c.Publish(a.Topic, a.Message, 0))
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.1.2-30", "MQTT-4.12.0-3", "MQTT-4.12.0-5", "MQTT-3.15.2-1"))
 }

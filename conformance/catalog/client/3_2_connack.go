@@ -52,7 +52,7 @@ func init() {
 			conn, cp := accept(t, "")
 			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
 			connack(t, conn, true, nil)
-			closesOnError(conn, codec.ReasonProtocolError)
+			closesOnError(t, conn, codec.ReasonProtocolError)
 		},
 	}, nil, ids("MQTT-3.2.2-4"))
 
@@ -67,7 +67,7 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
 			conn.Close() // no PUBACK: the message stays in the client's session
 			conn2, cp2 := accept(t, "second")
 			t.Check(!cp2.CleanStart, "Clean Start 0", "Clean Start 1", "the reconnecting client did not ask to resume its session: %s", cp2)
@@ -89,9 +89,9 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumQoS(0) })
 			// Downgrading to QoS 0 or refusing the message are both allowed.
-			p := conn.Expect(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
+			p := next(t, conn, c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
 			if p.Type() == codec.PUBLISH {
-				conn.Expect(c.Disconnect(codec.ReasonSuccess))
+				next(t, conn, c.Disconnect(codec.ReasonSuccess))
 			}
 			conn.ExpectClosed()
 		},
@@ -107,9 +107,9 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Retain: true, CleanStart: true})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetRetainAvailable(0) })
-			p := conn.Expect(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
+			p := next(t, conn, c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
 			if p.Type() == codec.PUBLISH {
-				conn.Expect(c.Disconnect(codec.ReasonSuccess))
+				next(t, conn, c.Disconnect(codec.ReasonSuccess))
 			}
 			conn.ExpectClosed()
 		},
@@ -125,7 +125,7 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte(strings.Repeat("x", 100)), CleanStart: true})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(64) })
-			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("at most 64 bytes", maxSize(codec.V5, 64)))
+			next(t, conn, c.Disconnect(codec.ReasonSuccess).Where("at most 64 bytes", maxSize(codec.V5, 64)))
 			conn.ExpectClosed()
 		},
 	}, nil, ids("MQTT-3.2.2-15"))
@@ -144,16 +144,16 @@ func init() {
 			limit := uint32(2 + 2 + 1 + 2 + len(topic) + 1 + 8)
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(limit) })
 			fits := maxSize(codec.V5, limit)
-			sub := conn.Expect(c.Type(codec.SUBSCRIBE).Where("fits", fits)).(*codec.Subscribe)
+			sub := next(t, conn, c.Type(codec.SUBSCRIBE).Where("fits", fits)).(*codec.Subscribe)
 			conn.Send(&codec.Suback{PacketID: sub.PacketID, ReasonCodes: []codec.ReasonCode{2}})
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1})
-			conn.Expect(c.Puback(1).Where("fits", fits))
+			next(t, conn, c.Puback(1).Where("fits", fits))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("2"), QoS: 2, PacketID: 2})
-			conn.Expect(c.Pubrec(2).Where("fits", fits))
+			next(t, conn, c.Pubrec(2).Where("fits", fits))
 			conn.Send(&codec.Pubrel{PacketID: 2})
-			conn.Expect(c.Pubcomp(2).Where("fits", fits))
+			next(t, conn, c.Pubcomp(2).Where("fits", fits))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("3")})
-			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
+			next(t, conn, c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
 			conn.ExpectClosed()
 		},
 	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.4.2-2", "MQTT-3.4.2-3", "MQTT-3.5.2-2", "MQTT-3.5.2-3", "MQTT-3.7.2-2", "MQTT-3.7.2-3", "MQTT-3.14.2-3", "MQTT-3.14.2-4"))
@@ -170,11 +170,11 @@ func init() {
 			limit := uint32(2 + 2 + len(topic) + 2 + 1 + 1 + 8)
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(limit) })
 			fits := maxSize(codec.V5, limit)
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2).Where("fits", fits))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).Where("fits", fits))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.Expect(c.Pubrel(pub.PacketID).Where("fits", fits))
+			next(t, conn, c.Pubrel(pub.PacketID).Where("fits", fits))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
-			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
+			next(t, conn, c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
 			conn.ExpectClosed()
 		},
 	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.6.2-2", "MQTT-3.6.2-3"))
@@ -189,9 +189,9 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3, CleanStart: true})
 			conn, _ := connected(t, "")
 			for range 3 {
-				conn.ExpectPublish(c.Publish(topic, []byte("m"), 0).NoProp(codec.PropTopicAlias))
+				nextPublish(t, conn, c.Publish(topic, []byte("m"), 0).NoProp(codec.PropTopicAlias))
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.2.2-18"))
 
@@ -207,7 +207,7 @@ func init() {
 			connack(t, conn, false, func(p *codec.Properties) { p.SetTopicAliasMaximum(1) })
 			set := false
 			for i := range 3 {
-				pub := conn.ExpectPublish(c.AnyPublish().QoS(0).Dup(false).Retain(false).Payload([]byte("m")))
+				pub := nextPublish(t, conn, c.AnyPublish().QoS(0).Dup(false).Retain(false).Payload([]byte("m")))
 				if pub.Properties.Has(codec.PropTopicAlias) {
 					t.Check(pub.Properties.TopicAlias == 1, "Topic Alias 1", fmt.Sprint(pub.Properties.TopicAlias),
 						"PUBLISH %d uses Topic Alias %d; the server allows 1 only", i+1, pub.Properties.TopicAlias)
@@ -223,7 +223,7 @@ func init() {
 					c.Equal(t, "topic", pub.Topic, topic)
 				}
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.2.2-17", "MQTT-3.3.2-8", "MQTT-3.3.2-9"))
 
@@ -244,15 +244,15 @@ func init() {
 			persistent(t, cp)
 			assigned := t.ClientID()
 			connack(t, conn, false, func(p *codec.Properties) { p.SetAssignedClientID(assigned) })
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
 			conn.Close()
 			conn2, cp2 := accept(t, "second")
 			c.Equal(t, "ClientID of the reconnection", cp2.ClientID, assigned)
 			t.Check(!cp2.CleanStart, "Clean Start 0", "Clean Start 1", "the reconnecting client did not ask to resume its session: %s", cp2)
 			connack(t, conn2, true, nil)
-			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
+			nextPublish(t, conn2, c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
 			conn2.Send(&codec.Puback{PacketID: pub.PacketID})
-			leaves(conn2)
+			leaves(t, conn2)
 		},
 	}, nil, ids("MQTT-3.1.3-2", "MQTT-4.4.0-1"))
 }

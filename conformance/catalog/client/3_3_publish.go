@@ -27,8 +27,8 @@ func init() {
 			msg := bytes.Repeat([]byte("0123456789"), 20)
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: msg, CleanStart: true})
 			conn, _ := connected(t, "")
-			conn.ExpectPublish(c.Publish(topic, msg, 0))
-			leaves(conn)
+			nextPublish(t, conn, c.Publish(topic, msg, 0))
+			leaves(t, conn)
 		},
 	}, ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.3.1-5", "MQTT-3.3.2-1"), ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.2.1-2", "MQTT-3.3.2-1", "MQTT-1.5.5-1"))
 
@@ -42,9 +42,9 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3, CleanStart: true})
 			conn, _ := connected(t, "")
 			for range 3 {
-				conn.ExpectPublish(c.Publish(topic, []byte("m"), 0))
+				nextPublish(t, conn, c.Publish(topic, []byte("m"), 0))
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.3.1-2", "MQTT-4.3.1-1"), ids("MQTT-3.3.1-2", "MQTT-4.3.1-1"))
 
@@ -62,7 +62,7 @@ func init() {
 			drivers.Attach(t, &a, drivers.Extra{PublishProps: &props})
 			t.StartClient(a)
 			conn, _ := connected(t, "")
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1).NoProp(codec.PropSubscriptionID).
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1).NoProp(codec.PropSubscriptionID).
 				User(codec.UserProperty{Key: "ключ", Value: "значение"}).Props("the given properties", func(p *codec.Properties) error {
 				switch {
 				case !p.Has(codec.PropMessageExpiry) || p.MessageExpiry == 0 || p.MessageExpiry > 60:
@@ -77,7 +77,7 @@ func init() {
 				return nil
 			}))
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.3.2-13", "MQTT-3.3.2-19", "MQTT-1.5.7-1", "MQTT-3.3.4-6"))
 
@@ -97,7 +97,7 @@ func init() {
 				return
 			}
 			// The codec rejects a Response Topic with a wildcard as malformed.
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.3.2-14"))
 
@@ -112,11 +112,11 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			for range 3 {
-				pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
-				conn.ExpectNothing(700 * time.Millisecond)
+				pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
+				nothing(t, conn, 700*time.Millisecond)
 				conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.3.4-7", "MQTT-4.9.0-1", "MQTT-4.9.0-2"))
 
@@ -131,14 +131,14 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			for range 2 {
-				pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+				pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 				conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
 				// The quota is 0 until the PUBCOMP, but a PUBREL is not a PUBLISH.
-				conn.Expect(c.Pubrel(pub.PacketID))
-				conn.ExpectNothing(700 * time.Millisecond)
+				next(t, conn, c.Pubrel(pub.PacketID))
+				nothing(t, conn, 700*time.Millisecond)
 				conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.3.4-8", "MQTT-4.9.0-2", "MQTT-4.9.0-3"))
 
@@ -153,15 +153,15 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 2, KeepAlive: ka, CleanStart: true})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
 			for range 2 {
 				conn.ExpectWithin(pingWindow(ka), c.Type(codec.PINGREQ))
 				conn.Send(&codec.Pingresp{})
 			}
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
-			pub = conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			pub = nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-4.9.0-3", "MQTT-3.1.2-20"))
 
@@ -184,12 +184,12 @@ func init() {
 			first := &codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1}
 			first.Properties.SetTopicAlias(n)
 			conn.Send(first)
-			conn.Expect(c.Puback(1))
+			next(t, conn, c.Puback(1))
 			second := &codec.Publish{Topic: "", Payload: []byte("2"), QoS: 1, PacketID: 2}
 			second.Properties.SetTopicAlias(n)
 			conn.Send(second)
-			conn.Expect(c.Puback(2))
-			leaves(conn)
+			next(t, conn, c.Puback(2))
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.3.2-10"))
 
@@ -212,7 +212,7 @@ func init() {
 			first := &codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1}
 			first.Properties.SetTopicAlias(1)
 			conn.Send(first)
-			conn.Expect(c.Puback(1))
+			next(t, conn, c.Puback(1))
 			conn.Close()
 			conn2, _ := accept(t, "second")
 			connack(t, conn2, true, nil)
@@ -220,14 +220,14 @@ func init() {
 			second := &codec.Publish{Topic: "", Payload: []byte("2"), QoS: 1, PacketID: 2}
 			second.Properties.SetTopicAlias(1)
 			conn2.Send(second)
-			closesOnError(conn2, codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid)
+			closesOnError(t, conn2, codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid)
 		},
 	}, nil, ids("MQTT-3.3.2-7"))
 }
 
 // subscribed expects the client's SUBSCRIBE for exactly filter at qos and grants it.
 func subscribed(t *c.T, conn *c.Conn, filter string, qos byte) *codec.Subscribe {
-	sub := conn.Expect(c.Type(codec.SUBSCRIBE).Where(fmt.Sprintf("one filter %q at QoS %d", filter, qos), func(p codec.Packet) error {
+	sub := next(t, conn, c.Type(codec.SUBSCRIBE).Where(fmt.Sprintf("one filter %q at QoS %d", filter, qos), func(p codec.Packet) error {
 		s := p.(*codec.Subscribe)
 		if len(s.Subscriptions) != 1 {
 			return fmt.Errorf("%d topic filters, want 1", len(s.Subscriptions))

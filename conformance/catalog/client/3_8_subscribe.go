@@ -24,8 +24,8 @@ func init() {
 			sub := subscribed(t, conn, topic, 1)
 			t.Check(sub.PacketID != 0, "packet identifier ≠ 0", "0", "SUBSCRIBE with packet identifier 0")
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 1, PacketID: 1})
-			conn.Expect(c.Puback(1))
-			leaves(conn)
+			next(t, conn, c.Puback(1))
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.8.1-1", "MQTT-3.8.3-1", "MQTT-3.8.3-3", "MQTT-2.3.1-1"), ids("MQTT-3.8.1-1", "MQTT-3.8.3-1", "MQTT-3.8.3-2", "MQTT-2.2.1-3"))
 
@@ -42,8 +42,8 @@ func init() {
 			conn, _ := connected(t, "")
 			sub := subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 1, PacketID: 1})
-			conn.Expect(c.Puback(1))
-			un := conn.Expect(c.Type(codec.UNSUBSCRIBE).Where("one filter, the subscribed one", func(p codec.Packet) error {
+			next(t, conn, c.Puback(1))
+			un := next(t, conn, c.Type(codec.UNSUBSCRIBE).Where("one filter, the subscribed one", func(p codec.Packet) error {
 				u := p.(*codec.Unsubscribe)
 				if len(u.Filters) != 1 || u.Filters[0] != topic {
 					return wantString("filters", fmtFilters(u.Filters), fmtFilters([]string{topic}))
@@ -56,7 +56,7 @@ func init() {
 				codes = []codec.ReasonCode{codec.ReasonSuccess}
 			}
 			conn.Send(&codec.Unsuback{PacketID: un.PacketID, ReasonCodes: codes})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.10.1-1", "MQTT-3.10.3-1", "MQTT-3.10.3-2", "MQTT-2.3.1-1", "MQTT-2.3.1-2"), ids("MQTT-3.10.1-1", "MQTT-3.10.3-1", "MQTT-3.10.3-2", "MQTT-2.2.1-3"))
 }

@@ -27,9 +27,9 @@ func init() {
 			conn, _ := connected(t, "")
 			// The codec refuses packet identifier 0 (and, on 5.0, a Subscription Identifier
 			// from a client) as a malformed packet.
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1).Where("packet identifier ≠ 0", nonZeroID))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1).Where("packet identifier ≠ 0", nonZeroID))
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-4.3.2-1", "MQTT-2.3.1-1"), ids("MQTT-4.3.2-1", "MQTT-4.3.2-2", "MQTT-2.2.1-3", "MQTT-3.3.4-6"))
 
@@ -42,10 +42,10 @@ func init() {
 			topic := t.Topic("q1wait")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true})
 			conn, _ := connected(t, "")
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
-			conn.ExpectNothing(1500 * time.Millisecond)
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
+			nothing(t, conn, 1500*time.Millisecond)
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-4.3.2-1"), ids("MQTT-4.3.2-3", "MQTT-4.4.0-1"))
 
@@ -58,12 +58,12 @@ func init() {
 			topic := t.Topic("q2")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
 			conn, _ := connected(t, "")
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2).Where("packet identifier ≠ 0", nonZeroID))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).Where("packet identifier ≠ 0", nonZeroID))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
 			// The codec checks the PUBREL's fixed-header flags and reason code.
-			conn.Expect(c.Pubrel(pub.PacketID))
+			next(t, conn, c.Pubrel(pub.PacketID))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-4.3.3-1", "MQTT-2.3.1-1", "MQTT-2.3.1-6", "MQTT-3.6.1-1", "MQTT-2.2.2-1"),
 		ids("MQTT-4.3.3-1", "MQTT-4.3.3-2", "MQTT-4.3.3-4", "MQTT-2.2.1-3", "MQTT-2.2.1-5", "MQTT-3.6.1-1", "MQTT-2.1.3-1", "MQTT-3.6.2-1"))
@@ -77,12 +77,12 @@ func init() {
 			topic := t.Topic("q2wait")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
 			conn, _ := connected(t, "")
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
-			conn.ExpectNothing(1500 * time.Millisecond)
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
+			nothing(t, conn, 1500*time.Millisecond)
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.Expect(c.Pubrel(pub.PacketID))
+			next(t, conn, c.Pubrel(pub.PacketID))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-4.3.3-1"), ids("MQTT-4.3.3-3", "MQTT-4.4.0-1"))
 
@@ -95,12 +95,12 @@ func init() {
 			topic := t.Topic("q2comp")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
 			conn, _ := connected(t, "")
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.Expect(c.Pubrel(pub.PacketID))
-			conn.ExpectNothing(1500 * time.Millisecond)
+			next(t, conn, c.Pubrel(pub.PacketID))
+			nothing(t, conn, 1500*time.Millisecond)
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-4.3.3-1"), ids("MQTT-4.3.3-5", "MQTT-4.3.3-6"))
 
@@ -117,12 +117,12 @@ func init() {
 			drivers.Attach(t, &a, drivers.Extra{PublishProps: &props})
 			t.StartClient(a)
 			conn, _ := connected(t, "")
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2).HasProp(codec.PropMessageExpiry))
-			conn.ExpectNothing(2 * time.Second)
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).HasProp(codec.PropMessageExpiry))
+			nothing(t, conn, 2*time.Second)
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.Expect(c.Pubrel(pub.PacketID))
+			next(t, conn, c.Pubrel(pub.PacketID))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-4.3.3-7"))
 
@@ -135,9 +135,9 @@ func init() {
 			topic := t.Topic("q2err")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
 			conn, _ := connected(t, "")
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-4.3.3-4", "MQTT-4.4.0-2"))
 
@@ -160,7 +160,7 @@ func init() {
 			for _, p := range pubs {
 				conn.Send(&codec.Puback{PacketID: p.PacketID})
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-2.3.1-2", "MQTT-4.3.2-1"), ids("MQTT-2.2.1-3", "MQTT-4.3.2-1"))
 
@@ -173,7 +173,7 @@ func init() {
 			topic := t.Topic("ids2")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 2, CleanStart: true})
 			conn, _ := connected(t, "")
-			first := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+			first := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			// A client that pipelines sends the second PUBLISH at once; hold the PUBREC until
 			// it came, or until it is clear the client waits for the first flow to end.
 			var second *codec.Publish
@@ -183,7 +183,7 @@ func init() {
 				t.Failf("the second PUBLISH", "connection closed", "the client closed the connection")
 			}
 			conn.Send(&codec.Pubrec{PacketID: first.PacketID})
-			conn.Expect(c.Pubrel(first.PacketID))
+			next(t, conn, c.Pubrel(first.PacketID))
 			if second == nil {
 				// Not sent yet: it may come now, while the PUBREL awaits its PUBCOMP.
 				p, closed := conn.Next(time.Second)
@@ -197,9 +197,9 @@ func init() {
 				"the second PUBLISH reuses identifier %d while its PUBREL awaits PUBCOMP", id2)
 			conn.Send(&codec.Pubcomp{PacketID: first.PacketID})
 			conn.Send(&codec.Pubrec{PacketID: id2})
-			conn.Expect(c.Pubrel(id2))
+			next(t, conn, c.Pubrel(id2))
 			conn.Send(&codec.Pubcomp{PacketID: id2})
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-2.3.1-2", "MQTT-4.3.3-1"), ids("MQTT-2.2.1-3", "MQTT-4.3.3-1"))
 
@@ -216,7 +216,7 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 0)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m")})
-			leaves(conn) // the one message arrived: the client leaves, acknowledging nothing
+			leaves(t, conn) // the one message arrived: the client leaves, acknowledging nothing
 		},
 	}, ids("MQTT-3.3.4-1", "MQTT-4.5.0-2"), ids("MQTT-3.3.4-1", "MQTT-4.5.0-2"))
 
@@ -231,8 +231,8 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 1, PacketID: 4242})
-			conn.Expect(c.Puback(4242))
-			leaves(conn)
+			next(t, conn, c.Puback(4242))
+			leaves(t, conn)
 		},
 	}, ids("MQTT-3.3.4-1", "MQTT-4.3.2-2", "MQTT-2.3.1-6", "MQTT-4.5.0-2"), ids("MQTT-3.3.4-1", "MQTT-4.3.2-4", "MQTT-2.2.1-5", "MQTT-4.5.0-2", "MQTT-3.4.2-1"))
 
@@ -247,10 +247,10 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 777})
-			conn.Expect(c.Pubrec(777))
+			next(t, conn, c.Pubrec(777))
 			conn.Send(&codec.Pubrel{PacketID: 777})
-			conn.Expect(c.Pubcomp(777))
-			lastMessage(conn, topic)
+			next(t, conn, c.Pubcomp(777))
+			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-3.3.4-1", "MQTT-4.3.3-2", "MQTT-2.3.1-6", "MQTT-4.5.0-2"),
 		ids("MQTT-3.3.4-1", "MQTT-4.3.3-8", "MQTT-4.3.3-11", "MQTT-2.2.1-5", "MQTT-4.5.0-2", "MQTT-3.5.2-1", "MQTT-3.7.2-1"))
@@ -266,7 +266,7 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: t.Topic("elsewhere"), Payload: []byte("stray"), QoS: 1, PacketID: 11})
-			conn.Expect(c.Puback(11))
+			next(t, conn, c.Puback(11))
 			// Whether the client counts the stray message towards the one it waits for is its
 			// business: the case ends here.
 		},
@@ -283,11 +283,11 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 1, PacketID: 7})
-			conn.Expect(c.Puback(7))
+			next(t, conn, c.Puback(7))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("two"), QoS: 1, PacketID: 7, Dup: true})
-			conn.Expect(c.Puback(7))
+			next(t, conn, c.Puback(7))
 			// The client leaves after its second message: it counted this one.
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-4.3.2-2"), ids("MQTT-4.3.2-5"))
 
@@ -302,15 +302,15 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 2, PacketID: 5})
-			conn.Expect(c.Pubrec(5))
+			next(t, conn, c.Pubrec(5))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 2, PacketID: 5, Dup: true})
-			conn.Expect(c.Pubrec(5))
+			next(t, conn, c.Pubrec(5))
 			conn.Send(&codec.Pubrel{PacketID: 5})
-			conn.Expect(c.Pubcomp(5))
+			next(t, conn, c.Pubcomp(5))
 			// One message so far: a client that delivered the duplicate would now have its two
 			// messages and leave.
-			conn.ExpectNothing(time.Second)
-			lastMessage(conn, topic)
+			nothing(t, conn, time.Second)
+			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-4.3.3-2"), ids("MQTT-4.3.3-10"))
 
@@ -326,12 +326,12 @@ func init() {
 			subscribed(t, conn, topic, 2)
 			for _, m := range []string{"one", "two"} {
 				conn.Send(&codec.Publish{Topic: topic, Payload: []byte(m), QoS: 2, PacketID: 9})
-				conn.Expect(c.Pubrec(9))
+				next(t, conn, c.Pubrec(9))
 				conn.Send(&codec.Pubrel{PacketID: 9})
-				conn.Expect(c.Pubcomp(9))
+				next(t, conn, c.Pubcomp(9))
 			}
 			// The third message: a client that took "two" for a duplicate is still waiting.
-			lastMessage(conn, topic)
+			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-4.3.3-2"), ids("MQTT-4.3.3-12"))
 
@@ -348,11 +348,11 @@ func init() {
 			p := &codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 31}
 			p.Properties.SetMessageExpiry(1)
 			conn.Send(p)
-			conn.Expect(c.Pubrec(31))
+			next(t, conn, c.Pubrec(31))
 			t.Sleep(1500 * time.Millisecond)
 			conn.Send(&codec.Pubrel{PacketID: 31})
-			conn.Expect(c.Pubcomp(31))
-			lastMessage(conn, topic)
+			next(t, conn, c.Pubcomp(31))
+			lastMessage(t, conn, topic)
 		},
 	}, nil, ids("MQTT-4.3.3-13"))
 }

@@ -25,12 +25,12 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
 			conn.Close()
 			conn2 := resumed(t, cp)
-			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
+			nextPublish(t, conn2, c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
 			conn2.Send(&codec.Puback{PacketID: pub.PacketID})
-			leaves(conn2)
+			leaves(t, conn2)
 		},
 	}, ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-2.3.1-3", "MQTT-3.1.2-4", "MQTT-3.1.3-2", "MQTT-4.1.0-1"),
 		ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-3.1.2-23", "MQTT-3.1.3-2"))
@@ -46,14 +46,14 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			conn.Close()
 			conn2 := resumed(t, cp)
-			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 2).Dup(true).ID(pub.PacketID))
+			nextPublish(t, conn2, c.Publish(topic, []byte("m"), 2).Dup(true).ID(pub.PacketID))
 			conn2.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn2.Expect(c.Pubrel(pub.PacketID))
+			next(t, conn2, c.Pubrel(pub.PacketID))
 			conn2.Send(&codec.Pubcomp{PacketID: pub.PacketID})
-			leaves(conn2)
+			leaves(t, conn2)
 		},
 	}, ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-2.3.1-3"), ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-3.1.2-23"))
 
@@ -68,14 +68,14 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.Expect(c.Pubrel(pub.PacketID))
+			next(t, conn, c.Pubrel(pub.PacketID))
 			conn.Close()
 			conn2 := resumed(t, cp)
-			conn2.Expect(c.Pubrel(pub.PacketID))
+			next(t, conn2, c.Pubrel(pub.PacketID))
 			conn2.Send(&codec.Pubcomp{PacketID: pub.PacketID})
-			leaves(conn2)
+			leaves(t, conn2)
 		},
 	}, ids("MQTT-4.4.0-1", "MQTT-4.3.3-1", "MQTT-2.3.1-3"), ids("MQTT-4.4.0-1", "MQTT-4.3.3-5", "MQTT-4.3.3-6"))
 
@@ -94,12 +94,12 @@ func init() {
 			conn.Close()
 			conn2 := resumed(t, cp)
 			for _, p := range pubs {
-				conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(p.PacketID))
+				nextPublish(t, conn2, c.Publish(topic, []byte("m"), 1).Dup(true).ID(p.PacketID))
 			}
 			for _, p := range pubs {
 				conn2.Send(&codec.Puback{PacketID: p.PacketID})
 			}
-			leaves(conn2)
+			leaves(t, conn2)
 		},
 	}, ids("MQTT-4.6.0-1", "MQTT-4.4.0-1"), ids("MQTT-4.6.0-1", "MQTT-4.4.0-1"))
 
@@ -114,15 +114,15 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			first := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			first := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
 			conn.Send(&codec.Puback{PacketID: first.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
-			second := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			second := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
 			conn.Close()
 			conn2 := resumed(t, cp)
 			// Only the second comes again: the first was acknowledged, with an error.
-			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(second.PacketID))
+			nextPublish(t, conn2, c.Publish(topic, []byte("m"), 1).Dup(true).ID(second.PacketID))
 			conn2.Send(&codec.Puback{PacketID: second.PacketID})
-			leaves(conn2)
+			leaves(t, conn2)
 		},
 	}, nil, ids("MQTT-4.4.0-2", "MQTT-4.4.0-1"))
 
@@ -137,7 +137,7 @@ func init() {
 			conn, cp := accept(t, "first")
 			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
 			connack(t, conn, false, nil)
-			conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
 			conn.Close()
 			conn2, cp2 := accept(t, "second")
 			if !t.V5() {
@@ -165,14 +165,14 @@ func init() {
 			connack(t, conn, false, nil)
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 61})
-			conn.Expect(c.Pubrec(61))
+			next(t, conn, c.Pubrec(61))
 			conn.Close()
 			conn2 := resumed(t, cp)
 			afterResume(t, conn2)
 			conn2.Send(&codec.Pubrel{PacketID: 61})
-			conn2.Expect(c.Pubcomp(61))
+			next(t, conn2, c.Pubcomp(61))
 			conn2.Send(&codec.Publish{Topic: topic, Payload: []byte("two")})
-			leaves(conn2)
+			leaves(t, conn2)
 		},
 	}, ids("MQTT-4.4.0-1", "MQTT-4.3.3-2", "MQTT-4.1.0-1"), ids("MQTT-4.4.0-1", "MQTT-4.3.3-11", "MQTT-3.1.2-23"))
 }

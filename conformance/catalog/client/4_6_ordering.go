@@ -25,9 +25,9 @@ func init() {
 				conn.Send(&codec.Publish{Topic: topic, Payload: []byte{'a' + byte(i)}, QoS: 1, PacketID: id})
 			}
 			for _, id := range ids {
-				conn.Expect(c.Puback(id))
+				next(t, conn, c.Puback(id))
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-4.6.0-2"), ids("MQTT-4.6.0-2"))
 
@@ -46,13 +46,13 @@ func init() {
 				conn.Send(&codec.Publish{Topic: topic, Payload: []byte{'a' + byte(i)}, QoS: 2, PacketID: id})
 			}
 			for _, id := range ids {
-				conn.Expect(c.Pubrec(id))
+				next(t, conn, c.Pubrec(id))
 			}
 			for _, id := range ids {
 				conn.Send(&codec.Pubrel{PacketID: id})
-				conn.Expect(c.Pubcomp(id))
+				next(t, conn, c.Pubcomp(id))
 			}
-			lastMessage(conn, topic)
+			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-4.6.0-3"), ids("MQTT-4.6.0-3"))
 
@@ -71,12 +71,12 @@ func init() {
 				conn.Send(&codec.Pubrec{PacketID: p.PacketID})
 			}
 			for _, p := range order {
-				conn.Expect(c.Pubrel(p.PacketID))
+				next(t, conn, c.Pubrel(p.PacketID))
 			}
 			for _, p := range order {
 				conn.Send(&codec.Pubcomp{PacketID: p.PacketID})
 			}
-			leaves(conn)
+			leaves(t, conn)
 		},
 	}, ids("MQTT-4.6.0-4"), ids("MQTT-4.6.0-4"))
 }

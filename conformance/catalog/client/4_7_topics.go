@@ -119,8 +119,8 @@ func init() {
 			sub := subscribed(t, conn, filter, 1)
 			t.Check(!sub.Subscriptions[0].NoLocal, "No Local 0", "No Local 1", "a shared subscription has No Local set: %s", sub)
 			conn.Send(&codec.Publish{Topic: t.Topic("shared"), Payload: []byte("m"), QoS: 1, PacketID: 1})
-			conn.Expect(c.Puback(1))
-			leaves(conn)
+			next(t, conn, c.Puback(1))
+			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.8.3-4", "MQTT-4.8.2-1", "MQTT-4.8.2-2"))
 }

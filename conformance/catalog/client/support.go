@@ -71,9 +71,96 @@ func connected(t *c.T, label string) (*c.Conn, *codec.Connect) {
 
 // leaves expects the client to end the connection normally: a DISCONNECT (5.0: reason 0x00 Normal
 // disconnection), then the close with nothing after it (MQTT-3.14.4-1, MQTT-3.14.4-2).
-func leaves(conn *c.Conn) {
-	conn.Expect(c.Disconnect(codec.ReasonSuccess))
+func leaves(t *c.T, conn *c.Conn) {
+	next(t, conn, c.Disconnect(codec.ReasonSuccess))
 	conn.ExpectClosed()
+}
+
+// next waits for the next packet that is not a PINGREQ and checks it against m, like
+// Conn.Expect. A PINGREQ is answered and skipped: a client may send one at any time, and many
+// do as soon as they are connected.
+func next(t *c.T, conn *c.Conn, m c.Matcher) codec.Packet {
+	step := t.Timeouts.Step
+	deadline := time.Now().Add(step)
+	for {
+		p, closed := conn.Next(max(time.Until(deadline), time.Millisecond))
+		switch {
+		case closed:
+			t.Failf(m.String(), "connection closed", "[%s] expected %s, but the connection closed", conn.Label, m)
+		case p == nil:
+			t.Failf(m.String(), "nothing within "+step.String(), "[%s] expected %s, nothing arrived within %v", conn.Label, m, step)
+		case p.Type() == codec.PINGREQ && m.Match(p) != nil:
+			conn.Send(&codec.Pingresp{})
+			continue
+		}
+		if err := m.Match(p); err != nil {
+			t.Failf(m.String(), p.String(), "[%s] expected %s, got %s: %v", conn.Label, m, p, err)
+		}
+		return p
+	}
+}
+
+// nextPublish is next for a PUBLISH.
+func nextPublish(t *c.T, conn *c.Conn, m c.Matcher) *codec.Publish {
+	return is(t, conn, next(t, conn, m), m)
+}
+
+// nothing checks that for d (default: the run's Nothing timeout) the client sends nothing but
+// PINGREQ (answered) and keeps the connection open, like Conn.ExpectNothing.
+func nothing(t *c.T, conn *c.Conn, d time.Duration) {
+	if d <= 0 {
+		d = t.Timeouts.Nothing
+	}
+	deadline := time.Now().Add(d)
+	want := "no packet for " + d.String()
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return
+		}
+		p, closed := conn.Next(left)
+		switch {
+		case closed:
+			t.Failf(want, "connection closed", "[%s] expected silence for %v, but the connection closed", conn.Label, d)
+		case p == nil:
+			return
+		case p.Type() == codec.PINGREQ:
+			conn.Send(&codec.Pingresp{})
+		default:
+			t.Failf(want, p.String(), "[%s] expected no packet for %v, got %s", conn.Label, d, p)
+		}
+	}
+}
+
+// closing expects the client to close the connection within the step timeout. PINGREQ packets
+// before the close are skipped. On 5.0 a DISCONNECT with one of codes may come first (need: must
+// come first); on 3.1.1 nothing may.
+func closing(t *c.T, conn *c.Conn, codes []codec.ReasonCode, need bool) {
+	step := t.Timeouts.Step
+	deadline := time.Now().Add(step)
+	v5 := conn.Version() == codec.V5
+	want := "the connection closed"
+	if v5 && len(codes) > 0 {
+		want += " (DISCONNECT " + fmt.Sprint(codes) + " first)"
+	}
+	for {
+		p, closed := conn.Next(max(time.Until(deadline), time.Millisecond))
+		switch {
+		case closed && need && v5:
+			t.Failf(want, "closed without DISCONNECT", "[%s] the connection closed without a DISCONNECT %v", conn.Label, codes)
+		case closed:
+			return
+		case p == nil:
+			t.Failf(want, "connection still open after "+step.String(), "[%s] expected the client to close the connection within %v; it is still open", conn.Label, step)
+		case p.Type() == codec.PINGREQ:
+			continue
+		case v5 && p.Type() == codec.DISCONNECT && slices.Contains(codes, p.(*codec.Disconnect).ReasonCode):
+			conn.ExpectClosed()
+			return
+		default:
+			t.Failf(want, p.String(), "[%s] expected %s, got %s", conn.Label, want, p)
+		}
+	}
 }
 
 // errorCodes are the DISCONNECT reason codes a client may send before closing on an error: any
@@ -91,15 +178,11 @@ func errorCodes() []codec.ReasonCode {
 // closesOnError expects the client to close the connection because of what the case sent: on 5.0
 // a DISCONNECT with one of codes (default: any failure code) may come first; on 3.1.1 the client
 // just closes (a DISCONNECT there is a normal end that would discard the Will).
-func closesOnError(conn *c.Conn, codes ...codec.ReasonCode) {
-	if conn.Version() != codec.V5 {
-		conn.ExpectClosed()
-		return
-	}
+func closesOnError(t *c.T, conn *c.Conn, codes ...codec.ReasonCode) {
 	if len(codes) == 0 {
 		codes = errorCodes()
 	}
-	conn.ExpectClosed(c.OrDisconnect(codes...))
+	closing(t, conn, codes, false)
 }
 
 // refusedLocally starts the client on an action it should refuse (an invalid topic, a forbidden
@@ -177,9 +260,9 @@ func secs(s uint16) time.Duration { return time.Duration(s) * time.Second }
 // lastMessage sends the QoS 0 message that completes the count the client waits for, and
 // expects it to leave. Cases end QoS 2 flows this way: a client may deliver a QoS 2 message when
 // the PUBLISH arrives and leave at once, before the PUBREL, which is not what they check.
-func lastMessage(conn *c.Conn, topic string) {
+func lastMessage(t *c.T, conn *c.Conn, topic string) {
 	conn.Send(&codec.Publish{Topic: topic, Payload: []byte("last")})
-	leaves(conn)
+	leaves(t, conn)
 }
 
 // is checks a packet obtained with Conn.Next against m and returns it as a PUBLISH when it is one.

@@ -55,7 +55,13 @@ const bool = (s) => s === 'true' || s === '1'
 function main () {
   let a
   try {
-    a = parse(process.argv.slice(2))
+    let argv = process.argv.slice(2)
+    if (argv.length === 1 && argv[0] === '--args-stdin') {
+      // The driver writes the flags, NUL-separated, to standard input (a 64 KiB topic in hex is
+      // longer than one command-line argument may be).
+      argv = require('fs').readFileSync(0, 'utf8').split('\0')
+    }
+    a = parse(argv)
   } catch (e) {
     console.error('mqttjs client:', e.message)
     process.exit(2)

@@ -13,6 +13,7 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -62,7 +63,18 @@ type action struct {
 }
 
 func main() {
-	a, err := parse(os.Args[1:])
+	args := os.Args[1:]
+	if len(args) == 1 && args[0] == "--args-stdin" {
+		// The driver writes the flags, NUL-separated, to standard input (a 64 KiB topic in hex
+		// is longer than one command-line argument may be).
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, 16<<20))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "pahoclient: read flags:", err)
+			os.Exit(2)
+		}
+		args = strings.Split(string(b), "\x00")
+	}
+	a, err := parse(args)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "pahoclient:", err)
 		os.Exit(2)
