@@ -288,6 +288,7 @@ func readSeed(path string) ([]byte, error) {
 var checkers = map[string]func([]byte) error{
 	"StrictLenient": checkDecode, "RoundTrip": checkRoundTrip, "Generator": checkGenerator,
 	"Stream": checkStream, "BrokerSession": checkBrokerSession, "ClientSession": checkClientSession,
+	"PcapSession": checkPcapSession,
 }
 
 // TestKnownIssuesStillHappen runs each known issue's seed: it must still fail with the known
@@ -305,5 +306,31 @@ func TestKnownIssuesStillHappen(t *testing.T) {
 		case known(err) != k.id:
 			t.Errorf("%s: the seed fails differently: %v", k.id, err)
 		}
+	}
+}
+
+func TestPcapSessionCatchesWrongExtraction(t *testing.T) {
+	in := seedInput(5001, 47)
+	conv, capture, err := buildCapture(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := readCapture(conv, capture); err != nil {
+		t.Fatalf("a faithful capture fails: %v", err)
+	}
+	// The capture holds one packet fewer than the conversation claims.
+	more := conv
+	more.server = append(append([]*gen.Case(nil), conv.server...), conv.server[0])
+	if err := readCapture(more, capture); err == nil || !strings.Contains(err.Error(), "delivered") {
+		t.Errorf("a missing packet passes: %v", err)
+	}
+	// A packet whose bytes differ from what the capture carries.
+	other := conv
+	other.client = append([]*gen.Case(nil), conv.client...)
+	c := *other.client[0]
+	c.Bytes = append(append([]byte(nil), c.Bytes...), 0)
+	other.client[0] = &c
+	if err := readCapture(other, capture); err == nil {
+		t.Error("a packet with other bytes passes")
 	}
 }
