@@ -347,3 +347,31 @@ func TestQualifiedStatements(t *testing.T) {
 		t.Error("an unknown qualified statement was accepted")
 	}
 }
+
+// A target that dies on the case's input must not turn "the connection closed" into a pass.
+func TestCrashIsNotAPass(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		nc, err := l.Accept()
+		if err != nil {
+			return
+		}
+		readPacket(nc, codec.VersionUnknown)
+		write(nc, codec.V311, &codec.Connack{})
+		readPacket(nc, codec.V311) // the hostile packet: "crash"
+		l.Close()
+		nc.Close()
+	}()
+	tg := &Target{Name: "crashy", URL: "tcp://" + l.Addr().String()}
+	res := runOne(t, tg, Case{Run: func(t *T) {
+		c := t.Connect(t.DefaultConnect())
+		c.SendRaw([]byte{0x82, 0x00}, "hostile SUBSCRIBE")
+		c.ExpectClosed()
+	}})
+	if res.Status != reports.Fail || !strings.Contains(res.Message, "crashed") {
+		t.Fatalf("status %s (%s), want fail naming the crash", res.Status, res.Message)
+	}
+}

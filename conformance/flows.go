@@ -170,19 +170,33 @@ func (c *Conn) ExpectErrorClose(codes ...codec.ReasonCode) {
 	c.ExpectClosed(OrDisconnect(codes...))
 }
 
-// ExpectConnectRefused is the reaction to a bad CONNECT: the connection closes, optionally after
-// a CONNACK with one of the codes for the case's version (3.1.1 return codes or v5 reason codes;
-// v5 default: 0x81 or 0x82).
+// ExpectConnectRefused is the reaction to a bad CONNECT: the connection closes. 3.1.1 allows only
+// a CONNACK with one of v311 first (nil: none — MQTT-3.1.4-1 closes without CONNACK). v5 allows
+// a refusing CONNACK first (a MAY); its reason code should be one of v5 (default 0x81 or 0x82): any
+// other refusal code is reported as a warning, not a failure, because sending the CONNACK at all
+// is optional while closing is what the MUST requires.
 func (c *Conn) ExpectConnectRefused(v311, v5 []codec.ReasonCode) {
-	codes := v311
-	if c.Version() == codec.V5 {
-		codes = v5
-		if codes == nil {
-			codes = []codec.ReasonCode{codec.ReasonMalformedPacket, codec.ReasonProtocolError}
+	if c.Version() != codec.V5 {
+		c.ExpectClosed(OrConnack(v311...))
+		return
+	}
+	if v5 == nil {
+		v5 = []codec.ReasonCode{codec.ReasonMalformedPacket, codec.ReasonProtocolError}
+	}
+	var refusals []codec.ReasonCode
+	for _, rc := range reasonSets(codec.CONNACK) {
+		if rc.IsError() {
+			refusals = append(refusals, rc)
 		}
 	}
-	c.ExpectClosed(OrConnack(codes...))
+	for _, p := range c.ExpectClosed(OrConnack(refusals...)) {
+		if ack, ok := p.(*codec.Connack); ok && !containsCode(v5, ack.ReasonCode) {
+			c.t.Warnf("[%s] the refusing CONNACK has reason %s; the specification's reason for this error is one of %s", c.Label, ack.ReasonCode, codesString(v5))
+		}
+	}
 }
+
+func reasonSets(t codec.PacketType) []codec.ReasonCode { return codec.ReasonCodesFor(t) }
 
 // PersistentConnect returns a CONNECT for client id that keeps its session after the connection
 // closes: clean start 0 and, on v5, a Session Expiry Interval of 60 s.

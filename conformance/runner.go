@@ -244,7 +244,27 @@ func runCase(ctx context.Context, tg *Target, caps *Capabilities, d Driver, c *C
 		}
 	}
 	t.closeAll()
+	if d == nil && t.status == reports.Pass && ctx.Err() == nil {
+		// A case that ends in a close passes when the target closes — and also when it crashed.
+		// Check that the target still serves a new client before granting the pass.
+		if err := probeAlive(ctx, tg, v, to.Step); err != nil {
+			t.status, t.message = reports.Fail, "after this case the target no longer serves new clients — it probably crashed on the case's input: "+err.Error()
+			t.note("", "liveness probe failed: "+err.Error())
+		}
+	}
 	return t.result(v, time.Since(start))
+}
+
+// probeAlive connects a fresh client and expects a successful CONNACK.
+func probeAlive(ctx context.Context, tg *Target, v codec.Version, timeout time.Duration) error {
+	ack, err := probeConnect(ctx, tg, v, timeout)
+	if err != nil {
+		return err
+	}
+	if ack.ReasonCode != 0 {
+		return fmt.Errorf("CONNACK %s", ack.ReasonCode.NameFor(codec.CONNACK, v))
+	}
+	return nil
 }
 
 func capsInfo(c *Capabilities, tg *Target) map[string]string {

@@ -62,7 +62,10 @@ func waitListening(tb testing.TB, addr string) {
 }
 
 var peers = []peer{
-	{"reference", func(b *testing.B) string { return brokertest.Start(b, broker.Options{}) }},
+	// The reference broker runs in a child process, as mosquitto does, so that it does not share
+	// the Go scheduler with the load generator; "reference-inproc" shares it, as mochi does.
+	{"reference", func(b *testing.B) string { addr, _ := childBroker(b); return addr }},
+	{"reference-inproc", func(b *testing.B) string { return brokertest.Start(b, broker.Options{}) }},
 	{"mochi", func(b *testing.B) string {
 		addr := freePort(b)
 		s := mochi.New(&mochi.Options{Logger: slog.New(slog.DiscardHandler)})
@@ -111,12 +114,13 @@ var loadCases = []loadCase{
 	{"QoS0FanOut", loadgen.Config{Publishers: 1, Subscribers: 8, QoS: 0, Size: 64, Duration: 3 * time.Second}},
 }
 
-// BenchmarkCompare runs each load against the three brokers in one run and reports messages/s
-// received per broker and the reference broker's ratio to each peer.
+// BenchmarkCompare runs each load against every broker in one run and reports messages/s
+// received per broker and the reference broker's ratio to each peer. The machine is shared, so
+// the brokers take turns twice and each keeps its better round.
 func BenchmarkCompare(b *testing.B) {
 	for _, lc := range loadCases {
 		b.Run(lc.name, func(b *testing.B) {
-			rates := map[string]float64{}
+			addrs := map[string]string{}
 			for _, p := range peers {
 				if p.name == "mosquitto" {
 					if _, err := exec.LookPath("mosquitto"); err != nil {
@@ -124,17 +128,33 @@ func BenchmarkCompare(b *testing.B) {
 						continue
 					}
 				}
-				addr := p.start(b)
-				cfg := lc.cfg
-				cfg.Target = "tcp://" + addr
-				res, err := loadgen.Run(context.Background(), cfg)
-				if err != nil {
-					b.Fatalf("%s: %v", p.name, err)
+				addrs[p.name] = p.start(b)
+			}
+			rates := map[string]float64{}
+			best := map[string]loadgen.Result{}
+			for round := 0; round < 2; round++ {
+				for _, p := range peers {
+					addr, ok := addrs[p.name]
+					if !ok {
+						continue
+					}
+					cfg := lc.cfg
+					cfg.Target = "tcp://" + addr
+					res, err := loadgen.Run(context.Background(), cfg)
+					if err != nil {
+						b.Fatalf("%s: %v", p.name, err)
+					}
+					if res.RecvRate > rates[p.name] {
+						rates[p.name], best[p.name] = res.RecvRate, res
+					}
 				}
-				b.Logf("%s:\n%s", p.name, res)
-				rates[p.name] = res.RecvRate
-				b.ReportMetric(res.RecvRate, p.name+"-msgs/s")
-				b.ReportMetric(float64(res.Latency.P99.Microseconds()), p.name+"-p99-µs")
+			}
+			for _, p := range peers {
+				if res, ok := best[p.name]; ok {
+					b.Logf("%s:\n%s", p.name, res)
+					b.ReportMetric(res.RecvRate, p.name+"-msgs/s")
+					b.ReportMetric(float64(res.Latency.P99.Microseconds()), p.name+"-p99-µs")
+				}
 			}
 			for _, other := range []string{"mosquitto", "mochi"} {
 				if rates[other] > 0 {

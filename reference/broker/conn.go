@@ -68,6 +68,7 @@ type conn struct {
 	sessExpiry uint32
 	will       *will
 	inAlias    map[uint16]string
+	pubDec     codec.Decoder // PUBLISH packets are decoded in place
 	reauth     AuthExchange
 	lastDL     time.Time // when the read deadline was last pushed
 
@@ -392,14 +393,15 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 	}
 	d := &it.d
 	m := d.msg
-	now := time.Now()
 	p := codec.Publish{Dup: it.dup && d.qos > 0, QoS: d.qos, Retain: d.retain, Topic: m.topic, Payload: m.payload}
 	if it.f != nil {
 		p.PacketID = it.f.id
 	}
 	newAlias := false
 	if c.v == codec.V5 {
-		p.Properties = m.props
+		if m.props != nil {
+			p.Properties = *m.props
+		}
 		if faults.has(fUserPropertiesReordered) && len(p.Properties.User) > 1 {
 			u := make([]codec.UserProperty, len(p.Properties.User))
 			for i, x := range p.Properties.User {
@@ -414,7 +416,7 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 			if faults.has(fMessageExpiryNotDecremented) {
 				p.Properties.SetMessageExpiry(m.expiry)
 			} else {
-				p.Properties.SetMessageExpiry(m.remaining(now))
+				p.Properties.SetMessageExpiry(m.remaining(time.Now()))
 			}
 		}
 		if c.aliasMaxOut > 0 {

@@ -269,9 +269,9 @@ func (c *conn) setupSession(cp *codec.Connect) {
 		w := &codec.Publish{QoS: min(cp.Will.QoS, cfg.maxQoS), Retain: cp.Will.Retain && cfg.retain, Topic: cp.Will.Topic, Payload: cp.Will.Payload}
 		if c.v == codec.V5 {
 			w.Properties = cp.Will.Properties
+			w.Properties.Clear(codec.PropWillDelay) // not forwarded: it is about the will, not the message
 		}
-		m := newMessage(w, w.Topic, c.clientID, time.Now())
-		m.props.Clear(codec.PropWillDelay)
+		m := newMessage(w, w.Topic, c.clientID, c.v == codec.V5)
 		if c.srv.faults.has(fWillRetainIgnored) {
 			m.retain = false
 		}

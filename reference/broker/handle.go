@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"time"
 
@@ -87,7 +88,15 @@ var flagRules = map[string]bool{"reserved-flags": true, "pubrel-flags": true, "s
 	"unsubscribe-flags": true, "disconnect-flags": true, "auth-flags": true}
 
 func (c *conn) decode(o codec.Options, raw []byte) (codec.Packet, error) {
-	p, _, err := codec.DecodeWith(o, raw, nil)
+	var p codec.Packet
+	var err error
+	if codec.PacketType(raw[0]>>4) == codec.PUBLISH {
+		// The hot path: decoded in place, the packet aliases raw; newMessage copies what it keeps.
+		c.pubDec.Options = o
+		p, _, err = c.pubDec.Decode(raw)
+	} else {
+		p, _, err = codec.DecodeWith(o, raw, nil)
+	}
 	if err == nil || !c.srv.faults.has(fReservedFlagsAccepted) {
 		return p, err
 	}
@@ -185,7 +194,7 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 				if c.inAlias == nil {
 					c.inAlias = make(map[uint16]string)
 				}
-				c.inAlias[a] = topic
+				c.inAlias[a] = strings.Clone(topic) // p aliases the read buffer
 			}
 		}
 	}
@@ -231,10 +240,7 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 }
 
 func (c *conn) routeFrom(p *codec.Publish, topic string) {
-	m := newMessage(p, topic, c.clientID, time.Now())
-	if c.v != codec.V5 {
-		m.props = codec.Properties{}
-	}
+	m := newMessage(p, topic, c.clientID, c.v == codec.V5)
 	if !c.srv.cfg.retain {
 		m.retain = false
 	}

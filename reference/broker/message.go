@@ -1,11 +1,13 @@
 package broker
 
 import (
+	"bytes"
 	"math"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/mqttspec/mqttspec/codec"
 	"github.com/mqttspec/mqttspec/reference/broker/topics"
@@ -18,10 +20,10 @@ type message struct {
 	payload []byte
 	qos     byte
 	retain  bool
-	from    string           // publisher's client identifier, for No Local
-	props   codec.Properties // v5 properties forwarded unaltered (Message Expiry is recomputed)
-	expires time.Time        // zero: no Message Expiry Interval
-	expiry  uint32           // the Message Expiry Interval as received
+	from    string            // publisher's client identifier, for No Local
+	props   *codec.Properties // v5 properties forwarded unaltered (Message Expiry is recomputed); nil when none
+	expires time.Time         // zero: no Message Expiry Interval
+	expiry  uint32            // the Message Expiry Interval as received
 }
 
 // expired reports whether the message's lifetime has passed at now.
@@ -39,18 +41,50 @@ func (m *message) remaining(now time.Time) uint32 {
 	return uint32(math.Ceil(d.Seconds()))
 }
 
-// newMessage builds the broker's copy of a received PUBLISH. The packet owns its memory (it was
-// decoded from a private copy), so topic, payload and properties are kept without copying.
-func newMessage(p *codec.Publish, topic, from string, now time.Time) *message {
-	m := &message{topic: topic, payload: p.Payload, qos: p.QoS, retain: p.Retain, from: from, props: p.Properties}
-	m.props.Clear(codec.PropTopicAlias)
-	m.props.Clear(codec.PropSubscriptionID)
-	if m.props.Has(codec.PropMessageExpiry) {
-		m.expiry = m.props.MessageExpiry
-		m.expires = now.Add(time.Duration(m.expiry) * time.Second)
-		m.props.Clear(codec.PropMessageExpiry)
+// newMessage copies a received PUBLISH into a message the broker owns: topic and payload in one
+// allocation, properties (v5 only) deep-copied, because p may alias the connection's read buffer.
+func newMessage(p *codec.Publish, topic, from string, v5 bool) *message {
+	buf := make([]byte, len(topic)+len(p.Payload))
+	copy(buf, topic)
+	copy(buf[len(topic):], p.Payload)
+	m := &message{payload: buf[len(topic):len(buf):len(buf)], qos: p.QoS, retain: p.Retain, from: from}
+	if len(topic) > 0 {
+		m.topic = unsafe.String(&buf[0], len(topic)) // buf is never written again
+	}
+	if !v5 || p.Properties.Empty() {
+		return m
+	}
+	pr := cloneProps(&p.Properties)
+	pr.Clear(codec.PropTopicAlias)
+	pr.Clear(codec.PropSubscriptionID)
+	if pr.Has(codec.PropMessageExpiry) {
+		m.expiry = pr.MessageExpiry
+		m.expires = time.Now().Add(time.Duration(m.expiry) * time.Second)
+		pr.Clear(codec.PropMessageExpiry)
+	}
+	if !pr.Empty() {
+		m.props = pr
 	}
 	return m
+}
+
+// cloneProps deep-copies the properties an Application Message carries.
+func cloneProps(p *codec.Properties) *codec.Properties {
+	c := *p
+	c.ContentType = strings.Clone(p.ContentType)
+	c.ResponseTopic = strings.Clone(p.ResponseTopic)
+	c.CorrelationData = bytes.Clone(p.CorrelationData)
+	c.SubscriptionIDs = nil
+	if len(p.User) > 0 {
+		c.User = make([]codec.UserProperty, len(p.User))
+		for i, u := range p.User {
+			c.User[i] = codec.UserProperty{Key: strings.Clone(u.Key), Value: strings.Clone(u.Value)}
+		}
+	}
+	// The other string and binary properties cannot appear in a PUBLISH or Will Properties.
+	c.AssignedClientID, c.AuthMethod, c.ResponseInfo, c.ServerReference, c.ReasonString = "", "", "", "", ""
+	c.AuthData = nil
+	return &c
 }
 
 // delivery is one message on its way to one session, with the QoS, RETAIN flag and

@@ -389,3 +389,27 @@ func TestPublishOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestStoredMessagesOwnTheirBytes: PUBLISH packets are decoded in place, so stored copies
+// (retained, queued) must not change when the connection reads further packets.
+func TestStoredMessagesOwnTheirBytes(t *testing.T) {
+	addr := brokertest.Start(t, broker.Options{})
+	topic := uniq("own/")
+	pub, _ := connect(t, addr, codec.V5)
+	first := &codec.Publish{Topic: topic, Retain: true, QoS: 1, PacketID: 1, Payload: []byte("AAAAAAAA")}
+	first.Properties.SetContentType("type/a").SetCorrelationData([]byte("corr-a")).AddUser("ka", "va")
+	pub.publish(first)
+	for i := 0; i < 20; i++ {
+		other := &codec.Publish{Topic: uniq("own-other/"), QoS: 1, PacketID: uint16(i + 2), Payload: []byte("BBBBBBBB")}
+		other.Properties.SetContentType("type/b").SetCorrelationData([]byte("corr-b")).AddUser("kb", "vb")
+		pub.publish(other)
+	}
+	sub, _ := connect(t, addr, codec.V5)
+	sub.subscribe(1, codec.Subscription{Filter: topic})
+	got := sub.publishes(1)[0]
+	checkPublish(t, got, topic, "AAAAAAAA", 0, true)
+	if got.Properties.ContentType != "type/a" || string(got.Properties.CorrelationData) != "corr-a" ||
+		!slices.Equal(got.Properties.User, []codec.UserProperty{{Key: "ka", Value: "va"}}) {
+		t.Fatalf("stored properties changed: %v", got.Properties.String())
+	}
+}

@@ -120,7 +120,9 @@ func init() {
 		ID:       "1.5/vbi-non-minimal-remaining-length",
 		Title:    "a PINGREQ whose Remaining Length 0 is encoded in two bytes (80 00) is malformed: the connection is closed, no PINGRESP",
 		Versions: c.V5,
-		Level:    c.Must,
+		// MQTT-1.5.5-1 binds the sender; no statement obliges a receiver to reject a
+		// non-minimal encoding, so rejecting it is graded as a SHOULD.
+		Level: c.Should,
 		Run: func(t *c.T) {
 			conn := t.Connect(t.DefaultConnect())
 			conn.SendRaw([]byte{0xC0, 0x80, 0x00}, "PINGREQ with Remaining Length 0 encoded as 80 00")
@@ -132,7 +134,9 @@ func init() {
 		ID:       "1.5/vbi-non-minimal-property-length",
 		Title:    "a PUBLISH whose Property Length 0 is encoded in two bytes (80 00) is malformed: the connection is closed and nothing is delivered",
 		Versions: c.V5,
-		Level:    c.Must,
+		// MQTT-1.5.5-1 binds the sender; no statement obliges a receiver to reject a
+		// non-minimal encoding, so rejecting it is graded as a SHOULD.
+		Level: c.Should,
 		Run: func(t *c.T) {
 			topic := t.Topic("vbi")
 			sub := t.Sub("sub", topic, 0)

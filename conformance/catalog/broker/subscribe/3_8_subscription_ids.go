@@ -1,6 +1,8 @@
 package subscribe
 
 import (
+	"time"
+
 	"fmt"
 	"slices"
 
@@ -218,9 +220,11 @@ var _ = catalog.Broker(c.Case{
 		first := t.ConnectResume("first", t.PersistentConnect(id), false)
 		first.SubscribeOpts(codec.Subscription{Filter: topic, QoS: 1}, subID(21))
 		first.Disconnect()
+		t.Sleep(200 * time.Millisecond) // let the server see the close, so the message is queued
 		t.Pub("pub").PublishMsg(topic, "queued", 1, false)
 		again := t.ConnectResume("again", t.PersistentConnect(id), true)
-		again.Receive(publishOn(topic, "queued", 1).SubIDs(21))
+		// DUP is 4.5/offline-session-receives-queued's claim, not this case's.
+		again.Receive(publishOn(topic, "queued", 1).SubIDs(21).AnyDup())
 	},
 })
 

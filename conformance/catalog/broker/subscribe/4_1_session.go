@@ -142,6 +142,9 @@ var _ = catalog.Broker(c.Case{
 		first := t.ConnectResume("first", p, false)
 		first.Subscribe(t.Topic("a"), 0)
 		first.Disconnect()
+		// Let the server see the close before the new CONNECT: it may process connections
+		// independently, and a CONNECT that overtakes the close would rightly resume the session.
+		t.Sleep(200 * time.Millisecond)
 		t.ConnectResume("again", persistent(t, id, 0), false)
 	},
 })
@@ -178,6 +181,7 @@ var _ = catalog.Broker(c.Case{
 		d.Properties.SetSessionExpiry(0)
 		first.Send(d)
 		first.Close()
+		t.Sleep(200 * time.Millisecond) // see 4.1/session-expiry-0-ends-with-connection
 		t.ConnectResume("again", persistent(t, id, 0), false)
 	},
 })
