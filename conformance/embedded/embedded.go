@@ -85,4 +85,3 @@ func (x *hmacExchange) Step(data []byte) ([]byte, bool, error) {
 	}
 	return nil, true, nil
 }
-
