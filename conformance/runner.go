@@ -22,7 +22,7 @@ import (
 type Runner struct {
 	Target   *Target
 	Versions []codec.Version // default: 3.1.1 and 5.0
-	Parallel int             // concurrent cases (default 4)
+	Parallel int             // concurrent cases (default 8)
 	Timeouts Timeouts
 	// RunTimeout bounds the whole run; cases not finished by then are reported as errors and
 	// the results are marked incomplete (0 = none).
@@ -68,7 +68,7 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 	}
 	parallel := r.Parallel
 	if parallel <= 0 {
-		parallel = 4
+		parallel = 8
 	}
 	started := time.Now()
 	caps := r.Caps

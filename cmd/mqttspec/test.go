@@ -71,7 +71,7 @@ func init() {
 	fl.StringVar(&f.version, "version", "all", "protocol version: 3.1.1, 5 or all")
 	fl.StringSliceVar(&f.cases, "case", nil, "run only cases whose ID matches this glob or prefix (repeatable)")
 	fl.StringSliceVar(&f.labels, "label", nil, "run only cases with this label: statement ID, MUST/SHOULD, section, version (repeatable)")
-	fl.IntVar(&f.parallel, "parallel", 4, "cases run at the same time")
+	fl.IntVar(&f.parallel, "parallel", 8, "cases run at the same time (cases mostly wait on the network and timers)")
 	fl.DurationVar(&f.stepTimeout, "timeout", 3*time.Second, "how long each expectation waits")
 	fl.DurationVar(&f.caseTimeout, "case-timeout", 30*time.Second, "hard deadline of one case")
 	fl.DurationVar(&f.runTimeout, "run-timeout", 0, "deadline of the whole run; unfinished cases become errors (0 = none)")
