@@ -119,7 +119,7 @@ func openSource(r io.Reader) (frameSource, error) {
 	if magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, fmt.Errorf("gzip: %w", err)
+			return nil, fmt.Errorf("%w: gzip header: %v", ErrNotCapture, err)
 		}
 		br = bufio.NewReaderSize(zr, 64<<10)
 		if magic, err = br.Peek(4); err != nil {

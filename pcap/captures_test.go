@@ -26,7 +26,9 @@ type manifest struct {
 	} `json:"captures"`
 }
 
-func loadManifest(t *testing.T) *manifest {
+func loadManifest(t *testing.T) *manifest { return loadManifestF(t) }
+
+func loadManifestF(t testing.TB) *manifest {
 	t.Helper()
 	b, err := os.ReadFile("testdata/captures.json")
 	if err != nil {

@@ -18,6 +18,8 @@ type framer struct {
 	skip int64  // body bytes of an oversized packet still to drop
 	lost bool   // after a gap (or a mid-stream start): look for a packet start at the next chunk
 	dec  *codec.Decoder
+	// probe decodes candidates while resynchronising and version guesses, without copying.
+	probe *codec.Decoder
 	// skipped describes the oversized packet being dropped, for the note at the end.
 	skipped codec.Header
 }
@@ -47,7 +49,7 @@ func (f *framer) finish() {
 	case len(f.buf) > 0:
 		f.note(NotePartial, int64(len(f.buf)), fmt.Sprintf("stream ended inside the fixed header of a packet (%d bytes: % x)", len(f.buf), f.buf))
 	}
-	f.buf, f.dec = nil, nil
+	f.buf, f.dec, f.probe = nil, nil, nil
 }
 
 func (f *framer) note(k NoteKind, n int64, text string) {
@@ -178,20 +180,25 @@ func (f *framer) badHeader(b []byte, err error) {
 // maxScan bounds how far into a chunk resync looks for a packet boundary.
 const maxScan = 64 << 10
 
+// resyncBudget bounds the bytes resync decodes while looking through one chunk, so that hostile
+// data full of plausible headers costs linear time.
+const resyncBudget = 4 << 20
+
 // resync finds where in data, which follows a gap, the next MQTT packet starts, or -1. Packets
 // start at the beginning of a chunk more often than not, so an incomplete packet is trusted
 // there; elsewhere a candidate must be a whole packet that decodes and is followed by the end of
 // the data or by another plausible fixed header.
 func (f *framer) resync(data []byte) int {
-	for i := 0; i < len(data) && i < maxScan; i++ {
-		if f.plausibleAt(data[i:], i == 0) {
+	budget := resyncBudget
+	for i := 0; i < len(data) && i < maxScan && budget > 0; i++ {
+		if f.plausibleAt(data[i:], i == 0, &budget) {
 			return i
 		}
 	}
 	return -1
 }
 
-func (f *framer) plausibleAt(b []byte, atStart bool) bool {
+func (f *framer) plausibleAt(b []byte, atStart bool, budget *int) bool {
 	total, ok := f.plausibleHeader(b)
 	if !ok {
 		return false
@@ -199,8 +206,8 @@ func (f *framer) plausibleAt(b []byte, atStart bool) bool {
 	if total == 0 || total > len(b) {
 		return atStart // header or body incomplete: cannot check more
 	}
-	_, _, err := codec.DecodeWith(codec.Options{Version: f.h.conn.version, Lenient: true, Sender: f.h.dir.Side()}, b[:total], nil)
-	if err != nil {
+	*budget -= total
+	if !f.decodes(b[:total]) {
 		return false
 	}
 	if rest := b[total:]; len(rest) > 0 {
@@ -241,6 +248,22 @@ func (f *framer) plausibleHeader(b []byte) (int, bool) {
 		return 0, false
 	}
 	return h.PacketLen(), true
+}
+
+// decodes reports whether b holds one packet the lenient decoder accepts. It decodes in place
+// with a probe decoder of its own: nothing is copied, whatever the packet's size.
+func (f *framer) decodes(b []byte) bool {
+	return probe(&f.probe, f.h.conn.version, f.h.dir.Side(), true, b)
+}
+
+// probe decodes b with d (reset to the version and mode first) and reports whether it decoded.
+func probe(d **codec.Decoder, v codec.Version, side codec.Side, lenient bool, b []byte) bool {
+	if *d == nil {
+		*d = &codec.Decoder{}
+	}
+	(*d).Options = codec.Options{Version: v, Lenient: lenient, Sender: side}
+	_, _, err := (*d).Decode(b)
+	return err == nil
 }
 
 // decoder returns the direction's lenient decoder, created on first use.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
 )
@@ -266,7 +267,7 @@ func TestHostileFiles(t *testing.T) {
 	}{
 		{"empty", nil, true, false, "file has 0 bytes", 0},
 		{"text", []byte("hello, world"), true, false, "starts with 68 65 6c 6c", 0},
-		{"gzip-garbage", []byte{0x1f, 0x8b, 1, 2, 3, 4, 5}, false, false, "gzip", 0},
+		{"gzip-garbage", []byte{0x1f, 0x8b, 1, 2, 3, 4, 5}, true, false, "gzip header", 0},
 		{"pcap-header-only", pcapHeader, false, false, "", 0},
 		{"pcap-short-header", pcapHeader[:10], false, true, "pcap file header", 0},
 		{"pcap-huge-caplen", cat(pcapHeader, record(0x7ffffff0, 0x7ffffff0, []byte{1, 2, 3})), false, false, "capture length exceeds snap length", 0},
@@ -300,10 +301,6 @@ func TestHostileFiles(t *testing.T) {
 			case tc.msg == "":
 				if err != nil {
 					t.Fatalf("err %v, want none", err)
-				}
-			case tc.name == "gzip-garbage":
-				if err == nil || !strings.Contains(err.Error(), tc.msg) {
-					t.Fatalf("err %v, want one mentioning %q", err, tc.msg)
 				}
 			default:
 				if !errors.As(err, &ce) {
@@ -373,5 +370,30 @@ func TestUnsupportedLinkNote(t *testing.T) {
 	}
 	if sum.NonIP != sum.Frames || len(notes) != 1 || notes[0].Kind != NoteLinkType || !strings.Contains(notes[0].Text, "link type 105") {
 		t.Errorf("non-IP %d of %d frames, notes %s", sum.NonIP, sum.Frames, fmtNotes(notes))
+	}
+}
+
+// TestResyncLinear feeds a 4 MB chunk full of plausible PUBLISH headers (the reassembler can
+// deliver that much at once after a gap) to a direction that lost its framing: looking for a
+// boundary must cost time linear in the data, not in data × packet size.
+func TestResyncLinear(t *testing.T) {
+	var notes []Note
+	rd := newReader((&Options{}).withDefaults(), Handler{Note: func(n *Note) { notes = append(notes, *n) }})
+	c := &tcpConn{rd: rd, class: portMQTT, mode: modeMQTT, version: codec.V311}
+	c.half[0] = half{dir: FromClient, conn: c}
+	c.half[1] = half{dir: FromServer, conn: c}
+	c.open(&segCtx{}, false)
+	f := &c.half[0].mq
+	f.lost = true
+	// SUBSCRIBE of 1 MiB at every fourth byte: each candidate decodes some 30 filters of 32 KB
+	// before running past its end.
+	pat := []byte{0x82, 0x80, 0x80, 0x40}
+	start := time.Now()
+	f.feed(bytes.Repeat(pat, (4<<20)/len(pat)))
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("took %v", d)
+	}
+	if len(notes) != 1 || notes[0].Kind != NoteUnsynced || c.s.Packets[0] != 0 {
+		t.Errorf("packets %d notes %s", c.s.Packets[0], fmtNotes(notes))
 	}
 }

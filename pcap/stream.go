@@ -236,12 +236,13 @@ func (c *tcpConn) guess(raw []byte, d Direction) {
 		return
 	}
 	c.guesses++
-	_, _, e5 := codec.DecodeWith(codec.Options{Version: codec.V5, Sender: d.Side()}, raw, nil)
-	_, _, e3 := codec.DecodeWith(codec.Options{Version: codec.V311, Sender: d.Side()}, raw, nil)
+	pr := &c.half[dirIndex(d)].mq.probe
+	ok5 := probe(pr, codec.V5, d.Side(), false, raw)
+	ok3 := probe(pr, codec.V311, d.Side(), false, raw)
 	switch {
-	case e5 == nil && e3 != nil:
+	case ok5 && !ok3:
 		c.setVersion(codec.V5, true)
-	case e3 == nil && e5 != nil:
+	case ok3 && !ok5:
 		c.setVersion(codec.V311, true)
 	}
 }

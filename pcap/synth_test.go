@@ -129,10 +129,18 @@ func encode(v codec.Version, ps ...codec.Packet) []byte {
 // pcapBytes writes frames as a classic pcap (Ethernet) with pcapgo.
 func pcapBytes(t testing.TB, frames []capFrame) []byte {
 	t.Helper()
+	b, err := writePcap(frames)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func writePcap(frames []capFrame) ([]byte, error) {
 	var buf bytes.Buffer
 	w := pcapgo.NewWriter(&buf)
 	if err := w.WriteFileHeader(65536, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for _, f := range frames {
 		orig := f.orig
@@ -140,10 +148,10 @@ func pcapBytes(t testing.TB, frames []capFrame) []byte {
 			orig = len(f.data)
 		}
 		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(f.data), Length: orig}, f.data); err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 	}
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 // pcapngBytes writes frames as pcapng (Ethernet) with pcapgo.
