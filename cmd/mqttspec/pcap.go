@@ -309,6 +309,9 @@ target's numbering. Exit status 1 when any stream was answered differently.`,
 			if err != nil {
 				return failWith(exitUsage, err)
 			}
+			if unreachable(r) {
+				return failWith(exitUsage, fmt.Errorf("could not replay any stream against %s", target))
+			}
 			if n := r.Differences(); n > 0 {
 				return failWith(exitFailures, fmt.Errorf("%d stream(s) answered differently", n))
 			}
@@ -324,6 +327,22 @@ target's numbering. Exit status 1 when any stream was answered differently.`,
 	fl.StringVar(&reportDir, "report", "", "write results.json (one case per stream) to this directory")
 	fl.BoolVar(&asJSON, "json", false, "print the replay result as JSON")
 	return cmd
+}
+
+// unreachable reports whether no replayed stream got any answer and every one failed: the target
+// could not be reached, an infrastructure error rather than a difference.
+func unreachable(r *replay.Result) bool {
+	tried := 0
+	for _, s := range r.Streams {
+		if s.Skipped != "" {
+			continue
+		}
+		tried++
+		if s.Err == nil || len(s.Replayed) > 0 {
+			return false
+		}
+	}
+	return tried > 0
 }
 
 func printReplay(w io.Writer, r *replay.Result) {

@@ -14,6 +14,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -63,18 +64,23 @@ func (r *Result) Differences() int {
 
 // StreamResult is the replay of one stream.
 type StreamResult struct {
-	Stream   int
-	Version  codec.Version
-	ClientID string // as captured
-	ReplayID string // as sent to the target
-	Skipped  string // why the stream was not replayed ("" when it was)
-	Err      error  // what went wrong while replaying (the diff still shows what arrived)
+	Stream   int           `json:"stream"`
+	Version  codec.Version `json:"-"`
+	MQTT     string        `json:"version"`             // Version as text
+	ClientID string        `json:"client_id"`           // as captured
+	ReplayID string        `json:"replay_id,omitempty"` // as sent to the target
+	Skipped  string        `json:"skipped,omitempty"`   // why the stream was not replayed ("" when it was)
+	// Err is what went wrong while replaying (the diff still shows what arrived); Error is its
+	// text, for JSON.
+	Err   error  `json:"-"`
+	Error string `json:"error,omitempty"`
 	// Sent lists the client packets as sent; Captured and Replayed the server's answers in the
 	// capture and from the target, normalised (see Normalize).
-	Sent     []string
-	Captured []string
-	Replayed []string
-	Diff     []Line
+	Sent     []string `json:"sent,omitempty"`
+	Captured []string `json:"captured,omitempty"`
+	Replayed []string `json:"replayed,omitempty"`
+	Diff     []Line   `json:"diff,omitempty"`
+	Same     bool     `json:"same"`
 }
 
 // Equal reports whether the target answered as the captured server did.
@@ -97,6 +103,9 @@ type Line struct {
 }
 
 func (l Line) String() string { return string(l.Op) + " " + l.Text }
+
+// MarshalJSON writes a line as it prints: "- PUBACK id=1 rc=0x00".
+func (l Line) MarshalJSON() ([]byte, error) { return json.Marshal(l.String()) }
 
 // Run replays every stream of the capture that started with a captured CONNECT.
 func Run(ctx context.Context, cp *pcap.Capture, o Options) (*Result, error) {
@@ -181,7 +190,7 @@ type player struct {
 
 func plan(cv *pcap.Conversation, o *Options) *player {
 	s := cv.Stream
-	p := &player{o: o, conv: cv, res: &StreamResult{Stream: s.ID, Version: s.Version}}
+	p := &player{o: o, conv: cv, res: &StreamResult{Stream: s.ID, Version: s.Version, MQTT: s.Version.String()}}
 	p.cond = sync.NewCond(&p.mu)
 	var firstClient *pcap.Record
 	for i := range cv.Records {
@@ -431,6 +440,10 @@ func (p *player) finish() {
 	if p.res.Err == nil && rerr != nil {
 		p.res.Err = fmt.Errorf("reading the target: %w", rerr)
 	}
+	if p.res.Err != nil {
+		p.res.Error = p.res.Err.Error()
+	}
+	p.res.Same = p.res.Equal()
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {
