@@ -172,7 +172,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("inalias")
-			a := c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, CleanStart: true}
+			a := c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 3, CleanStart: true}
 			drivers.Attach(t, &a, drivers.Extra{TopicAliasMaximum: 2})
 			t.StartClient(a)
 			conn, cp := connected(t, "")
@@ -189,7 +189,7 @@ func init() {
 			second.Properties.SetTopicAlias(n)
 			conn.Send(second)
 			next(t, conn, c.Puback(2))
-			leaves(t, conn)
+			lastMessage(t, conn, topic)
 		},
 	}, nil, ids("MQTT-3.3.2-10"))
 

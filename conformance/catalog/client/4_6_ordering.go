@@ -17,7 +17,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("acks")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 4, CleanStart: true})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			ids := []uint16{300, 12, 4000}
@@ -27,7 +27,7 @@ func init() {
 			for _, id := range ids {
 				next(t, conn, c.Puback(id))
 			}
-			leaves(t, conn)
+			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-4.6.0-2"), ids("MQTT-4.6.0-2"))
 

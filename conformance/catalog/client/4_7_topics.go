@@ -114,13 +114,13 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			filter := "$share/grp/" + t.Topic("shared")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: filter, QoS: 1, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: filter, QoS: 1, Count: 2, CleanStart: true})
 			conn, _ := connected(t, "")
 			sub := subscribed(t, conn, filter, 1)
 			t.Check(!sub.Subscriptions[0].NoLocal, "No Local 0", "No Local 1", "a shared subscription has No Local set: %s", sub)
 			conn.Send(&codec.Publish{Topic: t.Topic("shared"), Payload: []byte("m"), QoS: 1, PacketID: 1})
 			next(t, conn, c.Puback(1))
-			leaves(t, conn)
+			lastMessage(t, conn, t.Topic("shared"))
 		},
 	}, nil, ids("MQTT-3.8.3-4", "MQTT-4.8.2-1", "MQTT-4.8.2-2"))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -15,6 +16,8 @@ import (
 func runV311(ctx context.Context, a *action) error {
 	received := make(chan struct{}, 1<<16)
 	lost := make(chan error, 1)
+	up := make(chan struct{}, 16)
+	var connects, losses atomic.Int32
 	o := mqtt.NewClientOptions().
 		AddBroker("tcp://" + net.JoinHostPort(a.host, strconv.Itoa(a.port))).
 		SetClientID(a.id).
@@ -25,9 +28,17 @@ func runV311(ctx context.Context, a *action) error {
 		SetMaxReconnectInterval(time.Second).
 		SetConnectTimeout(5 * time.Second).
 		SetOrderMatters(true).
-		SetOnConnectHandler(func(mqtt.Client) { fmt.Println("connected") }).
+		SetOnConnectHandler(func(mqtt.Client) {
+			fmt.Println("connected")
+			connects.Add(1)
+			select {
+			case up <- struct{}{}:
+			default:
+			}
+		}).
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			fmt.Println("connection lost:", err)
+			losses.Add(1)
 			if !a.reconnect {
 				select {
 				case lost <- err:
@@ -66,8 +77,42 @@ func runV311(ctx context.Context, a *action) error {
 		for i := range a.count {
 			toks[i] = c.Publish(a.topic, byte(a.qos), a.retain, a.message)
 		}
+		interrupted := false
 		for _, t := range toks {
-			errs = append(errs, wait(ctx, t))
+			err := wait(ctx, t)
+			if err != nil && a.reconnect && ctx.Err() == nil {
+				// paho.mqtt.golang fails the tokens of a lost connection but keeps the
+				// messages in its store and resends them once reconnected: give it that.
+				fmt.Println("publish interrupted:", err)
+				interrupted = true
+				continue
+			}
+			errs = append(errs, err)
+		}
+		if interrupted {
+			for connects.Load() < 2 && ctx.Err() == nil {
+				select {
+				case <-up:
+				case <-ctx.Done():
+				}
+			}
+		}
+		// Connection-lost notices are asynchronous: let a loss that completed tokens show.
+		time.Sleep(300 * time.Millisecond)
+		if losses.Load() > 0 && a.reconnect {
+			for connects.Load() < 2 && ctx.Err() == nil {
+				select {
+				case <-up:
+				case <-ctx.Done():
+				}
+			}
+		}
+		if connects.Load() > 1 {
+			// After a reconnection paho.mqtt.golang completes the tokens of the messages it
+			// resends when it resends them, not when they are acknowledged: give the flows a
+			// moment before disconnecting, as an application would have to.
+			fmt.Println("reconnected during the publish: letting the resent flows finish")
+			time.Sleep(1500 * time.Millisecond)
 		}
 	case "subscribe":
 		if err := wait(ctx, c.Subscribe(a.topic, byte(a.qos), nil)); err != nil {
