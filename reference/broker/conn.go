@@ -199,17 +199,17 @@ func (c *conn) enqueue(it outItem) bool {
 }
 
 // enqueueMessage queues a PUBLISH. QoS 0 messages beyond MaxQueued are dropped, so a slow
-// subscriber never holds publishers up.
-func (c *conn) enqueueMessage(it outItem) {
+// subscriber never holds publishers up; it returns false for a dropped message.
+func (c *conn) enqueueMessage(it outItem) bool {
 	c.qmu.Lock()
 	if c.qclosed {
 		c.qmu.Unlock()
-		return
+		return true
 	}
 	if it.d.qos == 0 {
 		if c.qos0 >= c.srv.cfg.maxQueued {
 			c.qmu.Unlock()
-			return
+			return false
 		}
 		c.qos0++
 	}
@@ -219,6 +219,7 @@ func (c *conn) enqueueMessage(it outItem) {
 	case c.wake <- struct{}{}:
 	default:
 	}
+	return true
 }
 
 // throttle makes the reader wait while the outbound queue is long, so that a client that floods

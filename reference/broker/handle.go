@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -341,8 +342,16 @@ func (s *Server) route(m *message) {
 	clear(ms)
 	*bp = ms[:0]
 	matchPool.Put(bp)
+	dropped := false
 	for i := range targets {
-		targets[i].s.deliver(targets[i].d)
+		if !targets[i].s.deliver(targets[i].d) {
+			dropped = true
+		}
+	}
+	if dropped {
+		// A subscriber cannot keep up: give its writer the processor rather than route more
+		// messages that would be dropped too. Yielding never waits on the subscriber.
+		runtime.Gosched()
 	}
 }
 

@@ -65,34 +65,36 @@ func (s *session) window(c *conn) int {
 	return int(s.srv.cfg.maxInflight)
 }
 
-// deliver hands a message to the session; it never blocks on the network.
-func (s *session) deliver(d delivery) {
+// deliver hands a message to the session; it never blocks on the network. It returns false when
+// the message was dropped because the connection's QoS 0 queue is full.
+func (s *session) deliver(d delivery) bool {
 	srv := s.srv
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ended {
-		return
+		return true
 	}
 	c := s.conn
 	if d.qos == 0 {
 		// QoS 0 is not stored for offline sessions (a MAY in section 3.1.2.4).
 		if c != nil {
-			c.enqueueMessage(outItem{d: d})
+			return c.enqueueMessage(outItem{d: d})
 		}
-		return
+		return true
 	}
 	if c != nil && len(s.pending) == 0 && len(s.inflight) < s.window(c) {
 		s.sendNewLocked(c, d) // onward delivery starts now
-		return
+		return true
 	}
 	if d.msg.expired(time.Now()) && !srv.faults.has(fExpiredMessageDelivered) {
-		return // MQTT-3.3.2-5
+		return true // MQTT-3.3.2-5
 	}
 	if len(s.pending) >= srv.cfg.maxQueued {
 		srv.log.Debug("session queue full, message dropped", "client", s.id, "topic", d.msg.topic)
-		return
+		return false
 	}
 	s.pending = append(s.pending, d)
+	return true
 }
 
 // nextIDLocked returns a packet identifier no flight uses (MQTT-2.2.1-4).

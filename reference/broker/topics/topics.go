@@ -44,13 +44,25 @@ type Tree[K comparable] struct {
 	n    int
 }
 
+// node is one topic level. The + and # children have their own fields and subscribers are kept
+// in slices, so that matching (the hot path) does few map lookups and no map iteration.
 type node[K comparable] struct {
-	children map[string]*node[K]
-	subs     map[K]Options
-	shared   map[string]*group[K]
+	children map[string]*node[K] // literal levels
+	plus     *node[K]
+	hash     *node[K]
+	subs     []entry[K]
+	index    map[K]int // position in subs
+	groups   []*group[K]
+}
+
+type entry[K comparable] struct {
+	key  K
+	opts Options
 }
 
 type group[K comparable] struct {
+	name    string
+	filter  string
 	members []Match[K]
 	next    atomic.Uint32
 }
@@ -67,17 +79,55 @@ func (t *Tree[K]) Len() int {
 	return t.n
 }
 
+func (n *node[K]) child(level string) *node[K] {
+	switch level {
+	case "+":
+		return n.plus
+	case "#":
+		return n.hash
+	}
+	return n.children[level]
+}
+
+func (n *node[K]) setChild(level string, c *node[K]) {
+	switch level {
+	case "+":
+		n.plus = c
+	case "#":
+		n.hash = c
+	default:
+		if c == nil {
+			delete(n.children, level)
+			return
+		}
+		if n.children == nil {
+			n.children = make(map[string]*node[K])
+		}
+		n.children[level] = c
+	}
+}
+
+func (n *node[K]) empty() bool {
+	return len(n.children) == 0 && n.plus == nil && n.hash == nil && len(n.subs) == 0 && len(n.groups) == 0
+}
+
+func (n *node[K]) group(name string) *group[K] {
+	for _, g := range n.groups {
+		if g.name == name {
+			return g
+		}
+	}
+	return nil
+}
+
 func (t *Tree[K]) walkCreate(filter string) *node[K] {
 	n := t.root
 	for {
 		level, rest, more := strings.Cut(filter, "/")
-		if n.children == nil {
-			n.children = make(map[string]*node[K])
-		}
-		c := n.children[level]
+		c := n.child(level)
 		if c == nil {
 			c = &node[K]{}
-			n.children[level] = c
+			n.setChild(level, c)
 		}
 		n = c
 		if !more {
@@ -93,15 +143,17 @@ func (t *Tree[K]) Subscribe(k K, filter string, o Options) (existed bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.walkCreate(filter)
-	if n.subs == nil {
-		n.subs = make(map[K]Options)
+	if i, ok := n.index[k]; ok {
+		n.subs[i].opts = o
+		return true
 	}
-	_, existed = n.subs[k]
-	n.subs[k] = o
-	if !existed {
-		t.n++
+	if n.index == nil {
+		n.index = make(map[K]int)
 	}
-	return existed
+	n.index[k] = len(n.subs)
+	n.subs = append(n.subs, entry[K]{k, o})
+	t.n++
+	return false
 }
 
 // SubscribeShared adds k to the shared subscription share/filter, or replaces its options there.
@@ -109,13 +161,10 @@ func (t *Tree[K]) SubscribeShared(k K, share, filter string, o Options) (existed
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := t.walkCreate(filter)
-	if n.shared == nil {
-		n.shared = make(map[string]*group[K])
-	}
-	g := n.shared[share]
+	g := n.group(share)
 	if g == nil {
-		g = &group[K]{}
-		n.shared[share] = g
+		g = &group[K]{name: share, filter: filter}
+		n.groups = append(n.groups, g)
 	}
 	for i := range g.members {
 		if g.members[i].Key == k {
@@ -135,7 +184,7 @@ func (t *Tree[K]) Unsubscribe(k K, filter string) bool {
 	return t.remove(k, filter, "", false)
 }
 
-// UnsubscribeShared removes k from the shared subscription group/filter.
+// UnsubscribeShared removes k from the shared subscription share/filter.
 func (t *Tree[K]) UnsubscribeShared(k K, share, filter string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -143,14 +192,14 @@ func (t *Tree[K]) UnsubscribeShared(k K, share, filter string) bool {
 }
 
 // remove deletes the subscription and prunes the nodes left empty.
-func (t *Tree[K]) remove(k K, filter, grp string, shared bool) bool {
+func (t *Tree[K]) remove(k K, filter, share string, shared bool) bool {
 	path := make([]*node[K], 0, 8)
 	levels := make([]string, 0, 8)
 	n := t.root
 	f := filter
 	for {
 		level, rest, more := strings.Cut(f, "/")
-		c := n.children[level]
+		c := n.child(level)
 		if c == nil {
 			return false
 		}
@@ -164,7 +213,7 @@ func (t *Tree[K]) remove(k K, filter, grp string, shared bool) bool {
 	}
 	found := false
 	if shared {
-		if g := n.shared[grp]; g != nil {
+		if g := n.group(share); g != nil {
 			for i := range g.members {
 				if g.members[i].Key == k {
 					g.members = append(g.members[:i], g.members[i+1:]...)
@@ -173,11 +222,23 @@ func (t *Tree[K]) remove(k K, filter, grp string, shared bool) bool {
 				}
 			}
 			if len(g.members) == 0 {
-				delete(n.shared, grp)
+				for i, x := range n.groups {
+					if x == g {
+						n.groups = append(n.groups[:i], n.groups[i+1:]...)
+						break
+					}
+				}
 			}
 		}
-	} else if _, ok := n.subs[k]; ok {
-		delete(n.subs, k)
+	} else if i, ok := n.index[k]; ok {
+		last := len(n.subs) - 1
+		if i != last {
+			n.subs[i] = n.subs[last]
+			n.index[n.subs[i].key] = i
+		}
+		n.subs[last] = entry[K]{}
+		n.subs = n.subs[:last]
+		delete(n.index, k)
 		found = true
 	}
 	if !found {
@@ -185,11 +246,8 @@ func (t *Tree[K]) remove(k K, filter, grp string, shared bool) bool {
 	}
 	t.n--
 	// Prune empty nodes bottom-up so that a churn of unique topics does not leak memory.
-	for i := len(path) - 1; i >= 0; i-- {
-		if len(n.children) > 0 || len(n.subs) > 0 || len(n.shared) > 0 {
-			break
-		}
-		delete(path[i].children, levels[i])
+	for i := len(path) - 1; i >= 0 && n.empty(); i-- {
+		path[i].setChild(levels[i], nil)
 		n = path[i]
 	}
 	return true
@@ -212,15 +270,15 @@ func (t *Tree[K]) match(n *node[K], topic string, noWild bool, prefer func(K) bo
 	// The multi-level wildcard at this position matches the rest, including the parent level
 	// ("a/#" matches "a"), which is handled where the parent level ends below.
 	if !noWild {
-		if c := n.children["#"]; c != nil {
+		if c := n.hash; c != nil {
 			out = t.collect(c, prefer, out)
 		}
-		if c := n.children["+"]; c != nil {
+		if c := n.plus; c != nil {
 			if more {
 				out = t.match(c, rest, false, prefer, out)
 			} else {
 				out = t.collect(c, prefer, out)
-				if h := c.children["#"]; h != nil {
+				if h := c.hash; h != nil {
 					out = t.collect(h, prefer, out)
 				}
 			}
@@ -231,7 +289,7 @@ func (t *Tree[K]) match(n *node[K], topic string, noWild bool, prefer func(K) bo
 			out = t.match(c, rest, false, prefer, out)
 		} else {
 			out = t.collect(c, prefer, out)
-			if h := c.children["#"]; h != nil {
+			if h := c.hash; h != nil {
 				out = t.collect(h, prefer, out)
 			}
 		}
@@ -240,10 +298,10 @@ func (t *Tree[K]) match(n *node[K], topic string, noWild bool, prefer func(K) bo
 }
 
 func (t *Tree[K]) collect(n *node[K], prefer func(K) bool, out []Match[K]) []Match[K] {
-	for k, o := range n.subs {
-		out = append(out, Match[K]{Key: k, Options: o})
+	for i := range n.subs {
+		out = append(out, Match[K]{Key: n.subs[i].key, Options: n.subs[i].opts})
 	}
-	for _, g := range n.shared {
+	for _, g := range n.groups {
 		if len(g.members) == 0 {
 			continue
 		}
@@ -251,20 +309,23 @@ func (t *Tree[K]) collect(n *node[K], prefer func(K) bool, out []Match[K]) []Mat
 			out = append(out, g.members...)
 			continue
 		}
-		start := int(g.next.Add(1)-1) % len(g.members)
-		pick := start
-		if prefer != nil {
-			for i := 0; i < len(g.members); i++ {
-				j := (start + i) % len(g.members)
-				if prefer(g.members[j].Key) {
-					pick = j
-					break
-				}
-			}
-		}
-		out = append(out, g.members[pick])
+		out = append(out, g.pick(prefer))
 	}
 	return out
+}
+
+// pick chooses a member round-robin, preferring those prefer accepts.
+func (g *group[K]) pick(prefer func(K) bool) Match[K] {
+	start := int(g.next.Add(1)-1) % len(g.members)
+	if prefer != nil {
+		for i := 0; i < len(g.members); i++ {
+			j := (start + i) % len(g.members)
+			if prefer(g.members[j].Key) {
+				return g.members[j]
+			}
+		}
+	}
+	return g.members[start]
 }
 
 // PickShared chooses one member of the shared subscription share/filter round-robin, preferring
@@ -276,7 +337,7 @@ func (t *Tree[K]) PickShared(share, filter string, prefer func(K) bool) (m Match
 	f := filter
 	for {
 		level, rest, more := strings.Cut(f, "/")
-		if n = n.children[level]; n == nil {
+		if n = n.child(level); n == nil {
 			return m, false
 		}
 		if !more {
@@ -284,18 +345,11 @@ func (t *Tree[K]) PickShared(share, filter string, prefer func(K) bool) (m Match
 		}
 		f = rest
 	}
-	g := n.shared[share]
+	g := n.group(share)
 	if g == nil || len(g.members) == 0 {
 		return m, false
 	}
-	start := int(g.next.Add(1)-1) % len(g.members)
-	for i := 0; i < len(g.members); i++ {
-		j := (start + i) % len(g.members)
-		if prefer == nil || prefer(g.members[j].Key) {
-			return g.members[j], true
-		}
-	}
-	return g.members[start], true
+	return g.pick(prefer), true
 }
 
 // MatchFilter reports whether topic name topic matches filter f (section 4.7). With

@@ -106,8 +106,8 @@ func TestSubscribeReplaceAndUnsubscribe(t *testing.T) {
 	if tr.Unsubscribe("c1", "a/+") {
 		t.Fatal("second unsubscribe found a subscription")
 	}
-	if len(tr.root.children) != 0 || tr.Len() != 0 {
-		t.Fatalf("nodes not pruned: %d children, len %d", len(tr.root.children), tr.Len())
+	if !tr.root.empty() || tr.Len() != 0 {
+		t.Fatalf("nodes not pruned: root %+v, len %d", tr.root, tr.Len())
 	}
 }
 
@@ -213,5 +213,37 @@ func TestPickShared(t *testing.T) {
 	}
 	if _, ok := tr.PickShared("g", "a", nil); ok {
 		t.Fatal("picked from another filter")
+	}
+}
+
+func TestManySubscribersOneFilter(t *testing.T) {
+	tr := New[int](Config{})
+	for i := 0; i < 100; i++ {
+		tr.Subscribe(i, "x/+", Options{QoS: byte(i % 3)})
+	}
+	for i := 0; i < 100; i += 3 {
+		if !tr.Unsubscribe(i, "x/+") {
+			t.Fatalf("unsubscribe %d", i)
+		}
+	}
+	tr.Subscribe(4, "x/+", Options{QoS: 2, ID: 44}) // replace after swaps moved it
+	got := map[int]Options{}
+	for _, m := range tr.Match("x/y", nil, nil) {
+		if _, dup := got[m.Key]; dup {
+			t.Fatalf("subscriber %d matched twice", m.Key)
+		}
+		got[m.Key] = m.Options
+	}
+	for i := 0; i < 100; i++ {
+		o, ok := got[i]
+		if ok == (i%3 == 0) {
+			t.Fatalf("subscriber %d present=%v", i, ok)
+		}
+		if i == 4 && (o.QoS != 2 || o.ID != 44) {
+			t.Fatalf("replaced options lost: %+v", o)
+		}
+	}
+	if tr.Len() != 66 {
+		t.Fatalf("Len %d, want 66", tr.Len())
 	}
 }
