@@ -515,7 +515,6 @@ func TestCommittedCaptures(t *testing.T) {
 			}
 		})
 	}
-	_ = fmt.Sprint
 }
 
 type manifest struct {
@@ -537,4 +536,20 @@ func loadManifest(t *testing.T) *manifest {
 		t.Fatal(err)
 	}
 	return &m
+}
+
+// TestTooManyFilters: a stream subscribing to more filters than are followed is not judged by
+// the subscription checks (rather than costing filters × messages).
+func TestTooManyFilters(t *testing.T) {
+	var subs []codec.Subscription
+	for i := range maxSubscriptions + 1 {
+		subs = append(subs, codec.Subscription{Filter: fmt.Sprintf("f/%d", i)})
+	}
+	cv := conv(v3, pre(v3, C(&codec.Subscribe{PacketID: 1, Subscriptions: subs}), S(pub(0, 0, "elsewhere", "x"))))
+	res := Run(capture(cv), Options{})
+	for _, id := range []string{"3.3/topic-matches-subscription", "3.8/granted-qos"} {
+		if c := findCase(t, res, id, v3); c.Status != reports.Skip {
+			t.Errorf("%s: %s, want skip (%s)", id, c.Status, c.Message)
+		}
+	}
 }

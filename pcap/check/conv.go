@@ -1,6 +1,7 @@
 package check
 
 import (
+	"slices"
 	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
@@ -34,6 +35,10 @@ type Conv struct {
 	End time.Time
 	// All lists every stream of the capture, for checks that follow a message across streams.
 	All []*Conv
+	// pubs indexes the client PUBLISH packets of every stream by topic, in time order.
+	pubs map[string][]publication
+	// subscribes are the indexes of the client's SUBSCRIBE packets.
+	subscribes []int
 }
 
 // Convs prepares every conversation of a capture for the checks.
@@ -49,8 +54,25 @@ func Convs(cp *pcap.Capture) []*Conv {
 		}
 		all = append(all, newConv(cv, end))
 	}
+	pubs := map[string][]publication{}
 	for _, c := range all {
 		c.All = all
+		c.pubs = pubs
+		for i := range c.Recs {
+			rec := &c.Recs[i]
+			if rec.From != Client {
+				continue
+			}
+			switch rec.Packet.(type) {
+			case *codec.Publish:
+				pubs[rec.Topic] = append(pubs[rec.Topic], publication{rec, c})
+			case *codec.Subscribe:
+				c.subscribes = append(c.subscribes, i)
+			}
+		}
+	}
+	for _, list := range pubs {
+		slices.SortStableFunc(list, func(a, b publication) int { return a.Time.Compare(b.Time) })
 	}
 	return all
 }
