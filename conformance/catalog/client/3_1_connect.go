@@ -136,7 +136,7 @@ func init() {
 		Run: func(t *c.T) {
 			a := c.Action{Op: c.OpConnect, CleanStart: true}
 			drivers.Attach(t, &a, drivers.Extra{Password: []byte("secret")})
-			conn, cp, refused := refusedLocally(t, a, nil)
+			conn, cp, refused := refusedLocally(t, a, nil, true)
 			if refused {
 				return
 			}
@@ -155,7 +155,7 @@ func init() {
 		Run: func(t *c.T) {
 			a := c.Action{Op: c.OpConnect, CleanStart: false}
 			drivers.Attach(t, &a, drivers.Extra{NoClientID: true})
-			conn, cp, refused := refusedLocally(t, a, nil)
+			conn, cp, refused := refusedLocally(t, a, nil, true)
 			if refused {
 				return
 			}

@@ -92,7 +92,7 @@ func init() {
 			props.SetResponseTopic(t.Topic("reply/+"))
 			a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), CleanStart: true}
 			drivers.Attach(t, &a, drivers.Extra{PublishProps: &props})
-			conn, _, refused := refusedLocally(t, a, nil)
+			conn, _, refused := refusedLocally(t, a, nil, true)
 			if refused {
 				return
 			}

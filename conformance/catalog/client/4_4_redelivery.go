@@ -124,7 +124,7 @@ func init() {
 			conn2.Send(&codec.Puback{PacketID: second.PacketID})
 			leaves(t, conn2)
 		},
-	}, nil, ids("MQTT-4.4.0-2", "MQTT-4.4.0-1"))
+	}, nil, ids("MQTT-4.4.0-2", "MQTT-4.4.0-1", "MQTT-3.3.1-1"))
 
 	register(c.Case{
 		ID:       "4.4/no-resend-after-clean-start",

@@ -128,9 +128,11 @@ function main () {
     setTimeout(done, 3000).unref()
   }
 
+  // Errors are only logged: closing the connection on a protocol error is the library's job,
+  // and a DISCONNECT sent by this program would be mistaken for the library's reaction. The
+  // program ends when the connection closes (without reconnection) or the action completes.
   client.on('error', (err) => {
     console.log('error event', err.message)
-    if (!reconnect) finish(err)
   })
   client.on('close', () => {
     console.log('closed')
