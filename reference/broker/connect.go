@@ -11,21 +11,16 @@ import (
 // refusal is a CONNACK error: the v5 reason code and the 3.1/3.1.1 return code (0 = close
 // without a CONNACK, where 3.1.1 has no code for the problem).
 type refusal struct {
-	v5    codec.ReasonCode
-	v3    codec.ReasonCode
-	why   string
-	quiet bool // log at debug level
+	v5  codec.ReasonCode
+	v3  codec.ReasonCode
+	why string
 }
 
 // refuse answers the CONNECT with an error CONNACK (Session Present 0, MQTT-3.2.2-6) and ends
 // the connection (MQTT-3.2.2-7).
 func (c *conn) refuse(r refusal) {
 	c.cause.CompareAndSwap(int32(causeNone), int32(causeProtocol))
-	if r.quiet {
-		c.log.Debug("CONNECT refused", "reason", r.why)
-	} else {
-		c.log.Info("CONNECT refused", "reason", r.why, "client", c.clientID)
-	}
+	c.log.Info("CONNECT refused", "reason", r.why, "client", c.clientID)
 	switch {
 	case c.v == codec.V5:
 		ack := &codec.Connack{ReasonCode: r.v5}
