@@ -525,7 +525,7 @@ type manifest struct {
 	} `json:"captures"`
 }
 
-func loadManifest(t *testing.T) *manifest {
+func loadManifest(t testing.TB) *manifest {
 	t.Helper()
 	b, err := os.ReadFile("../testdata/captures.json")
 	if err != nil {

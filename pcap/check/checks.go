@@ -475,7 +475,7 @@ func Checks() []*Check {
 						r.Fail(Client, "MQTT-4.12.0-7", i, "AUTH sent though the CONNECT had no Authentication Method")
 					case rec.Type == codec.AUTH:
 						r.Fail(Broker, "MQTT-4.12.0-6", i, "AUTH sent though the CONNECT had no Authentication Method")
-					case rec.Type == codec.CONNACK && rec.Packet.(*codec.Connack).Properties.Has(codec.PropAuthMethod):
+					case rec.Type == codec.CONNACK && rec.Packet != nil && properties(rec.Packet).Has(codec.PropAuthMethod):
 						r.Fail(Broker, "MQTT-4.12.0-6", i, "CONNACK carries an Authentication Method the client did not use")
 					}
 				}
