@@ -21,7 +21,7 @@ test: vet
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./codec/...
+	$(GO) test -run '^$$' -bench . -benchmem ./codec/... ./pcap/...
 
 # Every fuzz target for a few seconds each.
 FUZZTIME ?= 5s
