@@ -187,6 +187,9 @@ func printReadSummary(w io.Writer, s *pcap.Summary) {
 		fmt.Fprintf(w, ": %s", strings.Join(types, ", "))
 	}
 	fmt.Fprintln(w)
+	if s.Packets == 0 && s.Frames > 0 {
+		fmt.Fprintln(w, "no MQTT found: if the broker listened on another port than the ones given, name it with --port (or --ws-port for WebSocket)")
+	}
 	if s.Violations > 0 || s.Undecodable > 0 {
 		fmt.Fprintf(w, "%d violations listed, %d packets not decodable\n", s.Violations, s.Undecodable)
 	}
