@@ -23,14 +23,14 @@ func init() {
 			topic := t.Topic("q0")
 			// 200 bytes make the Remaining Length take two bytes (MQTT-1.5.5-1: minimal
 			// encoding, checked by the codec). A packet identifier would show as two extra
-			// payload bytes.
+			// payload bytes, a missing 5.0 Property Length (MQTT-2.2.2-1) as one byte fewer.
 			msg := bytes.Repeat([]byte("0123456789"), 20)
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: msg, CleanStart: true})
 			conn, _ := connected(t, "")
 			nextPublish(t, conn, c.Publish(topic, msg, 0))
 			leaves(t, conn)
 		},
-	}, ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.3.1-5", "MQTT-3.3.2-1"), ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.2.1-2", "MQTT-3.3.2-1", "MQTT-1.5.5-1"))
+	}, ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.3.1-5", "MQTT-3.3.2-1"), ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.2.1-2", "MQTT-3.3.2-1", "MQTT-1.5.5-1", "MQTT-2.2.2-1"))
 
 	register(c.Case{
 		ID:       "3.3/qos0-publish-repeated",

@@ -31,7 +31,7 @@ func init() {
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
-	}, ids("MQTT-4.3.2-1", "MQTT-2.3.1-1"), ids("MQTT-4.3.2-1", "MQTT-4.3.2-2", "MQTT-2.2.1-3", "MQTT-3.3.4-6"))
+	}, ids("MQTT-4.3.2-1", "MQTT-2.3.1-1", "MQTT-3.3.1-4"), ids("MQTT-4.3.2-1", "MQTT-4.3.2-2", "MQTT-2.2.1-3", "MQTT-3.3.4-6", "MQTT-3.3.1-4"))
 
 	register(c.Case{
 		ID:       "4.3/qos1-unacknowledged-until-puback",
@@ -47,7 +47,7 @@ func init() {
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
-	}, ids("MQTT-4.3.2-1"), ids("MQTT-4.3.2-3", "MQTT-4.4.0-1"))
+	}, ids("MQTT-4.3.2-1", "MQTT-4.1.0-2"), ids("MQTT-4.3.2-3", "MQTT-4.4.0-1", "MQTT-4.1.0-1"))
 
 	register(c.Case{
 		ID:       "4.3/qos2-publish",
