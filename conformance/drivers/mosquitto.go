@@ -20,8 +20,8 @@ import (
 //
 // What the programs cannot do, Supports refuses: reconnecting after a lost connection
 // (mosquitto_pub exits), a keep alive between 1 and 4 s (both programs refuse it), a NUL byte in
-// a topic, user name, password or will field (command-line arguments cannot carry one), a
-// zero-length client identifier (they refuse an empty -i), enhanced authentication, and an
+// a topic, user name, password or will field (command-line arguments cannot carry one),
+// enhanced authentication, and an
 // UNSUBSCRIBE after the messages (-U unsubscribes once, right after subscribing). 5.0 CONNECT and
 // PUBLISH properties of the Extra go in -D options.
 type Mosquitto struct {
@@ -67,8 +67,6 @@ func (m *Mosquitto) why(a conformance.Action) string {
 		return "mosquitto_pub/sub refuse a keep alive below 5 s"
 	case a.Reconnect && a.Op != conformance.OpSubscribe:
 		return "mosquitto_pub does not reconnect"
-	case e.NoClientID:
-		return "mosquitto_pub/sub refuse an empty client identifier"
 	case strings.ContainsRune(a.Topic, 0) || strings.ContainsRune(e.Username, 0) || bytes.IndexByte(e.Password, 0) >= 0:
 		return "a command-line argument cannot carry a NUL byte"
 	case e.Will != nil && (strings.ContainsRune(e.Will.Topic, 0) || bytes.IndexByte(e.Will.Payload, 0) >= 0):
@@ -112,6 +110,8 @@ func (m *Mosquitto) command(a conformance.Action) (argv []string, stdin []byte, 
 	if ka == 0 {
 		ka = DefaultKeepAlive
 	}
+	// A zero-length identifier goes in as -i "": the programs refuse it ("Invalid id"), which is
+	// their answer to the action.
 	common := []string{"-h", a.Host, "-p", strconv.Itoa(a.Port), "-V", v, "-i", clientID(a, e),
 		"-k", strconv.Itoa(int(ka)), "-t", a.Topic, "-q", strconv.Itoa(int(a.QoS))}
 	if !a.CleanStart {
