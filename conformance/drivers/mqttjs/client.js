@@ -11,6 +11,11 @@
 
 const mqtt = require('mqtt')
 
+// Every line of output starts with the milliseconds since the program started.
+const started = Date.now()
+const log = console.log
+console.log = (...args) => log(String(Date.now() - started).padStart(6), ...args)
+
 const users = []
 
 function parse (argv) {
