@@ -54,13 +54,14 @@ mqttjs (MQTT.js through node; npm ci --prefix conformance/drivers/mqttjs), paho 
 from a command template). A case asking for something the client cannot do (reconnect, a keep
 alive of 1 s, …) is skipped with the reason.
 
-Template placeholders (--cmd): {op} {host} {port} {version} {client_id} {topic} {qos} {message}
+Template placeholders (--cmd): {op} {host} {port} {version} (3.1.1|5) {version_compact} (311|5)
+{level} (4|5) {client_id} {topic} {qos} {message}
 {retain} {count} {keepalive} {clean} {duration} {duration_ms} {reconnect} {session_expiry}
 {username} {password} {will_topic} {will_payload} {will_qos} {will_retain}. A template that does
 not mention a placeholder cannot honour that option, and actions needing it are skipped.`,
 		Example: `  mqttspec test client                                   # the reference client
   mqttspec test client --driver mosquitto --version 5 --report out/
-  mqttspec test client --driver cmd --cmd-publish 'mosquitto_pub -h {host} -p {port} -V {version} -i {client_id} -t {topic} -q {qos} -m {message}'`,
+  mqttspec test client --driver cmd --cmd-publish 'mosquitto_pub -h {host} -p {port} -V {version_compact} -i {client_id} -t {topic} -q {qos} -m {message}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTestClient(cmd, &f) },
 	}

@@ -18,7 +18,8 @@ import (
 // pipes), then placeholders are replaced inside each word, so a value never becomes several
 // arguments and never reaches a shell:
 //
-//	{op} connect|publish|subscribe  {host} {port}  {version} 3.1.1|5  {client_id}
+//	{op} connect|publish|subscribe  {host} {port}  {version} 3.1.1|5  {version_compact} 311|5
+//	{level} 4|5 (protocol level)  {client_id}
 //	{topic} {qos} {message} {retain} true|false  {count}  {keepalive}  {clean} true|false
 //	{duration} seconds  {duration_ms}  {reconnect} true|false  {session_expiry}
 //	{username} {password}  {will_topic} {will_payload} {will_qos} {will_retain}
@@ -77,7 +78,7 @@ func mapValues(m map[conformance.Op]string) []string {
 }
 
 var knownPlaceholders = map[string]struct{}{
-	"op": {}, "host": {}, "port": {}, "version": {}, "client_id": {}, "topic": {}, "qos": {}, "message": {},
+	"op": {}, "host": {}, "port": {}, "version": {}, "version_compact": {}, "level": {}, "client_id": {}, "topic": {}, "qos": {}, "message": {},
 	"retain": {}, "count": {}, "keepalive": {}, "clean": {}, "duration": {}, "duration_ms": {}, "reconnect": {},
 	"session_expiry": {}, "username": {}, "password": {}, "will_topic": {}, "will_payload": {}, "will_qos": {},
 	"will_retain": {},
@@ -96,8 +97,8 @@ func (c *Command) why(a conformance.Action) string {
 	switch {
 	case a.Version != codec.V311 && a.Version != codec.V5:
 		return "only 3.1.1 and 5"
-	case !has("version") && a.Version != codec.V311:
-		return "the template has no {version}"
+	case !has("version") && !has("version_compact") && !has("level") && a.Version != codec.V311:
+		return "the template has no {version}, {version_compact} or {level}"
 	case a.KeepAlive != 0 && !has("keepalive"):
 		return "the template has no {keepalive}"
 	case !a.CleanStart && !has("clean"):
@@ -159,6 +160,7 @@ func placeholderValues(a conformance.Action, e Extra) map[string]string {
 	}
 	vals := map[string]string{
 		"op": string(a.Op), "host": a.Host, "port": strconv.Itoa(a.Port), "version": v, "client_id": clientID(a, e),
+		"version_compact": strings.ReplaceAll(v, ".", ""), "level": strconv.Itoa(int(a.Version)),
 		"topic": a.Topic, "qos": strconv.Itoa(int(a.QoS)), "message": string(a.Message), "retain": strconv.FormatBool(a.Retain),
 		"count": strconv.Itoa(count(a)), "keepalive": strconv.Itoa(int(ka)), "clean": strconv.FormatBool(a.CleanStart),
 		"duration": strconv.FormatFloat(a.Duration.Seconds(), 'f', -1, 64), "duration_ms": strconv.FormatInt(a.Duration.Milliseconds(), 10),
