@@ -68,7 +68,7 @@ type conn struct {
 	sessExpiry uint32
 	will       *will
 	inAlias    map[uint16]string
-	pubDec     codec.Decoder // PUBLISH packets are decoded in place
+	pubDec     *codec.Decoder // PUBLISH packets are decoded in place; allocated on the first one
 	reauth     AuthExchange
 	lastDL     time.Time // when the read deadline was last pushed
 

@@ -93,6 +93,10 @@ func (c *conn) decode(o codec.Options, raw []byte) (codec.Packet, error) {
 	var err error
 	if codec.PacketType(raw[0]>>4) == codec.PUBLISH {
 		// The hot path: decoded in place, the packet aliases raw; newMessage copies what it keeps.
+		// (A Decoder holds a struct of every packet type: idle subscribers do without one.)
+		if c.pubDec == nil {
+			c.pubDec = &codec.Decoder{}
+		}
 		c.pubDec.Options = o
 		p, _, err = c.pubDec.Decode(raw)
 	} else {
