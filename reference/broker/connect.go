@@ -20,7 +20,7 @@ type refusal struct {
 // the connection (MQTT-3.2.2-7).
 func (c *conn) refuse(r refusal) {
 	c.cause.CompareAndSwap(int32(causeNone), int32(causeProtocol))
-	c.log.Info("CONNECT refused", "reason", r.why, "client", c.clientID)
+	c.log.Info("CONNECT refused", "reason", r.why)
 	switch {
 	case c.v == codec.V5:
 		ack := &codec.Connack{ReasonCode: r.v5}
@@ -62,6 +62,7 @@ func (c *conn) handshake() bool {
 	c.clientID = cp.ClientID
 	c.log = c.log.With("version", c.v.String())
 	if r, ok := c.checkConnect(cp); !ok {
+		c.log = c.log.With("client", c.clientID)
 		c.refuse(r)
 		return false
 	}
