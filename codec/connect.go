@@ -185,6 +185,9 @@ func (c *Connect) decode(d *dec, _ byte) error {
 			level = V311
 		}
 	}
+	// Known from here on, so that an error about the name carries the version (a v5 server can
+	// then answer CONNACK 0x84 in the v5 layout).
+	d.v = level
 	if c.ProtocolName != want {
 		if err := d.fail(ruleProtocolName, "protocol name", fmt.Sprintf("protocol name %q, level %d needs %q", c.ProtocolName, c.ProtocolLevel, want), at); err != nil {
 			return err

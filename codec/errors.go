@@ -92,7 +92,7 @@ var (
 	rulePropDuplicate    = &Rule{"property-duplicate", "", "", "", "2.2.2.2", protocol, "the property may appear only once"}
 	rulePropValue        = &Rule{"property-value", "", "", "", "2.2.2.2", protocol, "the property has a value the specification forbids"}
 	rulePropLength       = &Rule{"property-length", "", "", "", "2.2.2.1", malformed, "the property length disagrees with the properties present"}
-	ruleTopicAliasZero   = &Rule{"topic-alias-zero", "", "MQTT-3.3.2-8", "", "3.3.2.3.4", protocol, "a Topic Alias of 0 is not allowed"}
+	ruleTopicAliasZero   = &Rule{"topic-alias-zero", "", "MQTT-3.3.2-8", "", "3.3.2.3.4", ReasonTopicAliasInvalid, "a Topic Alias of 0 is not allowed"}
 	ruleSubIDZero        = &Rule{"subscription-id-zero", "", "", "", "3.3.2.3.8", protocol, "a Subscription Identifier of 0 is not allowed"}
 	ruleResponseWildcard = &Rule{"response-topic-wildcard", "", "MQTT-3.3.2-14", "", "3.3.2.3.5", protocol, "a Response Topic must not contain wildcards"}
 	ruleSubIDFromClient  = &Rule{"publish-subscription-id-from-client", "", "MQTT-3.3.4-6", "", "3.3.4", protocol, "a client's PUBLISH must not carry a Subscription Identifier"}

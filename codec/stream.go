@@ -24,9 +24,9 @@ type Reader struct {
 
 	src  io.Reader
 	br   *bufio.Reader
-	buf  []byte // reused packet buffer
-	last []byte // bytes of the last packet, for LastRaw
-	dec  Decoder
+	buf  []byte   // reused packet buffer
+	last []byte   // bytes of the last packet, for LastRaw
+	dec  *Decoder // allocated on first decode: ReadRaw-only users (brokers) do not pay for it
 }
 
 // NewReader returns a Reader over r.
@@ -41,7 +41,19 @@ func (r *Reader) Version() Version { return r.Options.Version }
 func (r *Reader) SetVersion(v Version) { r.Options.Version = v }
 
 // Violations returns what the last packet broke (lenient mode).
-func (r *Reader) Violations() []Error { return r.dec.Violations }
+func (r *Reader) Violations() []Error {
+	if r.dec == nil {
+		return nil
+	}
+	return r.dec.Violations
+}
+
+func (r *Reader) decoder() *Decoder {
+	if r.dec == nil {
+		r.dec = &Decoder{}
+	}
+	return r.dec
+}
 
 // LastRaw returns the bytes of the last packet read (after an error, what arrived of it); valid
 // until the next read.
@@ -78,12 +90,10 @@ func (r *Reader) readRaw() ([]byte, error) {
 	if err != nil {
 		return nil, err // io.EOF here is a clean end of stream
 	}
-	if dl != nil && (r.IdleTimeout > 0 || r.PacketTimeout > 0) {
-		var t time.Time // no PacketTimeout: no deadline once the packet has started
-		if r.PacketTimeout > 0 {
-			t = time.Now().Add(r.PacketTimeout)
-		}
-		if err := dl.SetReadDeadline(t); err != nil {
+	if dl != nil && r.PacketTimeout > 0 {
+		// Without a PacketTimeout the idle deadline keeps running: clearing it here would let a
+		// peer that sent one byte trickle the rest of its packet forever.
+		if err := dl.SetReadDeadline(time.Now().Add(r.PacketTimeout)); err != nil {
 			return nil, err
 		}
 	}
@@ -158,10 +168,11 @@ func (r *Reader) Next() (Packet, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.dec.Options = r.Options
-	p, _, err := r.dec.Decode(raw)
+	dec := r.decoder()
+	dec.Options = r.Options
+	p, _, err := dec.Decode(raw)
 	if err == nil {
-		r.Options.Version = r.dec.Version
+		r.Options.Version = dec.Version
 	}
 	return p, err
 }
@@ -180,9 +191,10 @@ func (r *Reader) ReadPacket() (Packet, error) {
 	} else {
 		own = append([]byte(nil), raw...)
 	}
-	r.dec.Violations = r.dec.Violations[:0]
-	d := &r.dec.d
-	p, _, err := decodeOne(d, own, &r.Options, &r.dec.Violations, nil)
+	dec := r.decoder()
+	dec.Violations = dec.Violations[:0]
+	d := &dec.d
+	p, _, err := decodeOne(d, own, &r.Options, &dec.Violations, nil)
 	if err == nil && p.Type() == CONNECT && d.v.Valid() {
 		r.Options.Version = d.v
 	}

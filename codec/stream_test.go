@@ -304,6 +304,30 @@ func TestReaderTimeouts(t *testing.T) {
 			}
 			<-done
 		})
+		t.Run(name+"/idle-bounds-a-trickled-packet", func(t *testing.T) {
+			// Regression: with only an IdleTimeout, a peer that starts a packet and then trickles
+			// must still hit a deadline (it used to be cleared after the first byte).
+			a, b := pair(t)
+			defer a.Close()
+			defer b.Close()
+			go func() {
+				for _, c := range []byte{0x30, 0x10, 0x00, 0x01} {
+					if _, err := a.Write([]byte{c}); err != nil {
+						return
+					}
+					time.Sleep(40 * time.Millisecond)
+				}
+			}()
+			r := codec.NewReader(b, codec.Options{Version: codec.V311})
+			r.IdleTimeout = 100 * time.Millisecond
+			start := time.Now()
+			if _, err := r.ReadPacket(); !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("err = %v, want a deadline error", err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("deadline fired after %v", d)
+			}
+		})
 		t.Run(name+"/packet-timeout-does-not-linger", func(t *testing.T) {
 			// Regression: with a PacketTimeout but no IdleTimeout, the deadline set for one packet
 			// must not cut the idle wait for the next.
