@@ -225,10 +225,15 @@ func (r *runner) confirm(ctx context.Context, kind, detail string) (string, stri
 	if kind == "" {
 		return "", ""
 	}
+	// A refused connection needs no grace period; a silent broker gets one to catch up.
+	wait := r.probeTimeout / 2
+	if kind == Crash {
+		wait = 10 * time.Millisecond
+	}
 	select {
 	case <-ctx.Done():
 		return "", ""
-	case <-time.After(r.probeTimeout / 2):
+	case <-time.After(wait):
 	}
 	k2, d2 := r.probe(ctx)
 	if k2 == "" {

@@ -219,7 +219,7 @@ func handleFinding(ctx context.Context, o Options, r *runner, kind, detail strin
 		f.File = path
 	}
 	log.Warn("finding", "kind", kind, "detail", detail, "file", f.File, "bytes", in.Size())
-	back := func() bool { return bringBack(ctx, o, r) }
+	back := func() bool { return bringBack(ctx, o, r, kind) }
 	if !back() {
 		return f, fmt.Sprintf("target %s after a %s and did not come back; reproducer: %s", verb(kind), kind, f.File)
 	}
@@ -246,14 +246,18 @@ func verb(kind string) string {
 	return "hung"
 }
 
-// bringBack brings the target back: it waits for a hung target to serve again, and restarts a
-// crashed one when it can. It reports whether the target serves.
-func bringBack(ctx context.Context, o Options, r *runner) bool {
+// bringBack brings the target back after a failure of the given kind: a crashed target is
+// restarted at once when it can be (else given a moment, in case a supervisor restarts it), a
+// hung one is given time to recover and restarted only if it does not. It reports whether the
+// target serves.
+func bringBack(ctx context.Context, o Options, r *runner, kind string) bool {
 	if k, _ := r.probe(ctx); k == "" {
 		return true
 	}
-	if r.waitAlive(ctx, 3*r.probeTimeout) {
-		return true
+	if kind == Hang || o.Restart == nil {
+		if r.waitAlive(ctx, 3*r.probeTimeout) {
+			return true
+		}
 	}
 	if o.Restart == nil {
 		return false
