@@ -21,10 +21,31 @@ const AuthMethod = "mqttspec-hmac-sha256"
 // authSecret is the shared secret of the embedded target's auth method (a test fixture).
 var authSecret = []byte("mqttspec conformance secret")
 
-// Options returns the broker options of the embedded target: the zero value (every feature,
-// anonymous clients) plus the challenge-response method.
+// The fixture credentials and ACL of the embedded target, so that the credential and ACL cases
+// run (instead of being skipped) in the default run.
+const (
+	User        = "mqttspec"
+	Password    = "mqttspec-secret"
+	BadPassword = "not-the-password"
+	// DeniedTopic is outside every topic the ACL lets User publish to.
+	DeniedTopic = "denied/mqttspec"
+)
+
+// Options returns the broker options of the embedded target: every feature on, a user with a
+// password, an ACL that lets the user read everything but write only below the suite's topic
+// roots, and the challenge-response authentication method.
 func Options() broker.Options {
-	return broker.Options{AuthMethods: map[string]broker.AuthMethod{AuthMethod: hmacMethod{}}}
+	return broker.Options{
+		AuthMethods: map[string]broker.AuthMethod{AuthMethod: hmacMethod{}},
+		Users:       map[string]string{User: Password},
+		ACL: broker.ACL{
+			{Topic: "mqttspec/#", Access: broker.AccessReadWrite},
+			{Topic: "/mqttspec/#", Access: broker.AccessReadWrite},
+			{Topic: "$mqttspec/#", Access: broker.AccessReadWrite},
+			{Topic: "$share/#", Access: broker.AccessReadWrite},
+			{Topic: "#", Access: broker.AccessRead},
+		},
+	}
 }
 
 // Start starts the reference broker with o and returns a target for it and a stop function.
@@ -42,6 +63,12 @@ func Start(ctx context.Context, o broker.Options) (*conformance.Target, func(), 
 		Name: "mqttspec reference broker (embedded)",
 		URL:  "tcp://" + addr.String(),
 		Info: map[string]string{"broker": "reference/broker", "auth_method": AuthMethod},
+	}
+	if o.Users[User] == Password {
+		tg.Username, tg.Password, tg.BadPassword = User, Password, BadPassword
+		if len(o.ACL) > 0 {
+			tg.DeniedTopic = DeniedTopic
+		}
 	}
 	if _, ok := o.AuthMethods[AuthMethod]; ok {
 		tg.AuthMethod = AuthMethod

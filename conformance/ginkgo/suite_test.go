@@ -52,13 +52,18 @@ var _ = g.Describe("packet matchers", g.Label("matchers"), func() {
 		defer nc.Close()
 		w := codec.NewWriter(nc, codec.V5)
 		r := codec.NewReader(nc, codec.Options{Version: codec.V5})
-		Expect(w.WritePacket(&codec.Connect{ProtocolLevel: 5, CleanStart: true, KeepAlive: 10, ClientID: "ginkgomatchers"})).To(Succeed())
+		connect := &codec.Connect{ProtocolLevel: 5, CleanStart: true, KeepAlive: 10, ClientID: "ginkgomatchers"}
+		if target.Username != "" {
+			connect.UsernameFlag, connect.Username = true, target.Username
+			connect.PasswordFlag, connect.Password = true, []byte(target.Password)
+		}
+		Expect(w.WritePacket(connect)).To(Succeed())
 		ack, err := r.ReadPacket()
 		Expect(err).NotTo(HaveOccurred())
 		Expect(ack).To(mg.BeConnack(codec.ReasonSuccess))
-		Expect(w.WritePacket(&codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: "ginkgo/m", QoS: 1}}})).To(Succeed())
+		Expect(w.WritePacket(&codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: "mqttspec/ginkgo/m", QoS: 1}}})).To(Succeed())
 		Expect(r.ReadPacket()).To(mg.MatchPacket(conformance.Suback(1, 1)))
-		Expect(w.WritePacket(&codec.Publish{Topic: "ginkgo/m", QoS: 1, PacketID: 2, Payload: []byte("x")})).To(Succeed())
+		Expect(w.WritePacket(&codec.Publish{Topic: "mqttspec/ginkgo/m", QoS: 1, PacketID: 2, Payload: []byte("x")})).To(Succeed())
 		got := []codec.Packet{}
 		for len(got) < 2 {
 			p, err := r.ReadPacket()
@@ -66,6 +71,6 @@ var _ = g.Describe("packet matchers", g.Label("matchers"), func() {
 			got = append(got, p)
 		}
 		Expect(got).To(ContainElement(mg.HaveReasonCode(codec.ReasonSuccess)))
-		Expect(got).To(ContainElement(mg.BePublish("ginkgo/m", []byte("x"), 1)))
+		Expect(got).To(ContainElement(mg.BePublish("mqttspec/ginkgo/m", []byte("x"), 1)))
 	})
 })
