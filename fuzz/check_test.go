@@ -289,6 +289,8 @@ var checkers = map[string]func([]byte) error{
 	"StrictLenient": checkDecode, "RoundTrip": checkRoundTrip, "Generator": checkGenerator,
 	"Stream": checkStream, "BrokerSession": checkBrokerSession, "ClientSession": checkClientSession,
 	"PcapSession": checkPcapSession,
+	"DiffPaho":    func(b []byte) error { return checkDiff(pahoPeer, b) },
+	"DiffMochi":   func(b []byte) error { return checkDiff(mochiPeer, b) },
 }
 
 // TestKnownIssuesStillHappen runs each known issue's seed: it must still fail with the known

@@ -33,6 +33,21 @@ var targetSeeds = map[string]func() []seed{
 	"BrokerSession": brokerSeeds,
 	"ClientSession": clientSeeds,
 	"PcapSession":   pcapSeeds,
+	"DiffPaho":      func() []seed { return diffSeeds(pahoPeer) },
+	"DiffMochi":     func() []seed { return diffSeeds(mochiPeer) },
+}
+
+// diffSeeds are the corpus packets of the peer's versions.
+func diffSeeds(pr *peer) []seed {
+	var out []seed
+	for i, v := range pr.versions {
+		for _, s := range gen.Corpus(v) {
+			if len(s.Case.Bytes) <= maxSeed {
+				out = append(out, seed{s.Name, append([]byte{byte(i)}, s.Case.Bytes...)})
+			}
+		}
+	}
+	return out
 }
 
 // maxSeed bounds a seed's size: the engine mutates and minimizes whole inputs, and a few 64 KiB
