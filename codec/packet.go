@@ -340,3 +340,37 @@ func ReadPacket(r io.Reader, o Options) (Packet, []byte, error) {
 	p, err := rd.ReadPacket()
 	return p, rd.LastRaw(), err
 }
+
+// PropertiesOf returns the property block of p (a CONNECT's own, not its will's), or nil for
+// PINGREQ and PINGRESP, which carry none.
+func PropertiesOf(p Packet) *Properties {
+	switch p := p.(type) {
+	case *Connect:
+		return &p.Properties
+	case *Connack:
+		return &p.Properties
+	case *Publish:
+		return &p.Properties
+	case *Puback:
+		return &p.Properties
+	case *Pubrec:
+		return &p.Properties
+	case *Pubrel:
+		return &p.Properties
+	case *Pubcomp:
+		return &p.Properties
+	case *Subscribe:
+		return &p.Properties
+	case *Suback:
+		return &p.Properties
+	case *Unsubscribe:
+		return &p.Properties
+	case *Unsuback:
+		return &p.Properties
+	case *Disconnect:
+		return &p.Properties
+	case *Auth:
+		return &p.Properties
+	}
+	return nil
+}

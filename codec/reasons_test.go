@@ -28,3 +28,13 @@ func TestErrorReasonAndVersion(t *testing.T) {
 		t.Fatalf("bad protocol name at level 5: %v (%+v), want version 5.0 and reason 0x84", err, e)
 	}
 }
+
+func TestPropertiesOf(t *testing.T) {
+	for ty := codec.CONNECT; ty <= codec.AUTH; ty++ {
+		p := codec.New(ty)
+		got := codec.PropertiesOf(p)
+		if (got == nil) != (ty == codec.PINGREQ || ty == codec.PINGRESP) {
+			t.Errorf("%v: PropertiesOf = %v", ty, got)
+		}
+	}
+}

@@ -108,37 +108,7 @@ func reasonOf(p codec.Packet) (codec.ReasonCode, bool) {
 }
 
 // PropsOf returns the properties of a packet (nil for PINGREQ/PINGRESP).
-func PropsOf(p codec.Packet) *codec.Properties {
-	switch p := p.(type) {
-	case *codec.Connect:
-		return &p.Properties
-	case *codec.Connack:
-		return &p.Properties
-	case *codec.Publish:
-		return &p.Properties
-	case *codec.Puback:
-		return &p.Properties
-	case *codec.Pubrec:
-		return &p.Properties
-	case *codec.Pubrel:
-		return &p.Properties
-	case *codec.Pubcomp:
-		return &p.Properties
-	case *codec.Subscribe:
-		return &p.Properties
-	case *codec.Suback:
-		return &p.Properties
-	case *codec.Unsubscribe:
-		return &p.Properties
-	case *codec.Unsuback:
-		return &p.Properties
-	case *codec.Disconnect:
-		return &p.Properties
-	case *codec.Auth:
-		return &p.Properties
-	}
-	return nil
-}
+func PropsOf(p codec.Packet) *codec.Properties { return codec.PropertiesOf(p) }
 
 // PacketID returns the packet identifier of p, if its type carries one.
 func PacketID(p codec.Packet) (uint16, bool) {

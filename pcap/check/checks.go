@@ -562,37 +562,7 @@ func flagStatement(v codec.Version, t codec.PacketType) string {
 }
 
 // properties returns a packet's v5 properties.
-func properties(p codec.Packet) *codec.Properties {
-	switch p := p.(type) {
-	case *codec.Connect:
-		return &p.Properties
-	case *codec.Connack:
-		return &p.Properties
-	case *codec.Publish:
-		return &p.Properties
-	case *codec.Puback:
-		return &p.Properties
-	case *codec.Pubrec:
-		return &p.Properties
-	case *codec.Pubrel:
-		return &p.Properties
-	case *codec.Pubcomp:
-		return &p.Properties
-	case *codec.Subscribe:
-		return &p.Properties
-	case *codec.Suback:
-		return &p.Properties
-	case *codec.Unsubscribe:
-		return &p.Properties
-	case *codec.Unsuback:
-		return &p.Properties
-	case *codec.Disconnect:
-		return &p.Properties
-	case *codec.Auth:
-		return &p.Properties
-	}
-	return nil
-}
+func properties(p codec.Packet) *codec.Properties { return codec.PropertiesOf(p) }
 
 func firstNote(c *Conv, k pcap.NoteKind, dir int) int {
 	for _, n := range c.Notes {
