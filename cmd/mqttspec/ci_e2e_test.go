@@ -62,9 +62,11 @@ func TestExpectationsEndToEnd(t *testing.T) {
 		t.Skip("builds the CLI and runs the catalog")
 	}
 	dir := t.TempDir()
-	// 1. mosquitto: first run, baseline, second run against the baseline.
+	// 1. mosquitto: first run, baseline, second run against the baseline. Sections whose
+	// verdicts on mosquitto are stable: its keep-alive enforcement (3.1) closes idle clients in
+	// batches, so that case passes or fails by chance (docs/brokers/mosquitto.md).
 	m := mosquittotest.Start(t)
-	mq := []string{"test", "broker", "--target", "tcp://" + m.Addr, "--case", "3.1/", "--case", "3.3/", "--parallel", "4"}
+	mq := []string{"test", "broker", "--target", "tcp://" + m.Addr, "--case", "3.3/", "--case", "4.7/", "--parallel", "4"}
 	code, out := runCLI(t, append(mq, "--report", filepath.Join(dir, "first"))...)
 	if code != 0 && code != 1 {
 		t.Fatalf("first run against mosquitto: exit %d\n%s", code, out)
