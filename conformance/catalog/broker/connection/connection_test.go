@@ -244,7 +244,12 @@ func TestReferenceBrokerFaults(t *testing.T) {
 	for fault, prefixes := range faultCatches {
 		t.Run(fault, func(t *testing.T) {
 			addr := brokertest.Start(t, broker.Options{Faults: []string{fault}})
-			cases, err := conformance.Select(catalog.BrokerCases(), prefixes, nil)
+			// A base ID also names its per-version halves (-v311, -v5).
+			var patterns []string
+			for _, p := range prefixes {
+				patterns = append(patterns, p, p+"-v311", p+"-v5")
+			}
+			cases, err := conformance.Select(catalog.BrokerCases(), patterns, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
