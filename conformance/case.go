@@ -85,6 +85,7 @@ const (
 	FeatureRestart       Feature = "restart"      // the broker can be restarted by the runner
 	FeatureAnonymous     Feature = "anonymous"    // connects without credentials
 	FeatureEmptyClientID Feature = "empty-client-id"
+	FeatureWebSocket     Feature = "websocket" // the target has a ws:// or wss:// URL
 )
 
 // Case is one conformance check: one observable claim about a target.

@@ -57,6 +57,12 @@ func (t *T) Dial(label string) *Conn {
 	return t.wrap(label, nc, codec.SideClient, codec.SideServer)
 }
 
+// WrapConn makes a connection the case opened itself (e.g. over a WebSocket it framed by hand) a
+// Conn of the case: its traffic is decoded, logged and expected like any other. We are the client.
+func (t *T) WrapConn(label string, nc net.Conn) *Conn {
+	return t.wrap(label, nc, codec.SideClient, codec.SideServer)
+}
+
 func (t *T) wrap(label string, nc net.Conn, self, peer codec.Side) *Conn {
 	t.mu.Lock()
 	if label == "" {

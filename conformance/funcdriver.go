@@ -9,15 +9,34 @@ import (
 // the client is done. The reference client's driver is one.
 type FuncDriver struct {
 	DriverName string
-	Can        func(a Action) bool // nil: every action
-	Run        func(ctx context.Context, a Action) error
+	// Description says what runs the client (see Describer); empty: none.
+	Description string
+	// Can reports whether Run can perform the action (nil: every action).
+	Can func(a Action) bool
+	// Explain returns why Run cannot perform the action, "" when it can (nil: no reason given).
+	// When set, an action it objects to is not supported, whatever Can says.
+	Explain func(a Action) string
+	Run     func(ctx context.Context, a Action) error
 }
 
 // Name implements Driver.
 func (d *FuncDriver) Name() string { return d.DriverName }
 
 // Supports implements Driver.
-func (d *FuncDriver) Supports(a Action) bool { return d.Can == nil || d.Can(a) }
+func (d *FuncDriver) Supports(a Action) bool {
+	return (d.Can == nil || d.Can(a)) && (d.Explain == nil || d.Explain(a) == "")
+}
+
+// Why implements Explainer.
+func (d *FuncDriver) Why(a Action) string {
+	if d.Explain == nil {
+		return ""
+	}
+	return d.Explain(a)
+}
+
+// Describe implements Describer.
+func (d *FuncDriver) Describe() string { return d.Description }
 
 // Start implements Driver: Run goes in its own goroutine, cancelled by Stop.
 func (d *FuncDriver) Start(ctx context.Context, a Action) (ClientProcess, error) {
@@ -42,6 +61,12 @@ func (p *funcProcess) Wait(ctx context.Context) error {
 	case <-p.done:
 		return p.err
 	case <-ctx.Done():
+		// Both may be ready: a finished client reports how it finished.
+		select {
+		case <-p.done:
+			return p.err
+		default:
+		}
 		return ctx.Err()
 	}
 }

@@ -48,13 +48,15 @@ type job struct {
 // results.
 func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error) {
 	if r.Driver != nil && r.Target == nil {
-		r.Target = &Target{Name: r.Driver.Name(), URL: "tcp://127.0.0.1:0"}
+		r.Target = ClientTarget(r.Driver)
 	}
 	if r.Target == nil {
 		return nil, errors.New("no target")
 	}
-	if err := r.Target.CheckURL(); err != nil {
-		return nil, err
+	if r.Driver == nil {
+		if err := r.Target.CheckURL(); err != nil {
+			return nil, err
+		}
 	}
 	for i := range cases {
 		if err := cases[i].Validate(); err != nil {
@@ -203,7 +205,7 @@ func runCase(ctx context.Context, tg *Target, caps *Capabilities, d Driver, c *C
 			return t.result(v, 0)
 		}
 		t.client = &clientSide{ln: ln, driver: d}
-		defer t.stopClients()
+		defer t.stopClients() // on every path; the normal one stops them before the result
 	}
 	finished := make(chan struct{})
 	go func() {
@@ -244,6 +246,7 @@ func runCase(ctx context.Context, tg *Target, caps *Capabilities, d Driver, c *C
 		}
 	}
 	t.closeAll()
+	t.stopClients() // before t.result: how the client ended and its output go in the transcript
 	if d == nil && t.status == reports.Pass && ctx.Err() == nil {
 		// A case that ends in a close passes when the target closes — and also when it crashed.
 		// Check that the target still serves a new client before granting the pass.

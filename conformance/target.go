@@ -40,6 +40,9 @@ type Target struct {
 	NewAuth func() (initial []byte, step func(challenge []byte) ([]byte, error), err error)
 	// Restart restarts the broker, keeping persistent sessions (enables restart cases).
 	Restart func(ctx context.Context) error
+	// WebSocketURL is a ws:// or wss:// URL of the same broker, for the WebSocket transport cases
+	// (chapter 6). When URL itself is ws(s):// it is used. Empty: those cases are skipped.
+	WebSocketURL string
 	// Disable lists features to treat as missing even if discovery finds them.
 	Disable []Feature
 	// Info carries free-form facts for the report (version strings, command lines).
@@ -248,6 +251,9 @@ func Discover(ctx context.Context, tg *Target, timeout time.Duration) (*Capabili
 	if tg.Restart == nil {
 		miss(FeatureRestart, "the runner cannot restart this target")
 	}
+	if tg.WebSocketTarget() == "" {
+		miss(FeatureWebSocket, "the target has no ws:// or wss:// URL (--websocket-url)")
+	}
 	for _, f := range tg.Disable {
 		miss(f, "disabled in the target descriptor")
 	}
@@ -296,4 +302,35 @@ func shortID() string {
 		r /= uint64(len(alphabet))
 	}
 	return b.String()
+}
+
+// WebSocketTarget returns the ws(s):// URL of the target, or "".
+func (tg *Target) WebSocketTarget() string {
+	if s := tg.Transport(); s == "ws" || s == "wss" {
+		return tg.URL
+	}
+	return tg.WebSocketURL
+}
+
+// DialWebSocket opens a WebSocket to the target's ws(s):// URL offering the mqtt subprotocol and
+// returns the raw WebSocket (for cases about framing); it does not check the answer.
+func (tg *Target) DialWebSocket(ctx context.Context) (*websocket.Conn, error) {
+	raw := tg.WebSocketTarget()
+	if raw == "" {
+		return nil, errors.New("the target has no WebSocket URL")
+	}
+	opts := &websocket.DialOptions{Subprotocols: []string{"mqtt"}}
+	if strings.HasPrefix(raw, "wss:") {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, err
+		}
+		opts.HTTPClient = wsHTTPClient(tg.tlsConfig(u.Host))
+	}
+	c, _, err := websocket.Dial(ctx, raw, opts)
+	if err != nil {
+		return nil, fmt.Errorf("websocket %s: %w", raw, err)
+	}
+	c.SetReadLimit(int64(codec.MaxPacketSize))
+	return c, nil
 }

@@ -51,6 +51,7 @@ type testFlags struct {
 	disable                  []string
 	expectFile, reportURL    string
 	faults                   []string
+	wsURL                    string
 }
 
 func init() {
@@ -81,6 +82,7 @@ func init() {
 	fl.StringVarP(&f.password, "password", "P", "", "password the cases connect with")
 	fl.StringVar(&f.bad, "bad-password", "", "a password the target refuses for --username (enables credential cases)")
 	fl.StringVar(&f.deniedTopic, "denied-topic", "", "a topic the target's ACL denies (enables ACL cases)")
+	fl.StringVar(&f.wsURL, "websocket-url", "", "a ws:// or wss:// URL of the same broker (enables the WebSocket transport cases)")
 	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "do not verify the target's TLS certificate")
 	fl.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of the CA that signed the target's certificate")
 	fl.StringSliceVar(&f.disable, "disable", nil, "features to treat as missing (qos2, retain, shared-subs, …)")
@@ -142,6 +144,13 @@ func buildTarget(ctx context.Context, f *testFlags) (*conformance.Target, func()
 	}
 	if f.deniedTopic != "" {
 		tg.DeniedTopic = f.deniedTopic
+	}
+	if f.wsURL != "" {
+		ws := &conformance.Target{URL: f.wsURL}
+		if t := ws.Transport(); t != "ws" && t != "wss" {
+			return nil, nil, fmt.Errorf("--websocket-url %q: want a ws:// or wss:// URL", f.wsURL)
+		}
+		tg.WebSocketURL = f.wsURL
 	}
 	if f.tlsInsecure || f.tlsCA != "" {
 		cfg := &tls.Config{InsecureSkipVerify: f.tlsInsecure} //nolint:gosec // explicit user choice

@@ -26,7 +26,10 @@ import (
 //
 // A template that does not mention a placeholder cannot honour that option: an action that needs
 // it (a keep alive, a persistent session, several messages, a will…) is not supported and its
-// case is skipped. The template for an operation is Templates[op], or Default.
+// case is skipped, with the missing placeholder as the reason (Why). Every action names a client
+// identifier, so every template needs {client_id}. Options no placeholder carries (Will
+// properties, enhanced authentication, an UNSUBSCRIBE, the client's 5.0 limits, PUBLISH
+// properties) are never supported. The template for an operation is Templates[op], or Default.
 type Command struct {
 	Default   string
 	Templates map[conformance.Op]string
@@ -85,58 +88,90 @@ var knownPlaceholders = map[string]struct{}{
 }
 
 // Supports implements conformance.Driver.
-func (c *Command) Supports(a conformance.Action) bool { return c.why(a) == "" }
+func (c *Command) Supports(a conformance.Action) bool { return c.Why(a) == "" }
 
-func (c *Command) why(a conformance.Action) string {
+// Why implements conformance.Explainer.
+func (c *Command) Why(a conformance.Action) string {
 	t := c.template(a.Op)
 	if t == "" {
 		return "no template for " + string(a.Op)
 	}
 	has := func(name string) bool { return strings.Contains(t, "{"+name+"}") }
-	e := ExtraFor(a)
 	switch {
 	case a.Version != codec.V311 && a.Version != codec.V5:
 		return "only 3.1.1 and 5"
 	case !has("version") && !has("version_compact") && !has("level") && a.Version != codec.V311:
 		return "the template has no {version}, {version_compact} or {level}"
+	case !has("client_id"):
+		return "the template has no {client_id}: the program would choose its own client identifier"
 	case a.KeepAlive != 0 && !has("keepalive"):
 		return "the template has no {keepalive}"
 	case !a.CleanStart && !has("clean"):
 		return "the template has no {clean}"
 	case a.Reconnect && !has("reconnect"):
 		return "the template has no {reconnect}"
-	case count(a) > 1 && !has("count"):
+	case a.EffectiveCount() > 1 && !has("count"):
 		return "the template has no {count}"
 	case a.Retain && !has("retain"):
 		return "the template has no {retain}"
 	case a.Op == conformance.OpConnect && a.Duration > 0 && !has("duration") && !has("duration_ms"):
 		return "the template has no {duration}"
-	case e.Will != nil && !has("will_topic"):
+	case a.Will != nil && !has("will_topic"):
 		return "the template has no {will_topic}"
-	case e.Username != "" && !has("username"), e.Password != nil && !has("password"):
-		return "the template has no {username}/{password}"
-	case e.SessionExpiry != nil && !has("session_expiry"):
+	case a.Will != nil && len(a.Will.Payload) > 0 && !has("will_payload"):
+		return "the template has no {will_payload}"
+	case a.Will != nil && a.Will.QoS != 0 && !has("will_qos"):
+		return "the template has no {will_qos}"
+	case a.Will != nil && a.Will.Retain && !has("will_retain"):
+		return "the template has no {will_retain}"
+	case a.Will != nil && a.Will.Properties != nil && !a.Will.Properties.Empty():
+		return "the cmd driver has no placeholder for Will properties"
+	case a.Username != "" && !has("username"):
+		return "the template has no {username}"
+	case a.Password != nil && !has("password"):
+		return "the template has no {password}"
+	case a.SessionExpiry != 0 && !has("session_expiry"):
 		return "the template has no {session_expiry}"
-	case e.AuthMethod != "" || e.Unsubscribe || e.TopicAliasMaximum != 0 || e.ReceiveMaximum != 0 || e.MaximumPacketSize != 0 || e.PublishProps != nil:
-		return "the cmd driver has no placeholder for this option"
-	case strings.ContainsRune(a.Topic, 0) || bytes.IndexByte(a.Message, 0) >= 0 || strings.ContainsRune(e.Username, 0) || bytes.IndexByte(e.Password, 0) >= 0:
+	case a.AuthMethod != "":
+		return "the cmd driver has no placeholder for enhanced authentication"
+	case a.Unsubscribe != nil:
+		return "the cmd driver has no placeholder for an UNSUBSCRIBE"
+	case a.TopicAliasMaximum != 0 || a.ReceiveMaximum != 0 || a.MaximumPacketSize != 0:
+		return "the cmd driver has no placeholder for the client's Receive Maximum, Topic Alias Maximum or Maximum Packet Size"
+	case a.PublishProps != nil && !a.PublishProps.Empty():
+		return "the cmd driver has no placeholder for PUBLISH properties"
+	case strings.ContainsRune(a.Topic, 0) || bytes.IndexByte(a.Message, 0) >= 0 || strings.ContainsRune(a.Username, 0) || bytes.IndexByte(a.Password, 0) >= 0:
 		return "a command-line argument cannot carry a NUL byte"
-	case e.Will != nil && (strings.ContainsRune(e.Will.Topic, 0) || bytes.IndexByte(e.Will.Payload, 0) >= 0):
+	case a.Will != nil && (strings.ContainsRune(a.Will.Topic, 0) || bytes.IndexByte(a.Will.Payload, 0) >= 0):
 		return "a command-line argument cannot carry a NUL byte"
 	}
 	return ""
 }
 
+// Describe implements conformance.Describer: the templates.
+func (c *Command) Describe() string {
+	var parts []string
+	if c.Default != "" {
+		parts = append(parts, c.Default)
+	}
+	for _, op := range []conformance.Op{conformance.OpConnect, conformance.OpPublish, conformance.OpSubscribe} {
+		if t, ok := c.Templates[op]; ok && t != "" {
+			parts = append(parts, string(op)+": "+t)
+		}
+	}
+	return strings.Join(parts, " | ")
+}
+
 // Start implements conformance.Driver.
 func (c *Command) Start(ctx context.Context, a conformance.Action) (conformance.ClientProcess, error) {
-	if why := c.why(a); why != "" {
+	if why := c.Why(a); why != "" {
 		return nil, errors.New("cmd driver: " + why)
 	}
 	words, err := splitWords(c.template(a.Op))
 	if err != nil {
 		return nil, fmt.Errorf("cmd driver: %w", err)
 	}
-	vals := placeholderValues(a, ExtraFor(a))
+	vals := placeholderValues(a)
 	argv := make([]string, len(words))
 	for i, w := range words {
 		argv[i] = expand(w, vals)
@@ -149,25 +184,21 @@ func (c *Command) Start(ctx context.Context, a conformance.Action) (conformance.
 	return p, nil
 }
 
-func placeholderValues(a conformance.Action, e Extra) map[string]string {
+func placeholderValues(a conformance.Action) map[string]string {
 	v := "3.1.1"
 	if a.Version == codec.V5 {
 		v = "5"
 	}
-	ka := a.KeepAlive
-	if ka == 0 {
-		ka = DefaultKeepAlive
-	}
 	vals := map[string]string{
-		"op": string(a.Op), "host": a.Host, "port": strconv.Itoa(a.Port), "version": v, "client_id": clientID(a, e),
+		"op": string(a.Op), "host": a.Host, "port": strconv.Itoa(a.Port), "version": v, "client_id": a.ClientID,
 		"version_compact": strings.ReplaceAll(v, ".", ""), "level": strconv.Itoa(int(a.Version)),
 		"topic": a.Topic, "qos": strconv.Itoa(int(a.QoS)), "message": string(a.Message), "retain": strconv.FormatBool(a.Retain),
-		"count": strconv.Itoa(count(a)), "keepalive": strconv.Itoa(int(ka)), "clean": strconv.FormatBool(a.CleanStart),
+		"count": strconv.Itoa(a.EffectiveCount()), "keepalive": strconv.Itoa(int(a.EffectiveKeepAlive())), "clean": strconv.FormatBool(a.CleanStart),
 		"duration": strconv.FormatFloat(a.Duration.Seconds(), 'f', -1, 64), "duration_ms": strconv.FormatInt(a.Duration.Milliseconds(), 10),
-		"reconnect": strconv.FormatBool(a.Reconnect), "session_expiry": strconv.FormatUint(uint64(sessionExpiry(a, e)), 10),
-		"username": e.Username, "password": string(e.Password),
+		"reconnect": strconv.FormatBool(a.Reconnect), "session_expiry": strconv.FormatUint(uint64(a.EffectiveSessionExpiry()), 10),
+		"username": a.Username, "password": string(a.Password),
 	}
-	if w := e.Will; w != nil {
+	if w := a.Will; w != nil {
 		vals["will_topic"], vals["will_payload"] = w.Topic, string(w.Payload)
 		vals["will_qos"], vals["will_retain"] = strconv.Itoa(int(w.QoS)), strconv.FormatBool(w.Retain)
 	}

@@ -8,17 +8,14 @@
 // for 3.1.1, built with go build on first use) and cmd (any command template). ByName builds one
 // from its name.
 //
-// Conventions every driver follows, so that cases read the same whatever the client:
-//   - KeepAlive 0 in the action means DefaultKeepAlive (60 s).
-//   - CleanStart false asks for a session that outlives the connection; on MQTT 5.0 the client
-//     sends a Session Expiry Interval (DefaultSessionExpiry unless the action's Extra names one).
-//   - OpPublish publishes Count messages (at least one), all with the same topic, payload, QoS
-//     and RETAIN, as fast as the client allows, then disconnects normally.
-//   - OpSubscribe subscribes to Topic at QoS, waits for Count messages, optionally unsubscribes
-//     (Extra.Unsubscribe), then disconnects normally.
-//   - OpConnect connects, stays Duration, then disconnects normally.
+// Every driver follows the semantics documented on conformance.Action (KeepAlive 0 means
+// conformance.DefaultKeepAlive; CleanStart false asks for a session that outlives the connection,
+// with a Session Expiry Interval on 5.0; Count is the number of messages to publish or receive;
+// Unsubscribe lists the filters to leave once the messages arrived; every operation ends with a
+// normal DISCONNECT), so that cases read the same whatever the client.
 //
-// A driver whose client cannot do what an action asks says so in Supports, and the case is
-// skipped with that reason. Extra (attached with Attach) carries the options conformance.Action
-// has no field for yet.
+// A driver whose client cannot do what an action asks — an option it cannot pass, a reconnection
+// it does not make — declines it in Supports, and its Why (conformance.Explainer) names the
+// reason, which becomes the case's skip message. Describe (conformance.Describer) says what runs
+// the client; client runs report it as the target.
 package drivers

@@ -54,29 +54,48 @@ func TestCommandCheckAndSupports(t *testing.T) {
 	if err := (&Command{}).Check(); err == nil {
 		t.Error("no template accepted")
 	}
-	c := &Command{Templates: map[conformance.Op]string{conformance.OpPublish: "pub -h {host} -p {port} -V {version} -t {topic} -q {qos} -m {message}"}}
+	c := &Command{Templates: map[conformance.Op]string{conformance.OpPublish: "pub -h {host} -p {port} -V {version} -i {client_id} -t {topic} -q {qos} -m {message} -u {username} --will-topic {will_topic}"}}
 	if err := c.Check(); err != nil {
 		t.Fatal(err)
 	}
-	base := conformance.Action{Op: conformance.OpPublish, Version: codec.V5, Topic: "t", CleanStart: true}
+	var props codec.Properties
+	props.SetMessageExpiry(5)
+	base := conformance.Action{Op: conformance.OpPublish, Version: codec.V5, ClientID: "id", Topic: "t", CleanStart: true}
 	for _, tc := range []struct {
 		name string
 		mod  func(a *conformance.Action)
-		want bool
+		why  string // "" when supported; otherwise a word of the reason
 	}{
-		{"plain", func(*conformance.Action) {}, true},
-		{"no subscribe template", func(a *conformance.Action) { a.Op = conformance.OpSubscribe }, false},
-		{"keep alive needs {keepalive}", func(a *conformance.Action) { a.KeepAlive = 1 }, false},
-		{"persistent session needs {clean}", func(a *conformance.Action) { a.CleanStart = false }, false},
-		{"several messages need {count}", func(a *conformance.Action) { a.Count = 3 }, false},
-		{"reconnect needs {reconnect}", func(a *conformance.Action) { a.Reconnect = true }, false},
-		{"NUL cannot be an argument", func(a *conformance.Action) { a.Topic = "a\x00" }, false},
+		{"plain", func(*conformance.Action) {}, ""},
+		{"no subscribe template", func(a *conformance.Action) { a.Op = conformance.OpSubscribe }, "no template"},
+		{"keep alive needs {keepalive}", func(a *conformance.Action) { a.KeepAlive = 1 }, "{keepalive}"},
+		{"persistent session needs {clean}", func(a *conformance.Action) { a.CleanStart = false }, "{clean}"},
+		{"several messages need {count}", func(a *conformance.Action) { a.Count = 3 }, "{count}"},
+		{"reconnect needs {reconnect}", func(a *conformance.Action) { a.Reconnect = true }, "{reconnect}"},
+		{"NUL cannot be an argument", func(a *conformance.Action) { a.Topic = "a\x00" }, "NUL"},
+		{"user name", func(a *conformance.Action) { a.Username = "u" }, ""},
+		{"password needs {password}", func(a *conformance.Action) { a.Password = []byte{} }, "{password}"},
+		{"will topic", func(a *conformance.Action) { a.Will = &conformance.Will{Topic: "w"} }, ""},
+		{"will QoS needs {will_qos}", func(a *conformance.Action) { a.Will = &conformance.Will{Topic: "w", QoS: 1} }, "{will_qos}"},
+		{"will properties", func(a *conformance.Action) { a.Will = &conformance.Will{Topic: "w", Properties: &props} }, "Will properties"},
+		{"session expiry needs {session_expiry}", func(a *conformance.Action) { a.SessionExpiry = 9 }, "{session_expiry}"},
+		{"enhanced authentication", func(a *conformance.Action) { a.AuthMethod = "m" }, "authentication"},
+		{"client limits", func(a *conformance.Action) { a.ReceiveMaximum = 1 }, "Receive Maximum"},
+		{"publish properties", func(a *conformance.Action) { a.PublishProps = &props }, "PUBLISH properties"},
 	} {
 		a := base
 		tc.mod(&a)
-		if got := c.Supports(a); got != tc.want {
-			t.Errorf("%s: Supports = %v, want %v (%s)", tc.name, got, tc.want, c.why(a))
+		why := c.Why(a)
+		if got := c.Supports(a); got != (tc.why == "") || !strings.Contains(why, tc.why) {
+			t.Errorf("%s: Supports = %v, Why = %q; want a reason containing %q", tc.name, got, why, tc.why)
 		}
+	}
+	noID := &Command{Default: "pub -t {topic}"}
+	if why := noID.Why(conformance.Action{Op: conformance.OpPublish, Version: codec.V311, CleanStart: true}); !strings.Contains(why, "{client_id}") {
+		t.Errorf("a template without {client_id}: %q", why)
+	}
+	if got := c.Describe(); !strings.Contains(got, "publish: pub -h {host}") {
+		t.Errorf("Describe: %q", got)
 	}
 }
 
@@ -86,8 +105,8 @@ func TestCommandRuns(t *testing.T) {
 	if _, err := exec.LookPath("printf"); err != nil {
 		t.Skip("printf not found")
 	}
-	c := &Command{Default: "printf %s|%s|%s {topic} {qos} {version}"}
-	a := conformance.Action{Op: conformance.OpPublish, Version: codec.V311, Topic: "a b $(x)", QoS: 2, CleanStart: true, Host: "127.0.0.1", Port: 1}
+	c := &Command{Default: "printf %s|%s|%s|%s {topic} {qos} {version} {client_id}"}
+	a := conformance.Action{Op: conformance.OpPublish, Version: codec.V311, ClientID: "id 1", Topic: "a b $(x)", QoS: 2, CleanStart: true, Host: "127.0.0.1", Port: 1}
 	p, err := c.Start(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
@@ -97,81 +116,121 @@ func TestCommandRuns(t *testing.T) {
 	if err := p.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := p.Output(); got != "a b $(x)|2|3.1.1" {
+	if got := p.Output(); got != "a b $(x)|2|3.1.1|id 1" {
 		t.Errorf("output %q", got)
 	}
 }
 
 func TestMosquittoCommand(t *testing.T) {
 	m := &Mosquitto{}
+	var pp, wp codec.Properties
+	pp.SetContentType("text/plain").AddUser("k", "v")
+	wp.SetWillDelay(30)
 	a := conformance.Action{Op: conformance.OpPublish, Version: codec.V5, Host: "127.0.0.1", Port: 1884, ClientID: "c1",
-		Topic: "a/b", QoS: 1, Message: []byte("hi"), Count: 3, KeepAlive: 5}
+		Topic: "a/b", QoS: 1, Message: []byte("hi"), Count: 3, KeepAlive: 5, Password: []byte("pw"),
+		Will: &conformance.Will{Topic: "w", Payload: []byte("bye"), QoS: 1, Properties: &wp}, PublishProps: &pp, ReceiveMaximum: 7}
 	argv, stdin, _ := m.command(a)
 	line := strings.Join(argv, " ")
-	for _, want := range []string{"mosquitto_pub", "-V mqttv5", "-i c1", "-k 5", "-t a/b", "-q 1", "-c", "-x 300", "-s", "--repeat 3"} {
+	for _, want := range []string{"mosquitto_pub", "-V mqttv5", "-i c1", "-k 5", "-t a/b", "-q 1", "-c", "-x 300", "-s", "--repeat 3",
+		"-P pw", "--will-topic w --will-payload bye --will-qos 1", "-D will will-delay-interval 30", "-D publish content-type text/plain",
+		"-D publish user-property k v", "-D connect receive-maximum 7"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("%q lacks %q", line, want)
 		}
 	}
+	if strings.Contains(line, "-u ") {
+		t.Errorf("%q has a user name the action does not", line)
+	}
 	if string(stdin) != "hi" {
 		t.Errorf("stdin %q", stdin)
 	}
+	var alias codec.Properties
+	alias.SetTopicAlias(1)
+	var format codec.Properties
+	format.SetPayloadFormat(1)
 	for _, tc := range []struct {
 		name string
 		a    conformance.Action
-		want bool
+		why  string
 	}{
-		{"keep alive 1", conformance.Action{Op: conformance.OpConnect, Version: codec.V311, KeepAlive: 1}, false},
-		{"keep alive 5", conformance.Action{Op: conformance.OpConnect, Version: codec.V311, KeepAlive: 5}, true},
-		{"publisher reconnect", conformance.Action{Op: conformance.OpPublish, Version: codec.V311, Reconnect: true}, false},
-		{"subscriber reconnect", conformance.Action{Op: conformance.OpSubscribe, Version: codec.V311, Reconnect: true}, true},
+		{"keep alive 1", conformance.Action{Op: conformance.OpConnect, Version: codec.V311, KeepAlive: 1}, "keep alive"},
+		{"keep alive 5", conformance.Action{Op: conformance.OpConnect, Version: codec.V311, KeepAlive: 5}, ""},
+		{"publisher reconnect", conformance.Action{Op: conformance.OpPublish, Version: codec.V311, Reconnect: true}, "reconnect"},
+		{"subscriber reconnect", conformance.Action{Op: conformance.OpSubscribe, Version: codec.V311, Reconnect: true}, ""},
+		{"authentication", conformance.Action{Op: conformance.OpConnect, Version: codec.V5, AuthMethod: "m"}, "AUTH"},
+		{"unsubscribe", conformance.Action{Op: conformance.OpSubscribe, Version: codec.V5, Unsubscribe: []string{"t"}}, "-U"},
+		{"topic alias", conformance.Action{Op: conformance.OpPublish, Version: codec.V5, PublishProps: &alias}, "publish property"},
+		{"will payload format", conformance.Action{Op: conformance.OpConnect, Version: codec.V5, Will: &conformance.Will{Topic: "w", Properties: &format}}, "will property"},
+		{"will with NUL", conformance.Action{Op: conformance.OpConnect, Version: codec.V5, Will: &conformance.Will{Topic: "w\x00"}}, "NUL"},
 	} {
-		if got := m.Supports(tc.a); got != tc.want {
-			t.Errorf("%s: Supports = %v, want %v", tc.name, got, tc.want)
+		why := m.Why(tc.a)
+		if got := m.Supports(tc.a); got != (tc.why == "") || !strings.Contains(why, tc.why) {
+			t.Errorf("%s: Supports = %v, Why = %q; want a reason containing %q", tc.name, got, why, tc.why)
 		}
 	}
 }
 
 func TestHelperArgs(t *testing.T) {
-	var props codec.Properties
+	var props, will codec.Properties
 	props.SetMessageExpiry(7).AddUser("k", "v")
-	a := conformance.Action{Op: conformance.OpSubscribe, Version: codec.V5, Host: "::1", Port: 9, ClientID: "id", Topic: "t/\x00", QoS: 2}
-	e := Extra{NoClientID: true, Username: "u", Password: []byte{}, Will: &Will{Topic: "w", QoS: 1}, PublishProps: &props, TopicAliasMaximum: 4}
-	args := helperArgs(a, e)
+	will.SetWillDelay(9).SetContentType("c")
+	a := conformance.Action{Op: conformance.OpSubscribe, Version: codec.V5, Host: "::1", Port: 9, Topic: "t/\x00", QoS: 2,
+		EmptyClientID: true, Username: "u", Password: []byte{}, Will: &conformance.Will{Topic: "w", QoS: 1, Properties: &will},
+		TopicAliasMaximum: 4, Unsubscribe: []string{"t/\x00", "x"}, AuthMethod: "m"}
+	args := helperArgs(a)
 	for _, want := range []string{"--op=subscribe", "--id=", "--topic-hex=742f00", "--qos=2", "--clean=false", "--session-expiry=300",
-		"--username-hex=75", "--password-hex=", "--will-topic-hex=77", "--will-qos=1", "--topic-alias-max=4", "--message-expiry=7", "--user-hex=6b:76"} {
+		"--username-hex=75", "--password-hex=", "--will-topic-hex=77", "--will-qos=1", "--topic-alias-max=4",
+		"--will-delay=9", "--will-content-type-hex=63", "--unsubscribe-hex=742f00", "--unsubscribe-hex=78", "--auth-method=m"} {
 		if !slices.Contains(args, want) {
 			t.Errorf("args %q lack %q", args, want)
 		}
 	}
-	if !helperProps(&props) {
-		t.Error("expiry and user properties are supported")
+	for _, arg := range args {
+		if strings.HasPrefix(arg, "--auth-data-hex") || strings.HasPrefix(arg, "--message-expiry") {
+			t.Errorf("%q: no Authentication Data, and PUBLISH properties only for OpPublish", arg)
+		}
 	}
-	var alias codec.Properties
-	alias.SetTopicAlias(1)
-	if helperProps(&alias) {
-		t.Error("a Topic Alias in the action's properties is not supported")
+	a = conformance.Action{Op: conformance.OpPublish, Version: codec.V5, Topic: "t", PublishProps: &props, AuthMethod: "m", AuthData: []byte{}}
+	args = helperArgs(a)
+	for _, want := range []string{"--message-expiry=7", "--user-hex=6b:76", "--auth-data-hex=", "--count=1", "--keepalive=60"} {
+		if !slices.Contains(args, want) {
+			t.Errorf("args %q lack %q", args, want)
+		}
 	}
 }
 
-func TestExtraIsPerAction(t *testing.T) {
-	a := conformance.Action{ClientID: "x1"}
-	if e := ExtraFor(a); e.Will != nil || e.NoClientID {
-		t.Fatalf("no extra attached: %+v", e)
+// TestDriversDecline checks that every driver declines, with a reason, what it cannot honour.
+func TestDriversDecline(t *testing.T) {
+	var alias, sid, expiry codec.Properties
+	alias.SetTopicAlias(1)
+	sid.SubscriptionIDs = []uint32{1}
+	expiry.SetMessageExpiry(3)
+	type explainer interface {
+		conformance.Driver
+		conformance.Explainer
 	}
-	extraMu.Lock()
-	extras["x1"] = Extra{NoClientID: true}
-	extraMu.Unlock()
-	defer func() {
-		extraMu.Lock()
-		delete(extras, "x1")
-		extraMu.Unlock()
-	}()
-	if e := ExtraFor(a); !e.NoClientID || clientID(a, e) != "" {
-		t.Errorf("extra not found: %+v", e)
-	}
-	if sessionExpiry(conformance.Action{CleanStart: true}, Extra{}) != 0 || sessionExpiry(conformance.Action{}, Extra{}) != DefaultSessionExpiry {
-		t.Error("session expiry defaults")
+	ref := Reference()
+	for _, tc := range []struct {
+		name string
+		a    conformance.Action
+		// want[i]: the reason (a word of it) driver i gives; "" = supported.
+		ref, paho, mqttjs string
+	}{
+		{"3.1", conformance.Action{Op: conformance.OpConnect, Version: codec.V31}, "3.1.1 and 5.0", "3.1.1 and 5.0", "3.1.1 and 5.0"},
+		{"publish expiry", conformance.Action{Op: conformance.OpPublish, Version: codec.V5, PublishProps: &expiry}, "", "", ""},
+		{"publish topic alias", conformance.Action{Op: conformance.OpPublish, Version: codec.V5, PublishProps: &alias}, "", "Topic Alias", "Topic Alias"},
+		{"publish subscription id", conformance.Action{Op: conformance.OpPublish, Version: codec.V5, PublishProps: &sid}, "", "Subscription Identifier", "Subscription Identifier"},
+		{"will topic alias", conformance.Action{Op: conformance.OpConnect, Version: codec.V5, Will: &conformance.Will{Topic: "w", Properties: &alias}}, "", "Topic Alias", "Topic Alias"},
+		{"auth answer", conformance.Action{Op: conformance.OpConnect, Version: codec.V5, AuthMethod: "m", AuthAnswer: 7}, "AuthEcho", "AuthEcho", "AuthEcho"},
+		{"auth echo", conformance.Action{Op: conformance.OpConnect, Version: codec.V5, AuthMethod: "m"}, "", "", ""},
+	} {
+		for i, d := range []explainer{ref, &Paho{}, &MQTTjs{}} {
+			want := []string{tc.ref, tc.paho, tc.mqttjs}[i]
+			why := d.Why(tc.a)
+			if d.Supports(tc.a) != (want == "") || !strings.Contains(why, want) || (want != "" && why == "") {
+				t.Errorf("%s, %s: Supports = %v, Why = %q; want %q", tc.name, d.Name(), d.Supports(tc.a), why, want)
+			}
+		}
 	}
 }
 

@@ -2,13 +2,16 @@ package drivers
 
 import (
 	"context"
+	"debug/buildinfo"
 	_ "embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,72 +23,133 @@ import (
 
 // helperArgs turns an action into the flags of the driver programs (pahoclient and the MQTT.js
 // script), all in --name=value form; byte strings go in hex.
-func helperArgs(a conformance.Action, e Extra) []string {
-	ka := a.KeepAlive
-	if ka == 0 {
-		ka = DefaultKeepAlive
-	}
+func helperArgs(a conformance.Action) []string {
 	v := "3.1.1"
 	if a.Version == codec.V5 {
 		v = "5"
 	}
 	args := []string{
 		"--op=" + string(a.Op), "--host=" + a.Host, "--port=" + strconv.Itoa(a.Port), "--version=" + v,
-		"--id=" + clientID(a, e), "--topic-hex=" + hex.EncodeToString([]byte(a.Topic)), "--qos=" + strconv.Itoa(int(a.QoS)),
+		"--id=" + a.ClientID, "--topic-hex=" + hex.EncodeToString([]byte(a.Topic)), "--qos=" + strconv.Itoa(int(a.QoS)),
 		"--message-hex=" + hex.EncodeToString(a.Message), "--retain=" + strconv.FormatBool(a.Retain),
-		"--keepalive=" + strconv.Itoa(int(ka)), "--clean=" + strconv.FormatBool(a.CleanStart),
-		"--count=" + strconv.Itoa(count(a)), "--duration-ms=" + strconv.FormatInt(a.Duration.Milliseconds(), 10),
-		"--reconnect=" + strconv.FormatBool(a.Reconnect), "--unsubscribe=" + strconv.FormatBool(e.Unsubscribe),
+		"--keepalive=" + strconv.Itoa(int(a.EffectiveKeepAlive())), "--clean=" + strconv.FormatBool(a.CleanStart),
+		"--count=" + strconv.Itoa(a.EffectiveCount()), "--duration-ms=" + strconv.FormatInt(a.Duration.Milliseconds(), 10),
+		"--reconnect=" + strconv.FormatBool(a.Reconnect),
+	}
+	for _, f := range a.Unsubscribe {
+		args = append(args, "--unsubscribe-hex="+hex.EncodeToString([]byte(f)))
 	}
 	if a.Version == codec.V5 {
-		args = append(args, "--session-expiry="+strconv.FormatUint(uint64(sessionExpiry(a, e)), 10))
-		if e.ReceiveMaximum > 0 {
-			args = append(args, "--receive-max="+strconv.Itoa(int(e.ReceiveMaximum)))
+		args = append(args, "--session-expiry="+strconv.FormatUint(uint64(a.EffectiveSessionExpiry()), 10))
+		if a.ReceiveMaximum > 0 {
+			args = append(args, "--receive-max="+strconv.Itoa(int(a.ReceiveMaximum)))
 		}
-		if e.TopicAliasMaximum > 0 {
-			args = append(args, "--topic-alias-max="+strconv.Itoa(int(e.TopicAliasMaximum)))
+		if a.TopicAliasMaximum > 0 {
+			args = append(args, "--topic-alias-max="+strconv.Itoa(int(a.TopicAliasMaximum)))
 		}
-		if e.MaximumPacketSize > 0 {
-			args = append(args, "--max-packet-size="+strconv.FormatUint(uint64(e.MaximumPacketSize), 10))
+		if a.MaximumPacketSize > 0 {
+			args = append(args, "--max-packet-size="+strconv.FormatUint(uint64(a.MaximumPacketSize), 10))
 		}
-		if e.AuthMethod != "" {
-			args = append(args, "--auth-method="+e.AuthMethod, "--auth-data-hex="+hex.EncodeToString(e.AuthData))
+		if a.AuthMethod != "" {
+			// The programs answer challenges with AuthEcho, the only answer helperWhy accepts.
+			args = append(args, "--auth-method="+a.AuthMethod)
+			if a.AuthData != nil {
+				args = append(args, "--auth-data-hex="+hex.EncodeToString(a.AuthData))
+			}
 		}
-		if p := e.PublishProps; p != nil {
-			if p.Has(codec.PropMessageExpiry) {
-				args = append(args, "--message-expiry="+strconv.FormatUint(uint64(p.MessageExpiry), 10))
-			}
-			if p.Has(codec.PropContentType) {
-				args = append(args, "--content-type-hex="+hex.EncodeToString([]byte(p.ContentType)))
-			}
-			if p.Has(codec.PropResponseTopic) {
-				args = append(args, "--response-topic-hex="+hex.EncodeToString([]byte(p.ResponseTopic)))
-			}
-			if p.Has(codec.PropCorrelationData) {
-				args = append(args, "--correlation-hex="+hex.EncodeToString(p.CorrelationData))
-			}
-			for _, u := range p.User {
-				args = append(args, "--user-hex="+hex.EncodeToString([]byte(u.Key))+":"+hex.EncodeToString([]byte(u.Value)))
-			}
+		if p := a.PublishProps; p != nil && a.Op == conformance.OpPublish {
+			args = append(args, propertyArgs("", p)...)
 		}
 	}
-	if e.Username != "" {
-		args = append(args, "--username-hex="+hex.EncodeToString([]byte(e.Username)))
+	if a.Username != "" {
+		args = append(args, "--username-hex="+hex.EncodeToString([]byte(a.Username)))
 	}
-	if e.Password != nil {
-		args = append(args, "--password-hex="+hex.EncodeToString(e.Password))
+	if a.Password != nil {
+		args = append(args, "--password-hex="+hex.EncodeToString(a.Password))
 	}
-	if w := e.Will; w != nil {
+	if w := a.Will; w != nil {
 		args = append(args, "--will-topic-hex="+hex.EncodeToString([]byte(w.Topic)), "--will-payload-hex="+hex.EncodeToString(w.Payload),
 			"--will-qos="+strconv.Itoa(int(w.QoS)), "--will-retain="+strconv.FormatBool(w.Retain))
+		if w.Properties != nil && a.Version == codec.V5 {
+			args = append(args, propertyArgs("will-", w.Properties)...)
+		}
 	}
 	return args
+}
+
+// propertyArgs are the flags of the PUBLISH (prefix "") or Will (prefix "will-") properties the
+// driver programs take (helperPublishProps and helperWillProps).
+func propertyArgs(prefix string, p *codec.Properties) []string {
+	var args []string
+	add := func(name, v string) { args = append(args, "--"+prefix+name+"="+v) }
+	if p.Has(codec.PropWillDelay) {
+		add("delay", strconv.FormatUint(uint64(p.WillDelay), 10))
+	}
+	if p.Has(codec.PropMessageExpiry) {
+		add("message-expiry", strconv.FormatUint(uint64(p.MessageExpiry), 10))
+	}
+	if p.Has(codec.PropContentType) {
+		add("content-type-hex", hex.EncodeToString([]byte(p.ContentType)))
+	}
+	if p.Has(codec.PropResponseTopic) {
+		add("response-topic-hex", hex.EncodeToString([]byte(p.ResponseTopic)))
+	}
+	if p.Has(codec.PropCorrelationData) {
+		add("correlation-hex", hex.EncodeToString(p.CorrelationData))
+	}
+	for _, u := range p.User {
+		add("user-hex", hex.EncodeToString([]byte(u.Key))+":"+hex.EncodeToString([]byte(u.Value)))
+	}
+	return args
+}
+
+// helperPublishProps and helperWillProps list the properties the driver programs take as flags,
+// for a PUBLISH and for a Will.
+var (
+	helperPublishProps = []codec.PropID{codec.PropMessageExpiry, codec.PropContentType, codec.PropResponseTopic,
+		codec.PropCorrelationData, codec.PropUserProperty}
+	helperWillProps = append([]codec.PropID{codec.PropWillDelay}, helperPublishProps...)
+)
+
+// onlyProps reports the first property of p not in allowed (0, false when there is none).
+func onlyProps(p *codec.Properties, allowed []codec.PropID) (codec.PropID, bool) {
+	if p == nil {
+		return 0, false
+	}
+	for _, id := range p.IDs() {
+		if !slices.Contains(allowed, id) {
+			return id, true
+		}
+	}
+	return 0, false
+}
+
+// helperWhy says why the driver programs cannot perform an action ("" when they can). lib names
+// the library for the messages.
+func helperWhy(lib string, a conformance.Action) string {
+	switch {
+	case a.Version != codec.V311 && a.Version != codec.V5:
+		return "only MQTT 3.1.1 and 5.0"
+	case a.AuthMethod != "" && a.AuthAnswer != conformance.AuthEcho:
+		return "the " + lib + " program answers authentication challenges only with AuthEcho, not " + a.AuthAnswer.String()
+	}
+	if a.Op == conformance.OpPublish {
+		if id, bad := onlyProps(a.PublishProps, helperPublishProps); bad {
+			return "the " + lib + " program takes no " + id.String() + " for a PUBLISH"
+		}
+	}
+	if a.Will != nil {
+		if id, bad := onlyProps(a.Will.Properties, helperWillProps); bad {
+			return "the " + lib + " program takes no " + id.String() + " for a Will"
+		}
+	}
+	return ""
 }
 
 // argsStdin is the action's flags for the driver programs, NUL-separated, written to their
 // standard input: a topic of 64 KiB in hex would exceed the kernel's limit on one argument.
 func argsStdin(a conformance.Action) []byte {
-	return []byte(strings.Join(helperArgs(a, ExtraFor(a)), "\x00"))
+	return []byte(strings.Join(helperArgs(a), "\x00"))
 }
 
 // ModuleRoot finds the source tree of this module: $MQTTSPEC_SRC, or the nearest directory above
@@ -129,22 +193,35 @@ type Paho struct {
 func (p *Paho) Name() string { return "paho" }
 
 // Supports implements conformance.Driver.
-func (p *Paho) Supports(a conformance.Action) bool {
-	return (a.Version == codec.V311 || a.Version == codec.V5) && helperProps(ExtraFor(a).PublishProps)
-}
+func (p *Paho) Supports(a conformance.Action) bool { return p.Why(a) == "" }
 
-// helperProps reports whether the driver programs take the publish properties as flags: Message
-// Expiry, Content Type, Response Topic, Correlation Data and User Properties.
-func helperProps(p *codec.Properties) bool {
-	if p == nil {
-		return true
+// Why implements conformance.Explainer.
+func (p *Paho) Why(a conformance.Action) string { return helperWhy("paho", a) }
+
+// Describe implements conformance.Describer: the program and the library versions it was built
+// with.
+func (p *Paho) Describe() string {
+	d := "pahoclient (conformance/drivers/pahoclient)"
+	if p.bin == "" {
+		return d
 	}
-	for _, id := range []codec.PropID{codec.PropPayloadFormat, codec.PropTopicAlias, codec.PropSubscriptionID} {
-		if p.Has(id) {
-			return false
+	info, err := buildinfo.ReadFile(p.bin)
+	if err != nil {
+		return d
+	}
+	var libs []string
+	for _, m := range info.Deps {
+		switch m.Path {
+		case "github.com/eclipse/paho.golang":
+			libs = append(libs, m.Path+" "+m.Version+" (5.0)")
+		case "github.com/eclipse/paho.mqtt.golang":
+			libs = append(libs, m.Path+" "+m.Version+" (3.1.1)")
 		}
 	}
-	return true
+	if len(libs) == 0 {
+		return d
+	}
+	return d + ": " + strings.Join(libs, ", ")
 }
 
 // Build compiles the program (once) and returns its path.
@@ -255,8 +332,29 @@ func (m *MQTTjs) Available() error {
 }
 
 // Supports implements conformance.Driver.
-func (m *MQTTjs) Supports(a conformance.Action) bool {
-	return (a.Version == codec.V311 || a.Version == codec.V5) && helperProps(ExtraFor(a).PublishProps)
+func (m *MQTTjs) Supports(a conformance.Action) bool { return m.Why(a) == "" }
+
+// Why implements conformance.Explainer.
+func (m *MQTTjs) Why(a conformance.Action) string { return helperWhy("MQTT.js", a) }
+
+// Describe implements conformance.Describer: node, the script and the mqtt package's version.
+func (m *MQTTjs) Describe() string {
+	d := "node conformance/drivers/mqttjs/client.js"
+	mods, err := m.modules()
+	if err != nil {
+		return d
+	}
+	b, err := os.ReadFile(filepath.Join(mods, "mqtt", "package.json"))
+	if err != nil {
+		return d
+	}
+	var pkg struct {
+		Version string `json:"version"`
+	}
+	if json.Unmarshal(b, &pkg) != nil || pkg.Version == "" {
+		return d
+	}
+	return d + " (mqtt " + pkg.Version + ")"
 }
 
 // Start implements conformance.Driver.

@@ -13,11 +13,8 @@ import (
 	"github.com/mqttspec/mqttspec/reference/client/store"
 )
 
-// DefaultKeepAlive is the Keep Alive (seconds) the drivers send when the action names none.
-const DefaultKeepAlive = 60
-
 // Reference returns the driver of mqttspec's own client (reference/client), run in process. It
-// supports every operation and option.
+// supports every operation and option (see ReferenceWhy for the one exception).
 func Reference() *conformance.FuncDriver {
 	return ReferenceWith("reference", nil)
 }
@@ -25,23 +22,36 @@ func Reference() *conformance.FuncDriver {
 // ReferenceWith is Reference under another name, with a hook that adjusts the client's options
 // before each action (tests inject faults through Options.Dialer this way).
 func ReferenceWith(name string, tweak func(a conformance.Action, o *client.Options)) *conformance.FuncDriver {
-	return &conformance.FuncDriver{DriverName: name, Run: func(ctx context.Context, a conformance.Action) error {
-		return runReference(ctx, a, tweak)
-	}}
+	return &conformance.FuncDriver{DriverName: name, Explain: ReferenceWhy,
+		Description: "in process: github.com/mqttspec/mqttspec/reference/client",
+		Run: func(ctx context.Context, a conformance.Action) error {
+			return runReference(ctx, a, tweak)
+		}}
 }
 
-// RunReference performs the action with the reference client: connect (with the action's and
-// its Extra's options), then publish, subscribe or wait, then disconnect normally.
+// ReferenceWhy says why the reference driver cannot perform an action ("" when it can): only MQTT
+// 3.1.1 and 5.0, and only the AuthEcho answer to authentication challenges.
+func ReferenceWhy(a conformance.Action) string {
+	switch {
+	case a.Version != codec.V311 && a.Version != codec.V5:
+		return "only MQTT 3.1.1 and 5.0"
+	case a.AuthMethod != "" && a.AuthAnswer != conformance.AuthEcho:
+		return "the driver answers authentication challenges only with AuthEcho, not " + a.AuthAnswer.String()
+	}
+	return ""
+}
+
+// RunReference performs the action with the reference client: connect (with the action's
+// options), then publish, subscribe or wait, then disconnect normally.
 func RunReference(ctx context.Context, a conformance.Action) error { return runReference(ctx, a, nil) }
 
 func runReference(ctx context.Context, a conformance.Action, tweak func(conformance.Action, *client.Options)) error {
-	e := ExtraFor(a)
-	o := referenceOptions(a, e)
+	o := referenceOptions(a)
 	if tweak != nil {
 		tweak(a, &o)
 	}
 	var got messageCounter
-	got.want = count(a)
+	got.want = a.EffectiveCount()
 	got.done = make(chan struct{})
 	o.OnMessage = got.handle
 	st := &signalStore{Store: store.NewMemory(), put: make(chan struct{}, 1)}
@@ -62,7 +72,7 @@ func runReference(ctx context.Context, a conformance.Action, tweak func(conforma
 		case <-c.Done():
 		}
 	case conformance.OpPublish:
-		errs = append(errs, referencePublish(ctx, c, a, e, st))
+		errs = append(errs, referencePublish(ctx, c, a, st))
 	case conformance.OpSubscribe:
 		_, err := c.Subscribe(ctx, []codec.Subscription{{Filter: a.Topic, QoS: a.QoS}}, got.handle)
 		if err != nil {
@@ -74,8 +84,8 @@ func runReference(ctx context.Context, a conformance.Action, tweak func(conforma
 		case <-ctx.Done():
 		case <-c.Done():
 		}
-		if e.Unsubscribe && ctx.Err() == nil && c.Err() == nil {
-			if err := c.Unsubscribe(ctx, []string{a.Topic}); err != nil {
+		if a.Unsubscribe != nil && ctx.Err() == nil && c.Err() == nil {
+			if err := c.Unsubscribe(ctx, a.Unsubscribe); err != nil {
 				errs = append(errs, fmt.Errorf("unsubscribe: %w", err))
 			}
 		}
@@ -98,27 +108,26 @@ func runReference(ctx context.Context, a conformance.Action, tweak func(conforma
 	return errors.Join(errs...)
 }
 
-func referenceOptions(a conformance.Action, e Extra) client.Options {
-	ka := a.KeepAlive
-	if ka == 0 {
-		ka = DefaultKeepAlive
-	}
+func referenceOptions(a conformance.Action) client.Options {
 	o := client.Options{
-		ClientID: clientID(a, e), Version: a.Version, CleanStart: a.CleanStart, KeepAlive: ka,
-		Username: e.Username, Password: e.Password,
+		ClientID: a.ClientID, Version: a.Version, CleanStart: a.CleanStart, KeepAlive: a.EffectiveKeepAlive(),
+		Username: a.Username, Password: a.Password,
 		AutoReconnect: a.Reconnect, ReconnectMin: 200 * time.Millisecond, ReconnectMax: time.Second,
 		DialTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
 	}
-	if w := e.Will; w != nil {
+	if w := a.Will; w != nil {
 		o.Will = &client.Will{Topic: w.Topic, Payload: w.Payload, QoS: w.QoS, Retain: w.Retain}
+		if w.Properties != nil && a.Version == codec.V5 {
+			o.Will.Properties = *w.Properties
+		}
 	}
 	if a.Version == codec.V5 {
-		o.SessionExpiry = sessionExpiry(a, e)
-		o.ReceiveMaximum = e.ReceiveMaximum
-		o.TopicAliasMaximum = e.TopicAliasMaximum
-		o.MaxPacketSize = e.MaximumPacketSize
-		if e.AuthMethod != "" {
-			o.Auth = &client.Auth{Method: e.AuthMethod, Data: e.AuthData,
+		o.SessionExpiry = a.EffectiveSessionExpiry()
+		o.ReceiveMaximum = a.ReceiveMaximum
+		o.TopicAliasMaximum = a.TopicAliasMaximum
+		o.MaxPacketSize = a.MaximumPacketSize
+		if a.AuthMethod != "" { // AuthEcho (ReferenceWhy refuses any other answer)
+			o.Auth = &client.Auth{Method: a.AuthMethod, Data: a.AuthData,
 				Respond: func(challenge []byte) ([]byte, error) { return challenge, nil }}
 		}
 	}
@@ -128,13 +137,13 @@ func referenceOptions(a conformance.Action, e Extra) client.Options {
 // referencePublish publishes Count messages without waiting for one flow to end before the next
 // starts, in order: each next Publish begins only once the previous message is queued (stored,
 // for QoS 1 and 2), so the client's send window and ordering are what the case observes.
-func referencePublish(ctx context.Context, c *client.Client, a conformance.Action, e Extra, st *signalStore) error {
+func referencePublish(ctx context.Context, c *client.Client, a conformance.Action, st *signalStore) error {
 	var wg sync.WaitGroup
-	errs := make([]error, count(a))
-	for i := range count(a) {
+	errs := make([]error, a.EffectiveCount())
+	for i := range a.EffectiveCount() {
 		m := &client.Message{Topic: a.Topic, Payload: a.Message, QoS: a.QoS, Retain: a.Retain}
-		if e.PublishProps != nil && a.Version == codec.V5 {
-			m.Properties = *e.PublishProps
+		if a.PublishProps != nil && a.Version == codec.V5 {
+			m.Properties = *a.PublishProps
 		}
 		if a.QoS == 0 {
 			errs[i] = c.Publish(ctx, m)

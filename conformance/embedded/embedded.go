@@ -59,10 +59,16 @@ func Start(ctx context.Context, o broker.Options) (*conformance.Target, func(), 
 		srv.Close()
 		return nil, nil, err
 	}
+	ws, err := srv.ListenAndServe(ctx, "ws://127.0.0.1:0/mqtt")
+	if err != nil {
+		srv.Close()
+		return nil, nil, err
+	}
 	tg := &conformance.Target{
-		Name: "mqttspec reference broker (embedded)",
-		URL:  "tcp://" + addr.String(),
-		Info: map[string]string{"broker": "reference/broker", "auth_method": AuthMethod},
+		Name:         "mqttspec reference broker (embedded)",
+		URL:          "tcp://" + addr.String(),
+		WebSocketURL: "ws://" + ws.String() + "/mqtt",
+		Info:         map[string]string{"broker": "reference/broker", "auth_method": AuthMethod},
 	}
 	if o.Users[User] == Password {
 		tg.Username, tg.Password, tg.BadPassword = User, Password, BadPassword

@@ -5,7 +5,6 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
-	"github.com/mqttspec/mqttspec/conformance/drivers"
 )
 
 // Section 3.15 and 4.12: AUTH and enhanced authentication (the exchange before the CONNACK is
@@ -52,9 +51,7 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			a := c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true}
-			drivers.Attach(t, &a, drivers.Extra{AuthMethod: "MQTTSPEC-ECHO"})
-			t.StartClient(a)
+			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true, AuthMethod: "MQTTSPEC-ECHO"})
 			conn, cp := accept(t, "")
 			if cp.Properties.AuthMethod != "MQTTSPEC-ECHO" {
 				t.Skipf("the client did not start enhanced authentication (Authentication Method %q)", cp.Properties.AuthMethod)

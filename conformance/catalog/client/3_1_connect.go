@@ -2,10 +2,10 @@ package client
 
 import (
 	"bytes"
+	"fmt"
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
-	"github.com/mqttspec/mqttspec/conformance/drivers"
 )
 
 // Section 3.1: the CONNECT the client sends — first packet, protocol name and level, connect
@@ -95,10 +95,8 @@ func init() {
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			a := c.Action{Op: c.OpConnect, CleanStart: true}
-			w := drivers.Will{Topic: t.Topic("will/é"), Payload: []byte("gone"), QoS: 1, Retain: true}
-			drivers.Attach(t, &a, drivers.Extra{Will: &w})
-			t.StartClient(a)
+			w := &c.Will{Topic: t.Topic("will/é"), Payload: []byte("gone"), QoS: 1, Retain: true}
+			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true, Will: w})
 			conn, cp := accept(t, "")
 			t.Check(cp.WillFlag, "Will Flag 1", "Will Flag 0", "CONNECT of a client with a will has Will Flag 0: %s", cp)
 			c.Equal(t, "Will Topic", cp.Will.Topic, w.Topic)
@@ -111,14 +109,39 @@ func init() {
 	}, ids("MQTT-3.1.2-9", "MQTT-3.1.2-14", "MQTT-3.1.3-1", "MQTT-3.1.3-10"), ids("MQTT-3.1.2-9", "MQTT-3.1.2-12", "MQTT-3.1.3-1", "MQTT-3.1.3-11"))
 
 	register(c.Case{
+		ID:       "3.1/will-properties",
+		Title:    "a 5.0 Will's properties (Will Delay Interval, Message Expiry, Content Type, Response Topic, Correlation Data, User Property) go in the CONNECT as given",
+		Versions: c.V5,
+		Level:    c.Must,
+		Run: func(t *c.T) {
+			var props codec.Properties
+			props.SetWillDelay(30).SetMessageExpiry(60).SetContentType("text/plain; charset=ü").SetResponseTopic(t.Topic("reply")).
+				SetCorrelationData([]byte{1, 2, 3}).AddUser("ключ", "значение")
+			w := &c.Will{Topic: t.Topic("will"), Payload: []byte("gone"), Properties: &props}
+			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true, Will: w})
+			conn, cp := accept(t, "")
+			t.Check(cp.WillFlag, "Will Flag 1", "Will Flag 0", "CONNECT of a client with a will has Will Flag 0: %s", cp)
+			got := &cp.Will.Properties
+			c.Equal(t, "Will Delay Interval", got.WillDelay, props.WillDelay)
+			t.Check(got.Has(codec.PropMessageExpiry) && got.MessageExpiry == 60, "Message Expiry Interval 60", fmt.Sprint(got.MessageExpiry),
+				"Will Message Expiry Interval %d (present %t), want 60", got.MessageExpiry, got.Has(codec.PropMessageExpiry))
+			c.Equal(t, "Will Content Type", got.ContentType, props.ContentType)
+			c.Equal(t, "Will Response Topic", got.ResponseTopic, props.ResponseTopic)
+			t.Check(bytes.Equal(got.CorrelationData, props.CorrelationData), fmt.Sprintf("%x", props.CorrelationData), fmt.Sprintf("%x", got.CorrelationData),
+				"Will Correlation Data %x, want %x", got.CorrelationData, props.CorrelationData)
+			t.Check(len(got.User) == 1 && got.User[0] == props.User[0], fmt.Sprint(props.User), fmt.Sprint(got.User), "Will User Properties %v, want %v", got.User, props.User)
+			connack(t, conn, false, nil)
+			leaves(t, conn)
+		},
+	}, nil, ids("MQTT-3.1.2-9", "MQTT-3.1.3-11"))
+
+	register(c.Case{
 		ID:       "3.1/credentials",
 		Title:    "a user name and password set both flags and appear, in that order, in the CONNECT payload",
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			a := c.Action{Op: c.OpConnect, CleanStart: true}
-			drivers.Attach(t, &a, drivers.Extra{Username: "user-ü", Password: []byte("secret")})
-			t.StartClient(a)
+			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true, Username: "user-ü", Password: []byte("secret")})
 			conn, cp := accept(t, "")
 			t.Check(cp.UsernameFlag && cp.PasswordFlag, "User Name Flag 1, Password Flag 1", cp.String(), "CONNECT flags do not announce the credentials: %s", cp)
 			c.Equal(t, "User Name", cp.Username, "user-ü")
@@ -134,11 +157,9 @@ func init() {
 		Versions: c.V311,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			a := c.Action{Op: c.OpConnect, CleanStart: true}
-			drivers.Attach(t, &a, drivers.Extra{Password: []byte("secret")})
-			conn, cp, refused := refusedLocally(t, a, nil, true)
-			if refused {
-				return
+			conn, cp := startOrRefuse(t, c.Action{Op: c.OpConnect, CleanStart: true, Password: []byte("secret")}, true)
+			if conn == nil {
+				return // the client refused before connecting
 			}
 			// The codec rejects Password Flag 1 with User Name Flag 0 as malformed, failing
 			// accept; check the flags explicitly as well.
@@ -153,11 +174,9 @@ func init() {
 		Versions: c.V311,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			a := c.Action{Op: c.OpConnect, CleanStart: false}
-			drivers.Attach(t, &a, drivers.Extra{NoClientID: true})
-			conn, cp, refused := refusedLocally(t, a, nil, true)
-			if refused {
-				return
+			conn, cp := startOrRefuse(t, c.Action{Op: c.OpConnect, CleanStart: false, EmptyClientID: true}, true)
+			if conn == nil {
+				return // the client refused before connecting
 			}
 			t.Check(cp.ClientID != "" || cp.CleanStart, "a client identifier, or CleanSession 1", cp.String(),
 				"CONNECT has a zero-length ClientId with CleanSession 0: %s", cp)
@@ -171,19 +190,20 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			a := c.Action{Op: c.OpPublish, Topic: t.Topic("auth"), Message: []byte("m"), CleanStart: true}
-			drivers.Attach(t, &a, drivers.Extra{AuthMethod: "MQTTSPEC-ECHO", AuthData: []byte("hello")})
+			a := c.Action{Op: c.OpPublish, Topic: t.Topic("auth"), Message: []byte("m"), CleanStart: true,
+				AuthMethod: "MQTTSPEC-ECHO", AuthData: []byte("hello"), AuthAnswer: c.AuthEcho}
 			t.StartClient(a)
 			conn, cp := accept(t, "")
 			c.Equal(t, "CONNECT Authentication Method", cp.Properties.AuthMethod, "MQTTSPEC-ECHO")
 			ch := &codec.Auth{ReasonCode: codec.ReasonContinueAuthentication}
 			ch.Properties.SetAuthMethod("MQTTSPEC-ECHO").SetAuthData([]byte("challenge-1"))
 			conn.Send(ch)
-			// The PUBLISH must wait for the CONNACK: the answer comes first, and only it.
-			next(t, conn, c.Auth(codec.ReasonContinueAuthentication).Props("same Authentication Method", func(p *codec.Properties) error {
+			// The PUBLISH must wait for the CONNACK: the answer comes first, and only it — not
+			// even a PINGREQ (MQTT-3.1.2-30 allows AUTH and DISCONNECT only).
+			conn.Expect(c.Auth(codec.ReasonContinueAuthentication).Props("same Authentication Method", func(p *codec.Properties) error {
 				return wantString("Authentication Method", p.AuthMethod, "MQTTSPEC-ECHO")
 			}))
-			nothing(t, conn, 0)
+			conn.ExpectNothing(0)
 			ok := &codec.Connack{}
 			ok.Properties.SetAuthMethod("MQTTSPEC-ECHO")
 			conn.Send(ok)

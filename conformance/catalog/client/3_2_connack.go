@@ -7,7 +7,6 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
-	"github.com/mqttspec/mqttspec/conformance/drivers"
 )
 
 // Section 3.2: how the client treats the CONNACK — refusals and redirections, Session Present,
@@ -89,9 +88,9 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumQoS(0) })
 			// Downgrading to QoS 0 or refusing the message are both allowed.
-			p := next(t, conn, c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
+			p := conn.ExpectSkippingPings(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
 			if p.Type() == codec.PUBLISH {
-				next(t, conn, c.Disconnect(codec.ReasonSuccess))
+				conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess))
 			}
 			conn.ExpectClosed()
 		},
@@ -107,9 +106,9 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Retain: true, CleanStart: true})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetRetainAvailable(0) })
-			p := next(t, conn, c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
+			p := conn.ExpectSkippingPings(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
 			if p.Type() == codec.PUBLISH {
-				next(t, conn, c.Disconnect(codec.ReasonSuccess))
+				conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess))
 			}
 			conn.ExpectClosed()
 		},
@@ -125,7 +124,7 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte(strings.Repeat("x", 100)), CleanStart: true})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(64) })
-			next(t, conn, c.Disconnect(codec.ReasonSuccess).Where("at most 64 bytes", maxSize(codec.V5, 64)))
+			conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess).Where("at most 64 bytes", maxSize(codec.V5, 64)))
 			conn.ExpectClosed()
 		},
 	}, nil, ids("MQTT-3.2.2-15"))
@@ -144,16 +143,16 @@ func init() {
 			limit := uint32(2 + 2 + 1 + 2 + len(topic) + 1 + 8)
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(limit) })
 			fits := maxSize(codec.V5, limit)
-			sub := next(t, conn, c.Type(codec.SUBSCRIBE).Where("fits", fits)).(*codec.Subscribe)
+			sub := conn.ExpectSkippingPings(c.Type(codec.SUBSCRIBE).Where("fits", fits)).(*codec.Subscribe)
 			conn.Send(&codec.Suback{PacketID: sub.PacketID, ReasonCodes: []codec.ReasonCode{2}})
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1})
-			next(t, conn, c.Puback(1).Where("fits", fits))
+			conn.ExpectSkippingPings(c.Puback(1).Where("fits", fits))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("2"), QoS: 2, PacketID: 2})
-			next(t, conn, c.Pubrec(2).Where("fits", fits))
+			conn.ExpectSkippingPings(c.Pubrec(2).Where("fits", fits))
 			conn.Send(&codec.Pubrel{PacketID: 2})
-			next(t, conn, c.Pubcomp(2).Where("fits", fits))
+			conn.ExpectSkippingPings(c.Pubcomp(2).Where("fits", fits))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("3")})
-			next(t, conn, c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
+			conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
 			conn.ExpectClosed()
 		},
 	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.4.2-2", "MQTT-3.4.2-3", "MQTT-3.5.2-2", "MQTT-3.5.2-3", "MQTT-3.7.2-2", "MQTT-3.7.2-3", "MQTT-3.14.2-3", "MQTT-3.14.2-4"))
@@ -172,9 +171,9 @@ func init() {
 			fits := maxSize(codec.V5, limit)
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).Where("fits", fits))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			next(t, conn, c.Pubrel(pub.PacketID).Where("fits", fits))
+			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID).Where("fits", fits))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
-			next(t, conn, c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
+			conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
 			conn.ExpectClosed()
 		},
 	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.6.2-2", "MQTT-3.6.2-3"))
@@ -234,10 +233,8 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("assigned")
-			a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true}
-			drivers.Attach(t, &a, drivers.Extra{NoClientID: true})
-			conn, cp, refused := refusedLocally(t, a, nil, false)
-			if refused {
+			conn, cp := startOrRefuse(t, c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true, EmptyClientID: true}, false)
+			if conn == nil {
 				t.Skipf("the client does not connect without a client identifier when asked for a persistent session")
 			}
 			if cp.ClientID != "" {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
-	"github.com/mqttspec/mqttspec/conformance/drivers"
 )
 
 // Section 3.3: the PUBLISH packets the client sends — flags, packet identifier, topic, payload,
@@ -58,9 +57,7 @@ func init() {
 			var props codec.Properties
 			props.SetMessageExpiry(60).SetContentType("text/plain; charset=ü").SetResponseTopic(t.Topic("reply")).
 				SetCorrelationData([]byte{1, 2, 3}).AddUser("ключ", "значение")
-			a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true}
-			drivers.Attach(t, &a, drivers.Extra{PublishProps: &props})
-			t.StartClient(a)
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true, PublishProps: &props})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1).NoProp(codec.PropSubscriptionID).
 				User(codec.UserProperty{Key: "ключ", Value: "значение"}).Props("the given properties", func(p *codec.Properties) error {
@@ -90,11 +87,9 @@ func init() {
 			topic := t.Topic("resp")
 			var props codec.Properties
 			props.SetResponseTopic(t.Topic("reply/+"))
-			a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), CleanStart: true}
-			drivers.Attach(t, &a, drivers.Extra{PublishProps: &props})
-			conn, _, refused := refusedLocally(t, a, nil, true)
-			if refused {
-				return
+			conn, _ := startOrRefuse(t, c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), CleanStart: true, PublishProps: &props}, true)
+			if conn == nil {
+				return // the client refused before connecting
 			}
 			// The codec rejects a Response Topic with a wildcard as malformed.
 			leaves(t, conn)
@@ -113,7 +108,7 @@ func init() {
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			for range 3 {
 				pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
-				nothing(t, conn, 700*time.Millisecond)
+				conn.ExpectNothingButPings(700 * time.Millisecond)
 				conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			}
 			leaves(t, conn)
@@ -134,8 +129,8 @@ func init() {
 				pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 				conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
 				// The quota is 0 until the PUBCOMP, but a PUBREL is not a PUBLISH.
-				next(t, conn, c.Pubrel(pub.PacketID))
-				nothing(t, conn, 700*time.Millisecond)
+				conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
+				conn.ExpectNothingButPings(700 * time.Millisecond)
 				conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			}
 			leaves(t, conn)
@@ -172,9 +167,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("inalias")
-			a := c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 3, CleanStart: true}
-			drivers.Attach(t, &a, drivers.Extra{TopicAliasMaximum: 2})
-			t.StartClient(a)
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 3, CleanStart: true, TopicAliasMaximum: 2})
 			conn, cp := connected(t, "")
 			if !cp.Properties.Has(codec.PropTopicAliasMaximum) || cp.Properties.TopicAliasMaximum == 0 {
 				t.Skipf("the client announced no Topic Alias Maximum: it accepts no aliases")
@@ -184,11 +177,11 @@ func init() {
 			first := &codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1}
 			first.Properties.SetTopicAlias(n)
 			conn.Send(first)
-			next(t, conn, c.Puback(1))
+			conn.ExpectSkippingPings(c.Puback(1))
 			second := &codec.Publish{Topic: "", Payload: []byte("2"), QoS: 1, PacketID: 2}
 			second.Properties.SetTopicAlias(n)
 			conn.Send(second)
-			next(t, conn, c.Puback(2))
+			conn.ExpectSkippingPings(c.Puback(2))
 			lastMessage(t, conn, topic)
 		},
 	}, nil, ids("MQTT-3.3.2-10"))
@@ -200,9 +193,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("oldalias")
-			a := c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, Reconnect: true}
-			drivers.Attach(t, &a, drivers.Extra{TopicAliasMaximum: 2})
-			t.StartClient(a)
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, Reconnect: true, TopicAliasMaximum: 2})
 			conn, cp := connected(t, "first")
 			if !cp.Properties.Has(codec.PropTopicAliasMaximum) || cp.Properties.TopicAliasMaximum == 0 {
 				t.Skipf("the client announced no Topic Alias Maximum: it accepts no aliases")
@@ -212,7 +203,7 @@ func init() {
 			first := &codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1}
 			first.Properties.SetTopicAlias(1)
 			conn.Send(first)
-			next(t, conn, c.Puback(1))
+			conn.ExpectSkippingPings(c.Puback(1))
 			conn.Close()
 			conn2, _ := accept(t, "second")
 			connack(t, conn2, true, nil)
@@ -227,7 +218,7 @@ func init() {
 
 // subscribed expects the client's SUBSCRIBE for exactly filter at qos and grants it.
 func subscribed(t *c.T, conn *c.Conn, filter string, qos byte) *codec.Subscribe {
-	sub := next(t, conn, c.Type(codec.SUBSCRIBE).Where(fmt.Sprintf("one filter %q at QoS %d", filter, qos), func(p codec.Packet) error {
+	sub := conn.ExpectSkippingPings(c.Type(codec.SUBSCRIBE).Where(fmt.Sprintf("one filter %q at QoS %d", filter, qos), func(p codec.Packet) error {
 		s := p.(*codec.Subscribe)
 		if len(s.Subscriptions) != 1 {
 			return fmt.Errorf("%d topic filters, want 1", len(s.Subscriptions))

@@ -8,7 +8,6 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
-	"github.com/mqttspec/mqttspec/conformance/drivers"
 )
 
 // Sections 4.8 (3.1.1) and 4.13 (5.0): the client's reaction to malformed packets and protocol
@@ -85,7 +84,7 @@ func init() {
 				return conn
 			},
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-				sub := next(t, conn, c.Type(codec.SUBSCRIBE)).(*codec.Subscribe)
+				sub := conn.ExpectSkippingPings(c.Type(codec.SUBSCRIBE)).(*codec.Subscribe)
 				b := enc(t, &codec.Suback{PacketID: sub.PacketID, ReasonCodes: []codec.ReasonCode{1}})
 				b[0] |= 0x01
 				return b, "SUBACK with fixed-header flags 0001"
@@ -105,7 +104,7 @@ func init() {
 		{id: "pubrel-reserved-flags", what: "a PUBREL with fixed-header flags 0000", versions: c.Both, s311: ids("MQTT-3.6.1-1", "MQTT-2.2.2-2"), setup: subscriber,
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				conn.Send(&codec.Publish{Topic: t.Topic("sub"), Payload: []byte("m"), QoS: 2, PacketID: 3})
-				next(t, conn, c.Pubrec(3))
+				conn.ExpectSkippingPings(c.Pubrec(3))
 				b := enc(t, &codec.Pubrel{PacketID: 3})
 				b[0] &^= 0x02
 				return b, "PUBREL with fixed-header flags 0000"
@@ -130,9 +129,7 @@ func init() {
 			}, codes: rcs(codec.ReasonTopicAliasInvalid)},
 		{id: "publish-above-maximum-packet-size", what: "a PUBLISH larger than the client's Maximum Packet Size", versions: c.V5,
 			setup: func(t *c.T) *c.Conn {
-				a := c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2, CleanStart: true}
-				drivers.Attach(t, &a, drivers.Extra{MaximumPacketSize: 256})
-				t.StartClient(a)
+				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2, CleanStart: true, MaximumPacketSize: 256})
 				conn, cp := connected(t, "")
 				if cp.Properties.MaximumPacketSize != 256 {
 					t.Skipf("the client announced no Maximum Packet Size of 256 (got %d)", cp.Properties.MaximumPacketSize)
@@ -145,9 +142,7 @@ func init() {
 			}, codes: rcs(codec.ReasonPacketTooLarge)},
 		{id: "publish-above-receive-maximum", what: "a second QoS 2 PUBLISH while the first is unfinished and the client's Receive Maximum is 1", versions: c.V5,
 			setup: func(t *c.T) *c.Conn {
-				a := c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 3, CleanStart: true}
-				drivers.Attach(t, &a, drivers.Extra{ReceiveMaximum: 1})
-				t.StartClient(a)
+				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 3, CleanStart: true, ReceiveMaximum: 1})
 				conn, cp := connected(t, "")
 				if cp.Properties.ReceiveMaximum != 1 {
 					t.Skipf("the client announced no Receive Maximum of 1 (got %d)", cp.Properties.ReceiveMaximum)
@@ -157,7 +152,7 @@ func init() {
 			},
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				conn.Send(&codec.Publish{Topic: t.Topic("sub"), Payload: []byte("1"), QoS: 2, PacketID: 1})
-				next(t, conn, c.Pubrec(1))
+				conn.ExpectSkippingPings(c.Pubrec(1))
 				return enc(t, &codec.Publish{Topic: t.Topic("sub"), Payload: []byte("2"), QoS: 2, PacketID: 2}), "a second QoS 2 PUBLISH before the PUBREL of the first"
 			}, codes: rcs(codec.ReasonReceiveMaximumExceeded)},
 		{id: "unexpected-auth", what: "an AUTH although the client sent no Authentication Method", versions: c.V5,
@@ -221,7 +216,7 @@ func catalog5(v violation) {
 				codes = rcs(reasonFor(t, b))
 			}
 			conn.SendRaw(b, fmt.Sprintf("%s (a client should answer DISCONNECT %v)", desc, codes))
-			closing(t, conn, codes, true)
+			conn.ExpectClosedSkippingPings(c.WithDisconnect(codes...))
 		},
 	}, nil, ids("mqttspec-5.0-4.13.1-should-2"))
 }
@@ -237,9 +232,7 @@ func subscriber(t *c.T) *c.Conn {
 
 // aliasSubscriber is subscriber with a Topic Alias Maximum of 2 announced by the client.
 func aliasSubscriber(t *c.T) *c.Conn {
-	a := c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2, CleanStart: true}
-	drivers.Attach(t, &a, drivers.Extra{TopicAliasMaximum: 2})
-	t.StartClient(a)
+	t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2, CleanStart: true, TopicAliasMaximum: 2})
 	conn, cp := connected(t, "")
 	if cp.Properties.TopicAliasMaximum != 2 {
 		t.Skipf("the client announced no Topic Alias Maximum of 2 (got %d)", cp.Properties.TopicAliasMaximum)

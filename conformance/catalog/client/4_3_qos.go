@@ -6,7 +6,6 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
-	"github.com/mqttspec/mqttspec/conformance/drivers"
 )
 
 // Section 4.3: the QoS 1 and QoS 2 flows, with the client as sender (PUBLISH, PUBREL) and as
@@ -43,7 +42,7 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
-			nothing(t, conn, 1500*time.Millisecond)
+			conn.ExpectNothingButPings(1500 * time.Millisecond)
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -61,7 +60,7 @@ func init() {
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).Where("packet identifier ≠ 0", nonZeroID))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
 			// The codec checks the PUBREL's fixed-header flags and reason code.
-			next(t, conn, c.Pubrel(pub.PacketID))
+			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -78,9 +77,9 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
-			nothing(t, conn, 1500*time.Millisecond)
+			conn.ExpectNothingButPings(1500 * time.Millisecond)
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			next(t, conn, c.Pubrel(pub.PacketID))
+			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -97,8 +96,8 @@ func init() {
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			next(t, conn, c.Pubrel(pub.PacketID))
-			nothing(t, conn, 1500*time.Millisecond)
+			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
+			conn.ExpectNothingButPings(1500 * time.Millisecond)
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -113,14 +112,12 @@ func init() {
 			topic := t.Topic("q2exp")
 			var props codec.Properties
 			props.SetMessageExpiry(1)
-			a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true}
-			drivers.Attach(t, &a, drivers.Extra{PublishProps: &props})
-			t.StartClient(a)
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true, PublishProps: &props})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).HasProp(codec.PropMessageExpiry))
-			nothing(t, conn, 2*time.Second)
+			conn.ExpectNothingButPings(2 * time.Second)
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			next(t, conn, c.Pubrel(pub.PacketID))
+			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -183,7 +180,7 @@ func init() {
 				t.Failf("the second PUBLISH", "connection closed", "the client closed the connection")
 			}
 			conn.Send(&codec.Pubrec{PacketID: first.PacketID})
-			next(t, conn, c.Pubrel(first.PacketID))
+			conn.ExpectSkippingPings(c.Pubrel(first.PacketID))
 			if second == nil {
 				// Not sent yet: it may come now, while the PUBREL awaits its PUBCOMP.
 				p, closed := conn.Next(time.Second)
@@ -197,7 +194,7 @@ func init() {
 				"the second PUBLISH reuses identifier %d while its PUBREL awaits PUBCOMP", id2)
 			conn.Send(&codec.Pubcomp{PacketID: first.PacketID})
 			conn.Send(&codec.Pubrec{PacketID: id2})
-			next(t, conn, c.Pubrel(id2))
+			conn.ExpectSkippingPings(c.Pubrel(id2))
 			conn.Send(&codec.Pubcomp{PacketID: id2})
 			leaves(t, conn)
 		},
@@ -231,7 +228,7 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 1, PacketID: 4242})
-			next(t, conn, c.Puback(4242))
+			conn.ExpectSkippingPings(c.Puback(4242))
 			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-3.3.4-1", "MQTT-4.3.2-2", "MQTT-2.3.1-6", "MQTT-4.5.0-2"), ids("MQTT-3.3.4-1", "MQTT-4.3.2-4", "MQTT-2.2.1-5", "MQTT-4.5.0-2", "MQTT-3.4.2-1"))
@@ -247,9 +244,9 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 777})
-			next(t, conn, c.Pubrec(777))
+			conn.ExpectSkippingPings(c.Pubrec(777))
 			conn.Send(&codec.Pubrel{PacketID: 777})
-			next(t, conn, c.Pubcomp(777))
+			conn.ExpectSkippingPings(c.Pubcomp(777))
 			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-3.3.4-1", "MQTT-4.3.3-2", "MQTT-2.3.1-6", "MQTT-4.5.0-2"),
@@ -266,7 +263,7 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: t.Topic("elsewhere"), Payload: []byte("stray"), QoS: 1, PacketID: 11})
-			next(t, conn, c.Puback(11))
+			conn.ExpectSkippingPings(c.Puback(11))
 			// Whether the client counts the stray message towards the one it waits for is its
 			// business: the case ends here.
 		},
@@ -283,9 +280,9 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 1, PacketID: 7})
-			next(t, conn, c.Puback(7))
+			conn.ExpectSkippingPings(c.Puback(7))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("two"), QoS: 1, PacketID: 7, Dup: true})
-			next(t, conn, c.Puback(7))
+			conn.ExpectSkippingPings(c.Puback(7))
 			// The client leaves after its third message only if it counted the second.
 			lastMessage(t, conn, topic)
 		},
@@ -302,14 +299,14 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 2, PacketID: 5})
-			next(t, conn, c.Pubrec(5))
+			conn.ExpectSkippingPings(c.Pubrec(5))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 2, PacketID: 5, Dup: true})
-			next(t, conn, c.Pubrec(5))
+			conn.ExpectSkippingPings(c.Pubrec(5))
 			conn.Send(&codec.Pubrel{PacketID: 5})
-			next(t, conn, c.Pubcomp(5))
+			conn.ExpectSkippingPings(c.Pubcomp(5))
 			// One message so far: a client that delivered the duplicate would now have its two
 			// messages and leave.
-			nothing(t, conn, time.Second)
+			conn.ExpectNothingButPings(time.Second)
 			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-4.3.3-2"), ids("MQTT-4.3.3-10"))
@@ -326,9 +323,9 @@ func init() {
 			subscribed(t, conn, topic, 2)
 			for _, m := range []string{"one", "two"} {
 				conn.Send(&codec.Publish{Topic: topic, Payload: []byte(m), QoS: 2, PacketID: 9})
-				next(t, conn, c.Pubrec(9))
+				conn.ExpectSkippingPings(c.Pubrec(9))
 				conn.Send(&codec.Pubrel{PacketID: 9})
-				next(t, conn, c.Pubcomp(9))
+				conn.ExpectSkippingPings(c.Pubcomp(9))
 			}
 			// The third message: a client that took "two" for a duplicate is still waiting.
 			lastMessage(t, conn, topic)
@@ -348,10 +345,10 @@ func init() {
 			p := &codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 31}
 			p.Properties.SetMessageExpiry(1)
 			conn.Send(p)
-			next(t, conn, c.Pubrec(31))
+			conn.ExpectSkippingPings(c.Pubrec(31))
 			t.Sleep(1500 * time.Millisecond)
 			conn.Send(&codec.Pubrel{PacketID: 31})
-			next(t, conn, c.Pubcomp(31))
+			conn.ExpectSkippingPings(c.Pubcomp(31))
 			lastMessage(t, conn, topic)
 		},
 	}, nil, ids("MQTT-4.3.3-13"))

@@ -3,9 +3,10 @@
 // specification section (3_1_connect.go, 3_3_publish.go, 4_4_redelivery.go, …). Importing the
 // package registers its cases with package catalog.
 //
-// A case starts the client through the run's driver (t.StartClient with a conformance.Action,
-// plus a drivers.Extra for options the Action has no field for yet), accepts its connection,
-// answers with chosen packets — normal, withheld, delayed, duplicated or malformed — and asserts
+// A case starts the client through the run's driver (t.StartClient with a conformance.Action),
+// accepts its connection (t.AcceptOrExit where the client may refuse before connecting),
+// answers PINGREQ wherever it comes (Conn.ExpectSkippingPings and its siblings), answers with
+// chosen packets — normal, withheld, delayed, duplicated or malformed — and asserts
 // exact fields of what the client sends. Waits are short (keep alive 1 s where timing matters)
 // and every case has its own listener, so cases run in parallel.
 package client

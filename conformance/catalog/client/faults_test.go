@@ -144,6 +144,13 @@ var faults = []fault{
 			}
 			return keep(p)
 		}},
+	{name: "drops-will-delay", cases: []string{"3.1/will-properties"},
+		out: func(p []byte, _ int, _ *faultState) [][]byte {
+			if typeOf(p) == codec.CONNECT {
+				return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Connect).Will.Properties.Clear(codec.PropWillDelay) }))
+			}
+			return keep(p)
+		}},
 	{name: "subscribe-flags-zero", cases: []string{"3.8/subscribe-packet"},
 		out: func(p []byte, _ int, _ *faultState) [][]byte {
 			if typeOf(p) == codec.SUBSCRIBE {

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"time"
@@ -46,10 +45,15 @@ func ids(s ...string) []string { return s }
 // version (a client that cannot speak it cannot be judged on it).
 func accept(t *c.T, label string) (*c.Conn, *codec.Connect) {
 	conn, cp := t.AcceptConnect(label)
+	checkLevel(t, cp)
+	return conn, cp
+}
+
+// checkLevel ends the case as an error unless the CONNECT is for the case's version.
+func checkLevel(t *c.T, cp *codec.Connect) {
 	if codec.Version(cp.ProtocolLevel) != t.Version {
 		t.Errorf("the client connected with protocol level %d; the case runs on %v (the driver did not make it speak that version)", cp.ProtocolLevel, t.Version)
 	}
-	return conn, cp
 }
 
 // connack sends a successful CONNACK with Session Present sp; on 5.0 props may add properties.
@@ -72,95 +76,14 @@ func connected(t *c.T, label string) (*c.Conn, *codec.Connect) {
 // leaves expects the client to end the connection normally: a DISCONNECT (5.0: reason 0x00 Normal
 // disconnection), then the close with nothing after it (MQTT-3.14.4-1, MQTT-3.14.4-2).
 func leaves(t *c.T, conn *c.Conn) {
-	next(t, conn, c.Disconnect(codec.ReasonSuccess))
+	conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess))
 	conn.ExpectClosed()
 }
 
-// next waits for the next packet that is not a PINGREQ and checks it against m, like
-// Conn.Expect. A PINGREQ is answered and skipped: a client may send one at any time, and many
-// do as soon as they are connected.
-func next(t *c.T, conn *c.Conn, m c.Matcher) codec.Packet {
-	step := t.Timeouts.Step
-	deadline := time.Now().Add(step)
-	for {
-		p, closed := conn.Next(max(time.Until(deadline), time.Millisecond))
-		switch {
-		case closed:
-			t.Failf(m.String(), "connection closed", "[%s] expected %s, but the connection closed", conn.Label, m)
-		case p == nil:
-			t.Failf(m.String(), "nothing within "+step.String(), "[%s] expected %s, nothing arrived within %v", conn.Label, m, step)
-		case p.Type() == codec.PINGREQ && m.Match(p) != nil:
-			conn.Send(&codec.Pingresp{})
-			continue
-		}
-		if err := m.Match(p); err != nil {
-			t.Failf(m.String(), p.String(), "[%s] expected %s, got %s: %v", conn.Label, m, p, err)
-		}
-		return p
-	}
-}
-
-// nextPublish is next for a PUBLISH.
+// nextPublish is Conn.ExpectSkippingPings for a PUBLISH matcher.
 func nextPublish(t *c.T, conn *c.Conn, m c.Matcher) *codec.Publish {
-	return is(t, conn, next(t, conn, m), m)
-}
-
-// nothing checks that for d (default: the run's Nothing timeout) the client sends nothing but
-// PINGREQ (answered) and keeps the connection open, like Conn.ExpectNothing.
-func nothing(t *c.T, conn *c.Conn, d time.Duration) {
-	if d <= 0 {
-		d = t.Timeouts.Nothing
-	}
-	deadline := time.Now().Add(d)
-	want := "no packet for " + d.String()
-	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return
-		}
-		p, closed := conn.Next(left)
-		switch {
-		case closed:
-			t.Failf(want, "connection closed", "[%s] expected silence for %v, but the connection closed", conn.Label, d)
-		case p == nil:
-			return
-		case p.Type() == codec.PINGREQ:
-			conn.Send(&codec.Pingresp{})
-		default:
-			t.Failf(want, p.String(), "[%s] expected no packet for %v, got %s", conn.Label, d, p)
-		}
-	}
-}
-
-// closing expects the client to close the connection within the step timeout. PINGREQ packets
-// before the close are skipped. On 5.0 a DISCONNECT with one of codes may come first (need: must
-// come first); on 3.1.1 nothing may.
-func closing(t *c.T, conn *c.Conn, codes []codec.ReasonCode, need bool) {
-	step := t.Timeouts.Step
-	deadline := time.Now().Add(step)
-	v5 := conn.Version() == codec.V5
-	want := "the connection closed"
-	if v5 && len(codes) > 0 {
-		want += " (DISCONNECT " + fmt.Sprint(codes) + " first)"
-	}
-	for {
-		p, closed := conn.Next(max(time.Until(deadline), time.Millisecond))
-		switch {
-		case closed && need && v5:
-			t.Failf(want, "closed without DISCONNECT", "[%s] the connection closed without a DISCONNECT %v", conn.Label, codes)
-		case closed:
-			return
-		case p == nil:
-			t.Failf(want, "connection still open after "+step.String(), "[%s] expected the client to close the connection within %v; it is still open", conn.Label, step)
-		case p.Type() == codec.PINGREQ:
-			continue
-		case v5 && p.Type() == codec.DISCONNECT && slices.Contains(codes, p.(*codec.Disconnect).ReasonCode):
-			conn.ExpectClosed()
-			return
-		default:
-			t.Failf(want, p.String(), "[%s] expected %s, got %s", conn.Label, want, p)
-		}
-	}
+	pub, _ := conn.ExpectSkippingPings(m).(*codec.Publish)
+	return pub
 }
 
 // errorCodes are the DISCONNECT reason codes a client may send before closing on an error: any
@@ -182,31 +105,28 @@ func closesOnError(t *c.T, conn *c.Conn, codes ...codec.ReasonCode) {
 	if len(codes) == 0 {
 		codes = errorCodes()
 	}
-	closing(t, conn, codes, false)
+	conn.ExpectClosedSkippingPings(c.OrDisconnect(codes...))
 }
 
-// refusedLocally starts the client on an action it may refuse (an invalid topic, a forbidden
-// option). It reports true when the client program ended within grace without connecting: it
-// refused before opening a connection. Otherwise it returns the accepted connection — answered
-// with a successful CONNACK (props on 5.0) when answer is set — for the case to check what the
-// client does next.
-func refusedLocally(t *c.T, a c.Action, props func(*codec.Properties), answer bool) (*c.Conn, *codec.Connect, bool) {
-	p := t.StartClient(a)
-	const grace = 3 * time.Second // node needs a while to start on a loaded machine
-	ctx, cancel := context.WithTimeout(t.Context(), grace)
-	err := p.Wait(ctx)
-	exited := ctx.Err() == nil
-	cancel()
+// startOrRefuse starts the client on an action it may refuse before connecting (an invalid
+// topic, a forbidden combination of options). It returns nil when the client ended without
+// connecting; otherwise the accepted connection and its CONNECT — answered with a successful
+// CONNACK when answer is set — for the case to check what the client does next.
+func startOrRefuse(t *c.T, a c.Action, answer bool) (*c.Conn, *codec.Connect) {
+	t.StartClient(a)
+	conn, exited := t.AcceptOrExit("first")
 	if exited {
-		t.Logf("the client ended without connecting: %v", err)
-		t.ExpectNoConnection(300 * time.Millisecond)
-		return nil, nil, true
+		return nil, nil
 	}
-	conn, cp := accept(t, "first")
+	cp := conn.Expect(c.Type(codec.CONNECT)).(*codec.Connect)
+	if v := codec.Version(cp.ProtocolLevel); v.Valid() {
+		conn.SetVersion(v)
+	}
+	checkLevel(t, cp)
 	if answer {
-		connack(t, conn, false, props)
+		connack(t, conn, false, nil)
 	}
-	return conn, cp, false
+	return conn, cp
 }
 
 // pingWindow is how long a client with keep alive ka may stay silent before a case concludes it

@@ -2,7 +2,7 @@
 // The client program of mqttspec's mqttjs driver: performs one client conformance action with
 // the mqtt npm package (MQTT.js), as an application using the library would.
 //
-// Flags (all --name=value) mirror conformance.Action and drivers.Extra; byte strings are hex so
+// Flags (all --name=value) mirror conformance.Action; byte strings are hex so
 // that any byte reaches the library (topics and other strings are decoded as WTF-8: a UTF-8
 // encoded surrogate becomes a lone surrogate in the JavaScript string, which is how an
 // application would hold such a string). One line per event on stdout ("connected", "received
@@ -16,21 +16,43 @@ const started = Date.now()
 const log = console.log
 console.log = (...args) => log(String(Date.now() - started).padStart(6), ...args)
 
-const users = []
+const users = [] // User Properties of each PUBLISH
+const willUsers = [] // User Properties of the Will
+const unsubscribe = [] // filters to unsubscribe from after the messages
 
 function parse (argv) {
   const a = {}
   for (const arg of argv) {
     const m = /^--([a-z0-9-]+)=(.*)$/s.exec(arg)
     if (!m) throw new Error('bad argument ' + JSON.stringify(arg) + ' (want --name=value)')
-    if (m[1] === 'user-hex') {
+    if (m[1] === 'user-hex' || m[1] === 'will-user-hex') {
       const [k, v] = m[2].split(':')
-      users.push([str(k), str(v)])
+      ;(m[1] === 'user-hex' ? users : willUsers).push([str(k), str(v)])
+      continue
+    }
+    if (m[1] === 'unsubscribe-hex') {
+      unsubscribe.push(str(m[2]))
       continue
     }
     a[m[1]] = m[2]
   }
   return a
+}
+
+// messageProps are the 5.0 properties of a PUBLISH (prefix '') or of the Will (prefix 'will-'),
+// as MQTT.js names them.
+function messageProps (a, prefix, userProps) {
+  const p = {}
+  if (prefix === 'will-' && a['will-delay'] !== undefined) p.willDelayInterval = num(a['will-delay'], 0)
+  if (a[prefix + 'message-expiry'] !== undefined) p.messageExpiryInterval = num(a[prefix + 'message-expiry'], 0)
+  if (a[prefix + 'content-type-hex'] !== undefined) p.contentType = str(a[prefix + 'content-type-hex'])
+  if (a[prefix + 'response-topic-hex'] !== undefined) p.responseTopic = str(a[prefix + 'response-topic-hex'])
+  if (a[prefix + 'correlation-hex'] !== undefined) p.correlationData = hex(a[prefix + 'correlation-hex'])
+  if (userProps.length > 0) {
+    p.userProperties = {}
+    for (const [k, v] of userProps) p.userProperties[k] = v
+  }
+  return p
 }
 
 // wtf8 decodes bytes as UTF-8, keeping UTF-8 encoded surrogates as lone surrogates.
@@ -90,6 +112,10 @@ function main () {
   if (a['password-hex'] !== undefined) opts.password = hex(a['password-hex'])
   if (a['will-topic-hex'] !== undefined) {
     opts.will = { topic: str(a['will-topic-hex']), payload: hex(a['will-payload-hex']), qos: num(a['will-qos'], 0), retain: bool(a['will-retain']) }
+    if (v5) {
+      const wp = messageProps(a, 'will-', willUsers)
+      if (Object.keys(wp).length > 0) opts.will.properties = wp
+    }
   }
   if (v5) {
     const p = {}
@@ -99,7 +125,7 @@ function main () {
     if (num(a['max-packet-size'], 0) > 0) p.maximumPacketSize = num(a['max-packet-size'], 0)
     if (a['auth-method']) {
       p.authenticationMethod = a['auth-method']
-      if (a['auth-data-hex']) p.authenticationData = hex(a['auth-data-hex'])
+      if (a['auth-data-hex'] !== undefined) p.authenticationData = hex(a['auth-data-hex'])
     }
     if (Object.keys(p).length > 0) opts.properties = p
   }
@@ -150,8 +176,8 @@ function main () {
   })
   let received = 0
   const afterMessages = () => {
-    if (bool(a.unsubscribe)) {
-      client.unsubscribe(topic, (err) => finish(err))
+    if (unsubscribe.length > 0) {
+      client.unsubscribe(unsubscribe, (err) => finish(err))
     } else {
       finish()
     }
@@ -170,15 +196,7 @@ function main () {
         const message = hex(a['message-hex'])
         const popts = { qos, retain: bool(a.retain) }
         if (v5) {
-          const p = {}
-          if (a['message-expiry'] !== undefined) p.messageExpiryInterval = num(a['message-expiry'], 0)
-          if (a['content-type-hex'] !== undefined) p.contentType = str(a['content-type-hex'])
-          if (a['response-topic-hex'] !== undefined) p.responseTopic = str(a['response-topic-hex'])
-          if (a['correlation-hex'] !== undefined) p.correlationData = hex(a['correlation-hex'])
-          if (users.length > 0) {
-            p.userProperties = {}
-            for (const [k, v] of users) p.userProperties[k] = v
-          }
+          const p = messageProps(a, '', users)
           if (Object.keys(p).length > 0) popts.properties = p
         }
         for (let i = 0; i < count; i++) {

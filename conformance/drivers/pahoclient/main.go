@@ -2,8 +2,7 @@
 // conformance action with github.com/eclipse/paho.golang (MQTT 5.0, through autopaho) or
 // github.com/eclipse/paho.mqtt.golang (MQTT 3.1.1), as a user of those libraries would.
 //
-// The driver builds it with go build on first use; flags mirror conformance.Action and
-// drivers.Extra. Byte strings (topic, payload, will, password, authentication data) are given in
+// The driver builds it with go build on first use; flags mirror conformance.Action. Byte strings (topic, payload, will, password, authentication data) are given in
 // hex so that any byte, NUL included, reaches the library. It prints one line per event
 // ("connected", "received TOPIC PAYLOAD", "error …") and exits 0 when the action completed.
 package main
@@ -47,19 +46,58 @@ type action struct {
 	willQoS       int
 	willRetain    bool
 	hasWill       bool
-	unsubscribe   bool
+	will          props // 5.0 Will Properties
+	unsubscribe   []string
 	authMethod    string
 	authData      []byte
+	hasAuthData   bool
 	aliasMax      int
 	receiveMax    int
 	maxPacket     uint
-	// 5.0 PUBLISH properties
-	messageExpiry uint
+	publish       props // 5.0 PUBLISH properties
+}
+
+// props are the 5.0 PUBLISH or Will properties the driver passes.
+type props struct {
+	willDelay     uint32
+	hasWillDelay  bool
+	messageExpiry uint32
 	hasExpiry     bool
 	contentType   string
 	responseTopic string
 	correlation   []byte
 	user          [][2]string
+}
+
+// flags defines the flags of the properties with the prefix ("" for PUBLISH, "will-" for the
+// Will); strings are set by finish.
+func (p *props) flags(fs *flag.FlagSet, prefix string) (finish func()) {
+	var contentType, responseTopic []byte
+	u32 := func(v *uint32, set *bool) func(string) error {
+		return func(s string) error {
+			n, err := strconv.ParseUint(s, 10, 32)
+			*v, *set = uint32(n), true
+			return err
+		}
+	}
+	if prefix == "will-" {
+		fs.Func("will-delay", "Will Delay Interval (5.0)", u32(&p.willDelay, &p.hasWillDelay))
+	}
+	fs.Func(prefix+"message-expiry", "Message Expiry Interval (5.0)", u32(&p.messageExpiry, &p.hasExpiry))
+	fs.Var(hexFlag{b: &contentType}, prefix+"content-type-hex", "Content Type (hex)")
+	fs.Var(hexFlag{b: &responseTopic}, prefix+"response-topic-hex", "Response Topic (hex)")
+	fs.Var(hexFlag{b: &p.correlation}, prefix+"correlation-hex", "Correlation Data (hex)")
+	fs.Func(prefix+"user-hex", "User Property KEY:VALUE, both hex (repeatable)", func(s string) error {
+		k, v, ok := strings.Cut(s, ":")
+		kb, err1 := hex.DecodeString(k)
+		vb, err2 := hex.DecodeString(v)
+		if !ok || err1 != nil || err2 != nil {
+			return fmt.Errorf("want HEXKEY:HEXVALUE")
+		}
+		p.user = append(p.user, [2]string{string(kb), string(vb)})
+		return nil
+	})
+	return func() { p.contentType, p.responseTopic = string(contentType), string(responseTopic) }
 }
 
 func main() {
@@ -136,39 +174,27 @@ func parse(args []string) (*action, error) {
 	fs.Var(hexFlag{b: &a.willPayload}, "will-payload-hex", "will payload (hex)")
 	fs.IntVar(&a.willQoS, "will-qos", 0, "will QoS")
 	fs.BoolVar(&a.willRetain, "will-retain", false, "will RETAIN")
-	fs.BoolVar(&a.unsubscribe, "unsubscribe", false, "subscribe: unsubscribe before disconnecting")
+	fs.Func("unsubscribe-hex", "subscribe: a filter (hex) to unsubscribe from before disconnecting (repeatable)", func(s string) error {
+		b, err := hex.DecodeString(s)
+		a.unsubscribe = append(a.unsubscribe, string(b))
+		return err
+	})
 	fs.StringVar(&a.authMethod, "auth-method", "", "enhanced authentication method (5.0)")
-	fs.Var(hexFlag{b: &a.authData}, "auth-data-hex", "authentication data (hex)")
+	fs.Var(hexFlag{b: &a.authData, set: &a.hasAuthData}, "auth-data-hex", "authentication data (hex)")
 	fs.IntVar(&a.aliasMax, "topic-alias-max", 0, "Topic Alias Maximum to announce (5.0)")
 	fs.IntVar(&a.receiveMax, "receive-max", 0, "Receive Maximum to announce (5.0)")
 	fs.UintVar(&a.maxPacket, "max-packet-size", 0, "Maximum Packet Size to announce (5.0)")
-	var contentType, responseTopic []byte
-	fs.Func("message-expiry", "Message Expiry Interval of each PUBLISH (5.0)", func(s string) error {
-		n, err := strconv.ParseUint(s, 10, 32)
-		a.messageExpiry, a.hasExpiry = uint(n), true
-		return err
-	})
-	fs.Var(hexFlag{b: &contentType}, "content-type-hex", "Content Type (hex)")
-	fs.Var(hexFlag{b: &responseTopic}, "response-topic-hex", "Response Topic (hex)")
-	fs.Var(hexFlag{b: &a.correlation}, "correlation-hex", "Correlation Data (hex)")
-	fs.Func("user-hex", "User Property KEY:VALUE, both hex (repeatable)", func(s string) error {
-		k, v, ok := strings.Cut(s, ":")
-		kb, err1 := hex.DecodeString(k)
-		vb, err2 := hex.DecodeString(v)
-		if !ok || err1 != nil || err2 != nil {
-			return fmt.Errorf("want HEXKEY:HEXVALUE")
-		}
-		a.user = append(a.user, [2]string{string(kb), string(vb)})
-		return nil
-	})
+	finishPublish := a.publish.flags(fs, "")
+	finishWill := a.will.flags(fs, "will-")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	finishPublish()
+	finishWill()
 	if a.version != "5" && a.version != "3.1.1" {
 		return nil, fmt.Errorf("-version %q: want 3.1.1 or 5", a.version)
 	}
 	a.topic, a.willTopic, a.username = string(topic), string(willTopic), string(username)
-	a.contentType, a.responseTopic = string(contentType), string(responseTopic)
 	a.duration = time.Duration(durationMS) * time.Millisecond
 	a.count = max(a.count, 1)
 	return a, nil

@@ -132,8 +132,8 @@ func runV311(ctx context.Context, a *action) error {
 				break loop
 			}
 		}
-		if a.unsubscribe && n == a.count {
-			errs = append(errs, wait(ctx, c.Unsubscribe(a.topic)))
+		if len(a.unsubscribe) > 0 && n == a.count {
+			errs = append(errs, wait(ctx, c.Unsubscribe(a.unsubscribe...)))
 		}
 	}
 	c.Disconnect(250)

@@ -68,6 +68,7 @@ func runV5(ctx context.Context, a *action) error {
 	}
 	if a.hasWill {
 		cfg.WillMessage = &paho.WillMessage{Topic: a.willTopic, Payload: a.willPayload, QoS: byte(a.willQoS), Retain: a.willRetain}
+		cfg.WillProperties = willProps(&a.will)
 	}
 	if a.authMethod != "" {
 		cfg.AuthHandler = &echoAuth{method: a.authMethod}
@@ -89,7 +90,10 @@ func runV5(ctx context.Context, a *action) error {
 			cp.Properties.MaximumPacketSize = &mp
 		}
 		if a.authMethod != "" {
-			cp.Properties.AuthMethod, cp.Properties.AuthData = a.authMethod, a.authData
+			cp.Properties.AuthMethod = a.authMethod
+			if a.hasAuthData {
+				cp.Properties.AuthData = a.authData
+			}
 		}
 		return cp, nil
 	}
@@ -137,8 +141,8 @@ func runV5(ctx context.Context, a *action) error {
 				break wait
 			}
 		}
-		if a.unsubscribe && n == a.count {
-			if _, err := cm.Unsubscribe(ctx, &paho.Unsubscribe{Topics: []string{a.topic}}); err != nil {
+		if len(a.unsubscribe) > 0 && n == a.count {
+			if _, err := cm.Unsubscribe(ctx, &paho.Unsubscribe{Topics: a.unsubscribe}); err != nil {
 				errs = append(errs, fmt.Errorf("unsubscribe: %w", err))
 			}
 		}
@@ -161,7 +165,7 @@ func publishV5(ctx context.Context, cm *autopaho.ConnectionManager, a *action, u
 	var wg sync.WaitGroup
 	errs := make([]error, a.count)
 	for i := range a.count {
-		p := &paho.Publish{Topic: a.topic, QoS: byte(a.qos), Retain: a.retain, Payload: a.message, Properties: publishProps(a)}
+		p := &paho.Publish{Topic: a.topic, QoS: byte(a.qos), Retain: a.retain, Payload: a.message, Properties: publishProps(&a.publish)}
 		if a.qos == 0 {
 			_, errs[i] = cm.Publish(ctx, p)
 			continue
@@ -207,13 +211,31 @@ func (e *echoAuth) Authenticate(in *paho.Auth) *paho.Auth {
 func (e *echoAuth) Authenticated() {}
 
 // publishProps are the 5.0 PUBLISH properties of the action (nil when none).
-func publishProps(a *action) *paho.PublishProperties {
+func publishProps(a *props) *paho.PublishProperties {
 	if !a.hasExpiry && a.contentType == "" && a.responseTopic == "" && a.correlation == nil && len(a.user) == 0 {
 		return nil
 	}
 	p := &paho.PublishProperties{ContentType: a.contentType, ResponseTopic: a.responseTopic, CorrelationData: a.correlation}
 	if a.hasExpiry {
-		e := uint32(a.messageExpiry)
+		e := a.messageExpiry
+		p.MessageExpiry = &e
+	}
+	for _, u := range a.user {
+		p.User = append(p.User, paho.UserProperty{Key: u[0], Value: u[1]})
+	}
+	return p
+}
+
+// willProps are the 5.0 Will Properties of the action (empty when none: autopaho would otherwise
+// add a Will Delay Interval of its own).
+func willProps(a *props) *paho.WillProperties {
+	p := &paho.WillProperties{ContentType: a.contentType, ResponseTopic: a.responseTopic, CorrelationData: a.correlation}
+	if a.hasWillDelay {
+		d := a.willDelay
+		p.WillDelayInterval = &d
+	}
+	if a.hasExpiry {
+		e := a.messageExpiry
 		p.MessageExpiry = &e
 	}
 	for _, u := range a.user {
