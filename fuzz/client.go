@@ -26,7 +26,8 @@ func decodeServerStream(b []byte, v codec.Version) serverStream {
 	var s serverStream
 	dc := &codec.Decoder{Options: codec.Options{Version: v, Sender: codec.SideServer}}
 	for len(b) > 0 {
-		p, n, err := dc.Decode(b)
+		before := dc.Options
+		_, n, err := dc.Decode(b)
 		if errors.Is(err, codec.ErrShort) {
 			s.partial = true
 			break
@@ -35,9 +36,8 @@ func decodeServerStream(b []byte, v codec.Version) serverStream {
 			s.bad = err
 			break
 		}
-		q, _, _ := codec.DecodeWith(dc.Options, b[:n], nil) // a copy that owns its memory
+		q, _, _ := codec.DecodeWith(before, b[:n], nil) // a copy that owns its memory
 		s.packets = append(s.packets, q)
-		_ = p
 		b = b[n:]
 	}
 	if len(s.packets) == 0 && s.bad == nil {
