@@ -658,9 +658,13 @@ func (t *T) stopClients() {
 
 // ExpectSkippingPings is Expect for client-role connections: a PINGREQ that m does not match is
 // answered with PINGRESP and skipped (a client may send one at any time, and many do as soon as
-// they are connected). The step timeout bounds the whole wait.
+// they are connected). The step timeout bounds the whole wait, skipped PINGREQs included.
 func (c *Conn) ExpectSkippingPings(m Matcher) codec.Packet {
-	d := c.t.Timeouts.Step
+	return c.ExpectWithinSkippingPings(c.t.Timeouts.Step, m)
+}
+
+// ExpectWithinSkippingPings is ExpectSkippingPings with an explicit deadline.
+func (c *Conn) ExpectWithinSkippingPings(d time.Duration, m Matcher) codec.Packet {
 	in, ok := c.recvSkippingPings(time.Now().Add(d), func(p codec.Packet) bool { return m.Match(p) == nil })
 	if !ok {
 		c.t.Failf(m.String(), fmt.Sprintf("nothing within %v", d), "[%s] expected %s, nothing arrived within %v", c.Label, m, d)

@@ -52,13 +52,17 @@ Drivers: reference (mqttspec's client, in process), mosquitto (mosquitto_pub/mos
 mqttjs (MQTT.js through node; npm ci --prefix conformance/drivers/mqttjs), paho (paho.golang for
 5.0, paho.mqtt.golang for 3.1.1; built with go build from this source tree) and cmd (any program,
 from a command template). A case asking for something the client cannot do (reconnect, a keep
-alive of 1 s, …) is skipped with the reason.
+alive of 1 s, …) is skipped, and the skip message says why. The results name the driver as the
+target, with what it runs (programs and library versions, or the command templates).
 
 Template placeholders (--cmd): {op} {host} {port} {version} (3.1.1|5) {version_compact} (311|5)
 {level} (4|5) {client_id} {topic} {qos} {message}
 {retain} {count} {keepalive} {clean} {duration} {duration_ms} {reconnect} {session_expiry}
 {username} {password} {will_topic} {will_payload} {will_qos} {will_retain}. A template that does
-not mention a placeholder cannot honour that option, and actions needing it are skipped.`,
+not mention a placeholder cannot honour that option, and actions needing it are skipped; every
+action names a client identifier, so every template needs {client_id}. Will properties,
+enhanced authentication, UNSUBSCRIBE, the client's 5.0 limits and PUBLISH properties have no
+placeholder: those cases are skipped with the cmd driver.`,
 		Example: `  mqttspec test client                                   # the reference client
   mqttspec test client --driver mosquitto --version 5 --report out/
   mqttspec test client --driver cmd --cmd-publish 'mosquitto_pub -h {host} -p {port} -V {version_compact} -i {client_id} -t {topic} -q {qos} -m {message}'`,

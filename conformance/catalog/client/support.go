@@ -80,6 +80,13 @@ func leaves(t *c.T, conn *c.Conn) {
 	conn.ExpectClosed()
 }
 
+// leavesAfter is leaves for a client that stays connected for another d (an OpConnect's
+// Duration minus what has passed): the DISCONNECT may come up to d plus the step timeout later.
+func leavesAfter(t *c.T, conn *c.Conn, d time.Duration) {
+	conn.ExpectWithinSkippingPings(max(d, 0)+t.Timeouts.Step, c.Disconnect(codec.ReasonSuccess))
+	conn.ExpectClosed()
+}
+
 // nextPublish is Conn.ExpectSkippingPings for a PUBLISH matcher.
 func nextPublish(t *c.T, conn *c.Conn, m c.Matcher) *codec.Publish {
 	pub, _ := conn.ExpectSkippingPings(m).(*codec.Publish)
