@@ -210,15 +210,29 @@ func runTestBroker(cmd *cobra.Command, f *testFlags) error {
 		return failWith(exitUsage, err)
 	}
 	defer stop()
-	out := cmd.OutOrStdout()
-	progress := !f.json && isTTY(out)
 	r := &conformance.Runner{Target: tg, Versions: versions, Parallel: f.parallel, RunTimeout: f.runTimeout,
 		Timeouts: conformance.Timeouts{Step: f.stepTimeout, Case: f.caseTimeout},
 		Tool:     reports.Tool{Name: "mqttspec", Version: toolVersion()}}
+	return runAndReport(ctx, cmd, r, cases, runOutput{json: f.json, reportDir: f.reportDir, reportURL: f.reportURL, expectFile: f.expectFile, exp: exp})
+}
+
+// runOutput says what a test subcommand does with its run.
+type runOutput struct {
+	json                             bool
+	reportDir, reportURL, expectFile string
+	exp                              *expect.File
+}
+
+// runAndReport runs the cases and does what both "test broker" and "test client" do with the
+// results: progress on a TTY, results.json/HTML/JUnit/summary.md, the text or JSON summary, the
+// comparison with an expectations file, and the exit code.
+func runAndReport(ctx context.Context, cmd *cobra.Command, r *conformance.Runner, cases []conformance.Case, o runOutput) error {
+	out := cmd.OutOrStdout()
+	progress := !o.json && isTTY(out)
 	if progress {
 		n, total := 0, 0
 		for _, c := range cases {
-			for _, v := range versions {
+			for _, v := range r.Versions {
 				if c.Versions.Has(v) {
 					total++
 				}
@@ -240,30 +254,30 @@ func runTestBroker(cmd *cobra.Command, f *testFlags) error {
 		return failWith(exitUsage, err)
 	}
 	var cmp *expect.Comparison
-	if exp != nil {
-		cmp = expect.Compare(exp, res)
+	if o.exp != nil {
+		cmp = expect.Compare(o.exp, res)
 	}
-	if f.reportDir != "" {
-		if err := writeReports(f.reportDir, res); err != nil {
+	if o.reportDir != "" {
+		if err := writeReports(o.reportDir, res); err != nil {
 			return failWith(exitUsage, err)
 		}
 	}
-	if err := writeSummary(f.reportDir, res, cmp, f.reportURL); err != nil {
+	if err := writeSummary(o.reportDir, res, cmp, o.reportURL); err != nil {
 		return failWith(exitUsage, err)
 	}
-	if f.json {
+	if o.json {
 		if err := res.Encode(out); err != nil {
 			return failWith(exitUsage, err)
 		}
 	} else {
-		printSummary(out, res, f.reportDir)
+		printSummary(out, res, o.reportDir)
 		if cmp != nil {
-			printComparison(out, cmp, f.expectFile)
+			printComparison(out, cmp, o.expectFile)
 		}
 	}
 	if cmp != nil {
 		if !cmp.OK() {
-			return failWith(exitFailures, fmt.Errorf("%d regression(s) against %s", len(cmp.Regressions), f.expectFile))
+			return failWith(exitFailures, fmt.Errorf("%d regression(s) against %s", len(cmp.Regressions), o.expectFile))
 		}
 		return nil
 	}

@@ -139,62 +139,8 @@ func runTestClient(cmd *cobra.Command, f *testClientFlags) error {
 	}
 	defer release()
 
-	out := cmd.OutOrStdout()
-	progress := !f.json && isTTY(out)
 	r := &conformance.Runner{Driver: d, Versions: versions, Parallel: f.parallel, RunTimeout: f.runTimeout,
 		Timeouts: conformance.Timeouts{Step: f.stepTimeout, Case: f.caseTimeout},
 		Tool:     reports.Tool{Name: "mqttspec", Version: toolVersion()}}
-	if progress {
-		n, total := 0, 0
-		for _, c := range cases {
-			for _, v := range versions {
-				if c.Versions.Has(v) {
-					total++
-				}
-			}
-		}
-		r.Progress = func(c reports.Case) {
-			n++
-			fmt.Fprintf(out, "\r\033[K[%d/%d] %-5s %-6s %s", n, total, c.Status, c.Version, c.ID)
-			if c.Status == reports.Fail || c.Status == reports.Error {
-				fmt.Fprintf(out, "\n        %s\n", c.Message)
-			}
-		}
-	}
-	res, err := r.Run(ctx, cases)
-	if progress {
-		fmt.Fprint(out, "\r\033[K")
-	}
-	if err != nil {
-		return failWith(exitUsage, err)
-	}
-	var cmpr *expect.Comparison
-	if exp != nil {
-		cmpr = expect.Compare(exp, res)
-	}
-	if f.reportDir != "" {
-		if err := writeReports(f.reportDir, res); err != nil {
-			return failWith(exitUsage, err)
-		}
-	}
-	if err := writeSummary(f.reportDir, res, cmpr, f.reportURL); err != nil {
-		return failWith(exitUsage, err)
-	}
-	if f.json {
-		if err := res.Encode(out); err != nil {
-			return failWith(exitUsage, err)
-		}
-	} else {
-		printSummary(out, res, f.reportDir)
-		if cmpr != nil {
-			printComparison(out, cmpr, f.expectFile)
-		}
-	}
-	if cmpr != nil {
-		if !cmpr.OK() {
-			return failWith(exitFailures, fmt.Errorf("%d regression(s) against %s", len(cmpr.Regressions), f.expectFile))
-		}
-		return nil
-	}
-	return exitFor(res)
+	return runAndReport(ctx, cmd, r, cases, runOutput{json: f.json, reportDir: f.reportDir, reportURL: f.reportURL, expectFile: f.expectFile, exp: exp})
 }
