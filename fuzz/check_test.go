@@ -226,11 +226,14 @@ func TestBrokerSessionCatchesABrokenHealthCheck(t *testing.T) {
 
 func TestBrokerSessionCatchesAStall(t *testing.T) {
 	old, oldStall := serveConn, stallTimeout
-	stallTimeout = 200 * time.Millisecond
+	const stall = 200 * time.Millisecond
+	stallTimeout = stall
 	serveConn = func(_ *broker.Server, c net.Conn) {
 		buf := make([]byte, 4)
 		io.ReadFull(c, buf) // then stop reading, without closing
-		time.Sleep(2 * stallTimeout)
+		// The constant, not stallTimeout: this goroutine outlives the check, and the deferred
+		// restore below would race with a read of the variable.
+		time.Sleep(2 * stall)
 		c.Close()
 	}
 	defer func() { serveConn, stallTimeout = old, oldStall }()
