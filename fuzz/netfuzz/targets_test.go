@@ -17,7 +17,7 @@ func campaign(tb testing.TB, target string, d time.Duration, n int) *Report {
 	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
 	defer cancel()
 	rep, err := Run(ctx, Options{Target: target, Version: codec.VersionUnknown, Duration: d, MaxExecs: n, Seed: 7,
-		OutDir: tb.TempDir(), ProbeTimeout: 2 * time.Second})
+		OutDir: tb.TempDir(), ProbeTimeout: 5 * time.Second}) // generous: CI runs every package at once on 2 cores
 	if err != nil {
 		tb.Fatal(err)
 	}
