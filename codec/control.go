@@ -52,8 +52,10 @@ func (p *Disconnect) AppendTo(dst []byte, v Version) ([]byte, error) {
 
 func appendReasonProps(dst []byte, v Version, t PacketType, rc ReasonCode, p *Properties) ([]byte, error) {
 	n := 0
-	props := !p.Empty()
-	if v == V5 && (rc != 0 || props) {
+	// DISCONNECT may stop after the reason code (§3.14.2.2.1 defaults a missing Property Length
+	// to 0); AUTH may not (§3.15.2.1 allows omitting both or neither), so it always carries one.
+	props := !p.Empty() || t == AUTH
+	if v == V5 && (rc != 0 || !p.Empty()) {
 		n = 1
 		if props {
 			n += p.blockSize()
@@ -83,6 +85,11 @@ func (d *dec) reasonProps(rc *ReasonCode, p *Properties) error {
 		return err
 	}
 	if d.remaining() == 0 {
+		if d.t == AUTH {
+			// §3.15.2.1: the Reason Code and the Property Length are omitted together or not
+			// at all; only DISCONNECT defaults a missing Property Length (§3.14.2.2.1).
+			return d.truncated("property length")
+		}
 		return nil
 	}
 	return d.props(p, d.t)

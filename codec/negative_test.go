@@ -208,7 +208,7 @@ func negativeCases() []negCase {
 		{name: "SUBACK reason 0x03", v: v5, wire: "90 04 00 01 00 03", rule: "suback-reason-code", stmt: "MQTT-3.9.3-2", class: pro},
 		{name: "UNSUBACK reason 0x01", v: v5, wire: "B0 04 00 01 00 01", rule: "unsuback-reason-code", stmt: "MQTT-3.11.3-2", class: pro},
 		{name: "DISCONNECT reason 0x01", v: v5, wire: "E0 01 01", rule: "disconnect-reason-code", stmt: "MQTT-3.14.2-1", class: pro},
-		{name: "AUTH reason 0x01", v: v5, wire: "F0 01 01", rule: "auth-reason-code", stmt: "MQTT-3.15.2-1", class: pro},
+		{name: "AUTH reason 0x01", v: v5, wire: "F0 02 01 00", rule: "auth-reason-code", stmt: "MQTT-3.15.2-1", class: pro},
 
 		// Properties.
 		{name: "unknown property 0x04", v: v5, wire: "30 06 00 01 74 02 04 00", rule: "property-unknown", stmt: "", class: mal, fatal: true},
@@ -266,6 +266,7 @@ func negativeCases() []negCase {
 		{name: "UNSUBACK with codes", v: v311, wire: "B0 03 00 01 00", rule: "trailing-bytes", stmt: "", class: mal},
 		{name: "topic length past the packet", v: v311, wire: "30 05 00 09 61 62 63", rule: "truncated", stmt: "", class: mal, fatal: true},
 		{name: "packet identifier cut", v: v5, wire: "32 04 00 01 74 00", rule: "truncated", stmt: "", class: mal, fatal: true},
+		{name: "AUTH reason code without property length", v: v5, wire: "F0 01 19", rule: "truncated", stmt: "", class: mal, fatal: true},
 		{name: "packet too large", v: v311, max: 8, wire: "30 07 00 03 61 2F 62 68 69", rule: "packet-too-large", stmt: "", class: codec.ErrPacketTooLarge, fatal: true},
 		{name: "packet too large", v: v5, max: 9, wire: "30 08 00 03 61 2F 62 00 68 69", rule: "packet-too-large", stmt: "", class: codec.ErrPacketTooLarge, fatal: true},
 	}
@@ -484,7 +485,8 @@ func TestTruncationAtEveryField(t *testing.T) {
 		{codec.V311, &codec.Connack{}, nil},
 		{codec.V5, connack, nil},
 		{codec.V5, &codec.Pubrec{PacketID: 1, ReasonCode: 0x80, Properties: *new(codec.Properties).SetReasonString("why")}, []int{2, 3}},
-		{codec.V5, &codec.Auth{ReasonCode: 0x18, Properties: *new(codec.Properties).SetAuthMethod("m").SetAuthData([]byte{1})}, []int{0, 1}},
+		// AUTH: only the empty form (§3.15.2.1); unlike DISCONNECT it has no reason-code-only form.
+		{codec.V5, &codec.Auth{ReasonCode: 0x18, Properties: *new(codec.Properties).SetAuthMethod("m").SetAuthData([]byte{1})}, []int{0}},
 		{codec.V5, &codec.Disconnect{ReasonCode: 0x8E, Properties: *new(codec.Properties).SetReasonString("x")}, []int{0, 1}},
 	}
 	structural := map[string]bool{"truncated": true, "property-length": true, "subscribe-empty": true, "unsubscribe-empty": true}

@@ -178,8 +178,6 @@ var peerIssues = map[string][]peerIssue{
 			note: "DisconnectDecode reads the reason code only when Remaining Length > 1: E0 01 04 becomes a normal disconnection"},
 		{key: peerRejectsValid + ":AUTH:malformed packet: offset byte out of range: malformed packet: reason code", statement: "MQTT 5.0 §3.15.2.1",
 			note: "an AUTH with Remaining Length 0 (reason 0x00, no properties, allowed) is rejected"},
-		{key: peerRejectsValid + ":AUTH:EOF: malformed packet: properties", statement: "MQTT 5.0 §3.15.2.2.1",
-			note: "an AUTH with a reason code and no Property Length: mochi rejects it, the codec accepts it (codec issue reported)"},
 		{key: peerRejectsValid + ":CONNECT:protocol violation: password flag set but no value", statement: "MQTT 5.0 §3.1.3.5",
 			note: "ConnectValidate refuses a zero-length password, which is valid binary data"},
 		{key: peerRejectsValid + ":CONNECT:protocol violation: will flag no payload", statement: "MQTT 5.0 §3.1.3.4",

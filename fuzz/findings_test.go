@@ -27,7 +27,6 @@ var documented = []struct {
 	{mochiPeer, codec.V5, "82050001000000", peerPanics + ":SUBSCRIBE:panic: runtime error: index out of range [N] with length N"},
 	{mochiPeer, codec.V5, "e00104", fieldsDiffer + ":Disconnect.ReasonCode"},
 	{mochiPeer, codec.V5, "f000", peerRejectsValid + ":AUTH:malformed packet: offset byte out of range: malformed packet: reason code"},
-	{mochiPeer, codec.V5, "f00119", peerRejectsValid + ":AUTH:EOF: malformed packet: properties"},
 	{mochiPeer, codec.V5, "100f00044d5154540542 5d0e0000000000", peerRejectsValid + ":CONNECT:protocol violation: password flag set but no value"},
 	{mochiPeer, codec.V311, "101100044d51545404 2e139200000001 6b0000", peerRejectsValid + ":CONNECT:protocol violation: will flag no payload"},
 	{mochiPeer, codec.V311, "e08080808000", peerAcceptsInvalid + ":varint-too-long"},

@@ -14,9 +14,6 @@ type knownIssue struct {
 }
 
 var knownIssues = []knownIssue{
-	{id: "client-disconnect-reason-0x84",
-		match:  "the client sent an invalid packet: DISCONNECT reason code: reason code 0x84",
-		target: "ClientSession", seed: "seed-v5-connect-connect-protocol-name-after-connack"},
 	{id: "pcap-wrap-retransmission",
 		match:  "[retransmission across the sequence wrap]",
 		target: "PcapSession", seed: "regress-wrap-retransmission"},
