@@ -47,7 +47,7 @@ func logNonPass(t *testing.T, res *reports.Results) {
 func TestAgainstMosquitto(t *testing.T) {
 	m := mosquittotest.Start(t)
 	r := &conformance.Runner{Target: &conformance.Target{Name: "mosquitto " + m.Version, URL: "tcp://" + m.Addr,
-		Info: map[string]string{"implementation": "mosquitto " + m.Version + " (Debian package)"}}, Parallel: 4}
+		Info: map[string]string{"implementation": "mosquitto " + m.Version + " (Debian package)"}}, Parallel: 4, Tool: reports.Tool{Name: "mqttspec", Version: "go test"}}
 	res, err := r.Run(context.Background(), catalog.BrokerCases())
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +68,7 @@ func TestAgainstMochi(t *testing.T) {
 	}
 	defer m.Stop()
 	r := &conformance.Runner{Target: &conformance.Target{Name: "mochi-mqtt " + mochitest.Version, URL: "tcp://" + m.Addr,
-		Info: map[string]string{"implementation": "github.com/mochi-mqtt/server/v2 " + mochitest.Version + " in process"}}, Parallel: 4}
+		Info: map[string]string{"implementation": "github.com/mochi-mqtt/server/v2 " + mochitest.Version + " in a child process"}}, Parallel: 4, Tool: reports.Tool{Name: "mqttspec", Version: "go test"}}
 	res, err := r.Run(context.Background(), catalog.BrokerCases())
 	if err != nil {
 		t.Fatal(err)
