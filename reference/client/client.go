@@ -246,7 +246,7 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 		pe := protocolErrorf(codec.ReasonProtocolError, "CONNACK has Session Present 1 after a CONNECT with Clean Start 1 [MQTT-3.2.2-4]")
 		if c.opts.Version == codec.V5 {
 			nc.SetWriteDeadline(time.Now().Add(time.Second))
-			d := &codec.Disconnect{ReasonCode: pe.Reason}
+			d := &codec.Disconnect{ReasonCode: disconnectCode(pe.Reason)}
 			if c.opts.Trace != nil {
 				c.opts.Trace(TraceSend, d)
 			}
@@ -334,7 +334,7 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, cp *codec.Connect) 
 		if err != nil {
 			var ce *codec.Error
 			if errors.As(err, &ce) && v == codec.V5 {
-				send(&codec.Disconnect{ReasonCode: ce.Reason})
+				send(&codec.Disconnect{ReasonCode: disconnectCode(ce.Reason)})
 				return nil, nil, fail(&ProtocolError{Reason: ce.Reason, Err: err})
 			}
 			return nil, nil, fail(fmt.Errorf("waiting for CONNACK: %w", err))
@@ -368,7 +368,7 @@ func (c *Client) handshake(ctx context.Context, nc net.Conn, cp *codec.Connect) 
 			pe = protocolErrorf(codec.ReasonProtocolError, "%v before CONNACK", p.Type())
 		}
 		if v == codec.V5 {
-			send(&codec.Disconnect{ReasonCode: pe.Reason})
+			send(&codec.Disconnect{ReasonCode: disconnectCode(pe.Reason)})
 		}
 		return nil, nil, fail(pe)
 	}

@@ -96,13 +96,7 @@ func (cn *conn) fail(err error) {
 // DISCONNECT with the reason code the violation calls for (section 4.13).
 func (cn *conn) failWith(pe *ProtocolError) {
 	if cn.version == codec.V5 {
-		rc := pe.Reason
-		if !rc.ValidFor(codec.DISCONNECT) {
-			// Some violations carry a code DISCONNECT may not use (0x84 for a bad CONNECT
-			// level): a DISCONNECT must use a DISCONNECT reason code (MQTT-3.14.2-1).
-			rc = codec.ReasonProtocolError
-		}
-		if cn.w.send(&codec.Disconnect{ReasonCode: rc}) == nil {
+		if cn.w.send(&codec.Disconnect{ReasonCode: disconnectCode(pe.Reason)}) == nil {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			cn.w.drain(ctx)
 			cancel()

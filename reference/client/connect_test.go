@@ -415,3 +415,41 @@ func TestServerDisconnect(t *testing.T) {
 		t.Fatalf("Err() = %v", c.Err())
 	}
 }
+
+// TestMalformedBeforeConnack: a malformed packet in place of the CONNACK closes the connection,
+// in 5.0 after a DISCONNECT whose reason code DISCONNECT may carry (MQTT-3.14.2-1) even when
+// the decode error's code is a CONNACK-only one (a CONNECT from the server with a bad protocol
+// level gives 0x84; FuzzClientSession found the client sending DISCONNECT 0x84).
+func TestMalformedBeforeConnack(t *testing.T) {
+	cases := []struct {
+		name string
+		raw  []byte
+		want codec.ReasonCode
+	}{
+		{"connect with bad level", []byte{0x10, 0x0D, 0x00, 0x04, 'M', 'Q', 'T', 'T', 0x09, 0x02, 0x00, 0x3C, 0x00, 0x00, 0x00}, codec.ReasonProtocolError},
+		{"connect with no name and level 0", []byte{0x10, 0x03, 0x00, 0x00, 0x00}, codec.ReasonProtocolError},
+		{"publish qos 3", []byte{0x36, 0x06, 0x00, 0x01, 'a', 0x00, 0x01, 0x00}, codec.ReasonMalformedPacket},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fb := newFakeBroker(t)
+			res := make(chan error, 1)
+			go func() {
+				_, err := Dial(ctxT(t, 5*time.Second), fb.URL(), Options{ClientID: "x", Version: codec.V5, CleanStart: true})
+				res <- err
+			}()
+			fc, _ := fb.accept(codec.V5)
+			fc.w.WriteRaw(tc.raw)
+			got := fc.expectClosed(2 * time.Second)
+			if err := <-res; err == nil {
+				t.Fatal("Dial succeeded")
+			}
+			for _, p := range got {
+				if d, ok := p.(*codec.Disconnect); ok && !d.ReasonCode.ValidFor(codec.DISCONNECT) {
+					t.Fatalf("client sent DISCONNECT 0x%02X, not a DISCONNECT reason code", byte(d.ReasonCode))
+				}
+			}
+			checkDisconnect(t, codec.V5, got, tc.want)
+		})
+	}
+}

@@ -138,3 +138,14 @@ func lost(err error) error {
 	}
 	return fmt.Errorf("%w: %w", ErrConnectionLost, err)
 }
+
+// disconnectCode is the reason code of the DISCONNECT the client sends for a violation of
+// reason rc. A DISCONNECT may only carry a DISCONNECT reason code (MQTT-3.14.2-1), and some
+// violations carry a code only CONNACK uses (0x84 for a bad protocol level, found by
+// FuzzClientSession in a packet received before CONNACK): those become Protocol Error (0x82).
+func disconnectCode(rc codec.ReasonCode) codec.ReasonCode {
+	if rc.ValidFor(codec.DISCONNECT) {
+		return rc
+	}
+	return codec.ReasonProtocolError
+}
