@@ -4,7 +4,7 @@ BIN      ?= bin/mqttspec
 REPORT   ?= out/report
 PKGS     ?= ./...
 
-.PHONY: all build test vet race bench fuzz-smoke conformance list clean
+.PHONY: all build test vet race bench fuzz-smoke fuzz-libfuzzer conformance list clean
 
 all: build test
 
@@ -31,6 +31,12 @@ fuzz-smoke:
 	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
 	  done; \
 	done
+
+# The targets of ./fuzz built and run under libFuzzer, as OSS-Fuzz builds them (needs clang;
+# see docs/fuzzing.md). LIBFUZZER_ARGS, e.g. "-runs 10000000 FuzzStrictLenient".
+LIBFUZZER_ARGS ?= -time 10
+fuzz-libfuzzer:
+	fuzz/oss-fuzz/local.sh $(LIBFUZZER_ARGS)
 
 # Conformance against the embedded reference broker; writes the report to $(REPORT).
 conformance: build

@@ -21,8 +21,8 @@ func seedInputs(b *testing.B, target string) [][]byte {
 	return inputs
 }
 
-// BenchmarkCheckSessions measures the slow checkers on their seed corpora: what one input of
-// the session, stream and capture targets costs without any fuzzing engine.
+// BenchmarkCheckSessions measures the slower checkers on their seed corpora: what one input of
+// the session, stream, capture and generator targets costs without any fuzzing engine.
 func BenchmarkCheckSessions(b *testing.B) {
 	for _, c := range []struct {
 		target string
@@ -31,6 +31,8 @@ func BenchmarkCheckSessions(b *testing.B) {
 		{"BrokerSession", checkBrokerSession},
 		{"ClientSession", checkClientSession},
 		{"Stream", checkStream},
+		{"RoundTrip", checkRoundTrip},
+		{"Generator", checkGenerator},
 		{"PcapSession", checkPcapSession},
 	} {
 		b.Run(c.target, func(b *testing.B) {
