@@ -8,7 +8,8 @@
 // compile_native_go_fuzzer needs: it finds a target by grepping the package directory for its
 // name, copies that one file into the package as a non-test file and builds it with libFuzzer.
 // For the same reason no other file under fuzz/ spells a target's name; docs/fuzzing.md lists
-// them. Every target takes a single []byte, so a libFuzzer seed is simply the value's bytes.
+// them. Every target takes a single []byte; under go-118-fuzz-build a libFuzzer input is that
+// value behind a 4-byte big-endian length (fuzz/oss-fuzz/seedcorpus writes seeds that way).
 //
 // Seed corpora live in testdata/fuzz/<target>/ in the native format and are written by
 // `go test ./fuzz -run TestWriteSeeds -update` from real packets of every type in 3.1.1 and 5.0
