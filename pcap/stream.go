@@ -48,7 +48,12 @@ type half struct {
 	curTime   time.Time
 	ws        *wsHalf
 	mq        framer
+	seqBase   uint32 // the sequence number this direction started at, moved to seqOrigin
 }
+
+// seqOrigin is where the reassembler sees each direction start (see Accept). It is a variable
+// only so that a test can put the wrap inside a short stream.
+var seqOrigin uint32 = 1 << 30
 
 func (c *tcpConn) dirOf(d reassembly.TCPFlowDirection) Direction {
 	if (d == reassembly.TCPDirClientToServer) == c.firstIsClient {
@@ -77,8 +82,24 @@ func (c *tcpConn) open(sc *segCtx, syn bool) {
 	}
 }
 
-// Accept implements reassembly.Stream: it records what the segment says about the connection
-// and forces the start of a direction whose SYN was not captured.
+// Accept implements reassembly.Stream: it records what the segment says about the connection,
+// forces the start of a direction whose SYN was not captured, and rewrites the segment's sequence
+// number and payload before the reassembler reads them (it does so after Accept returns).
+//
+// Sequence numbers: gopacket/reassembly v1.1.19 gets every comparison across 2^32 wrong by one
+// (Sequence.Difference adds 2^32-1 where 2^32 is meant), so a retransmission, an overlap or a
+// segment queued ahead of a gap that straddles the wrap corrupts the stream: a byte doubled and
+// its neighbour lost, or data delivered before the byte that precedes it. We cannot fix the
+// dependency, so the reassembler never sees the sender's numbers: each direction is rebased so
+// that it starts at seqOrigin (1 GiB), and the wrap is 3 GiB into the direction's data instead
+// of wherever the sender's ISN put it. 1 GiB below the origin is room for anything older than the
+// first segment seen (a mid-stream start): TCP's largest window is just under 1 GiB, so no
+// segment can lag further behind. Rebasing is a bijection within a direction, so gaps, overlaps
+// and the counts below are unchanged. Beyond 3 GiB the wrap comes back; there the most common
+// case, a retransmission, stays exact because the data already delivered is cut off here, with
+// modular arithmetic, and the reassembler only sees the new bytes at its next sequence number
+// (what it would do itself, were its arithmetic right). Overlapping out-of-order segments that
+// straddle that second wrap remain exposed to the dependency's bug.
 func (c *tcpConn) Accept(t *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
 	sc, _ := ac.(*segCtx)
 	if sc == nil {
@@ -95,19 +116,32 @@ func (c *tcpConn) Accept(t *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.
 	i := dirIndex(d)
 	const invalid = reassembly.Sequence(-1)
 	if nextSeq == invalid {
+		// This segment starts the direction in the reassembler (a SYN, or a forced start).
+		h.seqBase = t.Seq
+	}
+	t.Seq = t.Seq - h.seqBase + seqOrigin // mod 2^32; t.Ack is left alone: the reassembler only logs it
+	if nextSeq == invalid {
 		if !*start {
 			*start = true
 			h.midstream = true
 			h.mq.lost = true // the first byte need not start a packet
 		}
 	} else if n := len(t.Payload); n > 0 {
-		seq := reassembly.Sequence(t.Seq)
-		if nextSeq.Difference(seq.Add(n)) <= 0 {
+		// Distances in modular arithmetic, exact within 2^31 either way.
+		seq, next := t.Seq, uint32(nextSeq)
+		if int32(next-(seq+uint32(n))) >= 0 {
 			c.s.Retransmissions[i]++
 			c.rd.sum.Retransmissions++
-		} else if nextSeq.Difference(seq) > 0 {
+		} else if int32(seq-next) > 0 {
 			c.s.OutOfOrder[i]++
 			c.rd.sum.OutOfOrder++
+		}
+		if behind := int32(next - seq); behind > 0 {
+			// Already delivered, in whole or in part: keep only the new bytes (see above). An
+			// old segment keeps its flags with no payload, so that a FIN or RST still counts.
+			k := min(int(behind), n)
+			t.Payload = t.Payload[k:]
+			t.Seq = seq + uint32(k)
 		}
 	}
 	h.lastFrame, h.lastTime = sc.frame, sc.ci.Timestamp
