@@ -21,11 +21,6 @@ type conversation struct {
 	version codec.Version
 	client  []*gen.Case
 	server  []*gen.Case
-	// wrapRetransmit: a retransmitted segment's sequence range crosses 2^32, which
-	// gopacket/reassembly v1.1.19 mishandles and pcap works around (docs/findings.md,
-	// pcap-wrap-retransmission, fixed). The checker no longer treats it apart; only
-	// pcapSeeds (seeds_test.go) still leaves such inputs out of the generated seeds.
-	wrapRetransmit bool
 }
 
 // segment is one TCP segment of the synthetic capture.
@@ -99,10 +94,7 @@ func buildCapture(data []byte) (conversation, []byte, error) {
 		if seg.flags == "PA" {
 			switch s.Byte() % 16 {
 			case 0:
-				out = append(out, seg) // retransmission
-				if seg.seq+uint32(len(seg.data)) < seg.seq {
-					conv.wrapRetransmit = true
-				}
+				out = append(out, seg) // retransmission (across the 2^32 wrap too: docs/findings.md)
 			case 1:
 				for j := i + 1; j < len(segs) && segs[j].flags == "PA"; j++ {
 					if segs[j].fromClient == seg.fromClient {
