@@ -75,6 +75,10 @@ type Stream struct {
 	// VersionGuessed is set when no CONNECT taught the version.
 	VersionGuessed bool
 
+	// Detected is set when the stream's ports were not listed and its server endpoint was found
+	// to carry MQTT by its content (Options.Detect).
+	Detected bool
+
 	// WebSocket is non-nil when the stream carries MQTT over WebSocket.
 	WebSocket *WebSocketInfo
 
@@ -183,6 +187,7 @@ const (
 	NoteTruncated  NoteKind = "snaplen"     // a frame was captured shorter than it was on the wire
 	NoteFragmented NoteKind = "ip-fragment" // an IP fragment (not reassembled)
 	NoteLinkType   NoteKind = "link-type"   // frames of a link type Read cannot decode
+	NoteDetected   NoteKind = "detected"    // MQTT found on an unlisted port by its content (Options.Detect)
 )
 
 // Note is something about the capture worth telling that is not an MQTT packet.
@@ -208,7 +213,7 @@ type Stats struct {
 	Format   Format
 	Frames   int // frames in the capture
 	IP       int // frames that carried IPv4 or IPv6
-	TCP      int // TCP segments on MQTT or WebSocket ports
+	TCP      int // TCP segments on MQTT or WebSocket ports, or of connections to detected endpoints
 	NonIP    int // frames of other protocols (ARP…) or unsupported link types
 	Snapped  int // frames captured shorter than their wire length
 	Fragment int // IP fragments (skipped)

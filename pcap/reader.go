@@ -37,6 +37,14 @@ type Options struct {
 	// GapTimeout is how long (in capture time) a direction waits for a missing segment before
 	// the gap is reported and the data after it delivered (default 30s).
 	GapTimeout time.Duration
+	// Detect finds MQTT on ports that are not listed: a connection whose client sends a
+	// plausible CONNECT (protocol name "MQTT" with level 4 or 5, or "MQIsdp" with level 3) as its
+	// first bytes, or an HTTP upgrade offering an MQTT WebSocket subprotocol, is decoded as if
+	// its server port had been listed, handshake included, and so is every later connection to
+	// the same server address and port. Each detection is reported once with a NoteDetected and
+	// listed in Summary.Detected. A connection whose CONNECT was not captured cannot be
+	// detected: list its port in Ports.
+	Detect bool
 }
 
 // DefaultPort is the IANA port of MQTT over TCP.
@@ -72,6 +80,9 @@ func (o *Options) withDefaults() Options {
 type Summary struct {
 	Stats
 	Streams []*Stream
+	// Detected lists the server endpoints Options.Detect found on unlisted ports, in the order
+	// they were found.
+	Detected []Detection
 }
 
 // ReadFile reads the capture at path; see Read.
@@ -128,6 +139,12 @@ type reader struct {
 	now   time.Time
 	snapN bool // a snaplen note was given
 	fragN bool // an IP fragment note was given
+
+	// Options.Detect (see detect.go)
+	endpoints   map[netip.AddrPort]uint8 // detected server endpoints and what they carry
+	hs          handshakes               // SYN and SYN-ACK of unlisted connections
+	pending     int                      // 1 + index in sum.Detected of the detection whose stream is opening
+	pendingText string
 }
 
 // segCtx is the reassembly context of one TCP segment: the reassembler keeps it with queued
@@ -266,7 +283,7 @@ func (rd *reader) handleFrame(f *frame) {
 		return
 	}
 	sp, dp := uint16(payload[0])<<8|uint16(payload[1]), uint16(payload[2])<<8|uint16(payload[3])
-	if rd.ports[sp] == 0 && rd.ports[dp] == 0 {
+	if rd.ports[sp] == 0 && rd.ports[dp] == 0 && (!rd.o.Detect || !rd.detect(ipv, netFlow, payload, sp, dp, f)) {
 		return
 	}
 	if rd.tcp.DecodeFromBytes(payload, gopacket.NilDecodeFeedback) != nil {
@@ -274,12 +291,7 @@ func (rd *reader) handleFrame(f *frame) {
 	}
 	rd.sum.TCP++
 	if len(f.data) < f.origLen {
-		rd.sum.Snapped++
-		if !rd.snapN {
-			rd.snapN = true
-			rd.emitNote(nil, 0, NoteTruncated, int64(f.origLen-len(f.data)),
-				fmt.Sprintf("frame captured with %d of its %d bytes (snap length too small): the missing bytes show up as gaps", len(f.data), f.origLen))
-		}
+		rd.snapped(len(f.data), f.origLen)
 	}
 	t := &rd.tcp
 	if len(t.Payload) == 0 && !t.SYN && !t.FIN && !t.RST {
@@ -287,6 +299,18 @@ func (rd *reader) handleFrame(f *frame) {
 	}
 	ci := gopacket.CaptureInfo{Timestamp: f.ts, CaptureLength: len(f.data), Length: f.origLen}
 	rd.asm.AssembleWithContext(netFlow, t, rd.newCtx(ci))
+	if rd.pending != 0 {
+		rd.detectedDone()
+	}
+}
+
+func (rd *reader) snapped(caplen, origLen int) {
+	rd.sum.Snapped++
+	if !rd.snapN {
+		rd.snapN = true
+		rd.emitNote(nil, 0, NoteTruncated, int64(origLen-caplen),
+			fmt.Sprintf("frame captured with %d of its %d bytes (snap length too small): the missing bytes show up as gaps", caplen, origLen))
+	}
 }
 
 func (rd *reader) fragment() {
@@ -326,6 +350,9 @@ type factory struct{ rd *reader }
 func (f *factory) New(netFlow, tcpFlow gopacket.Flow, t *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
 	rd := f.rd
 	sp, dp := uint16(t.SrcPort), uint16(t.DstPort)
+	src, _ := netip.AddrFromSlice(netFlow.Src().Raw())
+	dst, _ := netip.AddrFromSlice(netFlow.Dst().Raw())
+	a, b := netip.AddrPortFrom(src.Unmap(), sp), netip.AddrPortFrom(dst.Unmap(), dp)
 	srcIsClient := false
 	switch {
 	case t.SYN && !t.ACK:
@@ -336,13 +363,12 @@ func (f *factory) New(netFlow, tcpFlow gopacket.Flow, t *layers.TCP, ac reassemb
 		srcIsClient = true
 	case rd.ports[sp] != 0 && rd.ports[dp] == 0:
 		srcIsClient = false
+	case rd.ports[sp] == 0 && rd.ports[dp] == 0: // a detected endpoint is the server
+		srcIsClient = rd.endpoints[a] == 0
 	default:
 		srcIsClient = sp > dp // both listed: the higher port is usually the ephemeral one
 	}
 	c := &tcpConn{rd: rd, firstIsClient: srcIsClient}
-	src, _ := netip.AddrFromSlice(netFlow.Src().Raw())
-	dst, _ := netip.AddrFromSlice(netFlow.Dst().Raw())
-	a, b := netip.AddrPortFrom(src.Unmap(), sp), netip.AddrPortFrom(dst.Unmap(), dp)
 	if srcIsClient {
 		c.client, c.server = a, b
 	} else {
@@ -351,6 +377,9 @@ func (f *factory) New(netFlow, tcpFlow gopacket.Flow, t *layers.TCP, ac reassemb
 	c.class = rd.ports[c.server.Port()]
 	if c.class == 0 { // only the client's port is listed: go by it
 		c.class = rd.ports[c.client.Port()]
+	}
+	if c.class == 0 { // neither: the server endpoint was detected
+		c.class, c.detected = rd.endpoints[c.server], true
 	}
 	c.half[0] = half{dir: FromClient, conn: c}
 	c.half[1] = half{dir: FromServer, conn: c}

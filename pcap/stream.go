@@ -33,6 +33,7 @@ type tcpConn struct {
 	mode          connMode
 	version       codec.Version
 	guesses       int
+	detected      bool // MQTT because its server endpoint was detected (Options.Detect)
 	half          [2]half
 	finished      bool
 }
@@ -74,11 +75,15 @@ func (c *tcpConn) open(sc *segCtx, syn bool) {
 		End:        sc.ci.Timestamp,
 		Handshake:  syn,
 		Version:    rd.o.Version,
+		Detected:   c.detected,
 	}
 	c.version = rd.o.Version
 	rd.conns = append(rd.conns, c)
 	for i := range c.half {
 		c.half[i].mq.h = &c.half[i]
+	}
+	if rd.pending != 0 {
+		rd.detectedOpen(c.s)
 	}
 }
 
