@@ -29,6 +29,7 @@ type pcapFlags struct {
 	wsPorts   []uint
 	maxPacket int
 	version   string
+	detect    bool
 }
 
 func (f *pcapFlags) add(cmd *cobra.Command) {
@@ -37,10 +38,11 @@ func (f *pcapFlags) add(cmd *cobra.Command) {
 	fl.UintSliceVar(&f.wsPorts, "ws-port", nil, "TCP ports carrying MQTT over WebSocket (default 80,8080,9001)")
 	fl.IntVar(&f.maxPacket, "max-packet", pcap.DefaultMaxPacketSize, "largest MQTT packet decoded; larger ones are reported and skipped")
 	fl.StringVarP(&f.version, "version", "V", "", "MQTT version of streams whose CONNECT was not captured (3.1, 3.1.1, 5; default: guess)")
+	fl.BoolVar(&f.detect, "detect", true, "also decode connections on other ports whose client starts with an MQTT CONNECT (or a WebSocket upgrade offering mqtt)")
 }
 
 func (f *pcapFlags) options() (pcap.Options, error) {
-	o := pcap.Options{MaxPacketSize: f.maxPacket}
+	o := pcap.Options{MaxPacketSize: f.maxPacket, Detect: f.detect}
 	for _, p := range f.ports {
 		if p == 0 || p > 65535 {
 			return o, fmt.Errorf("--port %d is not a TCP port", p)
@@ -83,6 +85,23 @@ func captureErr(w io.Writer, err error) error {
 	return failWith(exitUsage, err)
 }
 
+// printDetections tells which unlisted endpoints were found to carry MQTT, and how to name them.
+func printDetections(w io.Writer, s *pcap.Summary) {
+	if s == nil || len(s.Detected) == 0 {
+		return
+	}
+	var eps, flags []string
+	for _, d := range s.Detected {
+		what, flag := "MQTT", "--port"
+		if d.WebSocket {
+			what, flag = "MQTT over WebSocket", "--ws-port"
+		}
+		eps = append(eps, fmt.Sprintf("%v (%s, stream %d, frame %d)", d.Server, what, d.Stream, d.Frame))
+		flags = append(flags, fmt.Sprintf("%s %d", flag, d.Server.Port()))
+	}
+	fmt.Fprintf(w, "detected on unlisted ports by content: %s; to list them: %s\n", strings.Join(eps, ", "), strings.Join(flags, " "))
+}
+
 func init() {
 	pcapCmd := &cobra.Command{
 		Use:   "pcap",
@@ -90,7 +109,15 @@ func init() {
 		Long: `Read pcap and pcapng captures (also gzipped) of MQTT traffic: Ethernet, Linux cooked (SLL,
 SLL2), BSD loopback and raw IP; IPv4 and IPv6; TCP reassembled (out-of-order segments,
 retransmissions, gaps reported); MQTT on --port (default 1883) and, after an HTTP upgrade, inside
-WebSocket on --ws-port (default 80, 8080, 9001). The version of each stream comes from its CONNECT.`,
+WebSocket on --ws-port (default 80, 8080, 9001). The version of each stream comes from its CONNECT.
+
+Brokers on other ports are found by content (--detect, on by default): a connection whose client
+starts with an MQTT CONNECT (protocol name MQTT level 4 or 5, or MQIsdp level 3), or with an HTTP
+upgrade offering an mqtt WebSocket subprotocol, is decoded as if its port had been listed,
+handshake included, and so is every later connection to the same address and port. Each such
+endpoint is reported once ("detected" note, and a line on stderr). A connection whose CONNECT is
+not in the capture cannot be detected: name its port with --port. --detect=false decodes the
+listed ports only.`,
 	}
 	pcapCmd.AddCommand(pcapDecodeCmd(), pcapCheckCmd(), pcapReplayCmd(), pcapCorpusCmd())
 	rootCmd.AddCommand(pcapCmd)
@@ -105,7 +132,8 @@ func pcapDecodeCmd() *cobra.Command {
 		Long: `Print one line per MQTT packet: frame number, seconds since the first frame, stream, direction,
 packet type and its fields (identifier, topic, QoS, flags, reason codes, properties), then the
 violations the lenient decoder found, each with its statement ID. Notes (missing segments, a
-stream ending inside a packet, WebSocket handshakes) are printed as lines starting with "#".
+stream ending inside a packet, WebSocket handshakes, a broker detected on an unlisted port) are
+printed as lines starting with "#".
 With --json every packet and note is a JSON object on its own line.`,
 		Example: `  mqttspec pcap decode capture.pcapng
   mqttspec pcap decode --port 1883 --port 18830 --json capture.pcap | jq 'select(.type=="PUBLISH")'`,
@@ -158,7 +186,7 @@ With --json every packet and note is a JSON object on its own line.`,
 				return failWith(exitUsage, werr)
 			}
 			if sum != nil {
-				printReadSummary(cmd.ErrOrStderr(), sum)
+				printReadSummary(cmd.ErrOrStderr(), sum, o.Detect)
 			}
 			return captureErr(cmd.ErrOrStderr(), err)
 		},
@@ -175,7 +203,7 @@ func dirString(d pcap.Direction) string {
 	return d.String()
 }
 
-func printReadSummary(w io.Writer, s *pcap.Summary) {
+func printReadSummary(w io.Writer, s *pcap.Summary, detect bool) {
 	var types []string
 	for t, n := range s.ByType {
 		if n > 0 {
@@ -187,8 +215,13 @@ func printReadSummary(w io.Writer, s *pcap.Summary) {
 		fmt.Fprintf(w, ": %s", strings.Join(types, ", "))
 	}
 	fmt.Fprintln(w)
+	printDetections(w, s)
 	if s.Packets == 0 && s.Frames > 0 {
-		fmt.Fprintln(w, "no MQTT found: if the broker listened on another port than the ones given, name it with --port (or --ws-port for WebSocket)")
+		if detect {
+			fmt.Fprintln(w, "no MQTT found on the listed ports, nor any connection elsewhere starting with a CONNECT (detection needs it in the capture): name the broker's port with --port (or --ws-port for WebSocket)")
+		} else {
+			fmt.Fprintln(w, "no MQTT found on the listed ports: name the broker's port with --port (or --ws-port for WebSocket), or drop --detect=false to find it by content")
+		}
 	}
 	if s.Violations > 0 || s.Undecodable > 0 {
 		fmt.Fprintf(w, "%d violations listed, %d packets not decodable\n", s.Violations, s.Undecodable)
@@ -223,6 +256,7 @@ Exit status: 0 when no MUST was broken, 1 when one was, 2 when the capture canno
 			if cerr := captureErr(cmd.ErrOrStderr(), err); cerr != nil {
 				return cerr
 			}
+			printDetections(cmd.ErrOrStderr(), cp.Summary)
 			res := check.Run(cp, check.Options{File: args[0], ToolVersion: toolVersion()})
 			if reportDir != "" {
 				if err := writeReports(reportDir, res); err != nil {
@@ -289,6 +323,7 @@ target's numbering. Exit status 1 when any stream was answered differently.`,
 			if cerr := captureErr(cmd.ErrOrStderr(), err); cerr != nil {
 				return cerr
 			}
+			printDetections(cmd.ErrOrStderr(), cp.Summary)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
 			start := time.Now()
@@ -442,6 +477,7 @@ fuzzing files (copy them to fuzz/testdata/fuzz/<target>/), --format raw the bare
 			if cerr := captureErr(cmd.ErrOrStderr(), err); cerr != nil {
 				return cerr
 			}
+			printDetections(cmd.ErrOrStderr(), cp.Summary)
 			st, err := pcap.WriteCorpus(cp, out, cf)
 			if err != nil {
 				return failWith(exitUsage, err)
