@@ -33,7 +33,9 @@ func FuzzReadCapture(f *testing.F) {
 		f.Add(v.data)
 	}
 	f.Add(pcapngBytes(f, wsConversation(true).frames))
-	o := Options{Ports: append(ports, 1883), WebSocketPorts: append(wsPorts, 9001, 8080), MaxPacketSize: 1 << 16}
+	f.Add(pcapBytes(f, movePort(sampleConversation().frames, 1883, 11883))) // found by detection
+	// Detect: mutated ports go through content detection (and its handshake table).
+	o := Options{Ports: append(ports, 1883), WebSocketPorts: append(wsPorts, 9001, 8080), MaxPacketSize: 1 << 16, Detect: true}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		packets, lastFrame := 0, 0
 		var byType [16]int
