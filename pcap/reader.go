@@ -380,6 +380,9 @@ func (f *factory) New(netFlow, tcpFlow gopacket.Flow, t *layers.TCP, ac reassemb
 	}
 	if c.class == 0 { // neither: the server endpoint was detected
 		c.class, c.detected = rd.endpoints[c.server], true
+		if c.class == 0 { // a SYN from the detected endpoint itself: go by it
+			c.class = rd.endpoints[c.client]
+		}
 	}
 	c.half[0] = half{dir: FromClient, conn: c}
 	c.half[1] = half{dir: FromServer, conn: c}
