@@ -116,7 +116,8 @@ func (t *handshakes) drop(e *hsEntry) {
 
 // plausibleConnect reports whether b starts like a CONNECT: first byte 0x10, a Remaining Length
 // of at most four bytes that leaves room for the variable header and a client identifier, then
-// protocol name "MQTT" with level 4 or 5, or "MQIsdp" with level 3 [MQTT-3.1.2-1].
+// protocol name "MQTT" with level 4 or 5, or "MQIsdp" with level 3 [MQTT-3.1.2-1], bit 7 of the
+// level allowed (bridges).
 func plausibleConnect(b []byte) (codec.Version, bool) {
 	if len(b) < 2 || b[0] != 0x10 {
 		return 0, false
@@ -132,14 +133,17 @@ func plausibleConnect(b []byte) (codec.Version, bool) {
 		}
 	}
 	p := b[i+1:]
+	// A bridge of mosquitto (and brokers copying it) sets bit 7 of the level ("try_private"):
+	// not a valid level, which the lenient decode reports, but unmistakably a CONNECT.
+	level := func(at int) byte { return p[at] &^ 0x80 }
 	var v codec.Version
 	var need int // name, level, flags, keep alive, (properties length,) client identifier length
 	switch {
-	case len(p) >= 7 && p[0] == 0 && p[1] == 4 && string(p[2:6]) == "MQTT" && p[6] == 4:
+	case len(p) >= 7 && p[0] == 0 && p[1] == 4 && string(p[2:6]) == "MQTT" && level(6) == 4:
 		v, need = codec.V311, 6+1+1+2+2
-	case len(p) >= 7 && p[0] == 0 && p[1] == 4 && string(p[2:6]) == "MQTT" && p[6] == 5:
+	case len(p) >= 7 && p[0] == 0 && p[1] == 4 && string(p[2:6]) == "MQTT" && level(6) == 5:
 		v, need = codec.V5, 6+1+1+2+1+2
-	case len(p) >= 9 && p[0] == 0 && p[1] == 6 && string(p[2:8]) == "MQIsdp" && p[8] == 3:
+	case len(p) >= 9 && p[0] == 0 && p[1] == 6 && string(p[2:8]) == "MQIsdp" && level(8) == 3:
 		v, need = codec.V31, 8+1+1+2+2
 	default:
 		return 0, false

@@ -456,6 +456,9 @@ func TestPlausibleConnect(t *testing.T) {
 		{"publish", []byte{0x30, 12, 0, 4, 'M', 'Q', 'T', 'T', 4, 2, 0, 0, 0, 0}, 0, false},
 		{"mqtt-level-3", []byte{0x10, 12, 0, 4, 'M', 'Q', 'T', 'T', 3, 2, 0, 0, 0, 0}, 0, false},
 		{"mqisdp-level-4", []byte{0x10, 14, 0, 6, 'M', 'Q', 'I', 's', 'd', 'p', 4, 2, 0, 0, 0, 0}, 0, false},
+		{"v311-bridge-level-0x84", []byte{0x10, 12, 0, 4, 'M', 'Q', 'T', 'T', 0x84, 2, 0, 0, 0, 0}, codec.V311, true},
+		{"v31-bridge-level-0x83", []byte{0x10, 14, 0, 6, 'M', 'Q', 'I', 's', 'd', 'p', 0x83, 2, 0, 0, 0, 0}, codec.V31, true},
+		{"mqtt-level-0x86", []byte{0x10, 12, 0, 4, 'M', 'Q', 'T', 'T', 0x86, 2, 0, 0, 0, 0}, 0, false},
 		{"lowercase-name", []byte{0x10, 12, 0, 4, 'm', 'q', 't', 't', 4, 2, 0, 0, 0, 0}, 0, false},
 		{"empty", nil, 0, false},
 	} {
