@@ -103,12 +103,31 @@ done | xargs -0 -r cp --parents -t "$work"
 }
 go run ./cmd/mqttspec fuzz dict --out "$out/mqttspec.dict" >/dev/null
 
+# libFuzzer (before LLVM 21) installs its signal handlers without SA_ONSTACK, so its SIGALRM
+# handler (the -timeout check, every timeout/2+1 s) runs on whatever stack is current: often a
+# small goroutine stack, which it overflows, silently corrupting the Go heap (golang/go#49075;
+# seen here as a SIGSEGV inside mallocgc after ~12 minutes of FuzzGenerator). Every sigaction
+# call is wrapped to add SA_ONSTACK, as OSS-Fuzz's Go images do; Go gives its threads an
+# alternate signal stack.
+cat >"$work/sigonstack.c" <<'C'
+#include <signal.h>
+int __real_sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+int __wrap_sigaction(int sig, const struct sigaction *act, struct sigaction *old) {
+	if (act != 0 && act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN) {
+		struct sigaction a = *act;
+		a.sa_flags |= SA_ONSTACK;
+		return __real_sigaction(sig, &a, old);
+	}
+	return __real_sigaction(sig, act, old);
+}
+C
+
 status=0
 for t in "${targets[@]}"; do
 	name="mqttspec_$(echo "${t#Fuzz}" | tr '[:upper:]' '[:lower:]')"
 	echo "== $t → $out/$name"
 	if ! (cd "$work" && "$work/bin/go-118-fuzz-build" -include "$include" -o "$work/$name.a" -func "$t" github.com/mqttspec/mqttspec/fuzz &&
-		"$cc" -fsanitize=fuzzer "$work/$name.a" -o "$out/$name"); then
+		"$cc" -fsanitize=fuzzer "$work/$name.a" "$work/sigonstack.c" -Wl,--wrap=sigaction -o "$out/$name"); then
 		echo "local.sh: building $t failed" >&2
 		exit 2
 	fi
