@@ -410,6 +410,9 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 			}
 			p.Properties.User = u
 		}
+		if faults.has(fCorrelationDataDropped) {
+			p.Properties.Clear(codec.PropCorrelationData)
+		}
 		if len(d.subIDs) > 0 && !faults.has(fSubscriptionIDDropped) {
 			p.Properties.SubscriptionIDs = d.subIDs
 		}

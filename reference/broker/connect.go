@@ -90,7 +90,11 @@ func (c *conn) handshake() bool {
 		}
 	} else if len(srv.opts.Users) > 0 {
 		if !cp.UsernameFlag || !checkPassword(srv.opts.Users, cp.Username, cp.Password) {
-			c.refuse(refusal{v5: codec.ReasonBadUsernameOrPassword, v3: codec.ConnRefusedBadUsernamePassword, why: "bad user name or password"})
+			r := refusal{v5: codec.ReasonBadUsernameOrPassword, v3: codec.ConnRefusedBadUsernamePassword, why: "bad user name or password"}
+			if srv.faults.has(fBadCredentialsNotAuthorized) {
+				r.v5, r.v3 = codec.ReasonNotAuthorized, codec.ConnRefusedNotAuthorized
+			}
+			c.refuse(r)
 			return false
 		}
 		c.user = cp.Username
@@ -145,7 +149,7 @@ func (c *conn) checkConnect(cp *codec.Connect) (refusal, bool) {
 	case c.v == codec.V31 && (len(cp.ClientID) < 1 || len(cp.ClientID) > 23):
 		// MQTT 3.1 requires 1 to 23 characters.
 		return refusal{v3: codec.ConnRefusedIdentifierRejected, why: "MQTT 3.1 client identifiers are 1 to 23 characters"}, false
-	case c.v == codec.V311 && cp.ClientID == "" && !cp.CleanStart:
+	case c.v == codec.V311 && cp.ClientID == "" && !cp.CleanStart && !c.srv.faults.has(fEmptyIDPersistentAccepted):
 		// MQTT-3.1.3-8: zero-length identifier with Clean Session 0.
 		return refusal{v3: codec.ConnRefusedIdentifierRejected, why: "an empty client identifier needs Clean Session 1"}, false
 	case c.v != codec.V5 && cfg.maxKeepAlive > 0 && (cp.KeepAlive == 0 || cp.KeepAlive > cfg.maxKeepAlive):
@@ -260,12 +264,18 @@ func (c *conn) setupSession(cp *codec.Connect) {
 	}
 	if ka > 0 {
 		c.keepAlive = time.Duration(ka) * 1500 * time.Millisecond // MQTT-3.1.2-22 (3.1.1: -24)
+		if c.srv.faults.has(fKeepAliveOneTimes) {
+			c.keepAlive = time.Duration(ka) * time.Second
+		}
 	}
 	if cp.WillFlag {
 		w := &codec.Publish{QoS: min(cp.Will.QoS, cfg.maxQoS), Retain: cp.Will.Retain && cfg.retain, Topic: cp.Will.Topic, Payload: cp.Will.Payload}
 		if c.v == codec.V5 {
 			w.Properties = cp.Will.Properties
 			w.Properties.Clear(codec.PropWillDelay) // not forwarded: it is about the will, not the message
+		}
+		if c.srv.faults.has(fWillQoSIgnored) {
+			w.QoS = 0
 		}
 		m := newMessage(w, w.Topic, c.clientID, c.v == codec.V5)
 		if c.srv.faults.has(fWillRetainIgnored) {
@@ -431,6 +441,9 @@ func (s *Server) detach(c *conn) {
 	case 0xFFFFFFFF:
 		// never expires
 	default:
+		if s.faults.has(fSessionExpiryIgnored) {
+			break
+		}
 		sess.expiryTimer = s.afterFunc(time.Duration(c.sessExpiry)*time.Second, func() { s.expire(sess) })
 	}
 	sess.mu.Unlock()

@@ -50,6 +50,25 @@ const (
 	fUnsubscribeNoUnsuback
 	fPingreqIgnored
 	fQoS2DuplicateDelivery
+	fPlusMatchesManyLevels
+	fHashSkipsParentLevel
+	fGrantedQoSAboveRequested
+	fWrongPacketIDInPubrec
+	fOverlappingLowestQoS
+	fUnsubscribeKeepsSubscription
+	fRetainedSentWithoutRetain
+	fRetainedExactMatchOnly
+	fRetainHandlingIgnored
+	fSessionExpiryIgnored
+	fNoLocalDropsAll
+	fKeepAliveOneTimes
+	fWillQoSIgnored
+	fPubrelNotResent
+	fInflightNotResent
+	fQueueLIFO
+	fEmptyIDPersistentAccepted
+	fCorrelationDataDropped
+	fBadCredentialsNotAuthorized
 	numFaults
 )
 
@@ -115,6 +134,44 @@ var Faults = [numFaults]Fault{
 		"PINGREQ is accepted (it resets keep alive) but no PINGRESP is sent"},
 	fQoS2DuplicateDelivery: {"qos2-duplicate-delivery", []string{"MQTT-4.3.3-10", "3.1.1:MQTT-4.3.3-2"},
 		"a QoS 2 PUBLISH re-sent before PUBREL is delivered to subscribers a second time"},
+	fPlusMatchesManyLevels: {"plus-matches-many-levels", []string{"MQTT-3.3.2-3", "§4.7.1"},
+		"a + in a filter matches one or more topic levels, like # (\"a/+\" matches \"a/b/c\")"},
+	fHashSkipsParentLevel: {"hash-skips-parent-level", []string{"§4.7.1"},
+		"a filter ending in /# does not match its parent level (\"a/#\" does not match \"a\")"},
+	fGrantedQoSAboveRequested: {"granted-qos-above-requested", []string{"MQTT-3.8.4-7", "MQTT-3.8.4-8", "3.1.1:MQTT-3.8.4-5", "3.1.1:MQTT-3.8.4-6"},
+		"SUBACK grants the server's maximum QoS whatever the client requested, and messages go out at that QoS"},
+	fWrongPacketIDInPubrec: {"wrong-packet-id-in-pubrec", []string{"MQTT-2.2.1-5", "3.1.1:MQTT-2.3.1-6"},
+		"PUBREC carries the packet identifier of the QoS 2 PUBLISH plus one"},
+	fOverlappingLowestQoS: {"overlapping-lowest-qos", []string{"MQTT-3.3.4-2", "3.1.1:MQTT-3.3.5-1"},
+		"a message matching overlapping subscriptions of one client goes out once at the lowest QoS among them, not the highest"},
+	fUnsubscribeKeepsSubscription: {"unsubscribe-keeps-subscription", []string{"MQTT-3.10.4-1", "MQTT-3.10.4-2", "3.1.1:MQTT-3.10.4-1", "3.1.1:MQTT-3.10.4-2"},
+		"UNSUBSCRIBE is acknowledged as if the subscription were deleted, but messages keep being delivered for it"},
+	fRetainedSentWithoutRetain: {"retained-sent-without-retain", []string{"MQTT-3.3.1-9", "3.1.1:MQTT-3.3.1-8"},
+		"retained messages sent because of a new subscription carry RETAIN 0"},
+	fRetainedExactMatchOnly: {"retained-exact-match-only", []string{"MQTT-3.3.1-9", "3.1.1:MQTT-3.3.1-6"},
+		"retained messages are sent only to subscriptions whose filter has no wildcard and equals the topic"},
+	fRetainHandlingIgnored: {"retain-handling-ignored", []string{"MQTT-3.3.1-10", "MQTT-3.3.1-11"},
+		"every subscription is treated as Retain Handling 0: retained messages are sent even for Retain Handling 1 on an existing subscription and for 2"},
+	fSessionExpiryIgnored: {"session-expiry-ignored", []string{"MQTT-4.1.0-2", "MQTT-3.1.2-23"},
+		"a v5 session with a non-zero Session Expiry Interval never expires"},
+	fNoLocalDropsAll: {"no-local-drops-all", []string{"MQTT-3.8.3-3"},
+		"a No Local subscription receives no messages at all, not only none of its own"},
+	fKeepAliveOneTimes: {"keepalive-one-times", []string{"MQTT-3.1.2-22", "3.1.1:MQTT-3.1.2-24"},
+		"the connection is closed after 1 times the Keep Alive without a packet, instead of 1.5 times"},
+	fWillQoSIgnored: {"will-qos-ignored", []string{"§3.1.2.6"},
+		"the Will Message is published at QoS 0 whatever the Will QoS"},
+	fPubrelNotResent: {"pubrel-not-resent", []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1"},
+		"on session resumption, PUBRELs of QoS 2 deliveries waiting for PUBCOMP are not re-sent"},
+	fInflightNotResent: {"inflight-not-resent", []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1"},
+		"on session resumption, unacknowledged QoS 1/2 PUBLISH packets are dropped instead of re-sent"},
+	fQueueLIFO: {"queue-lifo", []string{"MQTT-4.6.0-5", "MQTT-4.6.0-6", "3.1.1:MQTT-4.6.0-6"},
+		"messages queued for a session (offline or beyond the in-flight window) are sent newest first"},
+	fEmptyIDPersistentAccepted: {"empty-id-persistent-accepted", []string{"3.1.1:MQTT-3.1.3-8"},
+		"a 3.1.1 CONNECT with an empty Client Identifier and Clean Session 0 is accepted with an assigned identifier"},
+	fCorrelationDataDropped: {"correlation-data-dropped", []string{"MQTT-3.3.2-16"},
+		"forwarded messages lose their Correlation Data"},
+	fBadCredentialsNotAuthorized: {"bad-credentials-not-authorized", []string{"§3.2.2.2"},
+		"a wrong user name or password is refused with Not authorized (3.1.1 0x05, 5.0 0x87) instead of Bad user name or password (0x04, 0x86)"},
 }
 
 // faultSet is the set of faults switched on.

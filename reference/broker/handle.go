@@ -214,7 +214,11 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 			if srv.faults.has(fQoS2DuplicateDelivery) && topic != "" {
 				c.routeFrom(p, topic)
 			}
-			c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: p.PacketID}})
+			id := p.PacketID
+			if srv.faults.has(fWrongPacketIDInPubrec) {
+				id++
+			}
+			c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: id}})
 			return true
 		}
 		if c.v == codec.V5 && inflight >= int(cfg.maxInflight) {
@@ -266,7 +270,11 @@ func (c *conn) ackPublish(p *codec.Publish, rc codec.ReasonCode, reason string) 
 		}
 		c.enqueue(outItem{pkt: &codec.Puback{PacketID: id, ReasonCode: rc, Properties: props}})
 	case 2:
-		c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: p.PacketID, ReasonCode: rc, Properties: props}})
+		id := p.PacketID
+		if c.srv.faults.has(fWrongPacketIDInPubrec) {
+			id++
+		}
+		c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: id, ReasonCode: rc, Properties: props}})
 	}
 }
 
@@ -312,7 +320,7 @@ func (s *Server) route(m *message) {
 	for i := range ms {
 		mt := &ms[i]
 		o := &mt.Options
-		if o.NoLocal && mt.Key.id == m.from && !s.faults.has(fNoLocalIgnored) {
+		if o.NoLocal && ((mt.Key.id == m.from && !s.faults.has(fNoLocalIgnored)) || s.faults.has(fNoLocalDropsAll)) {
 			continue // MQTT-3.8.3-3
 		}
 		qos := min(m.qos, o.QoS) // MQTT-3.8.4-8
@@ -336,7 +344,11 @@ func (s *Server) route(m *message) {
 			targets = append(targets, target{s: mt.Key, d: delivery{msg: m, qos: qos, retain: retain}})
 		} else {
 			t := &targets[j].d
-			t.qos = max(t.qos, qos)
+			if s.faults.has(fOverlappingLowestQoS) {
+				t.qos = min(t.qos, qos)
+			} else {
+				t.qos = max(t.qos, qos)
+			}
 			t.retain = t.retain || retain
 		}
 		if o.ID != 0 {
@@ -455,6 +467,9 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 			continue
 		}
 		granted := min(sub.QoS, cfg.maxQoS)
+		if srv.faults.has(fGrantedQoSAboveRequested) {
+			granted = cfg.maxQoS
+		}
 		rec.opts = topics.Options{QoS: granted, ID: subID}
 		if v5 {
 			rec.opts.NoLocal = sub.NoLocal
@@ -471,7 +486,7 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 		// Retained messages: not for shared subscriptions (section 4.8.2); per Retain Handling
 		// otherwise (MQTT-3.3.1-9..11, 3.1.1 MQTT-3.3.1-6, re-sent on replacement MQTT-3.8.4-4).
 		rh := rec.opts.RetainHandling
-		if rec.share == "" && (rh == 0 || (rh == 1 && !existed)) && !srv.faults.has(fRetainedNotSentOnSubscribe) {
+		if rec.share == "" && (rh == 0 || (rh == 1 && !existed) || srv.faults.has(fRetainHandlingIgnored)) && !srv.faults.has(fRetainedNotSentOnSubscribe) {
 			sends = append(sends, retainedSend{rec.inner, rec.opts})
 		}
 	}
@@ -483,12 +498,15 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 	c.enqueue(outItem{pkt: &codec.Suback{PacketID: p.PacketID, ReasonCodes: codes}}) // MQTT-3.8.4-1
 	now := time.Now()
 	for _, rs := range sends {
+		if srv.faults.has(fRetainedExactMatchOnly) && topics.HasWildcard(rs.filter) {
+			continue
+		}
 		for _, m := range srv.retained.match(rs.filter, srv.faults.has(fDollarTopicsMatchWildcards), srv.faults.has(fExpiredMessageDelivered), now) {
 			qos := min(m.qos, rs.opts.QoS)
 			if srv.faults.has(fQoSNotDowngraded) {
 				qos = m.qos
 			}
-			d := delivery{msg: m, qos: qos, retain: true} // MQTT-3.3.1-8 (3.1.1)
+			d := delivery{msg: m, qos: qos, retain: !srv.faults.has(fRetainedSentWithoutRetain)} // MQTT-3.3.1-8 (3.1.1)
 			if rs.opts.ID != 0 && !srv.faults.has(fSubscriptionIDDropped) {
 				d.subIDs = []uint32{rs.opts.ID}
 			}
@@ -505,8 +523,10 @@ func (c *conn) onUnsubscribe(p *codec.Unsubscribe) {
 	for i, f := range p.Filters {
 		// MQTT-3.10.4-1: compared character by character with the session's filters.
 		if _, ok := sess.subs[f]; ok && !sess.ended {
-			c.srv.unsubscribeTree(sess, f)
-			delete(sess.subs, f)
+			if !c.srv.faults.has(fUnsubscribeKeepsSubscription) {
+				c.srv.unsubscribeTree(sess, f)
+				delete(sess.subs, f)
+			}
 		} else {
 			codes[i] = codec.ReasonNoSubscriptionExisted
 		}

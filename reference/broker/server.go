@@ -71,11 +71,12 @@ func New(o Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		opts:      o,
-		cfg:       cfg,
-		faults:    faults,
-		log:       log,
-		tree:      topics.New[*session](topics.Config{DollarWildcards: faults.has(fDollarTopicsMatchWildcards), SharedToAll: faults.has(fSharedSubDeliversToAll)}),
+		opts:   o,
+		cfg:    cfg,
+		faults: faults,
+		log:    log,
+		tree: topics.New[*session](topics.Config{DollarWildcards: faults.has(fDollarTopicsMatchWildcards), SharedToAll: faults.has(fSharedSubDeliversToAll),
+			PlusMatchesMany: faults.has(fPlusMatchesManyLevels), HashSkipsParent: faults.has(fHashSkipsParentLevel)}),
 		retained:  retainStore{m: make(map[string]*message)},
 		sessions:  make(map[string]*session),
 		conns:     make(map[*conn]struct{}),

@@ -93,6 +93,10 @@ func (s *session) deliver(d delivery) bool {
 		srv.log.Debug("session queue full, message dropped", "client", s.id, "topic", d.msg.topic)
 		return false
 	}
+	if srv.faults.has(fQueueLIFO) {
+		s.pending = append([]delivery{d}, s.pending...)
+		return true
+	}
 	s.pending = append(s.pending, d)
 	return true
 }
@@ -230,6 +234,10 @@ func (s *session) resendLocked(c *conn) {
 		}
 		switch f.state {
 		case awaitAck:
+			if s.srv.faults.has(fInflightNotResent) {
+				s.removeFlightLocked(f)
+				continue
+			}
 			if !f.sent.Load() && f.d.msg.expired(now) && !s.srv.faults.has(fExpiredMessageDelivered) {
 				// Never written, so onward delivery has not started: expiry applies (MQTT-3.3.2-5).
 				s.removeFlightLocked(f)
@@ -237,6 +245,9 @@ func (s *session) resendLocked(c *conn) {
 			}
 			c.enqueueMessage(outItem{d: f.d, f: f, dup: (f.sent.Load() && !noDup) || s.srv.faults.has(fDupOnFirstDelivery)})
 		case awaitComp:
+			if s.srv.faults.has(fPubrelNotResent) {
+				continue
+			}
 			c.enqueue(outItem{pkt: &codec.Pubrel{PacketID: f.id}})
 		}
 	}

@@ -33,6 +33,10 @@ type Config struct {
 	DollarWildcards bool
 	// SharedToAll delivers a shared subscription's messages to every member instead of one.
 	SharedToAll bool
+	// PlusMatchesMany lets + match one or more levels instead of exactly one.
+	PlusMatchesMany bool
+	// HashSkipsParent stops "a/#" from matching "a".
+	HashSkipsParent bool
 }
 
 // Tree holds subscriptions keyed by subscriber K. It is safe for concurrent use; Match takes a
@@ -276,9 +280,12 @@ func (t *Tree[K]) match(n *node[K], topic string, noWild bool, prefer func(K) bo
 		if c := n.plus; c != nil {
 			if more {
 				out = t.match(c, rest, false, prefer, out)
+				if t.cfg.PlusMatchesMany {
+					out = t.matchPlusMany(c, rest, prefer, out)
+				}
 			} else {
 				out = t.collect(c, prefer, out)
-				if h := c.hash; h != nil {
+				if h := c.hash; h != nil && !t.cfg.HashSkipsParent {
 					out = t.collect(h, prefer, out)
 				}
 			}
@@ -289,12 +296,25 @@ func (t *Tree[K]) match(n *node[K], topic string, noWild bool, prefer func(K) bo
 			out = t.match(c, rest, false, prefer, out)
 		} else {
 			out = t.collect(c, prefer, out)
-			if h := c.hash; h != nil {
+			if h := c.hash; h != nil && !t.cfg.HashSkipsParent {
 				out = t.collect(h, prefer, out)
 			}
 		}
 	}
 	return out
+}
+
+// matchPlusMany is the PlusMatchesMany deviation: the + at node c also swallows one or more of
+// the levels in rest.
+func (t *Tree[K]) matchPlusMany(c *node[K], rest string, prefer func(K) bool, out []Match[K]) []Match[K] {
+	for {
+		_, r, more := strings.Cut(rest, "/")
+		if !more {
+			return t.collect(c, prefer, out)
+		}
+		out = t.match(c, r, false, prefer, out)
+		rest = r
+	}
 }
 
 func (t *Tree[K]) collect(n *node[K], prefer func(K) bool, out []Match[K]) []Match[K] {
