@@ -90,11 +90,7 @@ func (c *conn) handshake() bool {
 		}
 	} else if len(srv.opts.Users) > 0 {
 		if !cp.UsernameFlag || !checkPassword(srv.opts.Users, cp.Username, cp.Password) {
-			r := refusal{v5: codec.ReasonBadUsernameOrPassword, v3: codec.ConnRefusedBadUsernamePassword, why: "bad user name or password"}
-			if srv.faults.has(fBadCredentialsNotAuthorized) {
-				r.v5, r.v3 = codec.ReasonNotAuthorized, codec.ConnRefusedNotAuthorized
-			}
-			c.refuse(r)
+			c.refuse(refusal{v5: codec.ReasonBadUsernameOrPassword, v3: codec.ConnRefusedBadUsernamePassword, why: "bad user name or password"})
 			return false
 		}
 		c.user = cp.Username
@@ -264,9 +260,6 @@ func (c *conn) setupSession(cp *codec.Connect) {
 	}
 	if ka > 0 {
 		c.keepAlive = time.Duration(ka) * 1500 * time.Millisecond // MQTT-3.1.2-22 (3.1.1: -24)
-		if c.srv.faults.has(fKeepAliveOneTimes) {
-			c.keepAlive = time.Duration(ka) * time.Second
-		}
 	}
 	if cp.WillFlag {
 		w := &codec.Publish{QoS: min(cp.Will.QoS, cfg.maxQoS), Retain: cp.Will.Retain && cfg.retain, Topic: cp.Will.Topic, Payload: cp.Will.Payload}
@@ -385,6 +378,9 @@ func (s *Server) attach(c *conn, clean bool, ack *codec.Connack) bool {
 		c.enqueue(outItem{pkt: ack})
 		c.connacked.Store(true)
 		if present {
+			if s.faults.has(fPacketIDsPerConnection) {
+				sess.lastID = 0
+			}
 			sess.resendLocked(c)
 		}
 		sess.mu.Unlock()
@@ -432,7 +428,11 @@ func (s *Server) detach(c *conn) {
 			sess.willTimer = s.afterFunc(wait, func() { s.fireWill(sess, w) })
 		}
 	}
-	switch c.sessExpiry {
+	expiry := c.sessExpiry
+	if expiry == 0 && s.faults.has(fSessionKeptWithoutExpiry) {
+		expiry = 0xFFFFFFFF
+	}
+	switch expiry {
 	case 0:
 		if s.sessions[sess.id] == sess {
 			delete(s.sessions, sess.id)
@@ -444,7 +444,7 @@ func (s *Server) detach(c *conn) {
 		if s.faults.has(fSessionExpiryIgnored) {
 			break
 		}
-		sess.expiryTimer = s.afterFunc(time.Duration(c.sessExpiry)*time.Second, func() { s.expire(sess) })
+		sess.expiryTimer = s.afterFunc(time.Duration(expiry)*time.Second, func() { s.expire(sess) })
 	}
 	sess.mu.Unlock()
 	s.mu.Unlock()

@@ -61,14 +61,17 @@ const (
 	fRetainHandlingIgnored
 	fSessionExpiryIgnored
 	fNoLocalDropsAll
-	fKeepAliveOneTimes
 	fWillQoSIgnored
 	fPubrelNotResent
 	fInflightNotResent
 	fQueueLIFO
 	fEmptyIDPersistentAccepted
 	fCorrelationDataDropped
-	fBadCredentialsNotAuthorized
+	fPacketIDsPerConnection
+	fSessionKeptWithoutExpiry
+	fDisconnectExpiryIgnored
+	fRetainedToSharedSub
+	fTopicAliasKeptAcrossConnections
 	numFaults
 )
 
@@ -156,8 +159,6 @@ var Faults = [numFaults]Fault{
 		"a v5 session with a non-zero Session Expiry Interval never expires"},
 	fNoLocalDropsAll: {"no-local-drops-all", []string{"MQTT-3.8.3-3"},
 		"a No Local subscription receives no messages at all, not only none of its own"},
-	fKeepAliveOneTimes: {"keepalive-one-times", []string{"MQTT-3.1.2-22", "3.1.1:MQTT-3.1.2-24"},
-		"the connection is closed after 1 times the Keep Alive without a packet, instead of 1.5 times"},
 	fWillQoSIgnored: {"will-qos-ignored", []string{"§3.1.2.6"},
 		"the Will Message is published at QoS 0 whatever the Will QoS"},
 	fPubrelNotResent: {"pubrel-not-resent", []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1"},
@@ -170,8 +171,16 @@ var Faults = [numFaults]Fault{
 		"a 3.1.1 CONNECT with an empty Client Identifier and Clean Session 0 is accepted with an assigned identifier"},
 	fCorrelationDataDropped: {"correlation-data-dropped", []string{"MQTT-3.3.2-16"},
 		"forwarded messages lose their Correlation Data"},
-	fBadCredentialsNotAuthorized: {"bad-credentials-not-authorized", []string{"§3.2.2.2"},
-		"a wrong user name or password is refused with Not authorized (3.1.1 0x05, 5.0 0x87) instead of Bad user name or password (0x04, 0x86)"},
+	fPacketIDsPerConnection: {"packet-ids-restart-per-connection", []string{"MQTT-2.2.1-4", "3.1.1:MQTT-2.3.1-4"},
+		"outbound packet identifiers restart at 1 on every connection without skipping those still in flight from a resumed session"},
+	fSessionKeptWithoutExpiry: {"session-kept-without-expiry", []string{"MQTT-4.1.0-2", "3.1.1:MQTT-3.1.2-6"},
+		"a session with Session Expiry Interval 0 (3.1.1: Clean Session 1) outlives its connection and is resumed by a later Clean Start 0"},
+	fDisconnectExpiryIgnored: {"disconnect-session-expiry-ignored", []string{"§3.14.2.2.2"},
+		"a Session Expiry Interval in the client's DISCONNECT is ignored; the CONNECT's value stays in force"},
+	fRetainedToSharedSub: {"retained-sent-to-shared-subscription", []string{"§4.8.2"},
+		"retained messages are sent when a Shared Subscription is made"},
+	fTopicAliasKeptAcrossConnections: {"topic-alias-kept-across-connections", []string{"MQTT-3.3.2-7"},
+		"Topic Alias mappings a client set are kept in its session and resolved on its next network connection"},
 }
 
 // faultSet is the set of faults switched on.

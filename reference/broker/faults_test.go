@@ -436,11 +436,6 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 		pub.publish(&codec.Publish{Topic: topic, Payload: []byte("x")})
 		checkPublish(tb, sub.publishes(1)[0], topic, "x", 0, false)
 	},
-	"keepalive-one-times": func(tb testing.TB, addr string) {
-		c, _ := connect(tb, addr, codec.V311, keepAlive(1))
-		time.Sleep(1250 * time.Millisecond)
-		c.ping()
-	},
 	"will-qos-ignored": func(tb testing.TB, addr string) {
 		topic := uniq("f/")
 		watch, _ := connect(tb, addr, codec.V311)
@@ -514,29 +509,68 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 			tb.Fatalf("Correlation Data %v", got.Properties.CorrelationData)
 		}
 	},
-	"bad-credentials-not-authorized": func(tb testing.TB, addr string) {
-		for _, v := range []codec.Version{codec.V311, codec.V5} {
-			c := dial(tb, addr, v)
-			c.send(connectPacket(creds(faultUser, "wrong")))
-			want := codec.ConnRefusedBadUsernamePassword
-			if v == codec.V5 {
-				want = codec.ReasonBadUsernameOrPassword
-			}
-			if ack := expectP[*codec.Connack](c); ack.ReasonCode != want {
-				tb.Fatalf("%v CONNACK %v, want %v", v, ack.ReasonCode, want)
-			}
-			c.expectClosed(wait)
+	"packet-ids-restart-per-connection": func(tb testing.TB, addr string) {
+		id, topic := uniq("f"), uniq("f/")
+		sub, _ := connect(tb, addr, codec.V311, clientID(id), notClean())
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1, Payload: []byte("a")})
+		expectP[*codec.Publish](sub) // left unacknowledged
+		sub.nc.Close()
+		time.Sleep(100 * time.Millisecond)
+		sub, _ = connect(tb, addr, codec.V311, clientID(id), notClean())
+		old := expectP[*codec.Publish](sub)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 2, Payload: []byte("b")})
+		if p := expectP[*codec.Publish](sub); p.PacketID == old.PacketID {
+			tb.Fatalf("new PUBLISH %v re-uses the identifier of the unacknowledged %v", p, old)
 		}
 	},
-}
-
-// faultUser is the one account of the brokers that checkOptions configure with Users.
-const faultUser = "u"
-
-// checkOptions are broker options a scenario needs beyond the defaults (TestFaults starts both
-// its brokers with them; the cross-check leaves these scenarios out).
-var checkOptions = map[string]broker.Options{
-	"bad-credentials-not-authorized": {Users: map[string]string{faultUser: "p"}},
+	"session-kept-without-expiry": func(tb testing.TB, addr string) {
+		id := uniq("f")
+		c, _ := connect(tb, addr, codec.V311, clientID(id))
+		c.disconnect()
+		time.Sleep(50 * time.Millisecond)
+		if _, ack := connect(tb, addr, codec.V311, clientID(id), notClean()); ack.SessionPresent {
+			tb.Fatal("Session Present 1 for a Clean Session 1 session")
+		}
+	},
+	"disconnect-session-expiry-ignored": func(tb testing.TB, addr string) {
+		id := uniq("f")
+		se := props(func(p *codec.Properties) { p.SetSessionExpiry(60) })
+		c, _ := connect(tb, addr, codec.V5, clientID(id), se)
+		d := &codec.Disconnect{}
+		d.Properties.SetSessionExpiry(0)
+		c.send(d)
+		c.nc.Close()
+		time.Sleep(50 * time.Millisecond)
+		if _, ack := connect(tb, addr, codec.V5, clientID(id), notClean(), se); ack.SessionPresent {
+			tb.Fatal("Session Present 1 after DISCONNECT set the Session Expiry Interval to 0")
+		}
+	},
+	"retained-sent-to-shared-subscription": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, Retain: true, Payload: []byte("x")})
+		pub.ping()
+		sub, _ := connect(tb, addr, codec.V5)
+		sub.subscribe(1, codec.Subscription{Filter: "$share/g/" + topic})
+		sub.expectNothing(150 * time.Millisecond)
+	},
+	"topic-alias-kept-across-connections": func(tb testing.TB, addr string) {
+		id, topic := uniq("f"), uniq("f/")
+		se := props(func(p *codec.Properties) { p.SetSessionExpiry(60) })
+		c, _ := connect(tb, addr, codec.V5, clientID(id), se)
+		a := &codec.Publish{Topic: topic}
+		a.Properties.SetTopicAlias(1)
+		c.send(a)
+		c.disconnect()
+		time.Sleep(50 * time.Millisecond)
+		c, _ = connect(tb, addr, codec.V5, clientID(id), notClean(), se)
+		b := &codec.Publish{}
+		b.Properties.SetTopicAlias(1)
+		c.send(b)
+		c.expectDisconnect(codec.ReasonProtocolError)
+	},
 }
 
 // TestFaults runs each fault's scenario against a correct broker (it must pass) and against the
@@ -553,10 +587,8 @@ func TestFaults(t *testing.T) {
 		}
 		t.Run(f.Name, func(t *testing.T) {
 			t.Parallel()
-			o := checkOptions[f.Name]
-			good := brokertest.Start(t, o)
-			o.Faults = []string{f.Name}
-			bad := brokertest.Start(t, o)
+			good := brokertest.Start(t, broker.Options{})
+			bad := brokertest.Start(t, broker.Options{Faults: []string{f.Name}})
 			if failed, msg := runProbe(t, func(tb testing.TB) { check(tb, good) }); failed {
 				t.Fatalf("scenario fails on the correct broker: %s", msg)
 			}
@@ -582,7 +614,7 @@ func TestFaultsChangeOneBehaviour(t *testing.T) {
 			addr := brokertest.Start(t, broker.Options{Faults: []string{f.Name}})
 			var wg sync.WaitGroup
 			for name, check := range faultChecks {
-				if name == f.Name || slowCheck[name] || checkOptions[name].Users != nil || slices.Contains(dependsOn[name], f.Name) || exemptFromCrossCheck[f.Name] {
+				if name == f.Name || slowCheck[name] || slices.Contains(dependsOn[name], f.Name) || exemptFromCrossCheck[f.Name] {
 					continue
 				}
 				// Scenarios use their own topics and client identifiers: they run side by side.
@@ -609,4 +641,4 @@ var exemptFromCrossCheck = map[string]bool{"wrong-packet-id-in-puback": true, "w
 // slowCheck marks scenarios that wait for timers; TestFaults covers them.
 var slowCheck = map[string]bool{"keepalive-not-enforced": true, "will-delay-ignored": true,
 	"message-expiry-not-decremented": true, "expired-message-delivered": true,
-	"session-expiry-ignored": true, "keepalive-one-times": true}
+	"session-expiry-ignored": true}

@@ -186,7 +186,7 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 				return false
 			}
 			if topic == "" {
-				t, ok := c.inAlias[a]
+				t, ok := c.aliasMap()[a]
 				if !ok {
 					c.disconnect(causeProtocol, codec.ReasonProtocolError, fmt.Sprintf("Topic Alias %d has no mapping on this connection", a))
 					return false
@@ -196,10 +196,7 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 					topic = ""
 				}
 			} else {
-				if c.inAlias == nil {
-					c.inAlias = make(map[uint16]string)
-				}
-				c.inAlias[a] = strings.Clone(topic) // p aliases the read buffer
+				c.aliasMap()[a] = strings.Clone(topic) // p aliases the read buffer
 			}
 		}
 	}
@@ -246,6 +243,24 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 	}
 	c.ackPublish(p, 0, "")
 	return true
+}
+
+// aliasMap returns the connection's Topic Alias mappings from the client (MQTT-3.3.2-7: they
+// belong to the network connection, not to the session).
+func (c *conn) aliasMap() map[uint16]string {
+	if c.srv.faults.has(fTopicAliasKeptAcrossConnections) {
+		s := c.sess
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.aliases == nil {
+			s.aliases = make(map[uint16]string)
+		}
+		return s.aliases
+	}
+	if c.inAlias == nil {
+		c.inAlias = make(map[uint16]string)
+	}
+	return c.inAlias
 }
 
 func (c *conn) routeFrom(p *codec.Publish, topic string) {
@@ -486,7 +501,7 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 		// Retained messages: not for shared subscriptions (section 4.8.2); per Retain Handling
 		// otherwise (MQTT-3.3.1-9..11, 3.1.1 MQTT-3.3.1-6, re-sent on replacement MQTT-3.8.4-4).
 		rh := rec.opts.RetainHandling
-		if rec.share == "" && (rh == 0 || (rh == 1 && !existed) || srv.faults.has(fRetainHandlingIgnored)) && !srv.faults.has(fRetainedNotSentOnSubscribe) {
+		if (rec.share == "" || srv.faults.has(fRetainedToSharedSub)) && (rh == 0 || (rh == 1 && !existed) || srv.faults.has(fRetainHandlingIgnored)) && !srv.faults.has(fRetainedNotSentOnSubscribe) {
 			sends = append(sends, retainedSend{rec.inner, rec.opts})
 		}
 	}
@@ -553,7 +568,9 @@ func (c *conn) onDisconnect(p *codec.Disconnect) bool {
 			c.disconnect(causeProtocol, codec.ReasonProtocolError, "Session Expiry Interval was 0 in CONNECT and cannot be set in DISCONNECT")
 			return false
 		}
-		c.sessExpiry = p.Properties.SessionExpiry
+		if !c.srv.faults.has(fDisconnectExpiryIgnored) {
+			c.sessExpiry = p.Properties.SessionExpiry
+		}
 	}
 	if p.ReasonCode == codec.ReasonNormalDisconnection {
 		c.cause.CompareAndSwap(int32(causeNone), int32(causeNormal)) // MQTT-3.14.4-3: will discarded

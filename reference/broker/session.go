@@ -43,6 +43,7 @@ type session struct {
 	pending  []delivery
 	inQoS2   map[uint16]struct{} // QoS 2 packet identifiers received, PUBREL not yet received
 	lastID   uint16
+	aliases  map[uint16]string // fault topic-alias-kept-across-connections: the client's Topic Aliases, kept with the session
 
 	expiryTimer *time.Timer
 	will        *will // a will waiting for its delay after the connection closed
@@ -108,7 +109,7 @@ func (s *session) nextIDLocked() uint16 {
 		if s.lastID == 0 {
 			s.lastID = 1
 		}
-		if _, used := s.inflight[s.lastID]; !used {
+		if _, used := s.inflight[s.lastID]; !used || s.srv.faults.has(fPacketIDsPerConnection) {
 			return s.lastID
 		}
 	}
