@@ -70,7 +70,6 @@ const (
 	fPacketIDsPerConnection
 	fSessionKeptWithoutExpiry
 	fDisconnectExpiryIgnored
-	fRetainedToSharedSub
 	fTopicAliasKeptAcrossConnections
 	numFaults
 )
@@ -175,10 +174,8 @@ var Faults = [numFaults]Fault{
 		"outbound packet identifiers restart at 1 on every connection without skipping those still in flight from a resumed session"},
 	fSessionKeptWithoutExpiry: {"session-kept-without-expiry", []string{"MQTT-4.1.0-2", "3.1.1:MQTT-3.1.2-6"},
 		"a session with Session Expiry Interval 0 (3.1.1: Clean Session 1) outlives its connection and is resumed by a later Clean Start 0"},
-	fDisconnectExpiryIgnored: {"disconnect-session-expiry-ignored", []string{"§3.14.2.2.2"},
+	fDisconnectExpiryIgnored: {"disconnect-session-expiry-ignored", []string{"MQTT-4.1.0-2", "MQTT-3.1.2-23"},
 		"a Session Expiry Interval in the client's DISCONNECT is ignored; the CONNECT's value stays in force"},
-	fRetainedToSharedSub: {"retained-sent-to-shared-subscription", []string{"§4.8.2"},
-		"retained messages are sent when a Shared Subscription is made"},
 	fTopicAliasKeptAcrossConnections: {"topic-alias-kept-across-connections", []string{"MQTT-3.3.2-7"},
 		"Topic Alias mappings a client set are kept in its session and resolved on its next network connection"},
 }

@@ -547,15 +547,6 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 			tb.Fatal("Session Present 1 after DISCONNECT set the Session Expiry Interval to 0")
 		}
 	},
-	"retained-sent-to-shared-subscription": func(tb testing.TB, addr string) {
-		topic := uniq("f/")
-		pub, _ := connect(tb, addr, codec.V5)
-		pub.publish(&codec.Publish{Topic: topic, Retain: true, Payload: []byte("x")})
-		pub.ping()
-		sub, _ := connect(tb, addr, codec.V5)
-		sub.subscribe(1, codec.Subscription{Filter: "$share/g/" + topic})
-		sub.expectNothing(150 * time.Millisecond)
-	},
 	"topic-alias-kept-across-connections": func(tb testing.TB, addr string) {
 		id, topic := uniq("f"), uniq("f/")
 		se := props(func(p *codec.Properties) { p.SetSessionExpiry(60) })

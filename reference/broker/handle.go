@@ -501,7 +501,7 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 		// Retained messages: not for shared subscriptions (section 4.8.2); per Retain Handling
 		// otherwise (MQTT-3.3.1-9..11, 3.1.1 MQTT-3.3.1-6, re-sent on replacement MQTT-3.8.4-4).
 		rh := rec.opts.RetainHandling
-		if (rec.share == "" || srv.faults.has(fRetainedToSharedSub)) && (rh == 0 || (rh == 1 && !existed) || srv.faults.has(fRetainHandlingIgnored)) && !srv.faults.has(fRetainedNotSentOnSubscribe) {
+		if rec.share == "" && (rh == 0 || (rh == 1 && !existed) || srv.faults.has(fRetainHandlingIgnored)) && !srv.faults.has(fRetainedNotSentOnSubscribe) {
 			sends = append(sends, retainedSend{rec.inner, rec.opts})
 		}
 	}
