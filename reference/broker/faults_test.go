@@ -623,7 +623,18 @@ func TestFaultsChangeOneBehaviour(t *testing.T) {
 }
 
 // dependsOn lists, per scenario, the other faulted behaviours it observes on purpose.
-var dependsOn = map[string][]string{"will-retain-ignored": {"retained-not-sent-on-subscribe"}}
+var dependsOn = map[string][]string{
+	"will-retain-ignored":               {"retained-not-sent-on-subscribe", "retained-sent-without-retain"},
+	"retained-not-sent-on-subscribe":    {"retained-sent-without-retain"},
+	"retained-sent-without-retain":      {"retained-not-sent-on-subscribe"},
+	"retained-exact-match-only":         {"retained-not-sent-on-subscribe", "retained-sent-without-retain"},
+	"disconnect-session-expiry-ignored": {"session-kept-without-expiry"},
+	"no-dup-on-redelivery":              {"inflight-not-resent"},
+	"packet-ids-restart-per-connection": {"inflight-not-resent"},
+	"suback-wrong-order":                {"granted-qos-above-requested"},
+	"qos-not-downgraded":                {"granted-qos-above-requested"},
+	"unsubscribe-keeps-subscription":    {"unsubscribe-no-unsuback"},
+}
 
 // exemptFromCrossCheck are faults in behaviours every scenario relies on: the QoS 1 and 2 publish
 // helper checks the PUBACK and PUBREC identifiers, and PINGREQ is how scenarios wait for the broker.
