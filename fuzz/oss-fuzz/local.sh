@@ -106,7 +106,7 @@ go run ./cmd/mqttspec fuzz dict --out "$out/mqttspec.dict" >/dev/null
 # libFuzzer (before LLVM 21) installs its signal handlers without SA_ONSTACK, so its SIGALRM
 # handler (the -timeout check, every timeout/2+1 s) runs on whatever stack is current: often a
 # small goroutine stack, which it overflows, silently corrupting the Go heap (golang/go#49075;
-# seen here as a SIGSEGV inside mallocgc after ~12 minutes of FuzzGenerator). Every sigaction
+# seen here as a SIGSEGV inside mallocgc after ~12 minutes of the generator target). Every sigaction
 # call is wrapped to add SA_ONSTACK, as OSS-Fuzz's Go images do; Go gives its threads an
 # alternate signal stack.
 cat >"$work/sigonstack.c" <<'C'
