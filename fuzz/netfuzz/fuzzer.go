@@ -153,7 +153,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		r.version = base.v
 		sig, err := r.exec(ctx, in)
 		rep.Execs++
-		if ctx.Err() != nil {
+		if over(ctx) {
 			break
 		}
 		kind, detail := "", ""
@@ -168,6 +168,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 					log.Info("probe failed once, then passed", "detail", detail)
 				}
 				kind, detail = k2, d2
+			}
+			if kind != "" && over(ctx) {
+				break // the probe was cut short by the end of the run, not by the target
 			}
 		}
 		if kind == "" {
@@ -203,6 +206,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	return rep, nil
+}
+
+// over reports whether the run has ended: ctx is done or its deadline has passed. A dial whose
+// deadline is the run's own fails with a timeout a moment before ctx reports an error (the
+// dial's deadline and the context's timer fire separately), and that must end the run, not
+// count as a crash of the target (seen in CI as a "crash" on the last input of a 3 s run).
+func over(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
 }
 
 // handleFinding saves the reproducer, minimizes it when the target can be brought back, and says
