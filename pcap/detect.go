@@ -184,7 +184,7 @@ func mqttUpgrade(b []byte) bool {
 // the segment belongs to MQTT after all (its endpoint was detected before, or this segment
 // reveals it) and must take the normal path; the handshake of a connection detected now has then
 // been fed to the reassembler already. tcp is the TCP header and payload.
-func (rd *reader) detect(ipv int, netFlow gopacket.Flow, tcp []byte, sp, dp uint16, f *frame) bool {
+func (rd *reader) detect(netFlow gopacket.Flow, tcp []byte, sp, dp uint16, f *frame) bool {
 	doff := int(tcp[12]>>4) * 4
 	if doff < 20 || doff > len(tcp) {
 		return false
@@ -193,7 +193,7 @@ func (rd *reader) detect(ipv int, netFlow gopacket.Flow, tcp []byte, sp, dp uint
 	syn, ack, fin, rst := flags&0x02 != 0, flags&0x10 != 0, flags&0x01 != 0, flags&0x04 != 0
 	data := tcp[doff:]
 	if len(rd.endpoints) > 0 {
-		src, dst := rd.addrs(ipv)
+		src, dst := flowAddrs(netFlow)
 		if rd.endpoints[netip.AddrPortFrom(dst, dp)] != 0 || rd.endpoints[netip.AddrPortFrom(src, sp)] != 0 {
 			return true
 		}
@@ -246,7 +246,7 @@ func (rd *reader) detect(ipv int, netFlow gopacket.Flow, tcp []byte, sp, dp uint
 			sa = nil
 		}
 	}
-	src, dst := rd.addrs(ipv)
+	src, dst := flowAddrs(netFlow)
 	server := netip.AddrPortFrom(dst, dp)
 	if rd.endpoints == nil {
 		rd.endpoints = make(map[netip.AddrPort]uint8)
@@ -294,18 +294,6 @@ func (rd *reader) feedKept(netFlow gopacket.Flow, e *hsEntry) {
 		rd.snapped(e.ci.CaptureLength, e.ci.Length)
 	}
 	rd.asm.AssembleWithContext(netFlow, &t, rd.newCtx(e.ci))
-}
-
-// addrs returns the addresses of the IP layer decoded last.
-func (rd *reader) addrs(ipv int) (src, dst netip.Addr) {
-	if ipv == 4 {
-		src, _ = netip.AddrFromSlice(rd.ip4.SrcIP)
-		dst, _ = netip.AddrFromSlice(rd.ip4.DstIP)
-	} else {
-		src, _ = netip.AddrFromSlice(rd.ip6.SrcIP)
-		dst, _ = netip.AddrFromSlice(rd.ip6.DstIP)
-	}
-	return src.Unmap(), dst.Unmap()
 }
 
 // detectedOpen is called when a stream opens while a detection is pending: the stream is the

@@ -283,7 +283,7 @@ func (rd *reader) handleFrame(f *frame) {
 		return
 	}
 	sp, dp := uint16(payload[0])<<8|uint16(payload[1]), uint16(payload[2])<<8|uint16(payload[3])
-	if rd.ports[sp] == 0 && rd.ports[dp] == 0 && (!rd.o.Detect || !rd.detect(ipv, netFlow, payload, sp, dp, f)) {
+	if rd.ports[sp] == 0 && rd.ports[dp] == 0 && (!rd.o.Detect || !rd.detect(netFlow, payload, sp, dp, f)) {
 		return
 	}
 	if rd.tcp.DecodeFromBytes(payload, gopacket.NilDecodeFeedback) != nil {
@@ -350,9 +350,8 @@ type factory struct{ rd *reader }
 func (f *factory) New(netFlow, tcpFlow gopacket.Flow, t *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
 	rd := f.rd
 	sp, dp := uint16(t.SrcPort), uint16(t.DstPort)
-	src, _ := netip.AddrFromSlice(netFlow.Src().Raw())
-	dst, _ := netip.AddrFromSlice(netFlow.Dst().Raw())
-	a, b := netip.AddrPortFrom(src.Unmap(), sp), netip.AddrPortFrom(dst.Unmap(), dp)
+	src, dst := flowAddrs(netFlow)
+	a, b := netip.AddrPortFrom(src, sp), netip.AddrPortFrom(dst, dp)
 	srcIsClient := false
 	switch {
 	case t.SYN && !t.ACK:
@@ -387,6 +386,14 @@ func (f *factory) New(netFlow, tcpFlow gopacket.Flow, t *layers.TCP, ac reassemb
 	c.half[0] = half{dir: FromClient, conn: c}
 	c.half[1] = half{dir: FromServer, conn: c}
 	return c
+}
+
+// flowAddrs returns the source and destination addresses of a network flow, IPv4-mapped IPv6
+// addresses unmapped, so that one endpoint has one key whichever IP version carried it.
+func flowAddrs(f gopacket.Flow) (src, dst netip.Addr) {
+	src, _ = netip.AddrFromSlice(f.Src().Raw())
+	dst, _ = netip.AddrFromSlice(f.Dst().Raw())
+	return src.Unmap(), dst.Unmap()
 }
 
 // errNotMQTT marks a stream on a WebSocket port that carries something else.
