@@ -211,11 +211,7 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 			if srv.faults.has(fQoS2DuplicateDelivery) && topic != "" {
 				c.routeFrom(p, topic)
 			}
-			id := p.PacketID
-			if srv.faults.has(fWrongPacketIDInPubrec) {
-				id++
-			}
-			c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: id}})
+			c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: c.pubrecID(p.PacketID)}})
 			return true
 		}
 		if c.v == codec.V5 && inflight >= int(cfg.maxInflight) {
@@ -243,6 +239,15 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 	}
 	c.ackPublish(p, 0, "")
 	return true
+}
+
+// pubrecID is the Packet Identifier a PUBREC answering a PUBLISH with id carries: the same one
+// (MQTT-2.2.1-5), unless the wrong-packet-id-in-pubrec fault is on.
+func (c *conn) pubrecID(id uint16) uint16 {
+	if c.srv.faults.has(fWrongPacketIDInPubrec) {
+		return id + 1
+	}
+	return id
 }
 
 // aliasMap returns the connection's Topic Alias mappings from the client (MQTT-3.3.2-7: they
@@ -285,11 +290,7 @@ func (c *conn) ackPublish(p *codec.Publish, rc codec.ReasonCode, reason string) 
 		}
 		c.enqueue(outItem{pkt: &codec.Puback{PacketID: id, ReasonCode: rc, Properties: props}})
 	case 2:
-		id := p.PacketID
-		if c.srv.faults.has(fWrongPacketIDInPubrec) {
-			id++
-		}
-		c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: id, ReasonCode: rc, Properties: props}})
+		c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: c.pubrecID(p.PacketID), ReasonCode: rc, Properties: props}})
 	}
 }
 
