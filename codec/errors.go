@@ -43,76 +43,76 @@ const (
 // The codec's rules. Sections are given even where the specification numbers no statement, so an
 // error always points at the text that decides it.
 var (
-	ruleTruncated        = &Rule{"truncated", "", "", "2.2.3", "2.1.4", malformed, "a field runs past the end of the packet"}
-	ruleTrailing         = &Rule{"trailing-bytes", "", "", "2.2.3", "2.1.4", malformed, "bytes remain after the last field of the packet"}
-	ruleVarintLong       = &Rule{"varint-too-long", "", "", "2.2.3", "1.5.5", malformed, "a variable byte integer uses more than four bytes"}
-	ruleVarintMinimal    = &Rule{"varint-non-minimal", "", "MQTT-1.5.5-1", "2.2.3", "1.5.5", malformed, "a variable byte integer is not encoded in the fewest bytes"}
-	rulePacketType       = &Rule{"packet-type-reserved", "", "", "2.2.1", "2.1.2", malformed, "the packet type is reserved (0, or 15 before 5.0)"}
-	ruleReservedFlags    = &Rule{"reserved-flags", "MQTT-2.2.2-2", "MQTT-2.1.3-1", "2.2.2", "2.1.3", malformed, "fixed-header flags differ from the values the packet type requires"}
-	rulePubrelFlags      = &Rule{"pubrel-flags", "MQTT-3.6.1-1", "MQTT-3.6.1-1", "3.6.1", "3.6.1", malformed, "PUBREL fixed-header flags must be 0010"}
-	ruleSubscribeFlags   = &Rule{"subscribe-flags", "MQTT-3.8.1-1", "MQTT-3.8.1-1", "3.8.1", "3.8.1", malformed, "SUBSCRIBE fixed-header flags must be 0010"}
-	ruleUnsubscribeFlags = &Rule{"unsubscribe-flags", "MQTT-3.10.1-1", "MQTT-3.10.1-1", "3.10.1", "3.10.1", malformed, "UNSUBSCRIBE fixed-header flags must be 0010"}
-	ruleDisconnectFlags  = &Rule{"disconnect-flags", "MQTT-3.14.1-1", "MQTT-3.14.1-1", "3.14.1", "3.14.1", malformed, "DISCONNECT fixed-header flags must be zero"}
-	ruleAuthFlags        = &Rule{"auth-flags", "", "MQTT-3.15.1-1", "", "3.15.1", malformed, "AUTH fixed-header flags must be zero"}
-	rulePublishQoS3      = &Rule{"publish-qos3", "MQTT-3.3.1-4", "MQTT-3.3.1-4", "3.3.1.2", "3.3.1.2", malformed, "a PUBLISH must not have both QoS bits set"}
-	rulePublishDupQoS0   = &Rule{"publish-dup-qos0", "MQTT-3.3.1-2", "MQTT-3.3.1-2", "3.3.1.1", "3.3.1.1", malformed, "a QoS 0 PUBLISH must have DUP 0"}
-	rulePacketIDZero     = &Rule{"packet-id-zero", "MQTT-2.3.1-1", "MQTT-2.2.1-3", "2.3.1", "2.2.1", protocol, "SUBSCRIBE, UNSUBSCRIBE and QoS>0 PUBLISH need a non-zero packet identifier"}
-	rulePacketIDZeroSrv  = &Rule{"packet-id-zero-server", "MQTT-2.3.1-1", "MQTT-2.2.1-4", "2.3.1", "2.2.1", protocol, "a QoS>0 PUBLISH sent by the server needs a non-zero packet identifier"}
-	ruleAckIDZero        = &Rule{"ack-packet-id-zero", "MQTT-2.3.1-6", "MQTT-2.2.1-5", "2.3.1", "2.2.1", protocol, "PUBACK, PUBREC, PUBREL and PUBCOMP carry the (non-zero) identifier of the PUBLISH they answer"}
-	ruleSubAckIDZero     = &Rule{"suback-packet-id-zero", "MQTT-2.3.1-7", "MQTT-2.2.1-6", "2.3.1", "2.2.1", protocol, "SUBACK and UNSUBACK carry the (non-zero) identifier of the request they answer"}
-	ruleUTF8Invalid      = &Rule{"utf8-invalid", "MQTT-1.5.3-1", "MQTT-1.5.4-1", "1.5.3", "1.5.4", malformed, "a UTF-8 string is ill-formed or encodes a surrogate"}
-	ruleUTF8Null         = &Rule{"utf8-null", "MQTT-1.5.3-2", "MQTT-1.5.4-2", "1.5.3", "1.5.4", malformed, "a UTF-8 string contains U+0000"}
-	ruleTopicWildcard    = &Rule{"topic-name-wildcard", "MQTT-3.3.2-2", "MQTT-3.3.2-2", "3.3.2.1", "3.3.2.1", malformed, "a topic name must not contain + or #"}
-	ruleWillTopicWild    = &Rule{"will-topic-wildcard", "MQTT-4.7.1-1", "MQTT-4.7.0-1", "4.7.1", "4.7.0", malformed, "a Will Topic is a topic name: it must not contain + or #"}
-	ruleTopicEmpty       = &Rule{"topic-empty", "MQTT-4.7.3-1", "MQTT-4.7.3-1", "4.7.3", "4.7.3", protocol, "topic names and filters are at least one character long"}
-	ruleTopicNoAlias     = &Rule{"topic-empty-no-alias", "", "", "", "3.3.2.3.4", protocol, "an empty topic name needs a Topic Alias"}
-	ruleFilterHash       = &Rule{"filter-hash", "MQTT-4.7.1-2", "MQTT-4.7.1-1", "4.7.1.2", "4.7.1.2", protocol, "# must stand alone or after /, and be the last character of a filter"}
-	ruleFilterPlus       = &Rule{"filter-plus", "MQTT-4.7.1-3", "MQTT-4.7.1-2", "4.7.1.3", "4.7.1.3", protocol, "+ must occupy a whole level of a filter"}
-	ruleSharedInvalid    = &Rule{"shared-filter-invalid", "", "MQTT-4.8.2-2", "", "4.8.2", protocol, "$share/ needs a share name without / + #, followed by / and a filter"}
-	ruleSharedEmptyName  = &Rule{"shared-name-empty", "", "MQTT-4.8.2-1", "", "4.8.2", protocol, "a shared subscription's share name is at least one character"}
-	ruleSharedNoLocal    = &Rule{"shared-no-local", "", "MQTT-3.8.3-4", "", "3.8.3.1", protocol, "No Local must not be set on a shared subscription"}
-	ruleSubscribeEmpty   = &Rule{"subscribe-empty", "MQTT-3.8.3-3", "MQTT-3.8.3-2", "3.8.3", "3.8.3", protocol, "a SUBSCRIBE carries at least one topic filter"}
+	ruleTruncated        = &Rule{Name: "truncated", Section311: "2.2.3", Section5: "2.1.4", Reason: malformed, Summary: "a field runs past the end of the packet"}
+	ruleTrailing         = &Rule{Name: "trailing-bytes", Section311: "2.2.3", Section5: "2.1.4", Reason: malformed, Summary: "bytes remain after the last field of the packet"}
+	ruleVarintLong       = &Rule{Name: "varint-too-long", Section311: "2.2.3", Section5: "1.5.5", Reason: malformed, Summary: "a variable byte integer uses more than four bytes"}
+	ruleVarintMinimal    = &Rule{Name: "varint-non-minimal", V5: "MQTT-1.5.5-1", Section311: "2.2.3", Section5: "1.5.5", Reason: malformed, Summary: "a variable byte integer is not encoded in the fewest bytes"}
+	rulePacketType       = &Rule{Name: "packet-type-reserved", Section311: "2.2.1", Section5: "2.1.2", Reason: malformed, Summary: "the packet type is reserved (0, or 15 before 5.0)"}
+	ruleReservedFlags    = &Rule{Name: "reserved-flags", V311: "MQTT-2.2.2-2", V5: "MQTT-2.1.3-1", Section311: "2.2.2", Section5: "2.1.3", Reason: malformed, Summary: "fixed-header flags differ from the values the packet type requires"}
+	rulePubrelFlags      = &Rule{Name: "pubrel-flags", V311: "MQTT-3.6.1-1", V5: "MQTT-3.6.1-1", Section311: "3.6.1", Section5: "3.6.1", Reason: malformed, Summary: "PUBREL fixed-header flags must be 0010"}
+	ruleSubscribeFlags   = &Rule{Name: "subscribe-flags", V311: "MQTT-3.8.1-1", V5: "MQTT-3.8.1-1", Section311: "3.8.1", Section5: "3.8.1", Reason: malformed, Summary: "SUBSCRIBE fixed-header flags must be 0010"}
+	ruleUnsubscribeFlags = &Rule{Name: "unsubscribe-flags", V311: "MQTT-3.10.1-1", V5: "MQTT-3.10.1-1", Section311: "3.10.1", Section5: "3.10.1", Reason: malformed, Summary: "UNSUBSCRIBE fixed-header flags must be 0010"}
+	ruleDisconnectFlags  = &Rule{Name: "disconnect-flags", V311: "MQTT-3.14.1-1", V5: "MQTT-3.14.1-1", Section311: "3.14.1", Section5: "3.14.1", Reason: malformed, Summary: "DISCONNECT fixed-header flags must be zero"}
+	ruleAuthFlags        = &Rule{Name: "auth-flags", V5: "MQTT-3.15.1-1", Section5: "3.15.1", Reason: malformed, Summary: "AUTH fixed-header flags must be zero"}
+	rulePublishQoS3      = &Rule{Name: "publish-qos3", V311: "MQTT-3.3.1-4", V5: "MQTT-3.3.1-4", Section311: "3.3.1.2", Section5: "3.3.1.2", Reason: malformed, Summary: "a PUBLISH must not have both QoS bits set"}
+	rulePublishDupQoS0   = &Rule{Name: "publish-dup-qos0", V311: "MQTT-3.3.1-2", V5: "MQTT-3.3.1-2", Section311: "3.3.1.1", Section5: "3.3.1.1", Reason: malformed, Summary: "a QoS 0 PUBLISH must have DUP 0"}
+	rulePacketIDZero     = &Rule{Name: "packet-id-zero", V311: "MQTT-2.3.1-1", V5: "MQTT-2.2.1-3", Section311: "2.3.1", Section5: "2.2.1", Reason: protocol, Summary: "SUBSCRIBE, UNSUBSCRIBE and QoS>0 PUBLISH need a non-zero packet identifier"}
+	rulePacketIDZeroSrv  = &Rule{Name: "packet-id-zero-server", V311: "MQTT-2.3.1-1", V5: "MQTT-2.2.1-4", Section311: "2.3.1", Section5: "2.2.1", Reason: protocol, Summary: "a QoS>0 PUBLISH sent by the server needs a non-zero packet identifier"}
+	ruleAckIDZero        = &Rule{Name: "ack-packet-id-zero", V311: "MQTT-2.3.1-6", V5: "MQTT-2.2.1-5", Section311: "2.3.1", Section5: "2.2.1", Reason: protocol, Summary: "PUBACK, PUBREC, PUBREL and PUBCOMP carry the (non-zero) identifier of the PUBLISH they answer"}
+	ruleSubAckIDZero     = &Rule{Name: "suback-packet-id-zero", V311: "MQTT-2.3.1-7", V5: "MQTT-2.2.1-6", Section311: "2.3.1", Section5: "2.2.1", Reason: protocol, Summary: "SUBACK and UNSUBACK carry the (non-zero) identifier of the request they answer"}
+	ruleUTF8Invalid      = &Rule{Name: "utf8-invalid", V311: "MQTT-1.5.3-1", V5: "MQTT-1.5.4-1", Section311: "1.5.3", Section5: "1.5.4", Reason: malformed, Summary: "a UTF-8 string is ill-formed or encodes a surrogate"}
+	ruleUTF8Null         = &Rule{Name: "utf8-null", V311: "MQTT-1.5.3-2", V5: "MQTT-1.5.4-2", Section311: "1.5.3", Section5: "1.5.4", Reason: malformed, Summary: "a UTF-8 string contains U+0000"}
+	ruleTopicWildcard    = &Rule{Name: "topic-name-wildcard", V311: "MQTT-3.3.2-2", V5: "MQTT-3.3.2-2", Section311: "3.3.2.1", Section5: "3.3.2.1", Reason: malformed, Summary: "a topic name must not contain + or #"}
+	ruleWillTopicWild    = &Rule{Name: "will-topic-wildcard", V311: "MQTT-4.7.1-1", V5: "MQTT-4.7.0-1", Section311: "4.7.1", Section5: "4.7.0", Reason: malformed, Summary: "a Will Topic is a topic name: it must not contain + or #"}
+	ruleTopicEmpty       = &Rule{Name: "topic-empty", V311: "MQTT-4.7.3-1", V5: "MQTT-4.7.3-1", Section311: "4.7.3", Section5: "4.7.3", Reason: protocol, Summary: "topic names and filters are at least one character long"}
+	ruleTopicNoAlias     = &Rule{Name: "topic-empty-no-alias", Section5: "3.3.2.3.4", Reason: protocol, Summary: "an empty topic name needs a Topic Alias"}
+	ruleFilterHash       = &Rule{Name: "filter-hash", V311: "MQTT-4.7.1-2", V5: "MQTT-4.7.1-1", Section311: "4.7.1.2", Section5: "4.7.1.2", Reason: protocol, Summary: "# must stand alone or after /, and be the last character of a filter"}
+	ruleFilterPlus       = &Rule{Name: "filter-plus", V311: "MQTT-4.7.1-3", V5: "MQTT-4.7.1-2", Section311: "4.7.1.3", Section5: "4.7.1.3", Reason: protocol, Summary: "+ must occupy a whole level of a filter"}
+	ruleSharedInvalid    = &Rule{Name: "shared-filter-invalid", V5: "MQTT-4.8.2-2", Section5: "4.8.2", Reason: protocol, Summary: "$share/ needs a share name without / + #, followed by / and a filter"}
+	ruleSharedEmptyName  = &Rule{Name: "shared-name-empty", V5: "MQTT-4.8.2-1", Section5: "4.8.2", Reason: protocol, Summary: "a shared subscription's share name is at least one character"}
+	ruleSharedNoLocal    = &Rule{Name: "shared-no-local", V5: "MQTT-3.8.3-4", Section5: "3.8.3.1", Reason: protocol, Summary: "No Local must not be set on a shared subscription"}
+	ruleSubscribeEmpty   = &Rule{Name: "subscribe-empty", V311: "MQTT-3.8.3-3", V5: "MQTT-3.8.3-2", Section311: "3.8.3", Section5: "3.8.3", Reason: protocol, Summary: "a SUBSCRIBE carries at least one topic filter"}
 	// 3.1.1 prints this statement's ID as "MQTT-3-8.3-4" (a typo in the OASIS text); we use the
 	// well-formed spelling.
-	ruleSubOptsReserved  = &Rule{"subscribe-options-reserved", "MQTT-3.8.3-4", "MQTT-3.8.3-5", "3.8.3", "3.8.3.1", malformed, "reserved bits of the subscription options byte must be zero"}
-	ruleSubQoS3          = &Rule{"subscribe-qos3", "MQTT-3.8.3-4", "", "3.8.3", "3.8.3.1", protocol, "a requested QoS of 3 is not allowed (5.0 calls it a Protocol Error)"}
-	ruleRetainHandling3  = &Rule{"retain-handling-3", "", "", "", "3.8.3.1", protocol, "Retain Handling 3 is not allowed"}
-	ruleUnsubscribeEmpty = &Rule{"unsubscribe-empty", "MQTT-3.10.3-2", "MQTT-3.10.3-2", "3.10.3", "3.10.3", protocol, "an UNSUBSCRIBE carries at least one topic filter"}
-	ruleProtocolName     = &Rule{"connect-protocol-name", "MQTT-3.1.2-1", "MQTT-3.1.2-1", "3.1.2.1", "3.1.2.1", ReasonUnsupportedProtocolVersion, "the protocol name must be MQTT (MQIsdp for 3.1)"}
-	ruleProtocolLevel    = &Rule{"connect-protocol-level", "MQTT-3.1.2-2", "MQTT-3.1.2-2", "3.1.2.2", "3.1.2.2", ReasonUnsupportedProtocolVersion, "the protocol level is not one this receiver supports"}
-	ruleConnectReserved  = &Rule{"connect-reserved-flag", "MQTT-3.1.2-3", "MQTT-3.1.2-3", "3.1.2.3", "3.1.2.3", malformed, "the reserved bit of the CONNECT flags must be zero"}
-	ruleWillQoSNoWill    = &Rule{"will-qos-without-will", "MQTT-3.1.2-13", "MQTT-3.1.2-11", "3.1.2.6", "3.1.2.6", malformed, "Will QoS must be 0 when the Will Flag is 0"}
-	ruleWillQoS3         = &Rule{"will-qos3", "MQTT-3.1.2-14", "MQTT-3.1.2-12", "3.1.2.6", "3.1.2.6", malformed, "Will QoS must not be 3"}
-	ruleWillRetainNoWill = &Rule{"will-retain-without-will", "MQTT-3.1.2-15", "MQTT-3.1.2-13", "3.1.2.7", "3.1.2.7", malformed, "Will Retain must be 0 when the Will Flag is 0"}
-	rulePasswordNoUser   = &Rule{"password-without-username", "MQTT-3.1.2-22", "", "3.1.2.9", "", malformed, "3.1.1 forbids a password without a user name"}
-	ruleConnackFlags     = &Rule{"connack-reserved-flags", "", "MQTT-3.2.2-1", "3.2.2.1", "3.2.2.1", malformed, "bits 7-1 of the CONNACK acknowledge flags must be zero"}
-	ruleConnackPresent   = &Rule{"connack-session-present-on-error", "MQTT-3.2.2-4", "MQTT-3.2.2-6", "3.2.2.2", "3.2.2.1.1", protocol, "a refusing CONNACK must have Session Present 0"}
-	rulePropUnknown      = &Rule{"property-unknown", "", "", "", "2.2.2.2", malformed, "unknown property identifier"}
-	rulePropNotAllowed   = &Rule{"property-not-allowed", "", "", "", "2.2.2.2", malformed, "the property is not allowed in this packet"}
-	rulePropDuplicate    = &Rule{"property-duplicate", "", "", "", "2.2.2.2", protocol, "the property may appear only once"}
-	rulePropValue        = &Rule{"property-value", "", "", "", "2.2.2.2", protocol, "the property has a value the specification forbids"}
-	rulePropLength       = &Rule{"property-length", "", "", "", "2.2.2.1", malformed, "the property length disagrees with the properties present"}
-	ruleTopicAliasZero   = &Rule{"topic-alias-zero", "", "MQTT-3.3.2-8", "", "3.3.2.3.4", ReasonTopicAliasInvalid, "a Topic Alias of 0 is not allowed"}
-	ruleSubIDZero        = &Rule{"subscription-id-zero", "", "", "", "3.3.2.3.8", protocol, "a Subscription Identifier of 0 is not allowed"}
-	ruleResponseWildcard = &Rule{"response-topic-wildcard", "", "MQTT-3.3.2-14", "", "3.3.2.3.5", protocol, "a Response Topic must not contain wildcards"}
-	ruleSubIDFromClient  = &Rule{"publish-subscription-id-from-client", "", "MQTT-3.3.4-6", "", "3.3.4", protocol, "a client's PUBLISH must not carry a Subscription Identifier"}
-	ruleDiscExpiryServer = &Rule{"disconnect-session-expiry-from-server", "", "MQTT-3.14.2-2", "", "3.14.2.2.2", protocol, "a server's DISCONNECT must not carry Session Expiry Interval"}
-	ruleAuthDataNoMethod = &Rule{"auth-data-without-method", "", "", "", "3.1.2.11.10", protocol, "Authentication Data needs an Authentication Method"}
-	rulePacketTooLarge   = &Rule{"packet-too-large", "", "", "", "3.1.2.11.4", ReasonPacketTooLarge, "the packet exceeds the receiver's maximum packet size"}
-	ruleWrongVersionPkt  = &Rule{"packet-needs-v5", "", "", "2.2.1", "2.1.2", malformed, "AUTH exists only in MQTT 5.0"}
+	ruleSubOptsReserved  = &Rule{Name: "subscribe-options-reserved", V311: "MQTT-3.8.3-4", V5: "MQTT-3.8.3-5", Section311: "3.8.3", Section5: "3.8.3.1", Reason: malformed, Summary: "reserved bits of the subscription options byte must be zero"}
+	ruleSubQoS3          = &Rule{Name: "subscribe-qos3", V311: "MQTT-3.8.3-4", Section311: "3.8.3", Section5: "3.8.3.1", Reason: protocol, Summary: "a requested QoS of 3 is not allowed (5.0 calls it a Protocol Error)"}
+	ruleRetainHandling3  = &Rule{Name: "retain-handling-3", Section5: "3.8.3.1", Reason: protocol, Summary: "Retain Handling 3 is not allowed"}
+	ruleUnsubscribeEmpty = &Rule{Name: "unsubscribe-empty", V311: "MQTT-3.10.3-2", V5: "MQTT-3.10.3-2", Section311: "3.10.3", Section5: "3.10.3", Reason: protocol, Summary: "an UNSUBSCRIBE carries at least one topic filter"}
+	ruleProtocolName     = &Rule{Name: "connect-protocol-name", V311: "MQTT-3.1.2-1", V5: "MQTT-3.1.2-1", Section311: "3.1.2.1", Section5: "3.1.2.1", Reason: ReasonUnsupportedProtocolVersion, Summary: "the protocol name must be MQTT (MQIsdp for 3.1)"}
+	ruleProtocolLevel    = &Rule{Name: "connect-protocol-level", V311: "MQTT-3.1.2-2", V5: "MQTT-3.1.2-2", Section311: "3.1.2.2", Section5: "3.1.2.2", Reason: ReasonUnsupportedProtocolVersion, Summary: "the protocol level is not one this receiver supports"}
+	ruleConnectReserved  = &Rule{Name: "connect-reserved-flag", V311: "MQTT-3.1.2-3", V5: "MQTT-3.1.2-3", Section311: "3.1.2.3", Section5: "3.1.2.3", Reason: malformed, Summary: "the reserved bit of the CONNECT flags must be zero"}
+	ruleWillQoSNoWill    = &Rule{Name: "will-qos-without-will", V311: "MQTT-3.1.2-13", V5: "MQTT-3.1.2-11", Section311: "3.1.2.6", Section5: "3.1.2.6", Reason: malformed, Summary: "Will QoS must be 0 when the Will Flag is 0"}
+	ruleWillQoS3         = &Rule{Name: "will-qos3", V311: "MQTT-3.1.2-14", V5: "MQTT-3.1.2-12", Section311: "3.1.2.6", Section5: "3.1.2.6", Reason: malformed, Summary: "Will QoS must not be 3"}
+	ruleWillRetainNoWill = &Rule{Name: "will-retain-without-will", V311: "MQTT-3.1.2-15", V5: "MQTT-3.1.2-13", Section311: "3.1.2.7", Section5: "3.1.2.7", Reason: malformed, Summary: "Will Retain must be 0 when the Will Flag is 0"}
+	rulePasswordNoUser   = &Rule{Name: "password-without-username", V311: "MQTT-3.1.2-22", Section311: "3.1.2.9", Reason: malformed, Summary: "3.1.1 forbids a password without a user name"}
+	ruleConnackFlags     = &Rule{Name: "connack-reserved-flags", V5: "MQTT-3.2.2-1", Section311: "3.2.2.1", Section5: "3.2.2.1", Reason: malformed, Summary: "bits 7-1 of the CONNACK acknowledge flags must be zero"}
+	ruleConnackPresent   = &Rule{Name: "connack-session-present-on-error", V311: "MQTT-3.2.2-4", V5: "MQTT-3.2.2-6", Section311: "3.2.2.2", Section5: "3.2.2.1.1", Reason: protocol, Summary: "a refusing CONNACK must have Session Present 0"}
+	rulePropUnknown      = &Rule{Name: "property-unknown", Section5: "2.2.2.2", Reason: malformed, Summary: "unknown property identifier"}
+	rulePropNotAllowed   = &Rule{Name: "property-not-allowed", Section5: "2.2.2.2", Reason: malformed, Summary: "the property is not allowed in this packet"}
+	rulePropDuplicate    = &Rule{Name: "property-duplicate", Section5: "2.2.2.2", Reason: protocol, Summary: "the property may appear only once"}
+	rulePropValue        = &Rule{Name: "property-value", Section5: "2.2.2.2", Reason: protocol, Summary: "the property has a value the specification forbids"}
+	rulePropLength       = &Rule{Name: "property-length", Section5: "2.2.2.1", Reason: malformed, Summary: "the property length disagrees with the properties present"}
+	ruleTopicAliasZero   = &Rule{Name: "topic-alias-zero", V5: "MQTT-3.3.2-8", Section5: "3.3.2.3.4", Reason: ReasonTopicAliasInvalid, Summary: "a Topic Alias of 0 is not allowed"}
+	ruleSubIDZero        = &Rule{Name: "subscription-id-zero", Section5: "3.3.2.3.8", Reason: protocol, Summary: "a Subscription Identifier of 0 is not allowed"}
+	ruleResponseWildcard = &Rule{Name: "response-topic-wildcard", V5: "MQTT-3.3.2-14", Section5: "3.3.2.3.5", Reason: protocol, Summary: "a Response Topic must not contain wildcards"}
+	ruleSubIDFromClient  = &Rule{Name: "publish-subscription-id-from-client", V5: "MQTT-3.3.4-6", Section5: "3.3.4", Reason: protocol, Summary: "a client's PUBLISH must not carry a Subscription Identifier"}
+	ruleDiscExpiryServer = &Rule{Name: "disconnect-session-expiry-from-server", V5: "MQTT-3.14.2-2", Section5: "3.14.2.2.2", Reason: protocol, Summary: "a server's DISCONNECT must not carry Session Expiry Interval"}
+	ruleAuthDataNoMethod = &Rule{Name: "auth-data-without-method", Section5: "3.1.2.11.10", Reason: protocol, Summary: "Authentication Data needs an Authentication Method"}
+	rulePacketTooLarge   = &Rule{Name: "packet-too-large", Section5: "3.1.2.11.4", Reason: ReasonPacketTooLarge, Summary: "the packet exceeds the receiver's maximum packet size"}
+	ruleWrongVersionPkt  = &Rule{Name: "packet-needs-v5", Section311: "2.2.1", Section5: "2.1.2", Reason: malformed, Summary: "AUTH exists only in MQTT 5.0"}
 )
 
 // reasonRules cite, per packet type, the statement that limits the reason codes a sender may use.
 var reasonRules = map[PacketType]*Rule{
-	CONNACK:    {"connack-reason-code", "", "MQTT-3.2.2-8", "3.2.2.3", "3.2.2.2", protocol, "CONNACK must use a defined connect reason/return code"},
-	PUBACK:     {"puback-reason-code", "", "MQTT-3.4.2-1", "", "3.4.2.1", protocol, "PUBACK must use a PUBACK reason code"},
-	PUBREC:     {"pubrec-reason-code", "", "MQTT-3.5.2-1", "", "3.5.2.1", protocol, "PUBREC must use a PUBREC reason code"},
-	PUBREL:     {"pubrel-reason-code", "", "MQTT-3.6.2-1", "", "3.6.2.1", protocol, "PUBREL must use a PUBREL reason code"},
-	PUBCOMP:    {"pubcomp-reason-code", "", "MQTT-3.7.2-1", "", "3.7.2.1", protocol, "PUBCOMP must use a PUBCOMP reason code"},
-	SUBACK:     {"suback-reason-code", "MQTT-3.9.3-2", "MQTT-3.9.3-2", "3.9.3", "3.9.3", protocol, "SUBACK must use a subscribe reason/return code"},
-	UNSUBACK:   {"unsuback-reason-code", "", "MQTT-3.11.3-2", "", "3.11.3", protocol, "UNSUBACK must use an unsubscribe reason code"},
-	DISCONNECT: {"disconnect-reason-code", "", "MQTT-3.14.2-1", "", "3.14.2.1", protocol, "DISCONNECT must use a disconnect reason code"},
-	AUTH:       {"auth-reason-code", "", "MQTT-3.15.2-1", "", "3.15.2.1", protocol, "AUTH must use an authenticate reason code"},
+	CONNACK:    {Name: "connack-reason-code", V5: "MQTT-3.2.2-8", Section311: "3.2.2.3", Section5: "3.2.2.2", Reason: protocol, Summary: "CONNACK must use a defined connect reason/return code"},
+	PUBACK:     {Name: "puback-reason-code", V5: "MQTT-3.4.2-1", Section5: "3.4.2.1", Reason: protocol, Summary: "PUBACK must use a PUBACK reason code"},
+	PUBREC:     {Name: "pubrec-reason-code", V5: "MQTT-3.5.2-1", Section5: "3.5.2.1", Reason: protocol, Summary: "PUBREC must use a PUBREC reason code"},
+	PUBREL:     {Name: "pubrel-reason-code", V5: "MQTT-3.6.2-1", Section5: "3.6.2.1", Reason: protocol, Summary: "PUBREL must use a PUBREL reason code"},
+	PUBCOMP:    {Name: "pubcomp-reason-code", V5: "MQTT-3.7.2-1", Section5: "3.7.2.1", Reason: protocol, Summary: "PUBCOMP must use a PUBCOMP reason code"},
+	SUBACK:     {Name: "suback-reason-code", V311: "MQTT-3.9.3-2", V5: "MQTT-3.9.3-2", Section311: "3.9.3", Section5: "3.9.3", Reason: protocol, Summary: "SUBACK must use a subscribe reason/return code"},
+	UNSUBACK:   {Name: "unsuback-reason-code", V5: "MQTT-3.11.3-2", Section5: "3.11.3", Reason: protocol, Summary: "UNSUBACK must use an unsubscribe reason code"},
+	DISCONNECT: {Name: "disconnect-reason-code", V5: "MQTT-3.14.2-1", Section5: "3.14.2.1", Reason: protocol, Summary: "DISCONNECT must use a disconnect reason code"},
+	AUTH:       {Name: "auth-reason-code", V5: "MQTT-3.15.2-1", Section5: "3.15.2.1", Reason: protocol, Summary: "AUTH must use an authenticate reason code"},
 }
 
 var allRules = []*Rule{ruleTruncated, ruleTrailing, ruleVarintLong, ruleVarintMinimal, rulePacketType,
