@@ -99,7 +99,7 @@ func (p *Disconnect) decode(d *dec, _ byte) error {
 	if err := d.reasonProps(&p.ReasonCode, &p.Properties); err != nil {
 		return err
 	}
-	if d.side == SideServer && p.Properties.Has(PropSessionExpiry) {
+	if p.Properties.Has(PropSessionExpiry) && !PropSessionExpiry.AllowedFrom(DISCONNECT, d.side) {
 		return d.fail(ruleDiscExpiryServer, "Session Expiry Interval", "", 0)
 	}
 	return nil

@@ -40,29 +40,51 @@ const (
 	PropSharedSubAvailable   PropID = 0x2A
 )
 
-type propKind byte
+// PropKind is the data type of a property's value, as section 2.2.2.2's table gives it.
+type PropKind byte
 
+// Property kinds. The zero value marks an identifier the specification does not define.
 const (
-	kNone propKind = iota
-	kByte
-	kU16
-	kU32
-	kVarint
-	kString
-	kBinary
-	kPair
+	kindNone   PropKind = iota
+	KindByte            // Byte
+	KindUint16          // Two Byte Integer
+	KindUint32          // Four Byte Integer
+	KindVarint          // Variable Byte Integer
+	KindString          // UTF-8 Encoded String
+	KindBinary          // Binary Data
+	KindPair            // UTF-8 String Pair
 )
 
-// willProps is the pseudo packet type used for the Will Properties of a CONNECT payload.
-const willProps PacketType = 0
+var kindNames = [...]string{kindNone: "undefined", KindByte: "Byte", KindUint16: "Two Byte Integer",
+	KindUint32: "Four Byte Integer", KindVarint: "Variable Byte Integer", KindString: "UTF-8 Encoded String",
+	KindBinary: "Binary Data", KindPair: "UTF-8 String Pair"}
+
+// String returns the data type's name from the specification.
+func (k PropKind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("PropKind(%d)", byte(k))
+}
+
+// WillProperties is the pseudo packet type that stands for the Will Properties of a CONNECT
+// payload in AllowedIn and AllowedFrom: the specification's table lists them as a place of their
+// own, and no real packet has type 0.
+const WillProperties PacketType = 0
+
+// willProps is the short internal name of WillProperties.
+const willProps = WillProperties
 
 type propInfo struct {
 	name    string
-	kind    propKind
+	kind    PropKind
 	allowed uint32 // bit per PacketType; bit 0 = Will Properties
 	section string
 	bool01  bool // value must be 0 or 1
 	nonZero bool // value 0 is a protocol error
+	// Packets among allowed that one side must not send the property in (the specification's
+	// table does not say who sends, the packet sections do).
+	notFromClient, notFromServer uint32
 }
 
 func on(ts ...PacketType) uint32 {
@@ -78,33 +100,33 @@ var allPackets = on(CONNECT, CONNACK, PUBLISH, willProps, PUBACK, PUBREC, PUBREL
 
 // propTable is section 2.2.2.2's table: name, type, and the packets that may carry each property.
 var propTable = [0x2B]propInfo{
-	PropPayloadFormat:        {"Payload Format Indicator", kByte, on(PUBLISH, willProps), "3.3.2.3.2", true, false},
-	PropMessageExpiry:        {"Message Expiry Interval", kU32, on(PUBLISH, willProps), "3.3.2.3.3", false, false},
-	PropContentType:          {"Content Type", kString, on(PUBLISH, willProps), "3.3.2.3.9", false, false},
-	PropResponseTopic:        {"Response Topic", kString, on(PUBLISH, willProps), "3.3.2.3.5", false, false},
-	PropCorrelationData:      {"Correlation Data", kBinary, on(PUBLISH, willProps), "3.3.2.3.6", false, false},
-	PropSubscriptionID:       {"Subscription Identifier", kVarint, on(PUBLISH, SUBSCRIBE), "3.3.2.3.8", false, true},
-	PropSessionExpiry:        {"Session Expiry Interval", kU32, on(CONNECT, CONNACK, DISCONNECT), "3.1.2.11.2", false, false},
-	PropAssignedClientID:     {"Assigned Client Identifier", kString, on(CONNACK), "3.2.2.3.7", false, false},
-	PropServerKeepAlive:      {"Server Keep Alive", kU16, on(CONNACK), "3.2.2.3.14", false, false},
-	PropAuthMethod:           {"Authentication Method", kString, on(CONNECT, CONNACK, AUTH), "3.1.2.11.9", false, false},
-	PropAuthData:             {"Authentication Data", kBinary, on(CONNECT, CONNACK, AUTH), "3.1.2.11.10", false, false},
-	PropRequestProblemInfo:   {"Request Problem Information", kByte, on(CONNECT), "3.1.2.11.7", true, false},
-	PropWillDelay:            {"Will Delay Interval", kU32, on(willProps), "3.1.3.2.2", false, false},
-	PropRequestResponseInfo:  {"Request Response Information", kByte, on(CONNECT), "3.1.2.11.6", true, false},
-	PropResponseInfo:         {"Response Information", kString, on(CONNACK), "3.2.2.3.15", false, false},
-	PropServerReference:      {"Server Reference", kString, on(CONNACK, DISCONNECT), "3.2.2.3.16", false, false},
-	PropReasonString:         {"Reason String", kString, on(CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, DISCONNECT, AUTH), "3.2.2.3.9", false, false},
-	PropReceiveMaximum:       {"Receive Maximum", kU16, on(CONNECT, CONNACK), "3.1.2.11.3", false, true},
-	PropTopicAliasMaximum:    {"Topic Alias Maximum", kU16, on(CONNECT, CONNACK), "3.1.2.11.5", false, false},
-	PropTopicAlias:           {"Topic Alias", kU16, on(PUBLISH), "3.3.2.3.4", false, true},
-	PropMaximumQoS:           {"Maximum QoS", kByte, on(CONNACK), "3.2.2.3.4", true, false},
-	PropRetainAvailable:      {"Retain Available", kByte, on(CONNACK), "3.2.2.3.5", true, false},
-	PropUserProperty:         {"User Property", kPair, allPackets, "3.1.2.11.8", false, false},
-	PropMaximumPacketSize:    {"Maximum Packet Size", kU32, on(CONNECT, CONNACK), "3.1.2.11.4", false, true},
-	PropWildcardSubAvailable: {"Wildcard Subscription Available", kByte, on(CONNACK), "3.2.2.3.11", true, false},
-	PropSubIDAvailable:       {"Subscription Identifier Available", kByte, on(CONNACK), "3.2.2.3.12", true, false},
-	PropSharedSubAvailable:   {"Shared Subscription Available", kByte, on(CONNACK), "3.2.2.3.13", true, false},
+	PropPayloadFormat:        {name: "Payload Format Indicator", kind: KindByte, allowed: on(PUBLISH, willProps), section: "3.3.2.3.2", bool01: true},
+	PropMessageExpiry:        {name: "Message Expiry Interval", kind: KindUint32, allowed: on(PUBLISH, willProps), section: "3.3.2.3.3"},
+	PropContentType:          {name: "Content Type", kind: KindString, allowed: on(PUBLISH, willProps), section: "3.3.2.3.9"},
+	PropResponseTopic:        {name: "Response Topic", kind: KindString, allowed: on(PUBLISH, willProps), section: "3.3.2.3.5"},
+	PropCorrelationData:      {name: "Correlation Data", kind: KindBinary, allowed: on(PUBLISH, willProps), section: "3.3.2.3.6"},
+	PropSubscriptionID:       {name: "Subscription Identifier", kind: KindVarint, allowed: on(PUBLISH, SUBSCRIBE), section: "3.3.2.3.8", nonZero: true, notFromClient: on(PUBLISH)}, // MQTT-3.3.4-6
+	PropSessionExpiry:        {name: "Session Expiry Interval", kind: KindUint32, allowed: on(CONNECT, CONNACK, DISCONNECT), section: "3.1.2.11.2", notFromServer: on(DISCONNECT)},  // MQTT-3.14.2-2
+	PropAssignedClientID:     {name: "Assigned Client Identifier", kind: KindString, allowed: on(CONNACK), section: "3.2.2.3.7"},
+	PropServerKeepAlive:      {name: "Server Keep Alive", kind: KindUint16, allowed: on(CONNACK), section: "3.2.2.3.14"},
+	PropAuthMethod:           {name: "Authentication Method", kind: KindString, allowed: on(CONNECT, CONNACK, AUTH), section: "3.1.2.11.9"},
+	PropAuthData:             {name: "Authentication Data", kind: KindBinary, allowed: on(CONNECT, CONNACK, AUTH), section: "3.1.2.11.10"},
+	PropRequestProblemInfo:   {name: "Request Problem Information", kind: KindByte, allowed: on(CONNECT), section: "3.1.2.11.7", bool01: true},
+	PropWillDelay:            {name: "Will Delay Interval", kind: KindUint32, allowed: on(willProps), section: "3.1.3.2.2"},
+	PropRequestResponseInfo:  {name: "Request Response Information", kind: KindByte, allowed: on(CONNECT), section: "3.1.2.11.6", bool01: true},
+	PropResponseInfo:         {name: "Response Information", kind: KindString, allowed: on(CONNACK), section: "3.2.2.3.15"},
+	PropServerReference:      {name: "Server Reference", kind: KindString, allowed: on(CONNACK, DISCONNECT), section: "3.2.2.3.16"},
+	PropReasonString:         {name: "Reason String", kind: KindString, allowed: on(CONNACK, PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK, DISCONNECT, AUTH), section: "3.2.2.3.9"},
+	PropReceiveMaximum:       {name: "Receive Maximum", kind: KindUint16, allowed: on(CONNECT, CONNACK), section: "3.1.2.11.3", nonZero: true},
+	PropTopicAliasMaximum:    {name: "Topic Alias Maximum", kind: KindUint16, allowed: on(CONNECT, CONNACK), section: "3.1.2.11.5"},
+	PropTopicAlias:           {name: "Topic Alias", kind: KindUint16, allowed: on(PUBLISH), section: "3.3.2.3.4", nonZero: true},
+	PropMaximumQoS:           {name: "Maximum QoS", kind: KindByte, allowed: on(CONNACK), section: "3.2.2.3.4", bool01: true},
+	PropRetainAvailable:      {name: "Retain Available", kind: KindByte, allowed: on(CONNACK), section: "3.2.2.3.5", bool01: true},
+	PropUserProperty:         {name: "User Property", kind: KindPair, allowed: allPackets, section: "3.1.2.11.8"},
+	PropMaximumPacketSize:    {name: "Maximum Packet Size", kind: KindUint32, allowed: on(CONNECT, CONNACK), section: "3.1.2.11.4", nonZero: true},
+	PropWildcardSubAvailable: {name: "Wildcard Subscription Available", kind: KindByte, allowed: on(CONNACK), section: "3.2.2.3.11", bool01: true},
+	PropSubIDAvailable:       {name: "Subscription Identifier Available", kind: KindByte, allowed: on(CONNACK), section: "3.2.2.3.12", bool01: true},
+	PropSharedSubAvailable:   {name: "Shared Subscription Available", kind: KindByte, allowed: on(CONNACK), section: "3.2.2.3.13", bool01: true},
 }
 
 // propOrder is the order properties are written in (identifier order).
@@ -113,15 +135,60 @@ var propOrder = []PropID{0x01, 0x02, 0x03, 0x08, 0x09, 0x0B, 0x11, 0x12, 0x13, 0
 
 // String returns the property's name from the specification.
 func (id PropID) String() string {
-	if int(id) < len(propTable) && propTable[id].kind != kNone {
+	if int(id) < len(propTable) && propTable[id].kind != kindNone {
 		return propTable[id].name
 	}
 	return fmt.Sprintf("property 0x%02X", byte(id))
 }
 
-// AllowedIn reports whether the property may appear in packet type t (0 = Will Properties).
+// AllowedIn reports whether the property may appear in packet type t (WillProperties for the
+// Will Properties), whoever sends it.
 func (id PropID) AllowedIn(t PacketType) bool {
 	return int(id) < len(propTable) && propTable[id].allowed&(1<<t) != 0
+}
+
+// AllowedFrom reports whether sender may put the property in packet type t: AllowedIn, less the
+// places the packet sections close to one side (a client's PUBLISH carries no Subscription
+// Identifier, a server's DISCONNECT no Session Expiry Interval). SideUnknown is AllowedIn.
+func (id PropID) AllowedFrom(t PacketType, sender Side) bool {
+	if !id.AllowedIn(t) {
+		return false
+	}
+	switch sender {
+	case SideClient:
+		return propTable[id].notFromClient&(1<<t) == 0
+	case SideServer:
+		return propTable[id].notFromServer&(1<<t) == 0
+	}
+	return true
+}
+
+// Kind returns the data type of the property's value (0 for an undefined identifier).
+func (id PropID) Kind() PropKind {
+	if int(id) < len(propTable) {
+		return propTable[id].kind
+	}
+	return kindNone
+}
+
+// propByName maps both spellings PropertyByName accepts to the identifier.
+var propByName = func() map[string]PropID {
+	m := make(map[string]PropID, 2*len(propOrder))
+	for _, id := range propOrder {
+		m[propNameKey(propTable[id].name)] = id
+	}
+	return m
+}()
+
+// propNameKey folds a property name to the key of propByName: "Content Type", "content type" and
+// "content-type" (the spelling of mosquitto_pub's -D) are one key.
+func propNameKey(s string) string { return strings.ReplaceAll(strings.ToLower(s), " ", "-") }
+
+// PropertyByName finds a property by its name in the specification ("Content Type"), in any case,
+// with spaces or hyphens between the words ("content-type", as mosquitto_pub spells it).
+func PropertyByName(name string) (PropID, bool) {
+	id, ok := propByName[propNameKey(name)]
+	return id, ok
 }
 
 // PropIDs returns every defined property identifier in ascending order.
@@ -471,7 +538,7 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 				return err
 			}
 		}
-		if x >= uint32(len(propTable)) || propTable[x].kind == kNone {
+		if x >= uint32(len(propTable)) || propTable[x].kind == kindNone {
 			return d.fail(rulePropUnknown, "property identifier", fmt.Sprintf("unknown property identifier 0x%02X", x), idAt)
 		}
 		id := PropID(x)
@@ -495,25 +562,25 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 		valAt := d.off
 		var v uint32
 		switch info.kind {
-		case kByte:
+		case KindByte:
 			if d.off >= len(d.b) {
 				return d.truncated(info.name)
 			}
 			v = uint32(d.b[d.off])
 			d.off++
-		case kU16:
+		case KindUint16:
 			if d.off+2 > len(d.b) {
 				return d.truncated(info.name)
 			}
 			v = uint32(d.b[d.off])<<8 | uint32(d.b[d.off+1])
 			d.off += 2
-		case kU32:
+		case KindUint32:
 			if d.off+4 > len(d.b) {
 				return d.truncated(info.name)
 			}
 			v = binary.BigEndian.Uint32(d.b[d.off:])
 			d.off += 4
-		case kVarint:
+		case KindVarint:
 			var err error
 			if v, err = d.varint(info.name); err != nil {
 				return err
@@ -523,7 +590,7 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 			}
 			p.SubscriptionIDs = append(p.SubscriptionIDs, v)
 			continue
-		case kString:
+		case KindString:
 			s, err := d.str(info.name)
 			if err != nil {
 				return err
@@ -536,7 +603,7 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 			*p.strPtr(id) = s
 			p.present |= 1 << id
 			continue
-		case kBinary:
+		case KindBinary:
 			b, err := d.bin(info.name)
 			if err != nil {
 				return err
@@ -544,7 +611,7 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 			*p.binPtr(id) = b
 			p.present |= 1 << id
 			continue
-		case kPair:
+		case KindPair:
 			k, err := d.str("User Property name")
 			if err != nil {
 				return err
@@ -601,21 +668,21 @@ func (p *Properties) propsSize() int {
 			continue
 		}
 		switch propTable[id].kind {
-		case kByte:
+		case KindByte:
 			n += 2
-		case kU16:
+		case KindUint16:
 			n += 3
-		case kU32:
+		case KindUint32:
 			n += 5
-		case kVarint:
+		case KindVarint:
 			for _, s := range p.SubscriptionIDs {
 				n += 1 + varintLen(s)
 			}
-		case kString:
+		case KindString:
 			n += 3 + len(*p.strPtr(id))
-		case kBinary:
+		case KindBinary:
 			n += 3 + len(*p.binPtr(id))
-		case kPair:
+		case KindPair:
 			for _, u := range p.User {
 				n += 5 + len(u.Key) + len(u.Value)
 			}
@@ -638,29 +705,29 @@ func (p *Properties) appendBlock(dst []byte, t PacketType) ([]byte, error) {
 		}
 		info := &propTable[id]
 		switch info.kind {
-		case kByte:
+		case KindByte:
 			dst = append(dst, byte(id), byte(p.numeric(id)))
-		case kU16:
+		case KindUint16:
 			dst = appendU16(append(dst, byte(id)), uint16(p.numeric(id)))
-		case kU32:
+		case KindUint32:
 			dst = appendU32(append(dst, byte(id)), p.numeric(id))
-		case kVarint:
+		case KindVarint:
 			for _, s := range p.SubscriptionIDs {
 				dst = AppendVarint(append(dst, byte(id)), s)
 			}
-		case kString:
+		case KindString:
 			s := *p.strPtr(id)
 			if err := checkLen(t, info.name, len(s)); err != nil {
 				return dst, err
 			}
 			dst = appendStr(append(dst, byte(id)), s)
-		case kBinary:
+		case KindBinary:
 			b := *p.binPtr(id)
 			if err := checkLen(t, info.name, len(b)); err != nil {
 				return dst, err
 			}
 			dst = appendBin(append(dst, byte(id)), b)
-		case kPair:
+		case KindPair:
 			for _, u := range p.User {
 				if err := checkLen(t, "User Property", max(len(u.Key), len(u.Value))); err != nil {
 					return dst, err
@@ -684,15 +751,15 @@ func (p *Properties) String() string {
 		}
 		info := &propTable[id]
 		switch info.kind {
-		case kByte, kU16, kU32:
+		case KindByte, KindUint16, KindUint32:
 			fmt.Fprintf(&b, "%s=%d", info.name, p.numeric(id))
-		case kVarint:
+		case KindVarint:
 			fmt.Fprintf(&b, "%s=%v", info.name, p.SubscriptionIDs)
-		case kString:
+		case KindString:
 			fmt.Fprintf(&b, "%s=%q", info.name, *p.strPtr(id))
-		case kBinary:
+		case KindBinary:
 			fmt.Fprintf(&b, "%s=%x", info.name, *p.binPtr(id))
-		case kPair:
+		case KindPair:
 			for i, u := range p.User {
 				if i > 0 {
 					b.WriteString(", ")

@@ -117,7 +117,7 @@ func (p *Publish) decode(d *dec, flags byte) error {
 		if err := d.props(&p.Properties, PUBLISH); err != nil {
 			return err
 		}
-		if d.side == SideClient && len(p.Properties.SubscriptionIDs) > 0 {
+		if len(p.Properties.SubscriptionIDs) > 0 && !PropSubscriptionID.AllowedFrom(PUBLISH, d.side) {
 			if err := d.fail(ruleSubIDFromClient, "Subscription Identifier", "", at); err != nil {
 				return err
 			}
