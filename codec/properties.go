@@ -595,8 +595,8 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 			if err != nil {
 				return err
 			}
-			if id == PropResponseTopic && strings.ContainsAny(s, "+#") {
-				if err := d.fail(ruleResponseWildcard, info.name, "contains a wildcard character", valAt); err != nil {
+			if r, detail := stringRule(id, s); r != nil {
+				if err := d.fail(r, info.name, detail, valAt); err != nil {
 					return err
 				}
 			}
@@ -635,19 +635,38 @@ func (d *dec) propList(p *Properties, t PacketType) error {
 }
 
 func (d *dec) checkPropValue(id PropID, info *propInfo, v uint32, at int) error {
+	if r, section, detail := valueRule(id, info, v); r != nil {
+		return d.failSec(r, section, info.name, detail, at)
+	}
+	return nil
+}
+
+// valueRule returns the rule a numeric value of the property breaks, with the section to cite
+// when the rule's own is too general ("" keeps the rule's) and what is wrong, or a nil rule. The
+// decoder and Properties.SetText share it, so both refuse the same values.
+func valueRule(id PropID, info *propInfo, v uint32) (r *Rule, section, detail string) {
 	switch {
 	case info.bool01 && v > 1:
-		return d.failSec(rulePropValue, info.section, info.name, fmt.Sprintf("%s is %d, must be 0 or 1", info.name, v), at)
+		return rulePropValue, info.section, fmt.Sprintf("%s is %d, must be 0 or 1", info.name, v)
 	case info.nonZero && v == 0:
 		switch id {
 		case PropTopicAlias:
-			return d.fail(ruleTopicAliasZero, info.name, "", at)
+			return ruleTopicAliasZero, "", ""
 		case PropSubscriptionID:
-			return d.fail(ruleSubIDZero, info.name, "", at)
+			return ruleSubIDZero, "", ""
 		}
-		return d.failSec(rulePropValue, info.section, info.name, info.name+" is 0", at)
+		return rulePropValue, info.section, info.name + " is 0"
 	}
-	return nil
+	return nil, "", ""
+}
+
+// stringRule returns the rule a (well-formed) string value of the property breaks and what is
+// wrong, or a nil rule: a Response Topic is a topic name, so it holds no wildcard.
+func stringRule(id PropID, s string) (*Rule, string) {
+	if id == PropResponseTopic && strings.ContainsAny(s, "+#") {
+		return ruleResponseWildcard, "contains a wildcard character"
+	}
+	return nil, ""
 }
 
 func (d *dec) failSec(r *Rule, section, field, detail string, at int) error {

@@ -132,14 +132,23 @@ func (d *dec) str(field string) (string, error) {
 }
 
 func (d *dec) checkUTF8(b []byte, field string, at int) error {
+	if r, i, detail := utf8Rule(b); r != nil {
+		return d.fail(r, field, detail, at+i)
+	}
+	return nil
+}
+
+// utf8Rule returns the rule b breaks as an MQTT UTF-8 string, the offset of the first bad byte and
+// what is wrong there, or a nil rule.
+func utf8Rule(b []byte) (*Rule, int, string) {
 	i, null := badUTF8(b)
-	if i < 0 {
-		return nil
+	switch {
+	case i < 0:
+		return nil, 0, ""
+	case null:
+		return ruleUTF8Null, i, "contains U+0000"
 	}
-	if null {
-		return d.fail(ruleUTF8Null, field, "contains U+0000", at+i)
-	}
-	return d.fail(ruleUTF8Invalid, field, fmt.Sprintf("ill-formed UTF-8 at string byte %d", i), at+i)
+	return ruleUTF8Invalid, i, fmt.Sprintf("ill-formed UTF-8 at string byte %d", i)
 }
 
 const (
