@@ -38,7 +38,7 @@ const (
 	// DefaultKeepAlive is the Keep Alive (seconds) a client sends when Action.KeepAlive is 0.
 	DefaultKeepAlive = 60
 	// DefaultSessionExpiry is the 5.0 Session Expiry Interval (seconds) a client sends for a
-	// persistent session (CleanStart false) when Action.SessionExpiry is 0.
+	// persistent session (Action.KeepSession) when Action.SessionExpiry is 0.
 	DefaultSessionExpiry = 300
 )
 
@@ -63,12 +63,14 @@ type Action struct {
 	EmptyClientID bool
 	// KeepAlive in seconds; 0 means DefaultKeepAlive (not "no keep alive").
 	KeepAlive uint16
-	// CleanStart asks for a clean start (3.1.1: Clean Session 1). CleanStart false asks for a
-	// session that outlives the connection: Clean Session 0 on 3.1.1; on 5.0 Clean Start 0 with
-	// a Session Expiry Interval above 0 (SessionExpiry, or DefaultSessionExpiry).
-	CleanStart bool
+	// KeepSession asks for a session that outlives the connection: Clean Session 0 on 3.1.1; on
+	// 5.0 Clean Start 0 with a Session Expiry Interval above 0 (SessionExpiry, or
+	// DefaultSessionExpiry). false, the usual, asks for a clean start (Clean Session 1, Clean
+	// Start 1): most cases want no state from earlier runs, so only the session cases set it.
+	KeepSession bool
 	// SessionExpiry (5.0) is the Session Expiry Interval of the CONNECT in seconds; 0 means the
-	// default: none with CleanStart, DefaultSessionExpiry without. See EffectiveSessionExpiry.
+	// default: none for a clean start, DefaultSessionExpiry with KeepSession. See
+	// EffectiveSessionExpiry.
 	SessionExpiry uint32
 	// Username is sent in CONNECT when not empty.
 	Username string
@@ -90,7 +92,7 @@ type Action struct {
 	TopicAliasMaximum uint16
 	MaximumPacketSize uint32
 	// Reconnect asks the client to reconnect when the connection drops, resuming its session
-	// (CleanStart false), and to carry on with the operation: redelivery cases. Only some
+	// (with KeepSession), and to carry on with the operation: redelivery cases. Only some
 	// clients can.
 	Reconnect bool
 
@@ -158,15 +160,16 @@ func (a *Action) EffectiveKeepAlive() uint16 {
 }
 
 // EffectiveSessionExpiry is the 5.0 Session Expiry Interval the client should send:
-// SessionExpiry when set, otherwise 0 with CleanStart and DefaultSessionExpiry without.
+// SessionExpiry when set, otherwise DefaultSessionExpiry with KeepSession and 0 for a clean
+// start.
 func (a *Action) EffectiveSessionExpiry() uint32 {
 	switch {
 	case a.SessionExpiry != 0:
 		return a.SessionExpiry
-	case a.CleanStart:
-		return 0
+	case a.KeepSession:
+		return DefaultSessionExpiry
 	}
-	return DefaultSessionExpiry
+	return 0
 }
 
 // EffectiveCount is the number of messages of OpPublish or OpSubscribe: Count, at least 1.
@@ -218,7 +221,9 @@ func (a *Action) v5Fields() []string {
 	return f
 }
 
-// String describes the action for transcripts: the operation and every option that is set.
+// String describes the action for transcripts: the operation and every option that is set. The
+// session is shown as the CONNECT carries it (clean=true|false), so that it reads against the
+// CONNECT below it in the transcript.
 func (a Action) String() string {
 	var b strings.Builder
 	b.WriteString(string(a.Op))
@@ -241,7 +246,7 @@ func (a Action) String() string {
 			kv("retain", true)
 		}
 	}
-	kv("clean", a.CleanStart)
+	kv("clean", !a.KeepSession)
 	kv("keepalive", a.EffectiveKeepAlive())
 	if a.Version == codec.V5 {
 		kv("session_expiry", a.EffectiveSessionExpiry())

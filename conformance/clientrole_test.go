@@ -170,10 +170,10 @@ func TestActionDefaults(t *testing.T) {
 		descParts  []string
 		descAbsent string
 	}{
-		{Action{Op: OpPublish, CleanStart: true, Version: codec.V5}, DefaultKeepAlive, 0, 1, []string{"publish", "clean=true", "keepalive=60", "session_expiry=0"}, "count="},
-		{Action{Op: OpPublish, Version: codec.V5, Count: 3, KeepAlive: 5}, 5, DefaultSessionExpiry, 3, []string{"count=3", "session_expiry=300", "keepalive=5"}, "reconnect"},
-		{Action{Op: OpSubscribe, Version: codec.V5, SessionExpiry: 9, CleanStart: true, Unsubscribe: []string{"a"}}, DefaultKeepAlive, 9, 1, []string{`unsubscribe=["a"]`, "session_expiry=9"}, "message="},
-		{Action{Op: OpConnect, Version: codec.V311, EmptyClientID: true, Password: []byte("x")}, DefaultKeepAlive, DefaultSessionExpiry, 1, []string{`client_id=""`, "password=(1 bytes)"}, "session_expiry"},
+		{Action{Op: OpPublish, Version: codec.V5}, DefaultKeepAlive, 0, 1, []string{"publish", "clean=true", "keepalive=60", "session_expiry=0"}, "count="},
+		{Action{Op: OpPublish, Version: codec.V5, Count: 3, KeepAlive: 5, KeepSession: true}, 5, DefaultSessionExpiry, 3, []string{"count=3", "clean=false", "session_expiry=300", "keepalive=5"}, "reconnect"},
+		{Action{Op: OpSubscribe, Version: codec.V5, SessionExpiry: 9, Unsubscribe: []string{"a"}}, DefaultKeepAlive, 9, 1, []string{`unsubscribe=["a"]`, "session_expiry=9"}, "message="},
+		{Action{Op: OpConnect, Version: codec.V311, EmptyClientID: true, KeepSession: true, Password: []byte("x")}, DefaultKeepAlive, DefaultSessionExpiry, 1, []string{`client_id=""`, "clean=false", "password=(1 bytes)"}, "session_expiry"},
 	} {
 		if got := tc.a.EffectiveKeepAlive(); got != tc.ka {
 			t.Errorf("%s: keep alive %d, want %d", tc.a, got, tc.ka)

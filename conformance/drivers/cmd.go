@@ -106,7 +106,7 @@ func (c *Command) Why(a conformance.Action) string {
 		return "the template has no {client_id}: the program would choose its own client identifier"
 	case a.KeepAlive != 0 && !has("keepalive"):
 		return "the template has no {keepalive}"
-	case !a.CleanStart && !has("clean"):
+	case a.KeepSession && !has("clean"):
 		return "the template has no {clean}"
 	case a.Reconnect && !has("reconnect"):
 		return "the template has no {reconnect}"
@@ -193,7 +193,7 @@ func placeholderValues(a conformance.Action) map[string]string {
 		"op": string(a.Op), "host": a.Host, "port": strconv.Itoa(a.Port), "version": v, "client_id": a.ClientID,
 		"version_compact": strings.ReplaceAll(v, ".", ""), "level": strconv.Itoa(int(a.Version)),
 		"topic": a.Topic, "qos": strconv.Itoa(int(a.QoS)), "message": string(a.Message), "retain": strconv.FormatBool(a.Retain),
-		"count": strconv.Itoa(a.EffectiveCount()), "keepalive": strconv.Itoa(int(a.EffectiveKeepAlive())), "clean": strconv.FormatBool(a.CleanStart),
+		"count": strconv.Itoa(a.EffectiveCount()), "keepalive": strconv.Itoa(int(a.EffectiveKeepAlive())), "clean": strconv.FormatBool(!a.KeepSession),
 		"duration": strconv.FormatFloat(a.Duration.Seconds(), 'f', -1, 64), "duration_ms": strconv.FormatInt(a.Duration.Milliseconds(), 10),
 		"reconnect": strconv.FormatBool(a.Reconnect), "session_expiry": strconv.FormatUint(uint64(a.EffectiveSessionExpiry()), 10),
 		"username": a.Username, "password": string(a.Password),

@@ -9,7 +9,7 @@
 // from its name.
 //
 // Every driver follows the semantics documented on conformance.Action (KeepAlive 0 means
-// conformance.DefaultKeepAlive; CleanStart false asks for a session that outlives the connection,
+// conformance.DefaultKeepAlive; KeepSession asks for a session that outlives the connection,
 // with a Session Expiry Interval on 5.0; Count is the number of messages to publish or receive;
 // Unsubscribe lists the filters to leave once the messages arrived; every operation ends with a
 // normal DISCONNECT), so that cases read the same whatever the client.

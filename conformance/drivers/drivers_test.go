@@ -60,7 +60,7 @@ func TestCommandCheckAndSupports(t *testing.T) {
 	}
 	var props codec.Properties
 	props.SetMessageExpiry(5)
-	base := conformance.Action{Op: conformance.OpPublish, Version: codec.V5, ClientID: "id", Topic: "t", CleanStart: true}
+	base := conformance.Action{Op: conformance.OpPublish, Version: codec.V5, ClientID: "id", Topic: "t"}
 	for _, tc := range []struct {
 		name string
 		mod  func(a *conformance.Action)
@@ -69,7 +69,7 @@ func TestCommandCheckAndSupports(t *testing.T) {
 		{"plain", func(*conformance.Action) {}, ""},
 		{"no subscribe template", func(a *conformance.Action) { a.Op = conformance.OpSubscribe }, "no template"},
 		{"keep alive needs {keepalive}", func(a *conformance.Action) { a.KeepAlive = 1 }, "{keepalive}"},
-		{"persistent session needs {clean}", func(a *conformance.Action) { a.CleanStart = false }, "{clean}"},
+		{"persistent session needs {clean}", func(a *conformance.Action) { a.KeepSession = true }, "{clean}"},
 		{"several messages need {count}", func(a *conformance.Action) { a.Count = 3 }, "{count}"},
 		{"reconnect needs {reconnect}", func(a *conformance.Action) { a.Reconnect = true }, "{reconnect}"},
 		{"NUL cannot be an argument", func(a *conformance.Action) { a.Topic = "a\x00" }, "NUL"},
@@ -91,7 +91,7 @@ func TestCommandCheckAndSupports(t *testing.T) {
 		}
 	}
 	noID := &Command{Default: "pub -t {topic}"}
-	if why := noID.Why(conformance.Action{Op: conformance.OpPublish, Version: codec.V311, CleanStart: true}); !strings.Contains(why, "{client_id}") {
+	if why := noID.Why(conformance.Action{Op: conformance.OpPublish, Version: codec.V311}); !strings.Contains(why, "{client_id}") {
 		t.Errorf("a template without {client_id}: %q", why)
 	}
 	if got := c.Describe(); !strings.Contains(got, "publish: pub -h {host}") {
@@ -106,7 +106,7 @@ func TestCommandRuns(t *testing.T) {
 		t.Skip("printf not found")
 	}
 	c := &Command{Default: "printf %s|%s|%s|%s {topic} {qos} {version} {client_id}"}
-	a := conformance.Action{Op: conformance.OpPublish, Version: codec.V311, ClientID: "id 1", Topic: "a b $(x)", QoS: 2, CleanStart: true, Host: "127.0.0.1", Port: 1}
+	a := conformance.Action{Op: conformance.OpPublish, Version: codec.V311, ClientID: "id 1", Topic: "a b $(x)", QoS: 2, Host: "127.0.0.1", Port: 1}
 	p, err := c.Start(context.Background(), a)
 	if err != nil {
 		t.Fatal(err)
@@ -127,7 +127,7 @@ func TestMosquittoCommand(t *testing.T) {
 	pp.SetContentType("text/plain").AddUser("k", "v")
 	wp.SetWillDelay(30)
 	a := conformance.Action{Op: conformance.OpPublish, Version: codec.V5, Host: "127.0.0.1", Port: 1884, ClientID: "c1",
-		Topic: "a/b", QoS: 1, Message: []byte("hi"), Count: 3, KeepAlive: 5, Password: []byte("pw"),
+		Topic: "a/b", QoS: 1, Message: []byte("hi"), Count: 3, KeepAlive: 5, KeepSession: true, Password: []byte("pw"),
 		Will: &conformance.Will{Topic: "w", Payload: []byte("bye"), QoS: 1, Properties: &wp}, PublishProps: &pp, ReceiveMaximum: 7}
 	argv, stdin, _ := m.command(a)
 	line := strings.Join(argv, " ")
@@ -175,7 +175,7 @@ func TestHelperArgs(t *testing.T) {
 	props.SetMessageExpiry(7).AddUser("k", "v")
 	will.SetWillDelay(9).SetContentType("c")
 	a := conformance.Action{Op: conformance.OpSubscribe, Version: codec.V5, Host: "::1", Port: 9, Topic: "t/\x00", QoS: 2,
-		EmptyClientID: true, Username: "u", Password: []byte{}, Will: &conformance.Will{Topic: "w", QoS: 1, Properties: &will},
+		EmptyClientID: true, KeepSession: true, Username: "u", Password: []byte{}, Will: &conformance.Will{Topic: "w", QoS: 1, Properties: &will},
 		TopicAliasMaximum: 4, Unsubscribe: []string{"t/\x00", "x"}, AuthMethod: "m"}
 	args := helperArgs(a)
 	for _, want := range []string{"--op=subscribe", "--id=", "--topic-hex=742f00", "--qos=2", "--clean=false", "--session-expiry=300",

@@ -128,7 +128,7 @@ func (m *Mosquitto) command(a conformance.Action) (argv []string, stdin []byte, 
 	// ("Invalid id"), which is their answer to the action.
 	common := []string{"-h", a.Host, "-p", strconv.Itoa(a.Port), "-V", v, "-i", a.ClientID,
 		"-k", strconv.Itoa(int(a.EffectiveKeepAlive())), "-t", a.Topic, "-q", strconv.Itoa(int(a.QoS))}
-	if !a.CleanStart {
+	if a.KeepSession {
 		common = append(common, "-c")
 	}
 	if a.Version == codec.V5 {

@@ -32,7 +32,7 @@ func helperArgs(a conformance.Action) []string {
 		"--op=" + string(a.Op), "--host=" + a.Host, "--port=" + strconv.Itoa(a.Port), "--version=" + v,
 		"--id=" + a.ClientID, "--topic-hex=" + hex.EncodeToString([]byte(a.Topic)), "--qos=" + strconv.Itoa(int(a.QoS)),
 		"--message-hex=" + hex.EncodeToString(a.Message), "--retain=" + strconv.FormatBool(a.Retain),
-		"--keepalive=" + strconv.Itoa(int(a.EffectiveKeepAlive())), "--clean=" + strconv.FormatBool(a.CleanStart),
+		"--keepalive=" + strconv.Itoa(int(a.EffectiveKeepAlive())), "--clean=" + strconv.FormatBool(!a.KeepSession),
 		"--count=" + strconv.Itoa(a.EffectiveCount()), "--duration-ms=" + strconv.FormatInt(a.Duration.Milliseconds(), 10),
 		"--reconnect=" + strconv.FormatBool(a.Reconnect),
 	}

@@ -110,7 +110,7 @@ func runReference(ctx context.Context, a conformance.Action, tweak func(conforma
 
 func referenceOptions(a conformance.Action) client.Options {
 	o := client.Options{
-		ClientID: a.ClientID, Version: a.Version, CleanStart: a.CleanStart, KeepAlive: a.EffectiveKeepAlive(),
+		ClientID: a.ClientID, Version: a.Version, CleanStart: !a.KeepSession, KeepAlive: a.EffectiveKeepAlive(),
 		Username: a.Username, Password: a.Password,
 		AutoReconnect: a.Reconnect, ReconnectMin: 200 * time.Millisecond, ReconnectMax: time.Second,
 		DialTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,

@@ -18,7 +18,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			ka := uint16(1)
-			a := c.Action{Op: c.OpConnect, KeepAlive: ka, CleanStart: true, Version: t.Version}
+			a := c.Action{Op: c.OpConnect, KeepAlive: ka, Version: t.Version}
 			if d := t.ClientDriver(); d != nil && !d.Supports(a) {
 				ka = 5
 				a.KeepAlive = ka
@@ -45,7 +45,7 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			a := c.Action{Op: c.OpConnect, Duration: 3*pingWindow(1) + 500*millis, CleanStart: true}
+			a := c.Action{Op: c.OpConnect, Duration: 3*pingWindow(1) + 500*millis}
 			started := time.Now()
 			t.StartClient(a)
 			conn, cp := accept(t, "")
@@ -66,7 +66,7 @@ func init() {
 		Level:    c.Should,
 		Run: func(t *c.T) {
 			ka := uint16(1)
-			a := c.Action{Op: c.OpConnect, KeepAlive: ka, Duration: 20 * time.Second, CleanStart: true, Version: t.Version}
+			a := c.Action{Op: c.OpConnect, KeepAlive: ka, Duration: 20 * time.Second, Version: t.Version}
 			if d := t.ClientDriver(); d != nil && !d.Supports(a) {
 				ka = 5
 				a.KeepAlive = ka

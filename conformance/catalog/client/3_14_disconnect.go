@@ -17,7 +17,7 @@ func init() {
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpConnect})
 			conn, _ := connected(t, "")
 			conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess))
 			conn.ExpectClosed(c.Within(2 * time.Second))
@@ -30,7 +30,7 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second})
 			conn, _ := connected(t, "")
 			conn.Send(&codec.Disconnect{ReasonCode: codec.ReasonServerShuttingDown})
 			// A DISCONNECT back is pointless but not forbidden; a PINGREQ may have crossed ours.
@@ -44,7 +44,7 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second})
 			conn, _ := connected(t, "")
 			b, _ := codec.Encode(&codec.Disconnect{ReasonCode: codec.ReasonServerShuttingDown}, codec.V5)
 			b[0] |= 0x01

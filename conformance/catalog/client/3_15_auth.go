@@ -17,7 +17,7 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second})
 			conn, cp := connected(t, "")
 			t.Check(!cp.Properties.Has(codec.PropAuthMethod), "no Authentication Method", cp.String(), "the client sent an Authentication Method unasked")
 			a := &codec.Auth{ReasonCode: codec.ReasonContinueAuthentication}
@@ -51,7 +51,7 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true, AuthMethod: "MQTTSPEC-ECHO"})
+			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, AuthMethod: "MQTTSPEC-ECHO"})
 			conn, cp := accept(t, "")
 			if cp.Properties.AuthMethod != "MQTTSPEC-ECHO" {
 				t.Skipf("the client did not start enhanced authentication (Authentication Method %q)", cp.Properties.AuthMethod)

@@ -18,7 +18,7 @@ func init() {
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpConnect})
 			// AcceptConnect fails the case unless the first packet is a well-formed CONNECT.
 			conn, cp := accept(t, "")
 			c.Equal(t, "CONNECT protocol name", cp.ProtocolName, "MQTT")
@@ -33,7 +33,7 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpConnect})
 			conn, cp := accept(t, "")
 			c.Equal(t, "CONNECT protocol name", cp.ProtocolName, "MQTT")
 			c.Equal(t, "CONNECT protocol level", cp.ProtocolLevel, 5)
@@ -49,7 +49,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			id := t.ClientID()
-			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true, ClientID: id})
+			t.StartClient(c.Action{Op: c.OpConnect, ClientID: id})
 			// The codec reads the payload in the order of MQTT-3.1.3-1 and checks the UTF-8
 			// (MQTT-3.1.3-4); a field out of place makes the CONNECT malformed.
 			conn, cp := accept(t, "")
@@ -65,7 +65,7 @@ func init() {
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpConnect})
 			conn, cp := accept(t, "")
 			t.Check(!cp.WillFlag && cp.Will.QoS == 0 && !cp.Will.Retain && cp.Will.Topic == "" && cp.Will.Payload == nil,
 				"Will Flag 0, Will QoS 0, Will Retain 0, no will fields", cp.String(), "CONNECT without a will has will bits or fields: %s", cp)
@@ -80,7 +80,7 @@ func init() {
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpConnect})
 			conn, cp := accept(t, "")
 			t.Check(!cp.UsernameFlag && !cp.PasswordFlag && cp.Username == "" && cp.Password == nil,
 				"User Name Flag 0, Password Flag 0", cp.String(), "CONNECT without credentials carries credential flags or fields: %s", cp)
@@ -96,7 +96,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			w := &c.Will{Topic: t.Topic("will/é"), Payload: []byte("gone"), QoS: 1, Retain: true}
-			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true, Will: w})
+			t.StartClient(c.Action{Op: c.OpConnect, Will: w})
 			conn, cp := accept(t, "")
 			t.Check(cp.WillFlag, "Will Flag 1", "Will Flag 0", "CONNECT of a client with a will has Will Flag 0: %s", cp)
 			c.Equal(t, "Will Topic", cp.Will.Topic, w.Topic)
@@ -118,7 +118,7 @@ func init() {
 			props.SetWillDelay(30).SetMessageExpiry(60).SetContentType("text/plain; charset=ü").SetResponseTopic(t.Topic("reply")).
 				SetCorrelationData([]byte{1, 2, 3}).AddUser("ключ", "значение")
 			w := &c.Will{Topic: t.Topic("will"), Payload: []byte("gone"), Properties: &props}
-			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true, Will: w})
+			t.StartClient(c.Action{Op: c.OpConnect, Will: w})
 			conn, cp := accept(t, "")
 			t.Check(cp.WillFlag, "Will Flag 1", "Will Flag 0", "CONNECT of a client with a will has Will Flag 0: %s", cp)
 			got := &cp.Will.Properties
@@ -141,7 +141,7 @@ func init() {
 		Versions: c.Both,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpConnect, CleanStart: true, Username: "user-ü", Password: []byte("secret")})
+			t.StartClient(c.Action{Op: c.OpConnect, Username: "user-ü", Password: []byte("secret")})
 			conn, cp := accept(t, "")
 			t.Check(cp.UsernameFlag && cp.PasswordFlag, "User Name Flag 1, Password Flag 1", cp.String(), "CONNECT flags do not announce the credentials: %s", cp)
 			c.Equal(t, "User Name", cp.Username, "user-ü")
@@ -157,7 +157,7 @@ func init() {
 		Versions: c.V311,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			conn, cp := startOrRefuse(t, c.Action{Op: c.OpConnect, CleanStart: true, Password: []byte("secret")}, true)
+			conn, cp := startOrRefuse(t, c.Action{Op: c.OpConnect, Password: []byte("secret")}, true)
 			if conn == nil {
 				return // the client refused before connecting
 			}
@@ -174,7 +174,7 @@ func init() {
 		Versions: c.V311,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			conn, cp := startOrRefuse(t, c.Action{Op: c.OpConnect, CleanStart: false, EmptyClientID: true}, true)
+			conn, cp := startOrRefuse(t, c.Action{Op: c.OpConnect, KeepSession: true, EmptyClientID: true}, true)
 			if conn == nil {
 				return // the client refused before connecting
 			}
@@ -190,7 +190,7 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			a := c.Action{Op: c.OpPublish, Topic: t.Topic("auth"), Message: []byte("m"), CleanStart: true,
+			a := c.Action{Op: c.OpPublish, Topic: t.Topic("auth"), Message: []byte("m"),
 				AuthMethod: "MQTTSPEC-ECHO", AuthData: []byte("hello"), AuthAnswer: c.AuthEcho}
 			t.StartClient(a)
 			conn, cp := accept(t, "")

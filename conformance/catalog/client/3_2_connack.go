@@ -29,7 +29,7 @@ func init() {
 			Versions: c.V5,
 			Level:    c.Must,
 			Run: func(t *c.T) {
-				t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("refused"), Message: []byte("m"), CleanStart: true})
+				t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("refused"), Message: []byte("m")})
 				conn, _ := accept(t, "")
 				ack := &codec.Connack{ReasonCode: r.code}
 				if r.ref != "" {
@@ -47,7 +47,7 @@ func init() {
 		Versions: c.V5,
 		Level:    c.Must,
 		Run: func(t *c.T) {
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("sp"), Message: []byte("m"), CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("sp"), Message: []byte("m")})
 			conn, cp := accept(t, "")
 			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
 			connack(t, conn, true, nil)
@@ -62,7 +62,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("lost")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, KeepSession: true, Reconnect: true})
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
@@ -84,7 +84,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("maxqos")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumQoS(0) })
 			// Downgrading to QoS 0 or refusing the message are both allowed.
@@ -103,7 +103,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("retain")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Retain: true, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Retain: true})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetRetainAvailable(0) })
 			p := conn.ExpectSkippingPings(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
@@ -121,7 +121,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("big")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte(strings.Repeat("x", 100)), CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte(strings.Repeat("x", 100))})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(64) })
 			conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess).Where("at most 64 bytes", maxSize(codec.V5, 64)))
@@ -136,7 +136,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("acks")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 3})
 			conn, _ := accept(t, "")
 			// The limit is announced before the SUBSCRIBE exists; its size is known from the
 			// topic: fixed header 2, id 2, property length 1, filter 2+len, options 1.
@@ -164,7 +164,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("rel")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
 			conn, _ := accept(t, "")
 			limit := uint32(2 + 2 + len(topic) + 2 + 1 + 1 + 8)
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(limit) })
@@ -185,7 +185,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("noalias")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3})
 			conn, _ := connected(t, "")
 			for range 3 {
 				nextPublish(t, conn, c.Publish(topic, []byte("m"), 0).NoProp(codec.PropTopicAlias))
@@ -201,7 +201,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("alias")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetTopicAliasMaximum(1) })
 			set := false
@@ -233,7 +233,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("assigned")
-			conn, cp := startOrRefuse(t, c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true, EmptyClientID: true}, false)
+			conn, cp := startOrRefuse(t, c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, KeepSession: true, Reconnect: true, EmptyClientID: true}, false)
 			if conn == nil {
 				t.Skipf("the client does not connect without a client identifier when asked for a persistent session")
 			}

@@ -24,7 +24,7 @@ func init() {
 			// encoding, checked by the codec). A packet identifier would show as two extra
 			// payload bytes, a missing 5.0 Property Length (MQTT-2.2.2-1) as one byte fewer.
 			msg := bytes.Repeat([]byte("0123456789"), 20)
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: msg, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: msg})
 			conn, _ := connected(t, "")
 			nextPublish(t, conn, c.Publish(topic, msg, 0))
 			leaves(t, conn)
@@ -38,7 +38,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("q0x3")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3})
 			conn, _ := connected(t, "")
 			for range 3 {
 				nextPublish(t, conn, c.Publish(topic, []byte("m"), 0))
@@ -57,7 +57,7 @@ func init() {
 			var props codec.Properties
 			props.SetMessageExpiry(60).SetContentType("text/plain; charset=ü").SetResponseTopic(t.Topic("reply")).
 				SetCorrelationData([]byte{1, 2, 3}).AddUser("ключ", "значение")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true, PublishProps: &props})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, PublishProps: &props})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1).NoProp(codec.PropSubscriptionID).
 				User(codec.UserProperty{Key: "ключ", Value: "значение"}).Props("the given properties", func(p *codec.Properties) error {
@@ -87,7 +87,7 @@ func init() {
 			topic := t.Topic("resp")
 			var props codec.Properties
 			props.SetResponseTopic(t.Topic("reply/+"))
-			conn, _ := startOrRefuse(t, c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), CleanStart: true, PublishProps: &props}, true)
+			conn, _ := startOrRefuse(t, c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), PublishProps: &props}, true)
 			if conn == nil {
 				return // the client refused before connecting
 			}
@@ -103,7 +103,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("rm")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			for range 3 {
@@ -122,7 +122,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("rm2")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 2})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			for range 2 {
@@ -145,7 +145,7 @@ func init() {
 		Run: func(t *c.T) {
 			const ka = 1
 			topic := t.Topic("rmping")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 2, KeepAlive: ka, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 2, KeepAlive: ka})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
@@ -167,7 +167,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("inalias")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 3, CleanStart: true, TopicAliasMaximum: 2})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 3, TopicAliasMaximum: 2})
 			conn, cp := connected(t, "")
 			if !cp.Properties.Has(codec.PropTopicAliasMaximum) || cp.Properties.TopicAliasMaximum == 0 {
 				t.Skipf("the client announced no Topic Alias Maximum: it accepts no aliases")
@@ -193,7 +193,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("oldalias")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, Reconnect: true, TopicAliasMaximum: 2})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, KeepSession: true, Reconnect: true, TopicAliasMaximum: 2})
 			conn, cp := connected(t, "first")
 			if !cp.Properties.Has(codec.PropTopicAliasMaximum) || cp.Properties.TopicAliasMaximum == 0 {
 				t.Skipf("the client announced no Topic Alias Maximum: it accepts no aliases")

@@ -16,7 +16,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("sub/ü")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2})
 			conn, _ := connected(t, "")
 			// The codec checks the fixed-header flags, the identifier, the UTF-8 of the filter
 			// and that there is at least one filter.
@@ -35,7 +35,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("unsub/ü")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, CleanStart: true, Unsubscribe: []string{topic}})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Unsubscribe: []string{topic}})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m")})

@@ -68,7 +68,7 @@ func init() {
 			}, codes: rcs(codec.ReasonProtocolError)},
 		{id: "connack-reserved-flags", what: "a CONNACK with a reserved acknowledge flag set", versions: c.Both,
 			setup: func(t *c.T) *c.Conn {
-				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 1, CleanStart: true})
+				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 1})
 				conn, _ := accept(t, "")
 				return conn
 			},
@@ -79,7 +79,7 @@ func init() {
 			}, codes: rcs(codec.ReasonMalformedPacket)},
 		{id: "suback-reserved-flags", what: "a SUBACK with a fixed-header flag set", versions: c.Both, s311: ids("MQTT-2.2.2-2"),
 			setup: func(t *c.T) *c.Conn {
-				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 1, CleanStart: true})
+				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 1})
 				conn, _ := connected(t, "")
 				return conn
 			},
@@ -91,7 +91,7 @@ func init() {
 			}, codes: rcs(codec.ReasonMalformedPacket)},
 		{id: "puback-reserved-flags", what: "a PUBACK with a fixed-header flag set", versions: c.Both, s311: ids("MQTT-2.2.2-2"),
 			setup: func(t *c.T) *c.Conn {
-				t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("pub"), Message: []byte("m"), QoS: 1, CleanStart: true})
+				t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("pub"), Message: []byte("m"), QoS: 1})
 				conn, _ := connected(t, "")
 				return conn
 			},
@@ -129,7 +129,7 @@ func init() {
 			}, codes: rcs(codec.ReasonTopicAliasInvalid)},
 		{id: "publish-above-maximum-packet-size", what: "a PUBLISH larger than the client's Maximum Packet Size", versions: c.V5,
 			setup: func(t *c.T) *c.Conn {
-				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2, CleanStart: true, MaximumPacketSize: 256})
+				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2, MaximumPacketSize: 256})
 				conn, cp := connected(t, "")
 				if cp.Properties.MaximumPacketSize != 256 {
 					t.Skipf("the client announced no Maximum Packet Size of 256 (got %d)", cp.Properties.MaximumPacketSize)
@@ -142,7 +142,7 @@ func init() {
 			}, codes: rcs(codec.ReasonPacketTooLarge)},
 		{id: "publish-above-receive-maximum", what: "a second QoS 2 PUBLISH while the first is unfinished and the client's Receive Maximum is 1", versions: c.V5,
 			setup: func(t *c.T) *c.Conn {
-				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 3, CleanStart: true, ReceiveMaximum: 1})
+				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 3, ReceiveMaximum: 1})
 				conn, cp := connected(t, "")
 				if cp.Properties.ReceiveMaximum != 1 {
 					t.Skipf("the client announced no Receive Maximum of 1 (got %d)", cp.Properties.ReceiveMaximum)
@@ -157,7 +157,7 @@ func init() {
 			}, codes: rcs(codec.ReasonReceiveMaximumExceeded)},
 		{id: "unexpected-auth", what: "an AUTH although the client sent no Authentication Method", versions: c.V5,
 			setup: func(t *c.T) *c.Conn {
-				t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, CleanStart: true})
+				t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second})
 				conn, _ := connected(t, "")
 				return conn
 			},
@@ -168,7 +168,7 @@ func init() {
 			}, codes: rcs(codec.ReasonProtocolError)},
 		{id: "connack-unrequested-auth-method", what: "a CONNACK with an Authentication Method the client did not send", versions: c.V5,
 			setup: func(t *c.T) *c.Conn {
-				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 1, CleanStart: true})
+				t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 1})
 				conn, _ := accept(t, "")
 				return conn
 			},
@@ -224,7 +224,7 @@ func catalog5(v violation) {
 // subscriber starts the client as a QoS 2 subscriber waiting for two messages and grants its
 // subscription: the client is connected and idle.
 func subscriber(t *c.T) *c.Conn {
-	t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2, CleanStart: true})
+	t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2})
 	conn, _ := connected(t, "")
 	subscribed(t, conn, t.Topic("sub"), 2)
 	return conn
@@ -232,7 +232,7 @@ func subscriber(t *c.T) *c.Conn {
 
 // aliasSubscriber is subscriber with a Topic Alias Maximum of 2 announced by the client.
 func aliasSubscriber(t *c.T) *c.Conn {
-	t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2, CleanStart: true, TopicAliasMaximum: 2})
+	t.StartClient(c.Action{Op: c.OpSubscribe, Topic: t.Topic("sub"), QoS: 2, Count: 2, TopicAliasMaximum: 2})
 	conn, cp := connected(t, "")
 	if cp.Properties.TopicAliasMaximum != 2 {
 		t.Skipf("the client announced no Topic Alias Maximum of 2 (got %d)", cp.Properties.TopicAliasMaximum)

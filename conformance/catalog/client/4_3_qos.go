@@ -22,7 +22,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("q1")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1})
 			conn, _ := connected(t, "")
 			// The codec refuses packet identifier 0 (and, on 5.0, a Subscription Identifier
 			// from a client) as a malformed packet.
@@ -39,7 +39,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("q1wait")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
 			conn.ExpectNothingButPings(1500 * time.Millisecond)
@@ -55,7 +55,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("q2")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).Where("packet identifier ≠ 0", nonZeroID))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
@@ -74,7 +74,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("q2wait")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			conn.ExpectNothingButPings(1500 * time.Millisecond)
@@ -92,7 +92,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("q2comp")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
@@ -112,7 +112,7 @@ func init() {
 			topic := t.Topic("q2exp")
 			var props codec.Properties
 			props.SetMessageExpiry(1)
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true, PublishProps: &props})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, PublishProps: &props})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).HasProp(codec.PropMessageExpiry))
 			conn.ExpectNothingButPings(2 * time.Second)
@@ -130,7 +130,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("q2err")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
 			conn, _ := connected(t, "")
 			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
@@ -145,7 +145,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("ids")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3})
 			conn, _ := connected(t, "")
 			pubs := inFlight(t, conn, c.Publish(topic, []byte("m"), 1).Where("packet identifier ≠ 0", nonZeroID), 3)
 			seen := map[uint16]bool{}
@@ -168,7 +168,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("ids2")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 2})
 			conn, _ := connected(t, "")
 			first := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
 			// A client that pipelines sends the second PUBLISH at once; hold the PUBREC until
@@ -209,7 +209,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("r0")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 0, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 0})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 0)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m")})
@@ -224,7 +224,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("r1")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 1, PacketID: 4242})
@@ -240,7 +240,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("r2")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 777})
@@ -259,7 +259,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("r1")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: t.Topic("elsewhere"), Payload: []byte("stray"), QoS: 1, PacketID: 11})
@@ -276,7 +276,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("reuse1")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 3})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 1, PacketID: 7})
@@ -295,7 +295,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("dup2")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 2, PacketID: 5})
@@ -318,7 +318,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("reuse2")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 3})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			for _, m := range []string{"one", "two"} {
@@ -339,7 +339,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("exp2")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			p := &codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 31}

@@ -21,7 +21,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("re1")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, KeepSession: true, Reconnect: true})
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
@@ -42,7 +42,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("re2")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, KeepSession: true, Reconnect: true})
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
@@ -64,7 +64,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("rel")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, KeepSession: true, Reconnect: true})
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
@@ -86,7 +86,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("order")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3, KeepSession: true, Reconnect: true})
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
@@ -110,7 +110,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("err")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 2, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 2, KeepSession: true, Reconnect: true})
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
@@ -133,7 +133,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("clean")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, CleanStart: true, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true})
 			conn, cp := accept(t, "first")
 			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
 			connack(t, conn, false, nil)
@@ -159,7 +159,7 @@ func init() {
 			topic := t.Topic("rrel")
 			// Two messages: the client must not leave after the first, whichever of PUBLISH or
 			// PUBREL it delivers it on.
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2, Reconnect: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2, KeepSession: true, Reconnect: true})
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)

@@ -17,7 +17,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("acks")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 4, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 4})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			ids := []uint16{300, 12, 4000}
@@ -38,7 +38,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("recs")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 4, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 4})
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			ids := []uint16{77, 5, 901}
@@ -63,7 +63,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			topic := t.Topic("rels")
-			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 3, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 3})
 			conn, _ := connected(t, "")
 			pubs := inFlight(t, conn, c.Publish(topic, []byte("m"), 2), 3)
 			order := []*codec.Publish{pubs[1], pubs[2], pubs[0]}

@@ -49,7 +49,7 @@ func init() {
 			Level:    c.Must,
 			Run: func(t *c.T) {
 				topic := r.topic(t)
-				a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), CleanStart: true}
+				a := c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m")}
 				if r.willTopic {
 					a.Topic = t.Topic("ok")
 					a.Will = &c.Will{Topic: topic, Payload: []byte("w")}
@@ -114,7 +114,7 @@ func init() {
 						return nil
 					})
 				}
-				refuses(t, c.Action{Op: c.OpSubscribe, Topic: filter, QoS: 1, CleanStart: true}, also)
+				refuses(t, c.Action{Op: c.OpSubscribe, Topic: filter, QoS: 1}, also)
 			},
 		}, r.s311, r.s5)
 	}
@@ -126,7 +126,7 @@ func init() {
 		Level:    c.Must,
 		Run: func(t *c.T) {
 			filter := "$share/grp/" + t.Topic("shared")
-			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: filter, QoS: 1, Count: 2, CleanStart: true})
+			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: filter, QoS: 1, Count: 2})
 			conn, _ := connected(t, "")
 			sub := subscribed(t, conn, filter, 1)
 			t.Check(!sub.Subscriptions[0].NoLocal, "No Local 0", "No Local 1", "a shared subscription has No Local set: %s", sub)
