@@ -104,6 +104,9 @@ type Case struct {
 	// Timeout overrides the hard deadline of the whole case (default: Runner.CaseTimeout).
 	Timeout time.Duration
 	Run     func(t *T)
+	// Source is where the case is registered, "file:line" relative to the repository root
+	// ("conformance/catalog/broker/3_1_connect.go:42"); the catalog records it at registration.
+	Source string
 }
 
 // Section is the part of the ID before the first slash ("3.1" for "3.1/second-connect").

@@ -105,7 +105,7 @@ func (t *T) Logf(format string, args ...any) { t.note("", fmt.Sprintf(format, ar
 // that passes otherwise ends as warn.
 func (t *T) Warnf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
-	t.note("", "warning: "+msg)
+	t.note("", "warning: "+msg+at(caseSource()))
 	t.mu.Lock()
 	t.warnings = append(t.warnings, msg)
 	t.mu.Unlock()
@@ -148,9 +148,17 @@ func (t *T) finish(s reports.Status, msg, expected, actual string) {
 	}
 	t.mu.Unlock()
 	if s != reports.Pass {
-		t.note("", string(s)+": "+msg)
+		t.note("", string(s)+": "+msg+at(caseSource()))
 	}
 	runtime.Goexit()
+}
+
+// at renders a source location for a transcript note.
+func at(src string) string {
+	if src == "" {
+		return ""
+	}
+	return " (at " + src + ")"
 }
 
 // Sleep waits d or until the case is cancelled.
@@ -203,7 +211,7 @@ func (t *T) result(v codec.Version, dur time.Duration) reports.Case {
 		events = append(events, reports.Event{TMs: t.since(), Dir: "note", Packet: fmt.Sprintf("%d more events not recorded", t.eventsLost)})
 	}
 	return reports.Case{
-		ID: t.c.ID, Title: t.c.Title, Section: t.c.Section(), Statements: t.c.StatementsFor(v),
+		ID: t.c.ID, Title: t.c.Title, Section: t.c.Section(), Source: t.c.Source, Statements: t.c.StatementsFor(v),
 		Version: v.String(), Role: string(t.c.Role), Level: t.c.Level.String(), Status: status, Message: msg,
 		Expected: t.expected, Actual: t.actual, DurationMs: float64(dur.Microseconds()) / 1000, Transcript: events,
 	}

@@ -134,6 +134,7 @@ type Case struct {
 	ID         string   `json:"id"`                 // stable: "3.1/second-connect-closes"
 	Title      string   `json:"title"`              // one line
 	Section    string   `json:"section"`            // spec section: "3.1"
+	Source     string   `json:"source,omitempty"`   // where the case is defined: "conformance/catalog/broker/3_1_connect.go:42"
 	Statements []string `json:"statements"`         // normative statement IDs the case checks
 	Version    string   `json:"version"`            // "3.1.1" or "5.0"
 	Role       string   `json:"role"`               // "broker" or "client"

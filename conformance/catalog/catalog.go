@@ -19,10 +19,11 @@ var (
 	idsSeen = map[string]bool{}
 )
 
-// Broker registers a broker case and returns it. It panics on a malformed case or a duplicate
-// ID: registration runs at init, so a broken catalog fails every build's tests at once.
+// Broker registers a broker case, recording the line of the call as its Source, and returns
+// it. It panics on a malformed case or a duplicate ID: registration runs at init, so a broken catalog fails every build's tests at once.
 func Broker(c conformance.Case) conformance.Case {
 	c.Role = conformance.RoleBroker
+	c.Source = conformance.CallerSource(0)
 	register(&broker, c)
 	return c
 }
@@ -30,6 +31,7 @@ func Broker(c conformance.Case) conformance.Case {
 // Client registers a client case and returns it.
 func Client(c conformance.Case) conformance.Case {
 	c.Role = conformance.RoleClient
+	c.Source = conformance.CallerSource(0)
 	register(&client, c)
 	return c
 }

@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"fmt"
@@ -14,11 +14,11 @@ import (
 
 var _ = func() int {
 	for _, v := range []struct {
-		name  string
+		id  string
 		flags byte
-	}{{"flags-0000", 0x0}, {"flags-0011", 0x3}} {
+	}{{"3.10/flags-0000-closes", 0x0}, {"3.10/flags-0011-closes", 0x3}} {
 		catalog.Broker(c.Case{
-			ID:         "3.10/" + v.name + "-closes",
+			ID:         v.id,
 			Title:      fmt.Sprintf("an UNSUBSCRIBE whose fixed-header flags are %04b instead of 0010 is malformed: the server closes the connection", v.flags),
 			Statements: []string{"MQTT-3.10.1-1", "MQTT-2.2.2-2", "MQTT-2.1.3-1", "MQTT-4.8.0-1", "MQTT-4.13.1-1"},
 			Versions:   c.Both,
@@ -28,8 +28,8 @@ var _ = func() int {
 				topic := t.Topic("a")
 				conn.Subscribe(topic, 0)
 				u := &codec.Unsubscribe{PacketID: conn.NextID(), Filters: []string{topic}}
-				conn.SendRaw(withFlags(t, u, v.flags), fmt.Sprintf("UNSUBSCRIBE with fixed-header flags %04b", v.flags))
-				conn.ExpectErrorClose(errorCodes...)
+				conn.SendRaw(c.WithFlags(t.Encode(u, t.Version), v.flags), fmt.Sprintf("UNSUBSCRIBE with fixed-header flags %04b", v.flags))
+				conn.ExpectErrorClose(malformedOrProtocol...)
 			},
 		})
 	}
@@ -45,7 +45,7 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		conn := t.Connect(t.DefaultConnect())
 		conn.Send(&codec.Unsubscribe{PacketID: conn.NextID()})
-		conn.ExpectErrorClose(errorCodes...)
+		conn.ExpectErrorClose(malformedOrProtocol...)
 	},
 })
 
@@ -58,7 +58,7 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		conn := t.Connect(t.DefaultConnect())
 		conn.Send(&codec.Unsubscribe{PacketID: 0, Filters: []string{t.Topic("a")}})
-		conn.ExpectErrorClose(errorCodes...)
+		conn.ExpectErrorClose(malformedOrProtocol...)
 	},
 })
 
@@ -105,19 +105,6 @@ var _ = catalog.Broker(c.Case{
 			})
 		}
 		conn.Expect(m)
-	},
-})
-
-var _ = catalog.Broker(c.Case{
-	ID:         "3.11/no-subscription-existed-0x11",
-	Title:      "UNSUBACK reason code 0x11 (No subscription existed) answers a filter the client had not subscribed",
-	Statements: []string{"MQTT-3.11.3-2"},
-	Versions:   c.V5,
-	Level:      c.Must,
-	Run: func(t *c.T) {
-		conn := t.Connect(t.DefaultConnect())
-		conn.Send(&codec.Unsubscribe{PacketID: 7, Filters: []string{t.Topic("never")}})
-		conn.Expect(c.Unsuback(7, codec.ReasonNoSubscriptionExisted))
 	},
 })
 
@@ -223,28 +210,5 @@ var _ = catalog.Broker(c.Case{
 		first.Close() // without acknowledging the PUBLISH
 		again := t.ConnectResume("again", t.PersistentConnect(id), true)
 		again.Receive(publishOn(topic, "m", 1).Dup(true).ID(p.PacketID))
-	},
-})
-
-var _ = catalog.Broker(c.Case{
-	ID:         "3.11/unsuback-within-maximum-packet-size",
-	Title:      "with a tiny client Maximum Packet Size the UNSUBACK still arrives, without the Reason String or User Properties that would not fit",
-	Statements: []string{"MQTT-3.11.2-1", "MQTT-3.11.2-2", "MQTT-3.1.2-24"},
-	Versions:   c.V5,
-	Level:      c.Must,
-	Run: func(t *c.T) {
-		limit := tinyMaximumPacketSize(t)
-		p := t.DefaultConnect()
-		p.Properties.SetMaximumPacketSize(limit)
-		p.Properties.SetRequestProblemInfo(1)
-		conn := t.Connect(p)
-		topic := t.Topic("a")
-		conn.Subscribe(topic, 0)
-		// One filter that existed and one that did not: 0x11 is where servers explain.
-		u := &codec.Unsubscribe{PacketID: conn.NextID(), Filters: []string{topic, t.Topic("never")}}
-		u.Properties.AddUser("mqttspec", "echo-me")
-		conn.Send(u)
-		fits(t, conn, c.Unsuback(u.PacketID, codec.ReasonSuccess, codec.ReasonNoSubscriptionExisted), limit)
-		conn.ExpectOpen()
 	},
 })

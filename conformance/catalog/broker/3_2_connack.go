@@ -1,280 +1,295 @@
-package connection
+package broker
 
 import (
 	"fmt"
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
 
 // Section 3.2: CONNACK. Its place as the server's first packet, Session Present, the reason
 // codes of a refusal, and the v5 CONNACK properties and what they promise.
 
-func init() {
-	register(c.Case{
-		ID:       "3.2/connack-is-first-packet",
-		Title:    "with CONNECT, SUBSCRIBE and PINGREQ sent in one write, the server answers CONNACK first, then SUBACK, then PINGRESP",
-		Versions: c.Both,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			conn := t.Dial("")
-			p := t.DefaultConnect()
-			b := encode(t, p, t.Version)
-			b = append(b, encode(t, &codec.Subscribe{PacketID: 7, Subscriptions: []codec.Subscription{{Filter: t.Topic("first")}}}, t.Version)...)
-			b = append(b, encode(t, &codec.Pingreq{}, t.Version)...)
-			conn.SendRaw(b, "CONNECT, SUBSCRIBE (id 7), PINGREQ in one write")
-			conn.Expect(c.Connack(0))
-			conn.Expect(c.Suback(7, 0))
-			conn.Expect(c.Pingresp())
-		},
-	}, ids("MQTT-3.2.0-1"), ids("MQTT-3.2.0-1"))
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/connack-is-first-packet",
+	Title:      "with CONNECT, SUBSCRIBE and PINGREQ sent in one write, the server answers CONNACK first, then SUBACK, then PINGRESP",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.2.0-1"},
+	Run: func(t *c.T) {
+		conn := t.Dial("")
+		p := t.DefaultConnect()
+		b := t.Encode(p, t.Version)
+		b = append(b, t.Encode(&codec.Subscribe{PacketID: 7, Subscriptions: []codec.Subscription{{Filter: t.Topic("first")}}}, t.Version)...)
+		b = append(b, t.Encode(&codec.Pingreq{}, t.Version)...)
+		conn.SendRaw(b, "CONNECT, SUBSCRIBE (id 7), PINGREQ in one write")
+		conn.Expect(c.Connack(0))
+		conn.Expect(c.Suback(7, 0))
+		conn.Expect(c.Pingresp())
+	},
+})
 
-	register(c.Case{
-		ID:       "3.2/session-present-0-on-clean-start",
-		Title:    "CONNACK has Session Present 0 when the CONNECT asked for a clean start, even if a session existed",
-		Versions: c.Both,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			id := t.ClientID()
-			first := t.ConnectResume("persist", t.PersistentConnect(id), false)
-			first.Subscribe(t.Topic("a"), 1)
-			first.Disconnect()
-			p := t.DefaultConnect()
-			p.ClientID = id
-			t.ConnectLabel("clean", p) // Connect checks reason 0x00 and Session Present 0
-		},
-	}, ids("MQTT-3.2.2-1"), ids("MQTT-3.2.2-2"))
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/session-present-0-on-clean-start",
+	Title:      "CONNACK has Session Present 0 when the CONNECT asked for a clean start, even if a session existed",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Statements: []string{"3.1.1:MQTT-3.2.2-1", "5.0:MQTT-3.2.2-2"},
+	Run: func(t *c.T) {
+		id := t.ClientID()
+		first := t.ConnectResume("persist", t.PersistentConnect(id), false)
+		first.Subscribe(t.Topic("a"), 1)
+		first.Disconnect()
+		p := t.DefaultConnect()
+		p.ClientID = id
+		t.ConnectLabel("clean", p) // Connect checks reason 0x00 and Session Present 0
+	},
+})
 
-	register(c.Case{
-		ID:       "3.2/session-present-0-without-session",
-		Title:    "CONNACK has Session Present 0 and reason 0x00 for clean start 0 when no session is stored for the client identifier",
-		Versions: c.Both,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			t.ConnectResume("fresh", t.PersistentConnect(t.ClientID()), false).Disconnect()
-		},
-	}, ids("MQTT-3.2.2-3"), ids("MQTT-3.2.2-3", "MQTT-3.1.2-6"))
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/session-present-0-without-session",
+	Title:      "CONNACK has Session Present 0 and reason 0x00 for clean start 0 when no session is stored for the client identifier",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.2.2-3", "5.0:MQTT-3.1.2-6"},
+	Run: func(t *c.T) {
+		t.ConnectResume("fresh", t.PersistentConnect(t.ClientID()), false).Disconnect()
+	},
+})
 
-	register(c.Case{
-		ID:       "3.2/session-present-1-on-resume",
-		Title:    "CONNACK has Session Present 1 when a client with a stored session reconnects without clean start",
-		Versions: c.Both,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			id := t.ClientID()
-			first := t.ConnectResume("first", t.PersistentConnect(id), false)
-			first.Subscribe(t.Topic("a"), 1)
-			first.Disconnect()
-			t.ConnectResume("second", t.PersistentConnect(id), true).Disconnect()
-		},
-	}, ids("MQTT-3.2.2-2", "MQTT-3.1.2-4", "MQTT-3.1.3-2", "MQTT-4.1.0-1"), ids("MQTT-3.2.2-3", "MQTT-3.1.2-5", "MQTT-3.1.2-23", "MQTT-3.1.3-2"))
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/session-present-1-on-resume",
+	Title:      "CONNACK has Session Present 1 when a client with a stored session reconnects without clean start",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Statements: []string{"3.1.1:MQTT-3.2.2-2", "3.1.1:MQTT-3.1.2-4", "MQTT-3.1.3-2", "3.1.1:MQTT-4.1.0-1", "5.0:MQTT-3.2.2-3", "5.0:MQTT-3.1.2-5", "5.0:MQTT-3.1.2-23"},
+	Run: func(t *c.T) {
+		id := t.ClientID()
+		first := t.ConnectResume("first", t.PersistentConnect(id), false)
+		first.Subscribe(t.Topic("a"), 1)
+		first.Disconnect()
+		t.ConnectResume("second", t.PersistentConnect(id), true).Disconnect()
+	},
+})
 
-	register(c.Case{
-		ID:       "3.2/connack-reserved-bits-zero",
-		Title:    "the CONNACK Acknowledge Flags bits 7-1 are 0",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			conn := t.Dial("")
-			conn.Send(t.DefaultConnect())
-			conn.Expect(c.Connack(0).Where("acknowledge flags bits 7-1 = 0", func(p codec.Packet) error {
-				if f := p.(*codec.Connack).ReservedFlags; f != 0 {
-					return fmt.Errorf("reserved acknowledge flags are 0x%02X", f<<1)
-				}
-				return nil
-			}))
-		},
-	}, nil, ids("MQTT-3.2.2-1", "MQTT-3.2.2-8"))
-
-	register(c.Case{
-		ID:       "3.2/refused-connack-session-present-0",
-		Title:    "a CONNACK refusing a client with a stored session (bad password) has Session Present 0, and the connection is closed",
-		Versions: c.Both,
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureCredentials},
-		Run: func(t *c.T) {
-			id := t.ClientID()
-			first := t.ConnectResume("good", t.PersistentConnect(id), false)
-			first.Subscribe(t.Topic("a"), 0)
-			first.Disconnect()
-			p := t.PersistentConnect(id)
-			p.Password = []byte(t.Target.BadPassword)
-			conn := t.Dial("bad")
-			conn.Send(p)
-			// The CONNACK is optional (a SHOULD in 3.1.1, a MAY in 5.0); ExpectClosed checks
-			// Session Present 0 on it when it comes.
-			conn.ExpectClosed(c.OrConnack(badCredentialCodes(t)...))
-		},
-	}, ids("MQTT-3.2.2-4", "MQTT-3.2.2-5"), ids("MQTT-3.2.2-6", "MQTT-3.2.2-7", "MQTT-4.13.2-1"))
-
-	// --- v5 CONNACK properties ---
-
-	register(c.Case{
-		ID:       "3.2/maximum-qos-subscribe-accepted",
-		Title:    "a SUBSCRIBE asking for QoS 2 is granted min(2, Maximum QoS), not refused, whatever QoS the server supports",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			conn := t.Connect(t.DefaultConnect())
-			conn.Subscribe(t.Topic("maxqos"), 2) // expects SUBACK granting min(2, Maximum QoS)
-		},
-	}, nil, ids("MQTT-3.2.2-10", "MQTT-3.2.2-9"))
-
-	register(c.Case{
-		ID:       "3.2/maximum-qos-supported",
-		Title:    "the QoS announced as Maximum QoS (2 when absent) works end to end: published and delivered at that QoS",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			q := t.Caps.MaximumQoS
-			topic := t.Topic("maxqos")
-			sub := t.Sub("sub", topic, q)
-			t.Pub("pub").PublishMsg(topic, "at maximum", q, false)
-			sub.Receive(c.Publish(topic, []byte("at maximum"), q))
-		},
-	}, nil, ids("MQTT-3.2.2-9"))
-
-	register(c.Case{
-		ID:       "3.2/will-qos-above-maximum-refused",
-		Title:    "a CONNECT whose Will QoS exceeds the server's Maximum QoS is refused (CONNACK 0x80 or above allowed) and the connection closed",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			if t.Caps.MaximumQoS == 2 {
-				t.Skipf("the server supports QoS 2")
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/connack-reserved-bits-zero",
+	Title:      "the CONNACK Acknowledge Flags bits 7-1 are 0",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.2.2-1", "MQTT-3.2.2-8"},
+	Run: func(t *c.T) {
+		conn := t.Dial("")
+		conn.Send(t.DefaultConnect())
+		conn.Expect(c.Connack(0).Where("acknowledge flags bits 7-1 = 0", func(p codec.Packet) error {
+			if f := p.(*codec.Connack).ReservedFlags; f != 0 {
+				return fmt.Errorf("reserved acknowledge flags are 0x%02X", f<<1)
 			}
-			conn := t.Dial("")
-			conn.Send(willConnect(t, t.Topic("will"), "w", t.Caps.MaximumQoS+1, false))
-			conn.ExpectClosed(c.OrConnack(connackRefusals...))
-		},
-	}, nil, ids("MQTT-3.2.2-12", "MQTT-3.14.0-1"))
+			return nil
+		}))
+	},
+})
 
-	register(c.Case{
-		ID:       "3.2/will-qos-above-maximum-0x9b",
-		Title:    "a CONNECT whose Will QoS exceeds the server's Maximum QoS gets CONNACK 0x9B (QoS not supported)",
-		Versions: c.V5,
-		Level:    c.Should,
-		Run: func(t *c.T) {
-			if t.Caps.MaximumQoS == 2 {
-				t.Skipf("the server supports QoS 2")
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/refused-connack-session-present-0",
+	Title:      "a CONNACK refusing a client with a stored session (bad password) has Session Present 0, and the connection is closed",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureCredentials},
+	Statements: []string{"3.1.1:MQTT-3.2.2-4", "3.1.1:MQTT-3.2.2-5", "5.0:MQTT-3.2.2-6", "MQTT-3.2.2-7", "MQTT-4.13.2-1"},
+	Run: func(t *c.T) {
+		id := t.ClientID()
+		first := t.ConnectResume("good", t.PersistentConnect(id), false)
+		first.Subscribe(t.Topic("a"), 0)
+		first.Disconnect()
+		p := t.PersistentConnect(id)
+		p.Password = []byte(t.Target.BadPassword)
+		conn := t.Dial("bad")
+		conn.Send(p)
+		// The CONNACK is optional (a SHOULD in 3.1.1, a MAY in 5.0); ExpectClosed checks
+		// Session Present 0 on it when it comes.
+		conn.ExpectClosed(c.OrConnack(badCredentialCodes(t)...))
+	},
+})
+
+// --- v5 CONNACK properties ---
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/maximum-qos-subscribe-accepted",
+	Title:      "a SUBSCRIBE asking for QoS 2 is granted min(2, Maximum QoS), not refused, whatever QoS the server supports",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.2.2-10", "MQTT-3.2.2-9"},
+	Run: func(t *c.T) {
+		conn := t.Connect(t.DefaultConnect())
+		conn.Subscribe(t.Topic("maxqos"), 2) // expects SUBACK granting min(2, Maximum QoS)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/maximum-qos-supported",
+	Title:      "the QoS announced as Maximum QoS (2 when absent) works end to end: published and delivered at that QoS",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.2.2-9"},
+	Run: func(t *c.T) {
+		q := t.Caps.MaximumQoS
+		topic := t.Topic("maxqos")
+		sub := t.Sub("sub", topic, q)
+		t.Pub("pub").PublishMsg(topic, "at maximum", q, false)
+		sub.Receive(c.Publish(topic, []byte("at maximum"), q))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/will-qos-above-maximum-refused",
+	Title:      "a CONNECT whose Will QoS exceeds the server's Maximum QoS is refused (CONNACK 0x80 or above allowed) and the connection closed",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.2.2-12", "MQTT-3.14.0-1"},
+	Run: func(t *c.T) {
+		if t.Caps.MaximumQoS == 2 {
+			t.Skipf("the server supports QoS 2")
+		}
+		conn := t.Dial("")
+		conn.Send(willConnect(t, t.Topic("will"), "w", t.Caps.MaximumQoS+1, false))
+		conn.ExpectClosed(c.OrConnack(connackRefusals...))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/will-qos-above-maximum-0x9b",
+	Title:      "a CONNECT whose Will QoS exceeds the server's Maximum QoS gets CONNACK 0x9B (QoS not supported)",
+	Versions:   c.V5,
+	Level:      c.Should,
+	Statements: []string{"mqttspec-5.0-3.2.2-should-1"},
+	Run: func(t *c.T) {
+		if t.Caps.MaximumQoS == 2 {
+			t.Skipf("the server supports QoS 2")
+		}
+		conn := t.Dial("")
+		conn.Send(willConnect(t, t.Topic("will"), "w", t.Caps.MaximumQoS+1, false))
+		conn.ExpectClosed(c.WithConnack(codec.ReasonQoSNotSupported))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/will-retain-unavailable-refused",
+	Title:      "a CONNECT with Will Retain 1 to a server with Retain Available 0 is refused (CONNACK 0x80 or above allowed) and the connection closed",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.2.2-13", "MQTT-3.14.0-1"},
+	Run: func(t *c.T) {
+		if t.Caps.RetainAvailable {
+			t.Skipf("the server supports retained messages")
+		}
+		conn := t.Dial("")
+		conn.Send(willConnect(t, t.Topic("will"), "w", 0, true))
+		conn.ExpectClosed(c.OrConnack(connackRefusals...))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/will-retain-unavailable-0x9a",
+	Title:      "a CONNECT with Will Retain 1 to a server with Retain Available 0 gets CONNACK 0x9A (Retain not supported)",
+	Versions:   c.V5,
+	Level:      c.Should,
+	Statements: []string{"mqttspec-5.0-3.2.2-should-2"},
+	Run: func(t *c.T) {
+		if t.Caps.RetainAvailable {
+			t.Skipf("the server supports retained messages")
+		}
+		conn := t.Dial("")
+		conn.Send(willConnect(t, t.Topic("will"), "w", 0, true))
+		conn.ExpectClosed(c.WithConnack(codec.ReasonRetainNotSupported))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/no-response-information-unless-requested",
+	Title:      "with Request Response Information 0 the CONNACK carries no Response Information",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.1.2-28"},
+	Run: func(t *c.T) {
+		p := t.DefaultConnect()
+		p.Properties.SetRequestResponseInfo(0)
+		conn := t.Dial("")
+		conn.Send(p)
+		conn.Expect(c.Connack(0).NoProp(codec.PropResponseInfo))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/no-reason-string-unless-allowed",
+	Title:      "with Request Problem Information 0, UNSUBACK, PUBACK and PUBCOMP carry neither Reason String nor User Property",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Statements: []string{"MQTT-3.1.2-29"},
+	Run: func(t *c.T) {
+		p := t.DefaultConnect()
+		p.Properties.SetRequestProblemInfo(0)
+		conn := t.Connect(p)
+		quiet := func(m *c.M) *c.M { return m.NoProp(codec.PropReasonString).NoProp(codec.PropUserProperty) }
+		// Answers that often come with an explanation: nothing to unsubscribe, nobody
+		// subscribed, an unknown packet identifier.
+		id := conn.NextID()
+		conn.Send(&codec.Unsubscribe{PacketID: id, Filters: []string{t.Topic("never-subscribed")}})
+		conn.Expect(quiet(c.Type(codec.UNSUBACK).ID(id)))
+		id = conn.NextID()
+		conn.Send(&codec.Publish{Topic: t.Topic("nobody"), Payload: []byte("x"), QoS: 1, PacketID: id})
+		conn.Expect(quiet(c.Type(codec.PUBACK).ID(id).ReasonIn(0, codec.ReasonNoMatchingSubscribers)))
+		if t.Caps.Has(c.FeatureQoS2) {
+			conn.Send(&codec.Pubrel{PacketID: 0x7777})
+			conn.Expect(quiet(c.Type(codec.PUBCOMP).ID(0x7777).ReasonIn(0, codec.ReasonPacketIDNotFound)))
+		}
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/connack-within-maximum-packet-size",
+	Title:      "a client announcing Maximum Packet Size 32 gets a CONNACK that, if longer than 32 bytes, carries no Reason String and no User Property",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.2.2-19", "MQTT-3.2.2-20"},
+	Run: func(t *c.T) {
+		const limit = 32
+		p := t.DefaultConnect()
+		p.Properties.SetMaximumPacketSize(limit).SetRequestProblemInfo(1)
+		conn := t.Dial("")
+		conn.Send(p)
+		conn.Expect(c.Connack(0).Where("reason string and user properties dropped beyond 32 bytes", func(pk codec.Packet) error {
+			ack := pk.(*codec.Connack)
+			b, err := codec.Encode(ack, codec.V5)
+			if err != nil {
+				return err
 			}
-			conn := t.Dial("")
-			conn.Send(willConnect(t, t.Topic("will"), "w", t.Caps.MaximumQoS+1, false))
-			conn.ExpectClosed(c.WithConnack(codec.ReasonQoSNotSupported))
-		},
-	}, nil, ids("mqttspec-5.0-3.2.2-should-1"))
-
-	register(c.Case{
-		ID:       "3.2/will-retain-unavailable-refused",
-		Title:    "a CONNECT with Will Retain 1 to a server with Retain Available 0 is refused (CONNACK 0x80 or above allowed) and the connection closed",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			if t.Caps.RetainAvailable {
-				t.Skipf("the server supports retained messages")
+			if len(b) > limit && (ack.Properties.Has(codec.PropReasonString) || ack.Properties.Has(codec.PropUserProperty)) {
+				return fmt.Errorf("the CONNACK is %d bytes, over the client's limit of %d, and still carries a Reason String or User Property", len(b), limit)
 			}
-			conn := t.Dial("")
-			conn.Send(willConnect(t, t.Topic("will"), "w", 0, true))
-			conn.ExpectClosed(c.OrConnack(connackRefusals...))
-		},
-	}, nil, ids("MQTT-3.2.2-13", "MQTT-3.14.0-1"))
+			return nil
+		}))
+	},
+})
 
-	register(c.Case{
-		ID:       "3.2/will-retain-unavailable-0x9a",
-		Title:    "a CONNECT with Will Retain 1 to a server with Retain Available 0 gets CONNACK 0x9A (Retain not supported)",
-		Versions: c.V5,
-		Level:    c.Should,
-		Run: func(t *c.T) {
-			if t.Caps.RetainAvailable {
-				t.Skipf("the server supports retained messages")
-			}
-			conn := t.Dial("")
-			conn.Send(willConnect(t, t.Topic("will"), "w", 0, true))
-			conn.ExpectClosed(c.WithConnack(codec.ReasonRetainNotSupported))
-		},
-	}, nil, ids("mqttspec-5.0-3.2.2-should-2"))
-
-	register(c.Case{
-		ID:       "3.2/no-response-information-unless-requested",
-		Title:    "with Request Response Information 0 the CONNACK carries no Response Information",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			p := t.DefaultConnect()
-			p.Properties.SetRequestResponseInfo(0)
-			conn := t.Dial("")
-			conn.Send(p)
-			conn.Expect(c.Connack(0).NoProp(codec.PropResponseInfo))
-		},
-	}, nil, ids("MQTT-3.1.2-28"))
-
-	register(c.Case{
-		ID:       "3.2/no-reason-string-unless-allowed",
-		Title:    "with Request Problem Information 0, UNSUBACK, PUBACK and PUBCOMP carry neither Reason String nor User Property",
-		Versions: c.V5,
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS1},
-		Run: func(t *c.T) {
-			p := t.DefaultConnect()
-			p.Properties.SetRequestProblemInfo(0)
-			conn := t.Connect(p)
-			quiet := func(m *c.M) *c.M { return m.NoProp(codec.PropReasonString).NoProp(codec.PropUserProperty) }
-			// Answers that often come with an explanation: nothing to unsubscribe, nobody
-			// subscribed, an unknown packet identifier.
-			id := conn.NextID()
-			conn.Send(&codec.Unsubscribe{PacketID: id, Filters: []string{t.Topic("never-subscribed")}})
-			conn.Expect(quiet(c.Type(codec.UNSUBACK).ID(id)))
-			id = conn.NextID()
-			conn.Send(&codec.Publish{Topic: t.Topic("nobody"), Payload: []byte("x"), QoS: 1, PacketID: id})
-			conn.Expect(quiet(c.Type(codec.PUBACK).ID(id).ReasonIn(0, codec.ReasonNoMatchingSubscribers)))
-			if t.Caps.Has(c.FeatureQoS2) {
-				conn.Send(&codec.Pubrel{PacketID: 0x7777})
-				conn.Expect(quiet(c.Type(codec.PUBCOMP).ID(0x7777).ReasonIn(0, codec.ReasonPacketIDNotFound)))
-			}
-		},
-	}, nil, ids("MQTT-3.1.2-29"))
-
-	register(c.Case{
-		ID:       "3.2/connack-within-maximum-packet-size",
-		Title:    "a client announcing Maximum Packet Size 32 gets a CONNACK that, if longer than 32 bytes, carries no Reason String and no User Property",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			const limit = 32
-			p := t.DefaultConnect()
-			p.Properties.SetMaximumPacketSize(limit).SetRequestProblemInfo(1)
-			conn := t.Dial("")
-			conn.Send(p)
-			conn.Expect(c.Connack(0).Where("reason string and user properties dropped beyond 32 bytes", func(pk codec.Packet) error {
-				ack := pk.(*codec.Connack)
-				b, err := codec.Encode(ack, codec.V5)
-				if err != nil {
-					return err
-				}
-				if len(b) > limit && (ack.Properties.Has(codec.PropReasonString) || ack.Properties.Has(codec.PropUserProperty)) {
-					return fmt.Errorf("the CONNACK is %d bytes, over the client's limit of %d, and still carries a Reason String or User Property", len(b), limit)
-				}
-				return nil
-			}))
-		},
-	}, nil, ids("MQTT-3.2.2-19", "MQTT-3.2.2-20"))
-
-	register(c.Case{
-		ID:       "3.2/maximum-packet-size-enforced",
-		Title:    "a PUBLISH larger than the Maximum Packet Size the server announced closes the connection (DISCONNECT 0x95 allowed first)",
-		Versions: c.V5,
-		Level:    c.Must,
-		Run: func(t *c.T) {
-			limit := t.Caps.MaximumPacketSize
-			if limit == 0 || limit > 1<<20 {
-				t.Skipf("the server announces no Maximum Packet Size of at most 1 MiB (got %d)", limit)
-			}
-			conn := t.Connect(t.DefaultConnect())
-			conn.Send(&codec.Publish{Topic: t.Topic("big"), Payload: make([]byte, limit)})
-			conn.ExpectClosed(c.OrDisconnect(codec.ReasonPacketTooLarge))
-		},
-	}, nil, ids("MQTT-3.2.2-15", "MQTT-4.13.1-1"))
-}
+var _ = catalog.Broker(c.Case{
+	ID:         "3.2/maximum-packet-size-enforced",
+	Title:      "a PUBLISH larger than the Maximum Packet Size the server announced closes the connection (DISCONNECT 0x95 allowed first)",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.2.2-15", "MQTT-4.13.1-1"},
+	Run: func(t *c.T) {
+		limit := t.Caps.MaximumPacketSize
+		if limit == 0 || limit > 1<<20 {
+			t.Skipf("the server announces no Maximum Packet Size of at most 1 MiB (got %d)", limit)
+		}
+		conn := t.Connect(t.DefaultConnect())
+		conn.Send(&codec.Publish{Topic: t.Topic("big"), Payload: make([]byte, limit)})
+		conn.ExpectClosed(c.OrDisconnect(codec.ReasonPacketTooLarge))
+	},
+})
 
 // badCredentialCodes are the refusal codes a wrong password may get: bad user name or password,
 // or not authorized.

@@ -1,4 +1,4 @@
-package publish
+package broker
 
 import (
 	"bytes"
@@ -327,7 +327,7 @@ func badPropCase(id, title string, stmts []string, set func(t *c.T, p *codec.Pro
 			p := &codec.Publish{Topic: topic, Payload: b("bad property")}
 			set(t, &p.Properties)
 			pub.Send(p)
-			closeOn(pub)
+			pub.ExpectErrorClose()
 			sub.ExpectNothing(0)
 		},
 	})

@@ -1,4 +1,4 @@
-package publish
+package broker
 
 import (
 	"fmt"
@@ -88,7 +88,7 @@ var _ = catalog.Broker(c.Case{
 		sub := t.Sub("sub", topic, 2)
 		pub := t.Pub("pub")
 		pub.Send(&codec.Publish{Topic: topic, QoS: 3, PacketID: 1, Payload: b("qos3")})
-		closeOn(pub, codec.ReasonMalformedPacket)
+		pub.ExpectErrorClose(codec.ReasonMalformedPacket)
 		sub.ExpectNothing(0)
 	},
 })
@@ -103,54 +103,59 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		pub := t.Pub("pub")
 		pub.Send(&codec.Publish{Topic: t.Topic("id0"), QoS: 1, PacketID: 0, Payload: b("id 0")})
-		closeOn(pub)
+		pub.ExpectErrorClose()
 	},
 })
 
 // split keeps 3.1.1's MQTT-3.8.4-6 off the v5 run (there it is the SUBACK reason-code rule).
-func init() {
-	split(c.Case{
-		ID:       "3.3/qos-downgraded-to-granted-qos0",
-		Title:    "a QoS 1 message is delivered at QoS 0 (no packet identifier) to a subscription granted QoS 0",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("down")
-			sub := t.Sub("sub", topic, 0)
-			t.Pub("pub").PublishMsg(topic, "published at 1", 1, false)
-			sub.Expect(c.Publish(topic, b("published at 1"), 0))
-		},
-	}, []string{"MQTT-3.8.4-6"}, []string{"MQTT-3.8.4-8"})
 
-	split(c.Case{
-		ID:       "3.3/qos-downgraded-to-granted-qos1",
-		Title:    "a QoS 2 message is delivered at QoS 1 to a subscription granted QoS 1",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
-		Run: func(t *c.T) {
-			topic := t.Topic("down")
-			sub := t.Sub("sub", topic, 1)
-			t.Pub("pub").PublishMsg(topic, "published at 2", 2, false)
-			sub.Receive(c.Publish(topic, b("published at 2"), 1))
-		},
-	}, []string{"MQTT-3.8.4-6"}, []string{"MQTT-3.8.4-8"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/qos-downgraded-to-granted-qos0",
+	Title:      "a QoS 1 message is delivered at QoS 0 (no packet identifier) to a subscription granted QoS 0",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.8.4-6", "MQTT-3.8.4-8"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("down")
+		sub := t.Sub("sub", topic, 0)
+		t.Pub("pub").PublishMsg(topic, "published at 1", 1, false)
+		sub.Expect(c.Publish(topic, b("published at 1"), 0))
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/qos-not-upgraded",
-		Title:    "a subscription granted QoS 2 receives QoS 0 and QoS 1 messages at their published QoS, never higher",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
-		Run: func(t *c.T) {
-			topic := t.Topic("up")
-			sub := t.Sub("sub", topic, 2)
-			pub := t.Pub("pub")
-			pub.PublishMsg(topic, "published at 1", 1, false)
-			sub.Receive(c.Publish(topic, b("published at 1"), 1))
-			pub.PublishMsg(topic, "published at 0", 0, false)
-			sub.Expect(c.Publish(topic, b("published at 0"), 0))
-		},
-	}, []string{"MQTT-3.8.4-6"}, []string{"MQTT-3.8.4-8"})
-}
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/qos-downgraded-to-granted-qos1",
+	Title:      "a QoS 2 message is delivered at QoS 1 to a subscription granted QoS 1",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"3.1.1:MQTT-3.8.4-6", "MQTT-3.8.4-8"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("down")
+		sub := t.Sub("sub", topic, 1)
+		t.Pub("pub").PublishMsg(topic, "published at 2", 2, false)
+		sub.Receive(c.Publish(topic, b("published at 2"), 1))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/qos-not-upgraded",
+	Title:      "a subscription granted QoS 2 receives QoS 0 and QoS 1 messages at their published QoS, never higher",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"3.1.1:MQTT-3.8.4-6", "MQTT-3.8.4-8"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("up")
+		sub := t.Sub("sub", topic, 2)
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "published at 1", 1, false)
+		sub.Receive(c.Publish(topic, b("published at 1"), 1))
+		pub.PublishMsg(topic, "published at 0", 0, false)
+		sub.Expect(c.Publish(topic, b("published at 0"), 0))
+	},
+})
 
 // ---- 3.3.2.1 Topic Name ----
 
@@ -170,7 +175,7 @@ func badTopicCase(id, title string, stmts []string, topic func(t *c.T) string) c
 			}
 			pub := t.Pub("pub")
 			pub.Send(&codec.Publish{Topic: topic(t), Payload: b("bad topic")})
-			closeOn(pub, badTopicCodes...)
+			pub.ExpectErrorClose(badTopicCodes...)
 			if sub != nil {
 				sub.ExpectNothing(0)
 			}
@@ -361,7 +366,7 @@ var _ = catalog.Broker(c.Case{
 		sub := t.Sub("sub", topic, 0)
 		pub := t.Pub("pub")
 		pub.Send(&codec.Publish{Topic: topic, Payload: b("sub id from client"), Properties: *subIDProps(3)})
-		closeOn(pub)
+		pub.ExpectErrorClose()
 		sub.ExpectNothing(0)
 	},
 })

@@ -1,4 +1,4 @@
-package publish
+package broker
 
 import (
 	"fmt"
@@ -17,167 +17,187 @@ func retained(topic, payload string, qos byte) *c.M {
 	return c.Publish(topic, b(payload), qos).Retain(true)
 }
 
-func init() {
-	split(c.Case{
-		ID:       "3.3/retained-sent-to-new-subscriber",
-		Title:    "a retained QoS 1 message is sent to a new subscription with RETAIN 1 and its payload unchanged",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			t.Pub("pub").PublishMsg(topic, "kept", 1, true)
-			t.Sub("sub", topic, 1).Receive(retained(topic, "kept", 1))
-		},
-	}, []string{"MQTT-3.3.1-5", "MQTT-3.3.1-6", "MQTT-3.3.1-8"}, []string{"MQTT-3.3.1-5", "MQTT-3.3.1-9"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retained-sent-to-new-subscriber",
+	Title:      "a retained QoS 1 message is sent to a new subscription with RETAIN 1 and its payload unchanged",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"MQTT-3.3.1-5", "3.1.1:MQTT-3.3.1-6", "3.1.1:MQTT-3.3.1-8", "5.0:MQTT-3.3.1-9"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		t.Pub("pub").PublishMsg(topic, "kept", 1, true)
+		t.Sub("sub", topic, 1).Receive(retained(topic, "kept", 1))
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retained-sent-for-each-matching-topic",
-		Title:    "a new wildcard subscription receives the retained message of every matching topic, each with RETAIN 1",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureWildcard},
-		Run: func(t *c.T) {
-			pub := t.Pub("pub")
-			pub.PublishMsg(t.Topic("w/a"), "first topic", 0, true)
-			pub.PublishMsg(t.Topic("w/b"), "second topic", 0, true)
-			barrier(pub)
-			sub := t.Sub("sub", t.Topic("w/+"), 0)
-			sub.ExpectUnordered(retained(t.Topic("w/a"), "first topic", 0), retained(t.Topic("w/b"), "second topic", 0))
-		},
-	}, []string{"MQTT-3.3.1-6", "MQTT-3.3.1-8"}, []string{"MQTT-3.3.1-9"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retained-sent-for-each-matching-topic",
+	Title:      "a new wildcard subscription receives the retained message of every matching topic, each with RETAIN 1",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureWildcard},
+	Statements: []string{"3.1.1:MQTT-3.3.1-6", "3.1.1:MQTT-3.3.1-8", "5.0:MQTT-3.3.1-9"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		pub := t.Pub("pub")
+		pub.PublishMsg(t.Topic("w/a"), "first topic", 0, true)
+		pub.PublishMsg(t.Topic("w/b"), "second topic", 0, true)
+		barrier(pub)
+		sub := t.Sub("sub", t.Topic("w/+"), 0)
+		sub.ExpectUnordered(retained(t.Topic("w/a"), "first topic", 0), retained(t.Topic("w/b"), "second topic", 0))
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retained-downgraded-to-granted-qos",
-		Title:    "a message retained at QoS 1 is sent to a new subscription granted QoS 0 at QoS 0, with RETAIN 1",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			t.Pub("pub").PublishMsg(topic, "stored at 1", 1, true)
-			t.Sub("sub", topic, 0).Expect(retained(topic, "stored at 1", 0))
-		},
-	}, []string{"MQTT-3.8.4-6", "MQTT-3.3.1-6", "MQTT-3.3.1-8"}, []string{"MQTT-3.8.4-8", "MQTT-3.3.1-9"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retained-downgraded-to-granted-qos",
+	Title:      "a message retained at QoS 1 is sent to a new subscription granted QoS 0 at QoS 0, with RETAIN 1",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.8.4-6", "3.1.1:MQTT-3.3.1-6", "3.1.1:MQTT-3.3.1-8", "MQTT-3.8.4-8", "5.0:MQTT-3.3.1-9"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		t.Pub("pub").PublishMsg(topic, "stored at 1", 1, true)
+		t.Sub("sub", topic, 0).Expect(retained(topic, "stored at 1", 0))
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retained-qos0-discards-previous",
-		Title:    "a retained QoS 0 PUBLISH discards the message retained before it: a new subscriber never gets the old one",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			pub := t.Pub("pub")
-			pub.PublishMsg(topic, "old", 1, true)
-			pub.PublishMsg(topic, "new", 0, true)
-			barrier(pub)
-			sub := t.Sub("sub", topic, 1)
-			// The server should keep "new" (a SHOULD, checked by its own case) but may drop it:
-			// a live marker published now bounds the wait; "old" must not come before it.
-			pub.PublishMsg(topic, "marker", 0, false)
-			first := sub.ExpectPublish(c.AnyPublish().Topic(topic).QoS(0).Where("payload is \"new\" (RETAIN 1) or the live marker (RETAIN 0)", func(p codec.Packet) error {
-				return retainedOrMarker(p, "new")
-			}))
-			if string(first.Payload) == "new" {
-				sub.Expect(c.Publish(topic, b("marker"), 0))
-			}
-		},
-	}, []string{"MQTT-3.3.1-7"}, []string{"MQTT-3.3.1-5"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retained-qos0-discards-previous",
+	Title:      "a retained QoS 0 PUBLISH discards the message retained before it: a new subscriber never gets the old one",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.3.1-7", "5.0:MQTT-3.3.1-5"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "old", 1, true)
+		pub.PublishMsg(topic, "new", 0, true)
+		barrier(pub)
+		sub := t.Sub("sub", topic, 1)
+		// The server should keep "new" (a SHOULD, checked by its own case) but may drop it:
+		// a live marker published now bounds the wait; "old" must not come before it.
+		pub.PublishMsg(topic, "marker", 0, false)
+		first := sub.ExpectPublish(c.AnyPublish().Topic(topic).QoS(0).Where("payload is \"new\" (RETAIN 1) or the live marker (RETAIN 0)", func(p codec.Packet) error {
+			return retainedOrMarker(p, "new")
+		}))
+		if string(first.Payload) == "new" {
+			sub.Expect(c.Publish(topic, b("marker"), 0))
+		}
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retained-empty-payload-deletes",
-		Title:    "a retained PUBLISH with an empty payload removes the topic's retained message: a new subscriber gets nothing",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			pub := t.Pub("pub")
-			pub.PublishMsg(topic, "to be deleted", 1, true)
-			pub.PublishMsg(topic, "", 1, true)
-			t.Sub("sub", topic, 1).ExpectNothing(0)
-		},
-	}, []string{"MQTT-3.3.1-10", "MQTT-3.3.1-11"}, []string{"MQTT-3.3.1-6", "MQTT-3.3.1-7"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retained-empty-payload-deletes",
+	Title:      "a retained PUBLISH with an empty payload removes the topic's retained message: a new subscriber gets nothing",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.3.1-10", "3.1.1:MQTT-3.3.1-11", "5.0:MQTT-3.3.1-6", "5.0:MQTT-3.3.1-7"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "to be deleted", 1, true)
+		pub.PublishMsg(topic, "", 1, true)
+		t.Sub("sub", topic, 1).ExpectNothing(0)
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retained-empty-payload-forwarded",
-		Title:    "a retained PUBLISH with an empty payload is still delivered to existing subscribers, with an empty payload and RETAIN 0",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			sub := t.Sub("sub", topic, 1)
-			pub := t.Pub("pub")
-			pub.PublishMsg(topic, "set", 1, true)
-			sub.Receive(c.Publish(topic, b("set"), 1))
-			pub.PublishMsg(topic, "", 1, true)
-			sub.Receive(c.Publish(topic, nil, 1))
-		},
-	}, []string{"MQTT-3.3.1-10", "MQTT-3.3.1-9"}, []string{"MQTT-3.3.1-6", "MQTT-3.3.1-12"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retained-empty-payload-forwarded",
+	Title:      "a retained PUBLISH with an empty payload is still delivered to existing subscribers, with an empty payload and RETAIN 0",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.3.1-10", "3.1.1:MQTT-3.3.1-9", "5.0:MQTT-3.3.1-6", "5.0:MQTT-3.3.1-12"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		sub := t.Sub("sub", topic, 1)
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "set", 1, true)
+		sub.Receive(c.Publish(topic, b("set"), 1))
+		pub.PublishMsg(topic, "", 1, true)
+		sub.Receive(c.Publish(topic, nil, 1))
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retained-empty-payload-not-stored",
-		Title:    "a retained PUBLISH with an empty payload on a topic with no retained message stores nothing: a new subscriber gets nothing",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			t.Pub("pub").PublishMsg(topic, "", 1, true)
-			t.Sub("sub", topic, 1).ExpectNothing(0)
-		},
-	}, []string{"MQTT-3.3.1-11"}, []string{"MQTT-3.3.1-7"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retained-empty-payload-not-stored",
+	Title:      "a retained PUBLISH with an empty payload on a topic with no retained message stores nothing: a new subscriber gets nothing",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.3.1-11", "5.0:MQTT-3.3.1-7"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		t.Pub("pub").PublishMsg(topic, "", 1, true)
+		t.Sub("sub", topic, 1).ExpectNothing(0)
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retain-0-not-stored",
-		Title:    "a PUBLISH with RETAIN 0 is not stored as retained: a later subscriber gets nothing",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			t.Pub("pub").PublishMsg(topic, "not retained", 1, false)
-			t.Sub("sub", topic, 1).ExpectNothing(0)
-		},
-	}, []string{"MQTT-3.3.1-12"}, []string{"MQTT-3.3.1-8"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retain-0-not-stored",
+	Title:      "a PUBLISH with RETAIN 0 is not stored as retained: a later subscriber gets nothing",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.3.1-12", "5.0:MQTT-3.3.1-8"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		t.Pub("pub").PublishMsg(topic, "not retained", 1, false)
+		t.Sub("sub", topic, 1).ExpectNothing(0)
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retain-0-does-not-replace",
-		Title:    "a PUBLISH with RETAIN 0 leaves the retained message in place: a new subscriber gets the retained one",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			pub := t.Pub("pub")
-			pub.PublishMsg(topic, "retained", 1, true)
-			pub.PublishMsg(topic, "live only", 1, false)
-			sub := t.Sub("sub", topic, 1)
-			sub.Receive(retained(topic, "retained", 1))
-			sub.ExpectNothing(0)
-		},
-	}, []string{"MQTT-3.3.1-12"}, []string{"MQTT-3.3.1-8"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retain-0-does-not-replace",
+	Title:      "a PUBLISH with RETAIN 0 leaves the retained message in place: a new subscriber gets the retained one",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.3.1-12", "5.0:MQTT-3.3.1-8"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "retained", 1, true)
+		pub.PublishMsg(topic, "live only", 1, false)
+		sub := t.Sub("sub", topic, 1)
+		sub.Receive(retained(topic, "retained", 1))
+		sub.ExpectNothing(0)
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retain-0-empty-payload-does-not-delete",
-		Title:    "a PUBLISH with RETAIN 0 and an empty payload does not remove the retained message",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			pub := t.Pub("pub")
-			pub.PublishMsg(topic, "retained", 1, true)
-			pub.PublishMsg(topic, "", 1, false)
-			t.Sub("sub", topic, 1).Receive(retained(topic, "retained", 1))
-		},
-	}, []string{"MQTT-3.3.1-12"}, []string{"MQTT-3.3.1-8"})
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retain-0-empty-payload-does-not-delete",
+	Title:      "a PUBLISH with RETAIN 0 and an empty payload does not remove the retained message",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.3.1-12", "5.0:MQTT-3.3.1-8"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "retained", 1, true)
+		pub.PublishMsg(topic, "", 1, false)
+		t.Sub("sub", topic, 1).Receive(retained(topic, "retained", 1))
+	},
+})
 
-	split(c.Case{
-		ID:       "3.3/retained-forwarded-live-with-retain-0",
-		Title:    "a retained PUBLISH forwarded to an existing subscription (v5: Retain As Published 0) carries RETAIN 0",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain, c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("r")
-			sub := t.Sub("sub", topic, 1)
-			t.Pub("pub").PublishMsg(topic, "live", 1, true)
-			sub.Receive(c.Publish(topic, b("live"), 1))
-		},
-	}, []string{"MQTT-3.3.1-9"}, []string{"MQTT-3.3.1-12"})
-}
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/retained-forwarded-live-with-retain-0",
+	Title:      "a retained PUBLISH forwarded to an existing subscription (v5: Retain As Published 0) carries RETAIN 0",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-3.3.1-9", "5.0:MQTT-3.3.1-12"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("r")
+		sub := t.Sub("sub", topic, 1)
+		t.Pub("pub").PublishMsg(topic, "live", 1, true)
+		sub.Receive(c.Publish(topic, b("live"), 1))
+	},
+})
 
 var _ = catalog.Broker(c.Case{
 	ID:         "3.3/retained-keeps-its-qos",

@@ -1,4 +1,4 @@
-package publish
+package broker
 
 import (
 	"fmt"
@@ -116,7 +116,7 @@ var _ = catalog.Broker(c.Case{
 		sub := t.Sub("sub", topic, 0)
 		pub := t.Pub("pub")
 		pub.Send(aliased(topic, 0, "alias zero"))
-		closeOn(pub, codec.ReasonTopicAliasInvalid, codec.ReasonProtocolError, codec.ReasonMalformedPacket)
+		pub.ExpectErrorClose(codec.ReasonTopicAliasInvalid, codec.ReasonProtocolError, codec.ReasonMalformedPacket)
 		sub.ExpectNothing(0)
 	},
 })
@@ -136,7 +136,7 @@ var _ = catalog.Broker(c.Case{
 			t.Skipf("Topic Alias Maximum is 65535: no alias value lies above it")
 		}
 		pub.Send(aliased(topic, max+1, "alias too big"))
-		closeOn(pub, codec.ReasonTopicAliasInvalid)
+		pub.ExpectErrorClose(codec.ReasonTopicAliasInvalid)
 		sub.ExpectNothing(0)
 	},
 })
@@ -159,7 +159,7 @@ var _ = catalog.Broker(c.Case{
 			t.Skipf("Topic Alias Maximum is 1: no second alias to leave unmapped")
 		}
 		pub.Send(aliased("", 2, "alias 2 is not mapped"))
-		closeOn(pub, codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid)
+		pub.ExpectErrorClose(codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid)
 		sub.ExpectNothing(0)
 	},
 })
@@ -180,7 +180,7 @@ var _ = catalog.Broker(c.Case{
 		first.Disconnect()
 		second := t.ConnectResume("pub2", t.PersistentConnect(id), true)
 		second.Send(aliased("", 1, "stale alias"))
-		closeOn(second, codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid)
+		second.ExpectErrorClose(codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid)
 		sub.ExpectNothing(0)
 	},
 })

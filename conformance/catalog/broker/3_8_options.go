@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"github.com/mqttspec/mqttspec/codec"
@@ -57,11 +57,13 @@ var _ = catalog.Broker(c.Case{
 })
 
 var _ = func() int {
-	split(c.Case{
-		ID:       "3.8/live-retained-forwarded-with-retain-0",
-		Title:    "a retained PUBLISH forwarded to an established subscription (5.0: Retain As Published 0) carries RETAIN 0",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain},
+	catalog.Broker(c.Case{
+		ID:         "3.8/live-retained-forwarded-with-retain-0",
+		Title:      "a retained PUBLISH forwarded to an established subscription (5.0: Retain As Published 0) carries RETAIN 0",
+		Level:      c.Must,
+		Requires:   []c.Feature{c.FeatureRetain},
+		Statements: []string{"3.1.1:MQTT-3.3.1-9", "5.0:MQTT-3.3.1-12"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			topic := t.Topic("rap0")
 			sub := t.Sub("sub", topic, 0)
@@ -70,7 +72,7 @@ var _ = func() int {
 			sub.Expect(publishOn(topic, "live", 0)) // RETAIN 0 checked by the matcher
 			setRetained(pub, topic, "")
 		},
-	}, []string{"MQTT-3.3.1-9"}, []string{"MQTT-3.3.1-12"})
+	})
 	return 0
 }()
 

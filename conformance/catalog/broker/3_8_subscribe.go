@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"fmt"
@@ -16,11 +16,11 @@ import (
 // checks only bit 1 passes the first and fails the second.
 var _ = func() int {
 	for _, v := range []struct {
-		name  string
+		id  string
 		flags byte
-	}{{"flags-0000", 0x0}, {"flags-0011", 0x3}} {
+	}{{"3.8/flags-0000-closes", 0x0}, {"3.8/flags-0011-closes", 0x3}} {
 		catalog.Broker(c.Case{
-			ID:         "3.8/" + v.name + "-closes",
+			ID:         v.id,
 			Title:      fmt.Sprintf("a SUBSCRIBE whose fixed-header flags are %04b instead of 0010 is malformed: the server closes the connection", v.flags),
 			Statements: []string{"MQTT-3.8.1-1", "MQTT-2.2.2-2", "MQTT-2.1.3-1", "MQTT-4.8.0-1", "MQTT-4.13.1-1"},
 			Versions:   c.Both,
@@ -28,8 +28,8 @@ var _ = func() int {
 			Run: func(t *c.T) {
 				conn := t.Connect(t.DefaultConnect())
 				sub := &codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: t.Topic("a")}}}
-				conn.SendRaw(withFlags(t, sub, v.flags), fmt.Sprintf("SUBSCRIBE with fixed-header flags %04b", v.flags))
-				conn.ExpectErrorClose(errorCodes...)
+				conn.SendRaw(c.WithFlags(t.Encode(sub, t.Version), v.flags), fmt.Sprintf("SUBSCRIBE with fixed-header flags %04b", v.flags))
+				conn.ExpectErrorClose(malformedOrProtocol...)
 			},
 		})
 	}
@@ -37,40 +37,46 @@ var _ = func() int {
 }()
 
 var _ = func() int {
-	split(c.Case{
-		ID:    "3.8/no-topic-filter-closes",
-		Title: "a SUBSCRIBE without any topic filter is a protocol violation: the server closes the connection",
-		Level: c.Must,
+	catalog.Broker(c.Case{
+		ID:         "3.8/no-topic-filter-closes",
+		Title:      "a SUBSCRIBE without any topic filter is a protocol violation: the server closes the connection",
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-3.8.3-3", "MQTT-4.8.0-1", "5.0:MQTT-3.8.3-2", "MQTT-4.13.1-1"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			conn := t.Connect(t.DefaultConnect())
 			conn.Send(&codec.Subscribe{PacketID: conn.NextID()})
-			conn.ExpectErrorClose(errorCodes...)
+			conn.ExpectErrorClose(malformedOrProtocol...)
 		},
-	}, []string{"MQTT-3.8.3-3", "MQTT-4.8.0-1"}, []string{"MQTT-3.8.3-2", "MQTT-4.13.1-1"})
+	})
 
-	split(c.Case{
-		ID:    "3.8/reserved-option-bits-close",
-		Title: "a SUBSCRIBE whose subscription options have a reserved bit set is malformed: the server closes the connection",
-		Level: c.Must,
+	catalog.Broker(c.Case{
+		ID:         "3.8/reserved-option-bits-close",
+		Title:      "a SUBSCRIBE whose subscription options have a reserved bit set is malformed: the server closes the connection",
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-3.8.3-4", "MQTT-4.8.0-1", "MQTT-3.8.3-5", "MQTT-4.13.1-1"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			conn := t.Connect(t.DefaultConnect())
 			// 3.1.1 reserves bits 7-2 of the requested QoS byte, 5.0 bits 7-6 of the options; the
 			// codec shifts ReservedBits into place, so 1 sets the lowest reserved bit (0x04, 0x40).
 			conn.Send(&codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: t.Topic("a"), ReservedBits: 1}}})
-			conn.ExpectErrorClose(errorCodes...)
+			conn.ExpectErrorClose(malformedOrProtocol...)
 		},
-	}, []string{"MQTT-3.8.3-4", "MQTT-4.8.0-1"}, []string{"MQTT-3.8.3-5", "MQTT-4.13.1-1"})
+	})
 
-	split(c.Case{
-		ID:    "3.8/qos-3-closes",
-		Title: "a SUBSCRIBE requesting QoS 3 is malformed (5.0: a protocol error): the server closes the connection",
-		Level: c.Must,
+	catalog.Broker(c.Case{
+		ID:         "3.8/qos-3-closes",
+		Title:      "a SUBSCRIBE requesting QoS 3 is malformed (5.0: a protocol error): the server closes the connection",
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-3.8.3-4", "MQTT-4.8.0-1", "MQTT-4.13.1-1"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			conn := t.Connect(t.DefaultConnect())
 			conn.Send(&codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: t.Topic("a"), QoS: 3}}})
-			conn.ExpectErrorClose(errorCodes...)
+			conn.ExpectErrorClose(malformedOrProtocol...)
 		},
-	}, []string{"MQTT-3.8.3-4", "MQTT-4.8.0-1"}, []string{"MQTT-4.13.1-1"})
+	})
 	return 0
 }()
 
@@ -83,7 +89,7 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		conn := t.Connect(t.DefaultConnect())
 		conn.Send(&codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: t.Topic("a"), RetainHandling: 3}}})
-		conn.ExpectErrorClose(errorCodes...)
+		conn.ExpectErrorClose(malformedOrProtocol...)
 	},
 })
 
@@ -96,7 +102,7 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		conn := t.Connect(t.DefaultConnect())
 		conn.Send(&codec.Subscribe{PacketID: 0, Subscriptions: []codec.Subscription{{Filter: t.Topic("a")}}})
-		conn.ExpectErrorClose(errorCodes...)
+		conn.ExpectErrorClose(malformedOrProtocol...)
 	},
 })
 
@@ -119,11 +125,13 @@ var _ = catalog.Broker(c.Case{
 })
 
 var _ = func() int {
-	split(c.Case{
-		ID:       "3.8/several-filters-one-suback",
-		Title:    "a SUBSCRIBE with three filters gets one SUBACK with three codes, each granting the QoS asked for that filter, in filter order",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
+	catalog.Broker(c.Case{
+		ID:         "3.8/several-filters-one-suback",
+		Title:      "a SUBSCRIBE with three filters gets one SUBACK with three codes, each granting the QoS asked for that filter, in filter order",
+		Level:      c.Must,
+		Requires:   []c.Feature{c.FeatureQoS2},
+		Statements: []string{"3.1.1:MQTT-3.8.4-4", "MQTT-3.8.4-5", "MQTT-3.9.3-1", "5.0:MQTT-3.8.4-6", "MQTT-3.8.4-7"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			conn := t.Connect(t.DefaultConnect())
 			id := subscribeMany(conn, nil,
@@ -133,14 +141,15 @@ var _ = func() int {
 			conn.Expect(c.Suback(id, 2, 0, 1))
 			conn.ExpectNothing(0) // one SUBACK, not one per filter
 		},
-	}, []string{"MQTT-3.8.4-4", "MQTT-3.8.4-5", "MQTT-3.9.3-1"},
-		[]string{"MQTT-3.8.4-5", "MQTT-3.8.4-6", "MQTT-3.8.4-7", "MQTT-3.9.3-1"})
+	})
 
-	split(c.Case{
-		ID:       "3.8/several-filters-all-active",
-		Title:    "every filter of a multi-filter SUBSCRIBE is subscribed: messages on each arrive at that filter's granted QoS",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
+	catalog.Broker(c.Case{
+		ID:         "3.8/several-filters-all-active",
+		Title:      "every filter of a multi-filter SUBSCRIBE is subscribed: messages on each arrive at that filter's granted QoS",
+		Level:      c.Must,
+		Requires:   []c.Feature{c.FeatureQoS2},
+		Statements: []string{"3.1.1:MQTT-3.8.4-4", "3.1.1:MQTT-3.8.4-6", "5.0:MQTT-3.8.4-5", "MQTT-3.8.4-8"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			conn := t.Connect(t.DefaultConnect())
 			id := subscribeMany(conn, nil,
@@ -156,32 +165,34 @@ var _ = func() int {
 			conn.Receive(publishOn(t.Topic("b"), "to b", 1))
 			conn.Receive(publishOn(t.Topic("c"), "to c", 2))
 		},
-	}, []string{"MQTT-3.8.4-4", "MQTT-3.8.4-6"}, []string{"MQTT-3.8.4-5", "MQTT-3.8.4-8"})
+	})
 
 	// Granted QoS: the message goes out at min(published QoS, granted QoS).
 	for _, v := range []struct {
-		name        string
+		id        string
 		sub, pub    byte
 		requires    []c.Feature
 		description string
 	}{
-		{"qos-downgraded-2-to-0", 0, 2, []c.Feature{c.FeatureQoS2}, "a QoS 2 message to a QoS 0 subscription is delivered at QoS 0"},
-		{"qos-downgraded-2-to-1", 1, 2, []c.Feature{c.FeatureQoS2}, "a QoS 2 message to a QoS 1 subscription is delivered at QoS 1"},
-		{"qos-not-upgraded-1-to-2", 2, 1, []c.Feature{c.FeatureQoS2}, "a QoS 1 message to a QoS 2 subscription is delivered at QoS 1, not upgraded"},
-		{"qos-not-upgraded-0-to-1", 1, 0, []c.Feature{c.FeatureQoS1}, "a QoS 0 message to a QoS 1 subscription is delivered at QoS 0, not upgraded"},
+		{"3.8/qos-downgraded-2-to-0", 0, 2, []c.Feature{c.FeatureQoS2}, "a QoS 2 message to a QoS 0 subscription is delivered at QoS 0"},
+		{"3.8/qos-downgraded-2-to-1", 1, 2, []c.Feature{c.FeatureQoS2}, "a QoS 2 message to a QoS 1 subscription is delivered at QoS 1"},
+		{"3.8/qos-not-upgraded-1-to-2", 2, 1, []c.Feature{c.FeatureQoS2}, "a QoS 1 message to a QoS 2 subscription is delivered at QoS 1, not upgraded"},
+		{"3.8/qos-not-upgraded-0-to-1", 1, 0, []c.Feature{c.FeatureQoS1}, "a QoS 0 message to a QoS 1 subscription is delivered at QoS 0, not upgraded"},
 	} {
-		split(c.Case{
-			ID:       "3.8/" + v.name,
-			Title:    v.description,
-			Level:    c.Must,
-			Requires: v.requires,
+		catalog.Broker(c.Case{
+			ID:         v.id,
+			Title:      v.description,
+			Level:      c.Must,
+			Requires:   v.requires,
+			Statements: []string{"3.1.1:MQTT-3.8.4-6", "MQTT-3.8.4-8"},
+			Versions:   c.Both,
 			Run: func(t *c.T) {
 				topic := t.Topic("q")
 				sub := t.Sub("sub", topic, v.sub)
 				t.Pub("pub").PublishMsg(topic, "m", v.pub, false)
 				sub.Receive(publishOn(topic, "m", min(v.sub, v.pub)))
 			},
-		}, []string{"MQTT-3.8.4-6"}, []string{"MQTT-3.8.4-8"})
+		})
 	}
 	return 0
 }()
@@ -229,11 +240,13 @@ var _ = catalog.Broker(c.Case{
 })
 
 var _ = func() int {
-	split(c.Case{
-		ID:       "3.8/resubscribe-resends-retained",
-		Title:    "re-subscribing to an identical filter (5.0: Retain Handling 0) sends the matching retained message again, with RETAIN 1",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureRetain},
+	catalog.Broker(c.Case{
+		ID:         "3.8/resubscribe-resends-retained",
+		Title:      "re-subscribing to an identical filter (5.0: Retain Handling 0) sends the matching retained message again, with RETAIN 1",
+		Level:      c.Must,
+		Requires:   []c.Feature{c.FeatureRetain},
+		Statements: []string{"MQTT-3.8.4-3", "3.1.1:MQTT-3.3.1-6", "3.1.1:MQTT-3.3.1-8", "5.0:MQTT-3.8.4-4", "5.0:MQTT-3.3.1-9"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			topic := t.Topic("r")
 			pub := t.Pub("pub")
@@ -246,7 +259,7 @@ var _ = func() int {
 			}
 			setRetained(pub, topic, "")
 		},
-	}, []string{"MQTT-3.8.4-3", "MQTT-3.3.1-6", "MQTT-3.3.1-8"}, []string{"MQTT-3.8.4-3", "MQTT-3.8.4-4", "MQTT-3.3.1-9"})
+	})
 	return 0
 }()
 
@@ -254,10 +267,12 @@ var _ = func() int {
 // the specification names, or (5.0) the server closes with that code in DISCONNECT.
 
 var _ = func() int {
-	split(c.Case{
-		ID:    "3.8/wildcard-unsupported-refused",
-		Title: "a server without wildcard subscriptions refuses a filter with a wildcard (5.0: SUBACK or DISCONNECT 0xA2)",
-		Level: c.Must,
+	catalog.Broker(c.Case{
+		ID:         "3.8/wildcard-unsupported-refused",
+		Title:      "a server without wildcard subscriptions refuses a filter with a wildcard (5.0: SUBACK or DISCONNECT 0xA2)",
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-3.8.3-2", "MQTT-3.8.4-7", "5.0:MQTT-3.9.3-2"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			if t.Caps.Has(c.FeatureWildcard) {
 				t.Skipf("the target supports wildcard subscriptions")
@@ -270,7 +285,7 @@ var _ = func() int {
 			}
 			expectRefusedOrClosed(t, conn, sub, []codec.ReasonCode{code}, []codec.ReasonCode{codec.ReasonWildcardSubsNotSupported})
 		},
-	}, []string{"MQTT-3.8.3-2"}, []string{"MQTT-3.8.4-7", "MQTT-3.9.3-2"})
+	})
 	return 0
 }()
 

@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"time"
@@ -237,7 +237,7 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		conn := t.Connect(t.DefaultConnect())
 		conn.Send(&codec.Subscribe{PacketID: conn.NextID(), Properties: *subID(0), Subscriptions: []codec.Subscription{{Filter: t.Topic("a")}}})
-		conn.ExpectErrorClose(errorCodes...)
+		conn.ExpectErrorClose(malformedOrProtocol...)
 	},
 })
 
@@ -250,6 +250,6 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		conn := t.Connect(t.DefaultConnect())
 		conn.Send(&codec.Subscribe{PacketID: conn.NextID(), Properties: codec.Properties{SubscriptionIDs: []uint32{1, 2}}, Subscriptions: []codec.Subscription{{Filter: t.Topic("a")}}})
-		conn.ExpectErrorClose(errorCodes...)
+		conn.ExpectErrorClose(malformedOrProtocol...)
 	},
 })

@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"fmt"
@@ -37,11 +37,13 @@ var _ = func() int {
 	// The specification does not oblige a server to refuse a subscription its ACL forbids (it
 	// may grant it and withhold the messages, as mosquitto does), so the middle code may be a
 	// grant of QoS 0; a refusal must use a failure code, and it must not shift the others.
-	split(c.Case{
-		ID:       "3.9/acl-denied-filter-in-order",
-		Title:    "a SUBSCRIBE for [QoS 1, ACL-denied QoS 0, QoS 2] gets [1, 0 or failure (5.0: 0x87 or 0x80), 2]: a refusal stays at its filter's position",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureDeniedTopic, c.FeatureQoS2},
+	catalog.Broker(c.Case{
+		ID:         "3.9/acl-denied-filter-in-order",
+		Title:      "a SUBSCRIBE for [QoS 1, ACL-denied QoS 0, QoS 2] gets [1, 0 or failure (5.0: 0x87 or 0x80), 2]: a refusal stays at its filter's position",
+		Level:      c.Must,
+		Requires:   []c.Feature{c.FeatureDeniedTopic, c.FeatureQoS2},
+		Statements: []string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "3.1.1:MQTT-3.8.4-4", "MQTT-3.8.4-5", "5.0:MQTT-3.8.4-6", "MQTT-3.8.4-7"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			conn := t.Connect(t.DefaultConnect())
 			id := subscribeMany(conn, nil,
@@ -53,14 +55,15 @@ var _ = func() int {
 			t.Pub("pub").PublishMsg(t.Topic("ok2"), "m", 2, false)
 			conn.Receive(publishOn(t.Topic("ok2"), "m", 2))
 		},
-	}, []string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "MQTT-3.8.4-4", "MQTT-3.8.4-5"},
-		[]string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "MQTT-3.8.4-5", "MQTT-3.8.4-6", "MQTT-3.8.4-7"})
+	})
 
-	split(c.Case{
-		ID:       "3.9/invalid-filter-in-order",
-		Title:    "a SUBSCRIBE for [QoS 1, invalid filter \"a/#/b\", QoS 2] gets [1, failure (5.0: 0x8F), 2], or the connection is closed",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
+	catalog.Broker(c.Case{
+		ID:         "3.9/invalid-filter-in-order",
+		Title:      "a SUBSCRIBE for [QoS 1, invalid filter \"a/#/b\", QoS 2] gets [1, failure (5.0: 0x8F), 2], or the connection is closed",
+		Level:      c.Must,
+		Requires:   []c.Feature{c.FeatureQoS2},
+		Statements: []string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "3.1.1:MQTT-3.8.4-4", "MQTT-3.8.4-5", "3.1.1:MQTT-4.7.1-2", "5.0:MQTT-3.8.4-6", "MQTT-3.8.4-7", "5.0:MQTT-4.7.1-1"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			conn := t.Connect(t.DefaultConnect())
 			s := &codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{
@@ -76,8 +79,7 @@ var _ = func() int {
 			t.Pub("pub").PublishMsg(t.Topic("ok2"), "m", 2, false)
 			conn.Receive(publishOn(t.Topic("ok2"), "m", 2))
 		},
-	}, []string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "MQTT-3.8.4-4", "MQTT-3.8.4-5", "MQTT-4.7.1-2"},
-		[]string{"MQTT-3.9.3-1", "MQTT-3.9.3-2", "MQTT-3.8.4-5", "MQTT-3.8.4-6", "MQTT-3.8.4-7", "MQTT-4.7.1-1"})
+	})
 	return 0
 }()
 
@@ -86,7 +88,7 @@ var _ = func() int {
 // for a Reason String or User Property of any useful length.
 func tinyMaximumPacketSize(t *c.T) uint32 {
 	m := t.ConnectLabel("measure", t.DefaultConnect())
-	n := encodedLen(t, m.Connack)
+	n := len(t.Encode(m.Connack, t.Version))
 	m.Disconnect()
 	return uint32(max(n, 16))
 }
@@ -94,7 +96,7 @@ func tinyMaximumPacketSize(t *c.T) uint32 {
 // fits expects the next packet to match m and to be at most limit bytes on the wire.
 func fits(t *c.T, conn *c.Conn, m c.Matcher, limit uint32) {
 	p := conn.Expect(m)
-	if n := encodedLen(t, p); uint32(n) > limit {
+	if n := len(t.Encode(p, t.Version)); uint32(n) > limit {
 		t.Failf(fmt.Sprintf("at most %d bytes", limit), fmt.Sprintf("%d bytes", n),
 			"[%s] %v is %d bytes, more than the client's Maximum Packet Size %d", conn.Label, p.Type(), n, limit)
 	}

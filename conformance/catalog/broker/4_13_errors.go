@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"fmt"
@@ -30,30 +30,30 @@ func propsPrefix(t *c.T) []byte {
 
 // malformed lists SUBSCRIBE and UNSUBSCRIBE packets that cannot be parsed.
 var malformed = []struct {
-	name, what string
+	id, what string
 	build      func(t *c.T) []byte
 }{
-	{"subscribe-filter-length-overruns", "a SUBSCRIBE whose topic filter length (10) exceeds the bytes present (3)", func(t *c.T) []byte {
+	{"4.13/subscribe-filter-length-overruns-closes", "a SUBSCRIBE whose topic filter length (10) exceeds the bytes present (3)", func(t *c.T) []byte {
 		body := append([]byte{0x00, 0x01}, propsPrefix(t)...)
 		return rawPacket(codec.SUBSCRIBE, append(body, 0x00, 0x0A, 'a', '/', 'b'))
 	}},
-	{"subscribe-options-missing", "a SUBSCRIBE whose last topic filter has no options byte", func(t *c.T) []byte {
+	{"4.13/subscribe-options-missing-closes", "a SUBSCRIBE whose last topic filter has no options byte", func(t *c.T) []byte {
 		body := append([]byte{0x00, 0x01}, propsPrefix(t)...)
 		return rawPacket(codec.SUBSCRIBE, append(body, 0x00, 0x03, 'a', '/', 'b'))
 	}},
-	{"subscribe-invalid-utf8", "a SUBSCRIBE whose topic filter is not valid UTF-8 (0xC3 0x28)", func(t *c.T) []byte {
+	{"4.13/subscribe-invalid-utf8-closes", "a SUBSCRIBE whose topic filter is not valid UTF-8 (0xC3 0x28)", func(t *c.T) []byte {
 		body := append([]byte{0x00, 0x01}, propsPrefix(t)...)
 		return rawPacket(codec.SUBSCRIBE, append(body, 0x00, 0x04, 'a', '/', 0xC3, 0x28, 0x00))
 	}},
-	{"subscribe-surrogate", "a SUBSCRIBE whose topic filter encodes a UTF-16 surrogate (U+D800)", func(t *c.T) []byte {
+	{"4.13/subscribe-surrogate-closes", "a SUBSCRIBE whose topic filter encodes a UTF-16 surrogate (U+D800)", func(t *c.T) []byte {
 		body := append([]byte{0x00, 0x01}, propsPrefix(t)...)
 		return rawPacket(codec.SUBSCRIBE, append(body, 0x00, 0x05, 'a', '/', 0xED, 0xA0, 0x80, 0x00))
 	}},
-	{"unsubscribe-filter-length-overruns", "an UNSUBSCRIBE whose topic filter length (10) exceeds the bytes present (3)", func(t *c.T) []byte {
+	{"4.13/unsubscribe-filter-length-overruns-closes", "an UNSUBSCRIBE whose topic filter length (10) exceeds the bytes present (3)", func(t *c.T) []byte {
 		body := append([]byte{0x00, 0x01}, propsPrefix(t)...)
 		return rawPacket(codec.UNSUBSCRIBE, append(body, 0x00, 0x0A, 'a', '/', 'b'))
 	}},
-	{"unsubscribe-invalid-utf8", "an UNSUBSCRIBE whose topic filter is not valid UTF-8 (0xC3 0x28)", func(t *c.T) []byte {
+	{"4.13/unsubscribe-invalid-utf8-closes", "an UNSUBSCRIBE whose topic filter is not valid UTF-8 (0xC3 0x28)", func(t *c.T) []byte {
 		body := append([]byte{0x00, 0x01}, propsPrefix(t)...)
 		return rawPacket(codec.UNSUBSCRIBE, append(body, 0x00, 0x04, 'a', '/', 0xC3, 0x28))
 	}},
@@ -62,11 +62,11 @@ var malformed = []struct {
 var _ = func() int {
 	for _, m := range malformed {
 		stmts := []string{"MQTT-4.8.0-1", "MQTT-4.13.1-1"}
-		if strings.Contains(m.name, "utf8") || strings.Contains(m.name, "surrogate") {
+		if strings.Contains(m.id, "utf8") || strings.Contains(m.id, "surrogate") {
 			stmts = append(stmts, "MQTT-1.5.3-1", "MQTT-1.5.4-1")
 		}
 		catalog.Broker(c.Case{
-			ID:         "4.13/" + m.name + "-closes",
+			ID:         m.id,
 			Title:      m.what + " is malformed: the server closes the connection",
 			Statements: stmts,
 			Versions:   c.Both,
@@ -74,7 +74,7 @@ var _ = func() int {
 			Run: func(t *c.T) {
 				conn := t.Connect(t.DefaultConnect())
 				conn.SendRaw(m.build(t), m.what)
-				conn.ExpectErrorClose(errorCodes...)
+				conn.ExpectErrorClose(malformedOrProtocol...)
 			},
 		})
 	}
@@ -85,34 +85,34 @@ var _ = func() int {
 // 4.13.1), 0x81 for a malformed packet and 0x82 for a protocol error.
 var _ = func() int {
 	for _, v := range []struct {
-		name, what string
+		id, what string
 		code       codec.ReasonCode
 		send       func(t *c.T, conn *c.Conn)
 	}{
-		{"malformed-subscribe-disconnect-0x81", "a SUBSCRIBE whose topic filter length overruns the packet", codec.ReasonMalformedPacket,
+		{"4.13/malformed-subscribe-disconnect-0x81", "a SUBSCRIBE whose topic filter length overruns the packet", codec.ReasonMalformedPacket,
 			func(t *c.T, conn *c.Conn) { conn.SendRaw(malformed[0].build(t), malformed[0].what) }},
-		{"reserved-option-bits-disconnect-0x81", "a SUBSCRIBE with a reserved subscription option bit set", codec.ReasonMalformedPacket,
+		{"4.13/reserved-option-bits-disconnect-0x81", "a SUBSCRIBE with a reserved subscription option bit set", codec.ReasonMalformedPacket,
 			func(t *c.T, conn *c.Conn) {
 				conn.Send(&codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: t.Topic("a"), ReservedBits: 1}}})
 			}},
-		{"subscribe-flags-disconnect-0x81", "a SUBSCRIBE with fixed-header flags 0000", codec.ReasonMalformedPacket,
+		{"4.13/subscribe-flags-disconnect-0x81", "a SUBSCRIBE with fixed-header flags 0000", codec.ReasonMalformedPacket,
 			func(t *c.T, conn *c.Conn) {
 				sub := &codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: t.Topic("a")}}}
-				conn.SendRaw(withFlags(t, sub, 0), "SUBSCRIBE with fixed-header flags 0000")
+				conn.SendRaw(c.WithFlags(t.Encode(sub, t.Version), 0), "SUBSCRIBE with fixed-header flags 0000")
 			}},
-		{"qos-3-disconnect-0x82", "a SUBSCRIBE requesting QoS 3", codec.ReasonProtocolError,
+		{"4.13/qos-3-disconnect-0x82", "a SUBSCRIBE requesting QoS 3", codec.ReasonProtocolError,
 			func(t *c.T, conn *c.Conn) {
 				conn.Send(&codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: t.Topic("a"), QoS: 3}}})
 			}},
-		{"subscription-id-0-disconnect-0x82", "a SUBSCRIBE with Subscription Identifier 0", codec.ReasonProtocolError,
+		{"4.13/subscription-id-0-disconnect-0x82", "a SUBSCRIBE with Subscription Identifier 0", codec.ReasonProtocolError,
 			func(t *c.T, conn *c.Conn) {
 				conn.Send(&codec.Subscribe{PacketID: conn.NextID(), Properties: *subID(0), Subscriptions: []codec.Subscription{{Filter: t.Topic("a")}}})
 			}},
-		{"no-topic-filter-disconnect-0x82", "a SUBSCRIBE without any topic filter", codec.ReasonProtocolError,
+		{"4.13/no-topic-filter-disconnect-0x82", "a SUBSCRIBE without any topic filter", codec.ReasonProtocolError,
 			func(t *c.T, conn *c.Conn) { conn.Send(&codec.Subscribe{PacketID: conn.NextID()}) }},
 	} {
 		catalog.Broker(c.Case{
-			ID:         "4.13/" + v.name,
+			ID:         v.id,
 			Title:      fmt.Sprintf("the server answers %s with DISCONNECT 0x%02X before closing the connection", v.what, byte(v.code)),
 			Statements: []string{"mqttspec-5.0-4.13.1-should-1", "MQTT-4.13.2-1"},
 			Versions:   c.V5,

@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"time"
@@ -31,11 +31,13 @@ func forget(t *c.T, id string) {
 }
 
 var _ = func() int {
-	split(c.Case{
-		ID:      "4.1/session-kept-while-connected",
-		Title:   "a session lives as long as its connection: a subscription made 2.5 s earlier on a connection with clean start (5.0: Session Expiry 1 s) still delivers",
-		Level:   c.Must,
-		Timeout: 15 * time.Second,
+	catalog.Broker(c.Case{
+		ID:         "4.1/session-kept-while-connected",
+		Title:      "a session lives as long as its connection: a subscription made 2.5 s earlier on a connection with clean start (5.0: Session Expiry 1 s) still delivers",
+		Level:      c.Must,
+		Timeout:    15 * time.Second,
+		Statements: []string{"MQTT-4.1.0-1", "3.1.1:MQTT-4.1.0-2"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			topic := t.Topic("a")
 			p := t.DefaultConnect()
@@ -50,13 +52,15 @@ var _ = func() int {
 			t.Pub("pub").PublishMsg(topic, "still subscribed", 0, false)
 			sub.Expect(publishOn(topic, "still subscribed", 0))
 		},
-	}, []string{"MQTT-4.1.0-1", "MQTT-4.1.0-2"}, []string{"MQTT-4.1.0-1"})
+	})
 
-	split(c.Case{
-		ID:       "4.1/queued-messages-delivered-on-reconnect",
-		Title:    "QoS 1 and QoS 2 messages published while a persistent session is disconnected are delivered on reconnect, at their QoS, with DUP 0",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
+	catalog.Broker(c.Case{
+		ID:         "4.1/queued-messages-delivered-on-reconnect",
+		Title:      "QoS 1 and QoS 2 messages published while a persistent session is disconnected are delivered on reconnect, at their QoS, with DUP 0",
+		Level:      c.Must,
+		Requires:   []c.Feature{c.FeatureQoS2},
+		Statements: []string{"MQTT-3.1.2-5", "3.1.1:MQTT-4.1.0-1", "5.0:MQTT-3.1.2-23"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			id, t1, t2 := t.ClientID(), t.Topic("q1"), t.Topic("q2")
 			first := t.ConnectResume("first", t.PersistentConnect(id), false)
@@ -73,12 +77,14 @@ var _ = func() int {
 			}
 			again.ExpectNothing(0)
 		},
-	}, []string{"MQTT-3.1.2-5", "MQTT-4.1.0-1"}, []string{"MQTT-3.1.2-5", "MQTT-3.1.2-23"})
+	})
 
-	split(c.Case{
-		ID:    "4.1/subscriptions-survive-reconnect",
-		Title: "a resumed session's subscriptions deliver without subscribing again",
-		Level: c.Must,
+	catalog.Broker(c.Case{
+		ID:         "4.1/subscriptions-survive-reconnect",
+		Title:      "a resumed session's subscriptions deliver without subscribing again",
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-3.1.2-4", "3.1.1:MQTT-4.1.0-1", "5.0:MQTT-3.1.2-5", "5.0:MQTT-3.1.2-23"},
+		Versions:   c.Both,
 		Run: func(t *c.T) {
 			id, topic := t.ClientID(), t.Topic("a")
 			first := t.ConnectResume("first", t.PersistentConnect(id), false)
@@ -88,7 +94,7 @@ var _ = func() int {
 			t.Pub("pub").PublishMsg(topic, "live", 0, false)
 			again.Expect(publishOn(topic, "live", 0))
 		},
-	}, []string{"MQTT-3.1.2-4", "MQTT-4.1.0-1"}, []string{"MQTT-3.1.2-5", "MQTT-3.1.2-23"})
+	})
 	return 0
 }()
 

@@ -1,4 +1,4 @@
-package publish
+package broker
 
 import (
 	"fmt"
@@ -30,197 +30,211 @@ var _ = catalog.Broker(c.Case{
 	},
 })
 
-func init() {
-	// ---- server as QoS 1 receiver ----
-	split(c.Case{
-		ID:       "4.3/qos1-receiver-puback",
-		Title:    "a QoS 1 PUBLISH (identifier 0x1234) is answered with PUBACK 0x1234 (v5: reason 0x00, a subscriber exists) and delivered",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("q1")
-			sub := t.Sub("sub", topic, 1)
-			pub := t.Pub("pub")
-			pub.Send(&codec.Publish{Topic: topic, QoS: 1, PacketID: 0x1234, Payload: b("q1")})
-			pub.Expect(c.Puback(0x1234))
-			sub.Receive(c.Publish(topic, b("q1"), 1))
-		},
-	}, []string{"MQTT-3.3.4-1", "MQTT-4.3.2-2", "MQTT-2.3.1-6"}, []string{"MQTT-3.3.4-1", "MQTT-4.3.2-4", "MQTT-2.2.1-5", "MQTT-3.4.2-1"})
+// ---- server as QoS 1 receiver ----
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos1-receiver-puback",
+	Title:      "a QoS 1 PUBLISH (identifier 0x1234) is answered with PUBACK 0x1234 (v5: reason 0x00, a subscriber exists) and delivered",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Statements: []string{"MQTT-3.3.4-1", "3.1.1:MQTT-4.3.2-2", "MQTT-2.3.1-6", "MQTT-4.3.2-4", "MQTT-2.2.1-5", "MQTT-3.4.2-1"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("q1")
+		sub := t.Sub("sub", topic, 1)
+		pub := t.Pub("pub")
+		pub.Send(&codec.Publish{Topic: topic, QoS: 1, PacketID: 0x1234, Payload: b("q1")})
+		pub.Expect(c.Puback(0x1234))
+		sub.Receive(c.Publish(topic, b("q1"), 1))
+	},
+})
 
-	split(c.Case{
-		ID:       "4.3/qos1-id-reusable-after-puback",
-		Title:    "after its PUBACK, a QoS 1 PUBLISH reusing the identifier (even with DUP 1) is a new message: both are delivered",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic := t.Topic("q1")
-			sub := t.Sub("sub", topic, 1)
-			pub := t.Pub("pub")
-			pub.Publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 7, Payload: b("first")})
-			sub.Receive(c.Publish(topic, b("first"), 1))
-			pub.Publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 7, Dup: true, Payload: b("second")})
-			sub.Receive(c.Publish(topic, b("second"), 1))
-		},
-	}, []string{"MQTT-4.3.2-2"}, []string{"MQTT-4.3.2-5"})
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos1-id-reusable-after-puback",
+	Title:      "after its PUBACK, a QoS 1 PUBLISH reusing the identifier (even with DUP 1) is a new message: both are delivered",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-4.3.2-2", "MQTT-4.3.2-5"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("q1")
+		sub := t.Sub("sub", topic, 1)
+		pub := t.Pub("pub")
+		pub.Publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 7, Payload: b("first")})
+		sub.Receive(c.Publish(topic, b("first"), 1))
+		pub.Publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 7, Dup: true, Payload: b("second")})
+		sub.Receive(c.Publish(topic, b("second"), 1))
+	},
+})
 
-	// ---- server as QoS 2 receiver ----
-	split(c.Case{
-		ID:       "4.3/qos2-receiver-flow",
-		Title:    "a QoS 2 PUBLISH (identifier 0x2345) gets PUBREC 0x2345, its PUBREL gets PUBCOMP 0x2345 (v5: reasons 0x00), and the message is delivered",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
-		Run: func(t *c.T) {
-			topic := t.Topic("q2")
-			sub := t.Sub("sub", topic, 2)
-			pub := t.Pub("pub")
-			pub.Send(&codec.Publish{Topic: topic, QoS: 2, PacketID: 0x2345, Payload: b("q2")})
-			pub.Expect(c.Pubrec(0x2345))
-			pub.Send(&codec.Pubrel{PacketID: 0x2345})
-			pub.Expect(c.Pubcomp(0x2345))
-			sub.Receive(c.Publish(topic, b("q2"), 2))
-		},
-	}, []string{"MQTT-3.3.4-1", "MQTT-4.3.3-2", "MQTT-2.3.1-6"},
-		[]string{"MQTT-3.3.4-1", "MQTT-4.3.3-8", "MQTT-4.3.3-11", "MQTT-2.2.1-5", "MQTT-3.5.2-1", "MQTT-3.7.2-1"})
+// ---- server as QoS 2 receiver ----
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos2-receiver-flow",
+	Title:      "a QoS 2 PUBLISH (identifier 0x2345) gets PUBREC 0x2345, its PUBREL gets PUBCOMP 0x2345 (v5: reasons 0x00), and the message is delivered",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"MQTT-3.3.4-1", "3.1.1:MQTT-4.3.3-2", "MQTT-2.3.1-6", "MQTT-4.3.3-8", "MQTT-4.3.3-11", "MQTT-2.2.1-5", "MQTT-3.5.2-1", "MQTT-3.7.2-1"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("q2")
+		sub := t.Sub("sub", topic, 2)
+		pub := t.Pub("pub")
+		pub.Send(&codec.Publish{Topic: topic, QoS: 2, PacketID: 0x2345, Payload: b("q2")})
+		pub.Expect(c.Pubrec(0x2345))
+		pub.Send(&codec.Pubrel{PacketID: 0x2345})
+		pub.Expect(c.Pubcomp(0x2345))
+		sub.Receive(c.Publish(topic, b("q2"), 2))
+	},
+})
 
-	split(c.Case{
-		ID:       "4.3/qos2-duplicate-before-pubrel-delivered-once",
-		Title:    "a QoS 2 PUBLISH re-sent with DUP 1 before the PUBREL gets a second PUBREC and the message is delivered exactly once",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
-		Run: func(t *c.T) {
-			topic := t.Topic("q2")
-			sub := t.Sub("sub", topic, 2)
-			pub := t.Pub("pub")
-			msg := &codec.Publish{Topic: topic, QoS: 2, PacketID: 9, Payload: b("exactly once")}
-			pub.Send(msg)
-			pub.Expect(c.Pubrec(9))
-			again := *msg
-			again.Dup = true
-			pub.Send(&again)
-			pub.Expect(c.Pubrec(9))
-			pub.Send(&codec.Pubrel{PacketID: 9})
-			pub.Expect(c.Pubcomp(9))
-			sub.Receive(c.Publish(topic, b("exactly once"), 2))
-			sub.ExpectNothing(0)
-		},
-	}, []string{"MQTT-4.3.3-2"}, []string{"MQTT-4.3.3-10"})
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos2-duplicate-before-pubrel-delivered-once",
+	Title:      "a QoS 2 PUBLISH re-sent with DUP 1 before the PUBREL gets a second PUBREC and the message is delivered exactly once",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"3.1.1:MQTT-4.3.3-2", "MQTT-4.3.3-10"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("q2")
+		sub := t.Sub("sub", topic, 2)
+		pub := t.Pub("pub")
+		msg := &codec.Publish{Topic: topic, QoS: 2, PacketID: 9, Payload: b("exactly once")}
+		pub.Send(msg)
+		pub.Expect(c.Pubrec(9))
+		again := *msg
+		again.Dup = true
+		pub.Send(&again)
+		pub.Expect(c.Pubrec(9))
+		pub.Send(&codec.Pubrel{PacketID: 9})
+		pub.Expect(c.Pubcomp(9))
+		sub.Receive(c.Publish(topic, b("exactly once"), 2))
+		sub.ExpectNothing(0)
+	},
+})
 
-	split(c.Case{
-		ID:       "4.3/qos2-id-reusable-after-pubcomp",
-		Title:    "after its PUBCOMP, a QoS 2 PUBLISH reusing the identifier is a new message: both are delivered",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
-		Run: func(t *c.T) {
-			topic := t.Topic("q2")
-			sub := t.Sub("sub", topic, 2)
-			pub := t.Pub("pub")
-			pub.Publish(&codec.Publish{Topic: topic, QoS: 2, PacketID: 9, Payload: b("first")})
-			sub.Receive(c.Publish(topic, b("first"), 2))
-			pub.Publish(&codec.Publish{Topic: topic, QoS: 2, PacketID: 9, Payload: b("second")})
-			sub.Receive(c.Publish(topic, b("second"), 2))
-		},
-	}, []string{"MQTT-4.3.3-2"}, []string{"MQTT-4.3.3-12"})
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos2-id-reusable-after-pubcomp",
+	Title:      "after its PUBCOMP, a QoS 2 PUBLISH reusing the identifier is a new message: both are delivered",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"3.1.1:MQTT-4.3.3-2", "MQTT-4.3.3-12"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("q2")
+		sub := t.Sub("sub", topic, 2)
+		pub := t.Pub("pub")
+		pub.Publish(&codec.Publish{Topic: topic, QoS: 2, PacketID: 9, Payload: b("first")})
+		sub.Receive(c.Publish(topic, b("first"), 2))
+		pub.Publish(&codec.Publish{Topic: topic, QoS: 2, PacketID: 9, Payload: b("second")})
+		sub.Receive(c.Publish(topic, b("second"), 2))
+	},
+})
 
-	split(c.Case{
-		ID:       "4.3/qos2-receiver-concurrent-flows",
-		Title:    "three QoS 2 flows open at once (identifiers 10, 11, 12), released in the order 12, 10, 11, each get their own PUBCOMP and each message is delivered once",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
-		Run: func(t *c.T) {
-			topic := t.Topic("q2")
-			sub := t.Sub("sub", topic, 2)
-			pub := t.Pub("pub")
-			for _, id := range []uint16{10, 11, 12} {
-				pub.Send(&codec.Publish{Topic: topic, QoS: 2, PacketID: id, Payload: b(fmt.Sprintf("flow %d", id))})
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos2-receiver-concurrent-flows",
+	Title:      "three QoS 2 flows open at once (identifiers 10, 11, 12), released in the order 12, 10, 11, each get their own PUBCOMP and each message is delivered once",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"3.1.1:MQTT-4.3.3-2", "MQTT-4.3.3-8", "MQTT-4.3.3-11"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("q2")
+		sub := t.Sub("sub", topic, 2)
+		pub := t.Pub("pub")
+		for _, id := range []uint16{10, 11, 12} {
+			pub.Send(&codec.Publish{Topic: topic, QoS: 2, PacketID: id, Payload: b(fmt.Sprintf("flow %d", id))})
+		}
+		pub.ExpectUnordered(c.Pubrec(10), c.Pubrec(11), c.Pubrec(12))
+		for _, id := range []uint16{12, 10, 11} {
+			pub.Send(&codec.Pubrel{PacketID: id})
+			pub.Expect(c.Pubcomp(id))
+		}
+		// Delivery may happen on PUBLISH or on PUBREL, so the order is open.
+		got := receiveAll(t, sub, 3)
+		want := map[string]bool{"flow 10": true, "flow 11": true, "flow 12": true}
+		for _, p := range got {
+			if !want[string(p.Payload)] || p.QoS != 2 || p.Dup || p.Retain {
+				t.Failf("flow 10, flow 11 and flow 12 once each at QoS 2", payloads(got), "unexpected delivery %s", p)
 			}
-			pub.ExpectUnordered(c.Pubrec(10), c.Pubrec(11), c.Pubrec(12))
-			for _, id := range []uint16{12, 10, 11} {
-				pub.Send(&codec.Pubrel{PacketID: id})
-				pub.Expect(c.Pubcomp(id))
-			}
-			// Delivery may happen on PUBLISH or on PUBREL, so the order is open.
-			got := receiveAll(t, sub, 3)
-			want := map[string]bool{"flow 10": true, "flow 11": true, "flow 12": true}
-			for _, p := range got {
-				if !want[string(p.Payload)] || p.QoS != 2 || p.Dup || p.Retain {
-					t.Failf("flow 10, flow 11 and flow 12 once each at QoS 2", payloads(got), "unexpected delivery %s", p)
-				}
-				delete(want, string(p.Payload))
-			}
-			sub.ExpectNothing(0)
-		},
-	}, []string{"MQTT-4.3.3-2"}, []string{"MQTT-4.3.3-8", "MQTT-4.3.3-11"})
+			delete(want, string(p.Payload))
+		}
+		sub.ExpectNothing(0)
+	},
+})
 
-	split(c.Case{
-		ID:       "4.3/packet-id-directions-independent",
-		Title:    "a client's open inbound QoS 2 flow (identifier 1) is not disturbed by its PUBACK for the server's own PUBLISH: the PUBREL still gets PUBCOMP 0x00 and the message is delivered once",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
-		Run: func(t *c.T) {
-			in, out := t.Topic("in"), t.Topic("out")
-			watch := t.Sub("watch", in, 2)
-			x := t.Sub("x", out, 1)
-			x.Send(&codec.Publish{Topic: in, QoS: 2, PacketID: 1, Payload: b("from x")})
-			x.Expect(c.Pubrec(1))
-			// The server numbers its own PUBLISHes to x independently; the first is likely 1 too.
-			t.Pub("pub").PublishMsg(out, "to x", 1, false)
-			p := x.ExpectPublish(c.Publish(out, b("to x"), 1))
-			x.Send(&codec.Puback{PacketID: p.PacketID})
-			x.Send(&codec.Pubrel{PacketID: 1})
-			x.Expect(c.Pubcomp(1))
-			watch.Receive(c.Publish(in, b("from x"), 2))
-			watch.ExpectNothing(0)
-		},
-	}, []string{"MQTT-4.3.3-2"}, []string{"MQTT-4.3.3-11", "MQTT-3.7.2-1"})
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/packet-id-directions-independent",
+	Title:      "a client's open inbound QoS 2 flow (identifier 1) is not disturbed by its PUBACK for the server's own PUBLISH: the PUBREL still gets PUBCOMP 0x00 and the message is delivered once",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"3.1.1:MQTT-4.3.3-2", "MQTT-4.3.3-11", "MQTT-3.7.2-1"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		in, out := t.Topic("in"), t.Topic("out")
+		watch := t.Sub("watch", in, 2)
+		x := t.Sub("x", out, 1)
+		x.Send(&codec.Publish{Topic: in, QoS: 2, PacketID: 1, Payload: b("from x")})
+		x.Expect(c.Pubrec(1))
+		// The server numbers its own PUBLISHes to x independently; the first is likely 1 too.
+		t.Pub("pub").PublishMsg(out, "to x", 1, false)
+		p := x.ExpectPublish(c.Publish(out, b("to x"), 1))
+		x.Send(&codec.Puback{PacketID: p.PacketID})
+		x.Send(&codec.Pubrel{PacketID: 1})
+		x.Expect(c.Pubcomp(1))
+		watch.Receive(c.Publish(in, b("from x"), 2))
+		watch.ExpectNothing(0)
+	},
+})
 
-	// ---- server as sender ----
-	split(c.Case{
-		ID:       "4.3/sender-packet-ids-unused",
-		Title:    "three QoS 1 and three QoS 2 messages left unacknowledged arrive with six distinct non-zero Packet Identifiers, each at its QoS with DUP 0",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
-		Run: func(t *c.T) {
-			topic := t.Topic("ids")
-			sub := t.Sub("sub", topic, 2)
-			pub := t.Pub("pub")
-			for i := range 6 {
-				pub.PublishMsg(topic, fmt.Sprintf("m%d", i), byte(1+i%2), false)
+// ---- server as sender ----
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/sender-packet-ids-unused",
+	Title:      "three QoS 1 and three QoS 2 messages left unacknowledged arrive with six distinct non-zero Packet Identifiers, each at its QoS with DUP 0",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"MQTT-4.3.2-1", "MQTT-4.3.3-1", "MQTT-2.3.1-1", "MQTT-2.3.1-4", "5.0:MQTT-4.3.2-2", "5.0:MQTT-4.3.3-2", "MQTT-2.2.1-4"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("ids")
+		sub := t.Sub("sub", topic, 2)
+		pub := t.Pub("pub")
+		for i := range 6 {
+			pub.PublishMsg(topic, fmt.Sprintf("m%d", i), byte(1+i%2), false)
+		}
+		// Order is only kept per QoS, so the six may interleave either way.
+		var ms []c.Matcher
+		for i := range 6 {
+			ms = append(ms, c.Publish(topic, b(fmt.Sprintf("m%d", i)), byte(1+i%2)))
+		}
+		seen := map[uint16]string{}
+		for _, p := range sub.ExpectUnordered(ms...) {
+			p := p.(*codec.Publish)
+			if other, dup := seen[p.PacketID]; dup {
+				t.Failf("a Packet Identifier not in use", fmt.Sprintf("identifier %d again", p.PacketID),
+					"messages %s and %s, both unacknowledged, carry the same Packet Identifier %d", other, p.Payload, p.PacketID)
 			}
-			// Order is only kept per QoS, so the six may interleave either way.
-			var ms []c.Matcher
-			for i := range 6 {
-				ms = append(ms, c.Publish(topic, b(fmt.Sprintf("m%d", i)), byte(1+i%2)))
-			}
-			seen := map[uint16]string{}
-			for _, p := range sub.ExpectUnordered(ms...) {
-				p := p.(*codec.Publish)
-				if other, dup := seen[p.PacketID]; dup {
-					t.Failf("a Packet Identifier not in use", fmt.Sprintf("identifier %d again", p.PacketID),
-						"messages %s and %s, both unacknowledged, carry the same Packet Identifier %d", other, p.Payload, p.PacketID)
-				}
-				seen[p.PacketID] = string(p.Payload)
-			}
-		},
-	}, []string{"MQTT-4.3.2-1", "MQTT-4.3.3-1", "MQTT-2.3.1-1", "MQTT-2.3.1-4"},
-		[]string{"MQTT-4.3.2-1", "MQTT-4.3.2-2", "MQTT-4.3.3-1", "MQTT-4.3.3-2", "MQTT-2.2.1-4"})
+			seen[p.PacketID] = string(p.Payload)
+		}
+	},
+})
 
-	split(c.Case{
-		ID:       "4.3/qos2-sender-flow",
-		Title:    "as QoS 2 sender the server answers PUBREC with a PUBREL for the same identifier (v5: reason 0x00) and, after PUBCOMP, sends nothing more",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS2},
-		Run: func(t *c.T) {
-			topic := t.Topic("q2")
-			sub := t.Sub("sub", topic, 2)
-			t.Pub("pub").PublishMsg(topic, "q2 out", 2, false)
-			p := sub.ExpectPublish(c.Publish(topic, b("q2 out"), 2))
-			sub.Send(&codec.Pubrec{PacketID: p.PacketID})
-			sub.Expect(c.Pubrel(p.PacketID))
-			sub.Send(&codec.Pubcomp{PacketID: p.PacketID})
-			sub.ExpectNothing(0)
-		},
-	}, []string{"MQTT-4.3.3-1", "MQTT-2.3.1-6"}, []string{"MQTT-4.3.3-4", "MQTT-2.2.1-5", "MQTT-3.6.2-1"})
-}
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos2-sender-flow",
+	Title:      "as QoS 2 sender the server answers PUBREC with a PUBREL for the same identifier (v5: reason 0x00) and, after PUBCOMP, sends nothing more",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"3.1.1:MQTT-4.3.3-1", "MQTT-2.3.1-6", "MQTT-4.3.3-4", "MQTT-2.2.1-5", "MQTT-3.6.2-1"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("q2")
+		sub := t.Sub("sub", topic, 2)
+		t.Pub("pub").PublishMsg(topic, "q2 out", 2, false)
+		p := sub.ExpectPublish(c.Publish(topic, b("q2 out"), 2))
+		sub.Send(&codec.Pubrec{PacketID: p.PacketID})
+		sub.Expect(c.Pubrel(p.PacketID))
+		sub.Send(&codec.Pubcomp{PacketID: p.PacketID})
+		sub.ExpectNothing(0)
+	},
+})
 
 var _ = catalog.Broker(c.Case{
 	ID:         "4.3/qos2-receiver-completes-after-expiry",
@@ -280,5 +294,39 @@ var _ = catalog.Broker(c.Case{
 		pub.PublishMsg(topic, "next", 1, false)
 		sub.Receive(c.Publish(topic, b("next"), 1))
 		sub.ExpectNothing(0)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos2-refused-id-is-new-again",
+	Title:      "after the server refuses a QoS 2 PUBLISH with PUBREC 0x80 or above, a PUBLISH with the same identifier is a new message: answered with PUBREC 0x00 and delivered",
+	Statements: []string{"MQTT-4.3.3-9", "MQTT-4.4.0-2"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureDeniedTopic, c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic := t.Topic("new")
+		sub := t.Sub("sub", topic, 2)
+		pub := t.Pub("pub")
+		pub.Send(&codec.Publish{Topic: t.Target.DeniedTopic, QoS: 2, PacketID: 21, Payload: []byte("refused")})
+		p, closed := pub.Next(t.Timeouts.Step)
+		switch rec, ok := p.(*codec.Pubrec); {
+		case closed:
+			t.Skipf("the server closed the connection instead of refusing the PUBLISH with a PUBREC: MQTT-4.3.3-9 cannot be observed")
+		case p == nil:
+			t.Failf("PUBREC id=21", "nothing", "no answer to a QoS 2 PUBLISH within %v", t.Timeouts.Step)
+		case !ok || rec.PacketID != 21:
+			t.Failf("PUBREC id=21", p.String(), "unexpected answer to a QoS 2 PUBLISH")
+		case !rec.ReasonCode.IsError():
+			pub.Send(&codec.Pubrel{PacketID: 21})
+			pub.Expect(c.Pubcomp(21))
+			t.Skipf("the server accepted the PUBLISH to the denied topic (PUBREC %s): MQTT-4.3.3-9 cannot be observed", rec.ReasonCode)
+		}
+		// The refused identifier is free again: the same id carries a new message.
+		pub.Send(&codec.Publish{Topic: topic, QoS: 2, PacketID: 21, Payload: []byte("new")})
+		pub.Expect(c.Pubrec(21))
+		pub.Send(&codec.Pubrel{PacketID: 21})
+		pub.Expect(c.Pubcomp(21))
+		sub.Receive(c.Publish(topic, []byte("new"), 2))
 	},
 })

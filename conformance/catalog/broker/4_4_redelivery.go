@@ -1,4 +1,4 @@
-package publish
+package broker
 
 import (
 	"fmt"
@@ -73,33 +73,33 @@ var _ = catalog.Broker(c.Case{
 	},
 })
 
-func init() {
-	split(c.Case{
-		ID:       "4.4/new-packet-id-not-reused-after-resume",
-		Title:    "after a resumed session re-sends an unacknowledged QoS 1 PUBLISH, a new QoS 1 message gets another Packet Identifier while the first is still unacknowledged",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureQoS1},
-		Run: func(t *c.T) {
-			topic, id := t.Topic("re"), t.ClientID()
-			sub := persistentSub(t, "sub1", id, topic, 1)
-			pub := t.Pub("pub")
-			pub.PublishMsg(topic, "first", 1, false)
-			first := sub.ExpectPublish(c.Publish(topic, b("first"), 1))
-			sub.Close()
-			again := t.ConnectResume("sub2", t.PersistentConnect(id), true)
-			resent := again.ExpectPublish(c.Publish(topic, b("first"), 1).Dup(true).ID(first.PacketID)) // not acknowledged yet
-			pub.PublishMsg(topic, "second", 1, false)
-			second := again.ExpectPublish(c.Publish(topic, b("second"), 1))
-			if second.PacketID == first.PacketID {
-				t.Failf(fmt.Sprintf("an identifier other than %d (in use)", first.PacketID), fmt.Sprint(second.PacketID),
-					"the new PUBLISH re-uses Packet Identifier %d of the unacknowledged re-sent PUBLISH", second.PacketID)
-			}
-			again.Ack(resent)
-			again.Ack(second)
-			again.ExpectNothing(0)
-		},
-	}, []string{"MQTT-2.3.1-4", "MQTT-4.4.0-1"}, []string{"MQTT-2.2.1-4", "MQTT-4.4.0-1"})
-}
+var _ = catalog.Broker(c.Case{
+	ID:         "4.4/new-packet-id-not-reused-after-resume",
+	Title:      "after a resumed session re-sends an unacknowledged QoS 1 PUBLISH, a new QoS 1 message gets another Packet Identifier while the first is still unacknowledged",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Statements: []string{"MQTT-2.3.1-4", "MQTT-4.4.0-1", "MQTT-2.2.1-4"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic, id := t.Topic("re"), t.ClientID()
+		sub := persistentSub(t, "sub1", id, topic, 1)
+		pub := t.Pub("pub")
+		pub.PublishMsg(topic, "first", 1, false)
+		first := sub.ExpectPublish(c.Publish(topic, b("first"), 1))
+		sub.Close()
+		again := t.ConnectResume("sub2", t.PersistentConnect(id), true)
+		resent := again.ExpectPublish(c.Publish(topic, b("first"), 1).Dup(true).ID(first.PacketID)) // not acknowledged yet
+		pub.PublishMsg(topic, "second", 1, false)
+		second := again.ExpectPublish(c.Publish(topic, b("second"), 1))
+		if second.PacketID == first.PacketID {
+			t.Failf(fmt.Sprintf("an identifier other than %d (in use)", first.PacketID), fmt.Sprint(second.PacketID),
+				"the new PUBLISH re-uses Packet Identifier %d of the unacknowledged re-sent PUBLISH", second.PacketID)
+		}
+		again.Ack(resent)
+		again.Ack(second)
+		again.ExpectNothing(0)
+	},
+})
 
 var _ = catalog.Broker(c.Case{
 	ID:         "4.4/acknowledged-not-resent",

@@ -1,4 +1,4 @@
-package publish
+package broker
 
 import (
 	"github.com/mqttspec/mqttspec/codec"

@@ -1,4 +1,4 @@
-package publish
+package broker
 
 import (
 	"fmt"
@@ -13,9 +13,9 @@ import (
 
 var orderStatements = []string{"MQTT-4.6.0-5", "MQTT-4.6.0-6"}
 
-func orderCase(qos byte, n int, requires ...c.Feature) c.Case {
+func orderCase(id string, qos byte, n int, requires ...c.Feature) c.Case {
 	return catalog.Broker(c.Case{
-		ID:         fmt.Sprintf("4.6/order-kept-qos%d", qos),
+		ID:         id,
 		Title:      fmt.Sprintf("%d QoS %d messages published back to back on one topic reach the subscriber in the order sent", n, qos),
 		Statements: orderStatements,
 		Versions:   c.Both,
@@ -40,9 +40,9 @@ func orderCase(qos byte, n int, requires ...c.Feature) c.Case {
 }
 
 var (
-	_ = orderCase(0, 20)
-	_ = orderCase(1, 10, c.FeatureQoS1)
-	_ = orderCase(2, 10, c.FeatureQoS2)
+	_ = orderCase("4.6/order-kept-qos0", 0, 20)
+	_ = orderCase("4.6/order-kept-qos1", 1, 10, c.FeatureQoS1)
+	_ = orderCase("4.6/order-kept-qos2", 2, 10, c.FeatureQoS2)
 )
 
 var _ = catalog.Broker(c.Case{

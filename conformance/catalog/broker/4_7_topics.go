@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"fmt"
@@ -21,7 +21,7 @@ import (
 // topic prefix and "{r}" for that prefix without its first level (so "+/{r}" is a filter whose
 // first level is a wildcard but that still matches only this case's topics).
 type matching struct {
-	name, title string
+	id, title string
 	filter      string
 	match       []string // topics that must be delivered
 	noMatch     []string // topics that must not be delivered
@@ -41,7 +41,7 @@ func (m matching) register() {
 		req = append(req, c.FeatureWildcard)
 	}
 	catalog.Broker(c.Case{
-		ID:         "4.7/" + m.name,
+		ID:         m.id,
 		Title:      m.title,
 		Statements: stmts,
 		Versions:   c.Both,
@@ -74,46 +74,46 @@ func (m matching) register() {
 
 var _ = func() int {
 	for _, m := range []matching{
-		{name: "hash-matches-parent-level", filter: "{p}/sport/#",
+		{id: "4.7/hash-matches-parent-level", filter: "{p}/sport/#",
 			title: "\"sport/#\" matches \"sport\" itself and \"sport/x\", but not \"sports\"",
 			match: []string{"{p}/sport", "{p}/sport/x"}, noMatch: []string{"{p}/sports"}},
-		{name: "hash-matches-many-levels", filter: "{p}/#",
+		{id: "4.7/hash-matches-many-levels", filter: "{p}/#",
 			title: "\"#\" after a level matches any number of levels below it",
 			match: []string{"{p}/a", "{p}/a/b/c/d/e"}},
-		{name: "plus-matches-one-level", filter: "{p}/+",
+		{id: "4.7/plus-matches-one-level", filter: "{p}/+",
 			title: "\"+\" matches exactly one level: not two levels, not the parent level",
 			match: []string{"{p}/a"}, noMatch: []string{"{p}/a/b", "{p}"}},
-		{name: "plus-matches-empty-level", filter: "{p}/+/x",
+		{id: "4.7/plus-matches-empty-level", filter: "{p}/+/x",
 			title: "\"+\" matches an empty level (\"a//x\") but a level cannot be skipped (\"a/x\")",
 			match: []string{"{p}//x"}, noMatch: []string{"{p}/x"}},
-		{name: "plus-then-hash", filter: "{p}/+/b/#",
+		{id: "4.7/plus-then-hash", filter: "{p}/+/b/#",
 			title: "\"+/b/#\" matches \"a/b\" and \"a/b/c\" but not \"a/c/b\"",
 			match: []string{"{p}/a/b", "{p}/a/b/c"}, noMatch: []string{"{p}/a/c/b"}},
-		{name: "plus-matches-empty-last-level", filter: "{p}/a/+",
+		{id: "4.7/plus-matches-empty-last-level", filter: "{p}/a/+",
 			title: "a trailing slash makes an empty last level: \"a/+\" matches \"a/\"",
 			match: []string{"{p}/a/"}},
-		{name: "trailing-slash-distinct", filter: "{p}/a",
+		{id: "4.7/trailing-slash-distinct", filter: "{p}/a",
 			title: "\"a\" and \"a/\" are different topics: the filter \"a\" does not match \"a/\"",
 			match: []string{"{p}/a"}, noMatch: []string{"{p}/a/"}, extra: []string{"MQTT-4.7.3-4"}},
-		{name: "leading-slash-empty-level", filter: "+/{p}/x",
+		{id: "4.7/leading-slash-empty-level", filter: "+/{p}/x",
 			title: "a leading slash makes an empty first level: \"+/a/x\" matches \"/a/x\"",
 			match: []string{"/{p}/x"}},
-		{name: "leading-slash-distinct", filter: "{p}/x",
+		{id: "4.7/leading-slash-distinct", filter: "{p}/x",
 			title: "\"/a/x\" is not \"a/x\": the filter \"a/x\" does not match \"/a/x\"",
 			match: []string{"{p}/x"}, noMatch: []string{"/{p}/x"}, extra: []string{"MQTT-4.7.3-4"}},
-		{name: "empty-levels-kept", filter: "{p}/a//b",
+		{id: "4.7/empty-levels-kept", filter: "{p}/a//b",
 			title: "empty levels are significant: \"a//b\" matches \"a//b\" but not \"a/b\"",
 			match: []string{"{p}/a//b"}, noMatch: []string{"{p}/a/b"}, extra: []string{"MQTT-4.7.3-4"}},
-		{name: "case-sensitive", filter: "{p}/ABC",
+		{id: "4.7/case-sensitive", filter: "{p}/ABC",
 			title: "matching is case sensitive: \"ABC\" does not match \"abc\" or \"Abc\"",
 			match: []string{"{p}/ABC"}, noMatch: []string{"{p}/abc", "{p}/Abc"}, extra: []string{"MQTT-4.7.3-4"}},
-		{name: "no-unicode-normalisation", filter: "{p}/caf\u00e9",
+		{id: "4.7/no-unicode-normalisation", filter: "{p}/caf\u00e9",
 			title: "topics are not normalised: \"café\" with U+00E9 does not match \"café\" with e + U+0301",
 			match: []string{"{p}/caf\u00e9"}, noMatch: []string{"{p}/cafe\u0301"}, extra: []string{"MQTT-4.7.3-4"}},
-		{name: "spaces-allowed", filter: "{p}/a b",
+		{id: "4.7/spaces-allowed", filter: "{p}/a b",
 			title: "spaces are ordinary characters: \"a b\" matches \"a b\" but not \"ab\" or \"a\"",
 			match: []string{"{p}/a b"}, noMatch: []string{"{p}/ab", "{p}/a"}, extra: []string{"MQTT-4.7.3-4"}},
-		{name: "plus-not-across-levels-in-middle", filter: "{p}/+/z",
+		{id: "4.7/plus-not-across-levels-in-middle", filter: "{p}/+/z",
 			title: "\"+/z\" does not match \"a/b/z\": one \"+\" never spans two levels",
 			match: []string{"{p}/a/z"}, noMatch: []string{"{p}/a/b/z"}},
 	} {
@@ -213,36 +213,42 @@ var _ = catalog.Broker(c.Case{
 // Topic filter syntax (section 4.7.1): a filter breaking the wildcard rules is refused with a
 // SUBACK failure code (5.0: 0x8F Topic Filter invalid) or the connection is closed.
 var _ = func() int {
-	hash311, hash5 := []string{"MQTT-4.7.1-2"}, []string{"MQTT-4.7.1-1"}
-	plus311, plus5 := []string{"MQTT-4.7.1-3"}, []string{"MQTT-4.7.1-2"}
+	// The "#" rule is 3.1.1 MQTT-4.7.1-2 and 5.0 MQTT-4.7.1-1, the "+" rule 3.1.1 MQTT-4.7.1-3
+	// and 5.0 MQTT-4.7.1-2: the same numbers name different rules.
+	hash := []string{"3.1.1:MQTT-4.7.1-2", "5.0:MQTT-4.7.1-1"}
+	plus := []string{"MQTT-4.7.1-3", "5.0:MQTT-4.7.1-2"}
 	for _, v := range []struct {
-		name, filter, why string
-		s311, s5          []string
+		id, filter, why string
+		statements      []string
 	}{
-		{"hash-not-last-level", "{p}/a/#/b", "\"#\" is not the last level", hash311, hash5},
-		{"hash-inside-level", "{p}/a#", "\"#\" shares its level with other characters", hash311, hash5},
-		{"hash-before-characters", "{p}/#a", "\"#\" is followed by other characters", hash311, hash5},
-		{"plus-inside-level-after", "{p}/a+", "\"+\" does not occupy its whole level", plus311, plus5},
-		{"plus-inside-level-before", "{p}/+a/b", "\"+\" does not occupy its whole level", plus311, plus5},
+		{"4.7/invalid-filter-hash-not-last-level", "{p}/a/#/b", "\"#\" is not the last level", hash},
+		{"4.7/invalid-filter-hash-inside-level", "{p}/a#", "\"#\" shares its level with other characters", hash},
+		{"4.7/invalid-filter-hash-before-characters", "{p}/#a", "\"#\" is followed by other characters", hash},
+		{"4.7/invalid-filter-plus-inside-level-after", "{p}/a+", "\"+\" does not occupy its whole level", plus},
+		{"4.7/invalid-filter-plus-inside-level-before", "{p}/+a/b", "\"+\" does not occupy its whole level", plus},
 	} {
-		split(c.Case{
-			ID:    "4.7/invalid-filter-" + v.name,
-			Title: fmt.Sprintf("a filter in which %s (%q) is refused (SUBACK 0x80, 5.0: 0x8F) or the connection is closed", v.why, strings.ReplaceAll(v.filter, "{p}/", "")),
-			Level: c.Must,
+		catalog.Broker(c.Case{
+			ID:         v.id,
+			Title:      fmt.Sprintf("a filter in which %s (%q) is refused (SUBACK 0x80, 5.0: 0x8F) or the connection is closed", v.why, strings.ReplaceAll(v.filter, "{p}/", "")),
+			Level:      c.Must,
+			Versions:   c.Both,
+			Statements: append(slices.Clone(v.statements), "MQTT-4.8.0-1", "MQTT-4.13.1-1"),
 			Run: func(t *c.T) {
 				conn := t.Connect(t.DefaultConnect())
 				f := strings.ReplaceAll(v.filter, "{p}", t.TopicPrefix())
 				sub := &codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: f}}}
 				expectRefusedOrClosed(t, conn, sub, rejectCodes(t), []codec.ReasonCode{codec.ReasonMalformedPacket, codec.ReasonProtocolError, codec.ReasonTopicFilterInvalid})
 			},
-		}, append(slices.Clone(v.s311), "MQTT-4.8.0-1"), append(slices.Clone(v.s5), "MQTT-4.13.1-1"))
+		})
 	}
 
-	split(c.Case{
-		ID:       "4.7/valid-wildcard-filters-accepted",
-		Title:    "filters using the wildcards correctly (\"+\", \"+/+\", \"a/+/b\", \"a/#\", \"+/#\") are all granted",
-		Level:    c.Must,
-		Requires: []c.Feature{c.FeatureWildcard},
+	catalog.Broker(c.Case{
+		ID:         "4.7/valid-wildcard-filters-accepted",
+		Title:      "filters using the wildcards correctly (\"+\", \"+/+\", \"a/+/b\", \"a/#\", \"+/#\") are all granted",
+		Level:      c.Must,
+		Requires:   []c.Feature{c.FeatureWildcard},
+		Versions:   c.Both,
+		Statements: append(slices.Clone(hash), plus...),
 		Run: func(t *c.T) {
 			conn := t.Connect(t.DefaultConnect())
 			p := t.TopicPrefix()
@@ -255,19 +261,25 @@ var _ = func() int {
 				codec.Subscription{Filter: "+/" + rest + "/#"})
 			conn.Expect(c.Suback(id, 0, 0, 0, 0, 0))
 		},
-	}, append(slices.Clone(hash311), plus311...), append(slices.Clone(hash5), plus5...))
+	})
 
-	for _, w := range []string{"+", "#"} {
-		split(c.Case{
-			ID:    "4.7/wildcard-in-topic-name-" + map[string]string{"+": "plus", "#": "hash"}[w] + "-closes",
-			Title: fmt.Sprintf("a PUBLISH whose topic name contains %q is a protocol violation: the server closes the connection", w),
-			Level: c.Must,
+	for _, v := range []struct{ id, w string }{
+		{"4.7/wildcard-in-topic-name-plus-closes", "+"},
+		{"4.7/wildcard-in-topic-name-hash-closes", "#"},
+	} {
+		w := v.w
+		catalog.Broker(c.Case{
+			ID:         v.id,
+			Title:      fmt.Sprintf("a PUBLISH whose topic name contains %q is a protocol violation: the server closes the connection", w),
+			Level:      c.Must,
+			Statements: []string{"3.1.1:MQTT-4.7.1-1", "MQTT-3.3.2-2", "MQTT-4.8.0-1", "MQTT-4.7.0-1", "MQTT-4.13.1-1"},
+			Versions:   c.Both,
 			Run: func(t *c.T) {
 				conn := t.Connect(t.DefaultConnect())
 				conn.Send(&codec.Publish{Topic: t.TopicPrefix() + "/" + w, Payload: []byte("x")})
 				conn.ExpectErrorClose(codec.ReasonMalformedPacket, codec.ReasonProtocolError, codec.ReasonTopicNameInvalid)
 			},
-		}, []string{"MQTT-4.7.1-1", "MQTT-3.3.2-2", "MQTT-4.8.0-1"}, []string{"MQTT-4.7.0-1", "MQTT-3.3.2-2", "MQTT-4.13.1-1"})
+		})
 	}
 	return 0
 }()

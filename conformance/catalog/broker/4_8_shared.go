@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"fmt"
@@ -146,16 +146,16 @@ var _ = catalog.Broker(c.Case{
 // Share name syntax: an invalid shared filter is refused (SUBACK 0x8F) or the connection closed.
 var _ = func() int {
 	for _, v := range []struct {
-		name, filter, why string
+		id, filter, why string
 		stmts             []string
 	}{
-		{"empty-share-name", "$share//{t}", "an empty ShareName", []string{"MQTT-4.8.2-1"}},
-		{"plus-in-share-name", "$share/g+/{t}", "a ShareName containing \"+\"", []string{"MQTT-4.8.2-2"}},
-		{"hash-in-share-name", "$share/g#/{t}", "a ShareName containing \"#\"", []string{"MQTT-4.8.2-2"}},
-		{"no-filter-after-share-name", "$share/{g}", "no \"/\" and topic filter after the ShareName", []string{"MQTT-4.8.2-2"}},
+		{"4.8/invalid-empty-share-name", "$share//{t}", "an empty ShareName", []string{"MQTT-4.8.2-1"}},
+		{"4.8/invalid-plus-in-share-name", "$share/g+/{t}", "a ShareName containing \"+\"", []string{"MQTT-4.8.2-2"}},
+		{"4.8/invalid-hash-in-share-name", "$share/g#/{t}", "a ShareName containing \"#\"", []string{"MQTT-4.8.2-2"}},
+		{"4.8/invalid-no-filter-after-share-name", "$share/{g}", "no \"/\" and topic filter after the ShareName", []string{"MQTT-4.8.2-2"}},
 	} {
 		catalog.Broker(c.Case{
-			ID:         "4.8/invalid-" + v.name,
+			ID:         v.id,
 			Title:      fmt.Sprintf("a shared subscription with %s is refused (SUBACK 0x8F) or the connection is closed", v.why),
 			Statements: append(v.stmts, "MQTT-4.13.1-1"),
 			Versions:   c.V5,

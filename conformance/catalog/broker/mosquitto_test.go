@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -81,4 +82,54 @@ func TestAgainstMochi(t *testing.T) {
 	if res.Summary.Error > 0 {
 		t.Logf("%d cases could not be judged against mochi (crashes: %d)", res.Summary.Error, len(m.Crashes()))
 	}
+}
+
+// TestCredentialsAgainstMosquitto runs the cases that need a user with a good and a bad
+// password against a mosquitto that requires a password: they must all run (mosquitto's
+// verdicts are examined in docs/brokers/mosquitto.md).
+func TestCredentialsAgainstMosquitto(t *testing.T) {
+	if _, err := exec.LookPath("mosquitto_passwd"); err != nil {
+		t.Skip("mosquitto_passwd is not installed")
+	}
+	dir := worldReadableDir(t)
+	pw := filepath.Join(dir, "passwd")
+	if out, err := exec.Command("mosquitto_passwd", "-b", "-c", pw, "mqttspec", "right-password").CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v: %s", err, out)
+	}
+	if err := os.Chmod(pw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := mosquittotest.Start(t, "allow_anonymous false", "password_file "+pw)
+	tg := &conformance.Target{Name: "mosquitto " + m.Version + " (password)", URL: "tcp://" + m.Addr,
+		Username: "mqttspec", Password: "right-password", BadPassword: "wrong-password"}
+	allRan(t, runOn(t, tg, selectCases(t, requiresAny(conformance.FeatureCredentials))), false)
+}
+
+// TestACLAgainstMosquitto runs the cases that need an ACL-denied topic against a mosquitto whose
+// ACL lets anonymous clients use everything under mqttspec/ but nothing under denied/.
+func TestACLAgainstMosquitto(t *testing.T) {
+	if mosquittotest.Binary() == "" {
+		t.Skip("mosquitto is not installed")
+	}
+	acl := filepath.Join(worldReadableDir(t), "acl")
+	if err := os.WriteFile(acl, []byte("topic readwrite mqttspec/#\ntopic readwrite $mqttspec/#\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := mosquittotest.Start(t, "acl_file "+acl)
+	res := runOn(t, &conformance.Target{Name: "mosquitto " + m.Version + " (ACL)", URL: "tcp://" + m.Addr, DeniedTopic: "denied/topic"}, selectCases(t, aclCases))
+	allRan(t, res, false)
+}
+
+// worldReadableDir is a temporary directory mosquitto can read: started as root, it reads its
+// password and ACL files after dropping to its own user, which cannot enter t.TempDir() (0700).
+func worldReadableDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "mqttspec-mosquitto")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -1,4 +1,4 @@
-package publish
+package broker
 
 import (
 	"fmt"
@@ -8,34 +8,7 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
-	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
-
-// split registers one behaviour as two cases when its statement IDs mean different things in
-// the two specifications (3.1.1's MQTT-4.3.2-2 is the QoS 1 receiver rule, 5.0's is a sender
-// rule; 3.1.1's MQTT-3.3.1-6 is about new subscriptions, 5.0's about empty retained payloads).
-// A case runs on every version it lists and reports every cited ID that exists in that version,
-// so citing both versions' IDs on one case would claim unrelated statements. The 3.1.1 case
-// keeps base.ID, the 5.0 case gets base.ID + "-v5".
-func split(base c.Case, v311, v5 []string) {
-	a := base
-	a.Versions, a.Statements = c.V311, v311
-	catalog.Broker(a)
-	b := base
-	b.ID += "-v5"
-	b.Versions, b.Statements = c.V5, v5
-	catalog.Broker(b)
-}
-
-// closeOn is the reaction to a protocol violation in a packet from the client: the connection
-// closes; on v5 a DISCONNECT with one of the codes may come first (section 4.13; default 0x81
-// Malformed Packet or 0x82 Protocol Error).
-func closeOn(conn *c.Conn, codes ...codec.ReasonCode) {
-	if len(codes) == 0 {
-		codes = []codec.ReasonCode{codec.ReasonMalformedPacket, codec.ReasonProtocolError}
-	}
-	conn.ExpectClosed(c.OrDisconnect(codes...))
-}
 
 // barrier makes sure the target has processed everything sent on conn so far: packets on one
 // connection are handled in order, so once the PINGRESP arrives an earlier QoS 0 PUBLISH has been

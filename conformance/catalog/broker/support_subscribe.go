@@ -1,4 +1,4 @@
-package subscribe
+package broker
 
 import (
 	"errors"
@@ -8,21 +8,7 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
-	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
-
-// split registers a case once per protocol version. It is used when the two specifications
-// number the rule differently and the ID of one version names another rule in the other
-// (3.1.1 MQTT-3.8.3-3 "at least one filter" is 5.0 MQTT-3.8.3-2, while 5.0 MQTT-3.8.3-3 is
-// No Local): a single case citing both IDs would claim to test No Local on 5.0. The IDs get a
-// "-v311" and "-v5" suffix; the title and the Run function are shared.
-func split(cs c.Case, s311, s5 []string) {
-	a, b := cs, cs
-	a.ID, a.Versions, a.Statements = cs.ID+"-v311", c.V311, s311
-	b.ID, b.Versions, b.Statements = cs.ID+"-v5", c.V5, s5
-	catalog.Broker(a)
-	catalog.Broker(b)
-}
 
 // anyPacket matches every packet; the case inspects what arrived itself.
 type anyPacket struct{}
@@ -70,11 +56,6 @@ func subackIn(id uint16, codes ...codec.ReasonCode) *c.M {
 // publishOn expects a PUBLISH on topic with payload and QoS, DUP 0 and RETAIN 0.
 func publishOn(topic, payload string, qos byte) *c.M {
 	return c.Publish(topic, []byte(payload), qos)
-}
-
-// retained expects a PUBLISH sent because of a retained message: RETAIN 1.
-func retained(topic, payload string, qos byte) *c.M {
-	return c.Publish(topic, []byte(payload), qos).Retain(true)
 }
 
 // setRetained stores a retained message (QoS 0) and waits until the server has processed it:
@@ -192,27 +173,4 @@ func expectRefusedOrClosed(t *c.T, conn *c.Conn, sub *codec.Subscribe, suback, d
 	}
 	conn.Expect(subackIn(sub.PacketID, suback...))
 	conn.ExpectOpen()
-}
-
-// errorCodes are the DISCONNECT reason codes a 5.0 server may send before closing because of a
-// malformed packet or protocol error (section 4.13).
-var errorCodes = []codec.ReasonCode{codec.ReasonMalformedPacket, codec.ReasonProtocolError}
-
-// withFlags encodes p and replaces the low four bits of its first byte (the fixed-header flags).
-func withFlags(t *c.T, p codec.Packet, flags byte) []byte {
-	b, err := codec.Encode(p, t.Version)
-	if err != nil {
-		t.Errorf("encode %v: %v", p.Type(), err)
-	}
-	b[0] = b[0]&0xF0 | flags&0x0F
-	return b
-}
-
-// encodedLen is the size of p on the wire for the case's version.
-func encodedLen(t *c.T, p codec.Packet) int {
-	b, err := codec.Encode(p, t.Version)
-	if err != nil {
-		t.Errorf("re-encode %v: %v", p.Type(), err)
-	}
-	return len(b)
 }

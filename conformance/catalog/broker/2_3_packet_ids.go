@@ -1,0 +1,156 @@
+package broker
+
+import (
+	"fmt"
+
+	"github.com/mqttspec/mqttspec/codec"
+	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
+)
+
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/subscribe-packet-id-zero",
+	Title:      "a SUBSCRIBE with Packet Identifier 0 closes the connection without a SUBACK",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Statements: []string{"MQTT-2.3.1-1", "MQTT-4.8.0-1", "MQTT-2.2.1-3", "MQTT-4.13.1-1"},
+	Run: func(t *c.T) {
+		conn := t.Connect(t.DefaultConnect())
+		conn.Send(&codec.Subscribe{PacketID: 0, Subscriptions: []codec.Subscription{{Filter: t.Topic("id0")}}})
+		conn.ExpectClosed(c.OrDisconnect(malformedOrProtocol...))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/unsubscribe-packet-id-zero",
+	Title:      "an UNSUBSCRIBE with Packet Identifier 0 closes the connection without an UNSUBACK",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Statements: []string{"MQTT-2.3.1-1", "MQTT-4.8.0-1", "MQTT-2.2.1-3", "MQTT-4.13.1-1"},
+	Run: func(t *c.T) {
+		conn := t.Connect(t.DefaultConnect())
+		conn.Send(&codec.Unsubscribe{PacketID: 0, Filters: []string{t.Topic("id0")}})
+		conn.ExpectClosed(c.OrDisconnect(malformedOrProtocol...))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/publish-qos1-packet-id-zero",
+	Title:      "a QoS 1 PUBLISH with Packet Identifier 0 closes the connection: no PUBACK, not delivered",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Statements: []string{"MQTT-2.3.1-1", "MQTT-4.8.0-1", "MQTT-2.2.1-3", "MQTT-4.13.1-1"},
+	Run: func(t *c.T) {
+		topic := t.Topic("id0")
+		sub := t.Sub("sub", topic, 1)
+		conn := t.ConnectLabel("pub", t.DefaultConnect())
+		conn.Send(&codec.Publish{Topic: topic, Payload: []byte("id0"), QoS: 1, PacketID: 0})
+		conn.ExpectClosed(c.OrDisconnect(malformedOrProtocol...))
+		sub.ExpectNothing(0)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/puback-carries-publish-id",
+	Title:      "the PUBACK for a QoS 1 PUBLISH carries its Packet Identifier (0xA55A, both bytes checked)",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Statements: []string{"MQTT-2.3.1-6", "MQTT-2.3.1-1", "MQTT-2.2.1-5"},
+	Run: func(t *c.T) {
+		conn := t.Connect(t.DefaultConnect())
+		conn.Publish(&codec.Publish{Topic: t.Topic("id"), Payload: []byte("x"), QoS: 1, PacketID: 0xA55A})
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/pubrec-pubcomp-carry-publish-id",
+	Title:      "the PUBREC and the PUBCOMP of a QoS 2 flow carry the PUBLISH's Packet Identifier (0x5AA5)",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"MQTT-2.3.1-6", "MQTT-2.2.1-5"},
+	Run: func(t *c.T) {
+		conn := t.Connect(t.DefaultConnect())
+		conn.Publish(&codec.Publish{Topic: t.Topic("id"), Payload: []byte("x"), QoS: 2, PacketID: 0x5AA5})
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/suback-carries-subscribe-id",
+	Title:      "the SUBACK carries the SUBSCRIBE's Packet Identifier (0xBEEF) and, in v5, a Property Length",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Statements: []string{"MQTT-2.3.1-7", "MQTT-2.2.1-6", "5.0:MQTT-2.2.2-1"},
+	Run: func(t *c.T) {
+		conn := t.Connect(t.DefaultConnect())
+		conn.Send(&codec.Subscribe{PacketID: 0xBEEF, Subscriptions: []codec.Subscription{{Filter: t.Topic("id"), QoS: 0}}})
+		conn.Expect(c.Suback(0xBEEF, 0))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/unsuback-carries-unsubscribe-id",
+	Title:      "the UNSUBACK carries the UNSUBSCRIBE's Packet Identifier (0xCAFE)",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Statements: []string{"MQTT-2.3.1-7", "MQTT-2.2.1-6", "5.0:MQTT-2.2.2-1"},
+	Run: func(t *c.T) {
+		conn := t.Connect(t.DefaultConnect())
+		conn.Subscribe(t.Topic("id"), 0)
+		conn.Send(&codec.Unsubscribe{PacketID: 0xCAFE, Filters: []string{t.Topic("id")}})
+		var codes []codec.ReasonCode
+		if t.V5() {
+			codes = []codec.ReasonCode{codec.ReasonSuccess}
+		}
+		conn.Expect(c.Unsuback(0xCAFE, codes...))
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/server-packet-ids-distinct",
+	Title:      "QoS 1 PUBLISH packets the server has in flight to one client carry distinct non-zero Packet Identifiers",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Statements: []string{"MQTT-2.3.1-4", "MQTT-2.3.1-1", "MQTT-2.2.1-4"},
+	Run: func(t *c.T) {
+		topic := t.Topic("ids")
+		sub := t.Sub("sub", topic, 1)
+		pub := t.Pub("pub")
+		for i := 0; i < 4; i++ {
+			pub.PublishMsg(topic, fmt.Sprint(i), 1, false)
+		}
+		seen := map[uint16]int{}
+		for i := 0; i < 4; i++ {
+			// Unacknowledged on purpose: all four are in flight at once.
+			p := sub.ExpectPublish(c.Publish(topic, []byte(fmt.Sprint(i)), 1))
+			if p.PacketID == 0 {
+				t.Failf("a non-zero Packet Identifier", "0", "QoS 1 PUBLISH %d has Packet Identifier 0", i)
+			}
+			if j, dup := seen[p.PacketID]; dup {
+				t.Failf("distinct Packet Identifiers", fmt.Sprintf("%d used by messages %d and %d", p.PacketID, j, i),
+					"the server reused Packet Identifier %d while message %d was unacknowledged", p.PacketID, j)
+			}
+			seen[p.PacketID] = i
+		}
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/qos0-delivery-has-no-packet-id",
+	Title:      "a QoS 1 message delivered on a QoS 0 subscription is a QoS 0 PUBLISH without Packet Identifier (payload intact)",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Statements: []string{"MQTT-2.3.1-5", "MQTT-2.2.1-2"},
+	Run: func(t *c.T) {
+		// A server that copies the inbound Packet Identifier into the downgraded PUBLISH adds
+		// two bytes the receiver reads as the start of the payload.
+		topic := t.Topic("qos0")
+		sub := t.Sub("sub", topic, 0)
+		t.Pub("pub").PublishMsg(topic, "no-id", 1, false)
+		sub.Expect(c.Publish(topic, []byte("no-id"), 0))
+	},
+})
