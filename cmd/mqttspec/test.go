@@ -2,17 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -153,17 +149,9 @@ func buildTarget(ctx context.Context, f *testFlags) (*conformance.Target, func()
 		tg.WebSocketURL = f.wsURL
 	}
 	if f.tlsInsecure || f.tlsCA != "" {
-		cfg := &tls.Config{InsecureSkipVerify: f.tlsInsecure} //nolint:gosec // explicit user choice
-		if f.tlsCA != "" {
-			pem, err := os.ReadFile(f.tlsCA)
-			if err != nil {
-				return nil, nil, fmt.Errorf("--tls-ca: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, nil, fmt.Errorf("--tls-ca %s: no PEM certificate in the file", f.tlsCA)
-			}
-			cfg.RootCAs = pool
+		cfg, err := tlsConfig(tlsSettings{caFile: f.tlsCA, caFlag: "--tls-ca", insecure: f.tlsInsecure})
+		if err != nil {
+			return nil, nil, err
 		}
 		tg.TLSConfig = cfg
 	}
@@ -203,7 +191,7 @@ func runTestBroker(cmd *cobra.Command, f *testFlags) error {
 	if len(cases) == 0 {
 		return failWith(exitUsage, errors.New("no case matches the --case/--label filters"))
 	}
-	ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signalContext(cmd.Context())
 	defer cancel()
 	tg, stop, err := buildTarget(ctx, f)
 	if err != nil {
