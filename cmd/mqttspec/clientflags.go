@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -87,44 +86,21 @@ var propCommands = map[string][]string{
 	"sub": {"connect", "subscribe", "unsubscribe", "disconnect", "will"},
 }
 
-type propKind int
+// propPacket is the packet whose properties a -D command sets; the codec's table says which
+// properties a client may put there.
+var propPacket = map[string]codec.PacketType{
+	"connect": codec.CONNECT, "publish": codec.PUBLISH, "subscribe": codec.SUBSCRIBE,
+	"unsubscribe": codec.UNSUBSCRIBE, "disconnect": codec.DISCONNECT, "will": codec.WillProperties,
+}
 
-const (
-	pByte propKind = iota
-	pU16
-	pU32
-	pVarint
-	pString
-	pBinary
-	pPair
+// Errors of -D parsing. A bad value is the codec's *codec.PropertyError, an unknown name
+// codec.ErrUnknownProperty, both wrapped with the -D words.
+var (
+	errPropCommand    = errors.New("not a command")
+	errPropNotAllowed = errors.New("not allowed")
+	errPropMissing    = errors.New("missing identifier or value")
+	errPropUnexpected = errors.New("unexpected")
 )
-
-// propSpec is one property -D can set: its identifier, value type and the commands allowing it.
-type propSpec struct {
-	id   codec.PropID
-	kind propKind
-	cmds string
-}
-
-var propSpecs = map[string]propSpec{
-	"payload-format-indicator":     {codec.PropPayloadFormat, pByte, "publish will"},
-	"message-expiry-interval":      {codec.PropMessageExpiry, pU32, "publish will"},
-	"content-type":                 {codec.PropContentType, pString, "publish will"},
-	"response-topic":               {codec.PropResponseTopic, pString, "publish will"},
-	"correlation-data":             {codec.PropCorrelationData, pBinary, "publish will"},
-	"subscription-identifier":      {codec.PropSubscriptionID, pVarint, "subscribe"},
-	"session-expiry-interval":      {codec.PropSessionExpiry, pU32, "connect disconnect"},
-	"authentication-method":        {codec.PropAuthMethod, pString, "connect"},
-	"authentication-data":          {codec.PropAuthData, pBinary, "connect"},
-	"request-problem-information":  {codec.PropRequestProblemInfo, pByte, "connect"},
-	"will-delay-interval":          {codec.PropWillDelay, pU32, "will"},
-	"request-response-information": {codec.PropRequestResponseInfo, pByte, "connect"},
-	"receive-maximum":              {codec.PropReceiveMaximum, pU16, "connect"},
-	"topic-alias-maximum":          {codec.PropTopicAliasMaximum, pU16, "connect"},
-	"topic-alias":                  {codec.PropTopicAlias, pU16, "publish"},
-	"user-property":                {codec.PropUserProperty, pPair, "connect publish subscribe unsubscribe disconnect will"},
-	"maximum-packet-size":          {codec.PropMaximumPacketSize, pU32, "connect"},
-}
 
 // cliProps are the -D properties, by command.
 type cliProps map[string]*codec.Properties
@@ -139,23 +115,24 @@ func (p cliProps) get(cmd string) *codec.Properties {
 // parseProps reads the -D flags. pflag gives each -D only its next word (the command); the
 // identifier and value(s) arrive as positional arguments, in order, and are taken from args here,
 // so `-D publish user-property key value` works as in mosquitto_pub. A quoted
-// "-D 'connect receive-maximum 10'" works too. Arguments left over are an error.
+// "-D 'connect receive-maximum 10'" works too. Arguments left over are an error. Identifiers are
+// the specification's property names spelled as mosquitto spells them (content-type).
 func parseProps(tool string, ds []string, args []string) (cliProps, error) {
 	out := cliProps{}
 	for _, d := range ds {
 		words := strings.Fields(d)
 		if len(words) == 0 {
-			return nil, errors.New("-D needs a command, an identifier and a value")
+			return nil, fmt.Errorf("-D: %w (want a command, an identifier and a value)", errPropMissing)
 		}
 		cmd := words[0]
-		if !containsWord(strings.Join(propCommands[tool], " "), cmd) {
-			return nil, fmt.Errorf("-D %s: not a command for %s (want one of %s)", cmd, tool, strings.Join(propCommands[tool], ", "))
+		if !slices.Contains(propCommands[tool], cmd) {
+			return nil, fmt.Errorf("-D %s: %w for %s (want one of %s)", cmd, errPropCommand, tool, strings.Join(propCommands[tool], ", "))
 		}
 		rest := words[1:]
 		take := func(n int) ([]string, error) {
 			for len(rest) < n {
 				if len(args) == 0 {
-					return nil, fmt.Errorf("-D %s: missing identifier or value", d)
+					return nil, fmt.Errorf("-D %s: %w", d, errPropMissing)
 				}
 				rest = append(rest, args[0])
 				args = args[1:]
@@ -169,15 +146,15 @@ func parseProps(tool string, ds []string, args []string) (cliProps, error) {
 			return nil, err
 		}
 		name := idw[0]
-		spec, ok := propSpecs[name]
+		id, ok := codec.PropertyByName(name)
 		if !ok {
-			return nil, fmt.Errorf("-D %s %s: unknown property", cmd, name)
+			return nil, fmt.Errorf("-D %s %s: %w", cmd, name, codec.ErrUnknownProperty)
 		}
-		if !containsWord(spec.cmds, cmd) {
-			return nil, fmt.Errorf("-D %s %s: %s is not allowed in %s", cmd, name, name, cmd)
+		if !id.AllowedFrom(propPacket[cmd], codec.SideClient) {
+			return nil, fmt.Errorf("-D %s %s: %v is %w in %s", cmd, name, id, errPropNotAllowed, cmd)
 		}
 		n := 1
-		if spec.kind == pPair {
+		if id.Kind() == codec.KindPair {
 			n = 2
 		}
 		vals, err := take(n)
@@ -185,124 +162,16 @@ func parseProps(tool string, ds []string, args []string) (cliProps, error) {
 			return nil, err
 		}
 		if len(rest) > 0 {
-			return nil, fmt.Errorf("-D %s: unexpected %q", d, strings.Join(rest, " "))
+			return nil, fmt.Errorf("-D %s: %w %q", d, errPropUnexpected, strings.Join(rest, " "))
 		}
-		if err := setProp(out.get(cmd), spec, name, vals); err != nil {
+		if err := out.get(cmd).SetText(id, vals...); err != nil {
 			return nil, fmt.Errorf("-D %s %s: %w", cmd, name, err)
 		}
 	}
 	if len(args) > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", args[0])
+		return nil, fmt.Errorf("%w argument %q", errPropUnexpected, args[0])
 	}
 	return out, nil
-}
-
-func containsWord(list, w string) bool {
-	for _, x := range strings.Fields(list) {
-		if x == w {
-			return true
-		}
-	}
-	return false
-}
-
-func setProp(p *codec.Properties, spec propSpec, name string, vals []string) error {
-	num := func(bits int) (uint64, error) {
-		x, err := strconv.ParseUint(vals[0], 10, bits)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not a number of %d bits", vals[0], bits)
-		}
-		return x, nil
-	}
-	switch spec.kind {
-	case pByte:
-		x, err := num(8)
-		if err != nil {
-			return err
-		}
-		if x > 1 {
-			return fmt.Errorf("value %d, must be 0 or 1", x)
-		}
-		switch spec.id {
-		case codec.PropPayloadFormat:
-			p.SetPayloadFormat(byte(x))
-		case codec.PropRequestProblemInfo:
-			p.SetRequestProblemInfo(byte(x))
-		case codec.PropRequestResponseInfo:
-			p.SetRequestResponseInfo(byte(x))
-		}
-	case pU16:
-		x, err := num(16)
-		if err != nil {
-			return err
-		}
-		if x == 0 && spec.id != codec.PropTopicAliasMaximum {
-			return errors.New("value 0 is not allowed")
-		}
-		switch spec.id {
-		case codec.PropReceiveMaximum:
-			p.SetReceiveMaximum(uint16(x))
-		case codec.PropTopicAliasMaximum:
-			p.SetTopicAliasMaximum(uint16(x))
-		case codec.PropTopicAlias:
-			p.SetTopicAlias(uint16(x))
-		}
-	case pU32:
-		x, err := num(32)
-		if err != nil {
-			return err
-		}
-		switch spec.id {
-		case codec.PropMessageExpiry:
-			p.SetMessageExpiry(uint32(x))
-		case codec.PropSessionExpiry:
-			p.SetSessionExpiry(uint32(x))
-		case codec.PropWillDelay:
-			p.SetWillDelay(uint32(x))
-		case codec.PropMaximumPacketSize:
-			if x == 0 {
-				return errors.New("value 0 is not allowed")
-			}
-			p.SetMaximumPacketSize(uint32(x))
-		}
-	case pVarint:
-		x, err := num(32)
-		if err != nil {
-			return err
-		}
-		if x == 0 || x > codec.MaxVarint {
-			return fmt.Errorf("value %d, must be 1 to %d", x, codec.MaxVarint)
-		}
-		p.SubscriptionIDs = []uint32{uint32(x)}
-	case pString:
-		if !codec.ValidUTF8(vals[0]) {
-			return errors.New("not a valid MQTT UTF-8 string")
-		}
-		switch spec.id {
-		case codec.PropContentType:
-			p.SetContentType(vals[0])
-		case codec.PropResponseTopic:
-			if !codec.ValidTopicName(vals[0]) {
-				return fmt.Errorf("%q is not a valid topic name", vals[0])
-			}
-			p.SetResponseTopic(vals[0])
-		case codec.PropAuthMethod:
-			p.SetAuthMethod(vals[0])
-		}
-	case pBinary:
-		switch spec.id {
-		case codec.PropCorrelationData:
-			p.SetCorrelationData([]byte(vals[0]))
-		case codec.PropAuthData:
-			p.SetAuthData([]byte(vals[0]))
-		}
-	case pPair:
-		if !codec.ValidUTF8(vals[0]) || !codec.ValidUTF8(vals[1]) {
-			return errors.New("not a valid MQTT UTF-8 string pair")
-		}
-		p.AddUser(vals[0], vals[1])
-	}
-	return nil
 }
 
 func parseCLIVersion(s string) (codec.Version, error) {
@@ -453,14 +322,25 @@ func (f *clientFlags) setup(cmd *cobra.Command, tool string, args []string) (*cl
 		return nil, errors.New("the Will options need --will-topic")
 	}
 	if dp := props["disconnect"]; dp != nil {
-		if dp.Has(codec.PropSessionExpiry) {
-			x := dp.SessionExpiry
-			s.disc.SessionExpiry = &x
+		for _, id := range dp.IDs() {
+			switch id {
+			case codec.PropSessionExpiry:
+				x := dp.SessionExpiry
+				s.disc.SessionExpiry = &x
+			case codec.PropReasonString:
+				s.disc.ReasonString = dp.ReasonString
+			case codec.PropUserProperty:
+				s.disc.User = dp.User
+			default:
+				// Server Reference: the specification allows it in any DISCONNECT, but it
+				// means something only from a server, and the client has no way to send it.
+				return nil, fmt.Errorf("-D disconnect: %v is %w: only a server sends it", id, errPropNotAllowed)
+			}
 		}
-		s.disc.User = dp.User
 	}
 	if useTLS || strings.HasPrefix(s.url, "tls") || strings.HasPrefix(s.url, "wss") || strings.HasPrefix(s.url, "mqtts") || strings.HasPrefix(s.url, "ssl") {
-		tc, err := f.tlsConfig()
+		tc, err := tlsConfig(tlsSettings{caFile: f.cafile, certFile: f.cert, keyFile: f.key, insecure: f.insecure,
+			caFlag: "--cafile", certFlag: "--cert", keyFlag: "--key"})
 		if err != nil {
 			return nil, err
 		}
@@ -472,32 +352,6 @@ func (f *clientFlags) setup(cmd *cobra.Command, tool string, args []string) (*cl
 		o.Logger = slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
 	return s, nil
-}
-
-func (f *clientFlags) tlsConfig() (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: f.insecure}
-	if f.cafile != "" {
-		pem, err := readLimited(f.cafile, 16<<20)
-		if err != nil {
-			return nil, fmt.Errorf("--cafile: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--cafile %s: no PEM certificate found", f.cafile)
-		}
-		tc.RootCAs = pool
-	}
-	if (f.cert == "") != (f.key == "") {
-		return nil, errors.New("--cert and --key go together")
-	}
-	if f.cert != "" {
-		c, err := tls.LoadX509KeyPair(f.cert, f.key)
-		if err != nil {
-			return nil, fmt.Errorf("--cert/--key: %w", err)
-		}
-		tc.Certificates = []tls.Certificate{c}
-	}
-	return tc, nil
 }
 
 // readLimited reads a file of at most limit bytes.

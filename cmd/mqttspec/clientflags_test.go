@@ -17,39 +17,53 @@ import (
 )
 
 func TestParseProps(t *testing.T) {
+	var propErr *codec.PropertyError
+	var ruleErr *codec.Error
 	cases := []struct {
 		name string
 		tool string
 		ds   []string
 		args []string
 		want map[string]string // command -> Properties.String()
-		err  string
+		err  error             // sentinel the error wraps, or
+		as   any               // pointer to the error type it wraps
 	}{
-		{"split like mosquitto", "pub", []string{"publish", "connect"}, []string{"user-property", "k", "v", "session-expiry-interval", "60"},
-			map[string]string{"publish": `User Property="k":"v"`, "connect": "Session Expiry Interval=60"}, ""},
-		{"quoted", "pub", []string{"publish message-expiry-interval 30"}, nil,
-			map[string]string{"publish": "Message Expiry Interval=30"}, ""},
-		{"several of one command", "pub", []string{"publish", "publish", "publish"}, []string{"content-type", "text/plain", "payload-format-indicator", "1", "correlation-data", "abc"},
-			map[string]string{"publish": `Payload Format Indicator=1, Content Type="text/plain", Correlation Data=616263`}, ""},
-		{"subscription id", "sub", []string{"subscribe subscription-identifier 7"}, nil, map[string]string{"subscribe": "Subscription Identifier=[7]"}, ""},
-		{"will delay", "pub", []string{"will will-delay-interval 5"}, nil, map[string]string{"will": "Will Delay Interval=5"}, ""},
-		{"unknown property", "pub", []string{"publish bogus 1"}, nil, nil, "unknown property"},
-		{"not for this command", "pub", []string{"connect"}, []string{"content-type", "x"}, nil, "not allowed in connect"},
-		{"not for this tool", "pub", []string{"subscribe subscription-identifier 1"}, nil, nil, "not a command for pub"},
-		{"missing value", "pub", []string{"publish"}, []string{"user-property", "k"}, nil, "missing identifier or value"},
-		{"bad number", "pub", []string{"connect receive-maximum many"}, nil, nil, "not a number"},
-		{"zero receive maximum", "pub", []string{"connect receive-maximum 0"}, nil, nil, "0 is not allowed"},
-		{"boolean range", "pub", []string{"connect request-problem-information 2"}, nil, nil, "must be 0 or 1"},
-		{"response topic wildcard", "pub", []string{"publish response-topic a/#"}, nil, nil, "not a valid topic name"},
-		{"left over argument", "pub", nil, []string{"stray"}, nil, `unexpected argument "stray"`},
-		{"too many words", "pub", []string{"publish content-type a b"}, nil, nil, "unexpected"},
+		{name: "split like mosquitto", tool: "pub", ds: []string{"publish", "connect"}, args: []string{"user-property", "k", "v", "session-expiry-interval", "60"},
+			want: map[string]string{"publish": `User Property="k":"v"`, "connect": "Session Expiry Interval=60"}},
+		{name: "quoted", tool: "pub", ds: []string{"publish message-expiry-interval 30"},
+			want: map[string]string{"publish": "Message Expiry Interval=30"}},
+		{name: "several of one command", tool: "pub", ds: []string{"publish", "publish", "publish"}, args: []string{"content-type", "text/plain", "payload-format-indicator", "1", "correlation-data", "abc"},
+			want: map[string]string{"publish": `Payload Format Indicator=1, Content Type="text/plain", Correlation Data=616263`}},
+		{name: "subscription id", tool: "sub", ds: []string{"subscribe subscription-identifier 7"}, want: map[string]string{"subscribe": "Subscription Identifier=[7]"}},
+		{name: "will delay", tool: "pub", ds: []string{"will will-delay-interval 5"}, want: map[string]string{"will": "Will Delay Interval=5"}},
+		{name: "disconnect reason string", tool: "sub", ds: []string{"disconnect reason-string bye"}, want: map[string]string{"disconnect": `Reason String="bye"`}},
+		{name: "every connect property", tool: "pub", ds: []string{"connect authentication-method m", "connect authentication-data d",
+			"connect request-problem-information 0", "connect request-response-information 1", "connect receive-maximum 10",
+			"connect topic-alias-maximum 0", "connect maximum-packet-size 1000"},
+			want: map[string]string{"connect": `Authentication Method="m", Authentication Data=64, Request Problem Information=0, ` +
+				`Request Response Information=1, Receive Maximum=10, Topic Alias Maximum=0, Maximum Packet Size=1000`}},
+
+		{name: "empty -D", tool: "pub", ds: []string{" "}, err: errPropMissing},
+		{name: "unknown property", tool: "pub", ds: []string{"publish bogus 1"}, err: codec.ErrUnknownProperty},
+		{name: "not for this command", tool: "pub", ds: []string{"connect"}, args: []string{"content-type", "x"}, err: errPropNotAllowed},
+		{name: "server property", tool: "pub", ds: []string{"connect assigned-client-identifier x"}, err: errPropNotAllowed},
+		{name: "subscription id from a client", tool: "pub", ds: []string{"publish subscription-identifier 1"}, err: errPropNotAllowed},
+		{name: "not for this tool", tool: "pub", ds: []string{"subscribe subscription-identifier 1"}, err: errPropCommand},
+		{name: "missing value", tool: "pub", ds: []string{"publish"}, args: []string{"user-property", "k"}, err: errPropMissing},
+		{name: "bad number", tool: "pub", ds: []string{"connect receive-maximum many"}, err: codec.ErrPropertyNotNumber, as: &propErr},
+		{name: "number too large", tool: "pub", ds: []string{"connect receive-maximum 65536"}, err: codec.ErrPropertyTooLarge, as: &propErr},
+		{name: "zero receive maximum", tool: "pub", ds: []string{"connect receive-maximum 0"}, err: codec.ErrProtocol, as: &ruleErr},
+		{name: "boolean range", tool: "pub", ds: []string{"connect request-problem-information 2"}, err: codec.ErrProtocol, as: &ruleErr},
+		{name: "response topic wildcard", tool: "pub", ds: []string{"publish response-topic a/#"}, as: &ruleErr},
+		{name: "left over argument", tool: "pub", args: []string{"stray"}, err: errPropUnexpected},
+		{name: "too many words", tool: "pub", ds: []string{"publish content-type a b"}, err: errPropUnexpected},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseProps(tc.tool, tc.ds, tc.args)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("parseProps = %v, want error containing %q", err, tc.err)
+			if tc.err != nil || tc.as != nil {
+				if err == nil || (tc.err != nil && !errors.Is(err, tc.err)) || (tc.as != nil && !errors.As(err, tc.as)) {
+					t.Fatalf("parseProps = %v, want an error wrapping %v / %T", err, tc.err, tc.as)
 				}
 				return
 			}
@@ -65,6 +79,17 @@ func TestParseProps(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPropCommandsKnowTheirPacket: every -D command routes to a packet of the codec's table.
+func TestPropCommandsKnowTheirPacket(t *testing.T) {
+	for tool, cmds := range propCommands {
+		for _, c := range cmds {
+			if _, ok := propPacket[c]; !ok {
+				t.Errorf("%s -D %s: no packet in propPacket", tool, c)
+			}
+		}
 	}
 }
 
@@ -225,4 +250,29 @@ func TestPubSubServerDisconnect(t *testing.T) {
 		t.Fatalf("exit %d with %q, want 1 and no message (--quiet)", code, msg)
 	}
 	_ = codec.V5
+}
+
+// TestDisconnectProperties: the -D disconnect properties reach the DISCONNECT options, and the one
+// the client cannot send is refused before connecting.
+func TestDisconnectProperties(t *testing.T) {
+	setup := func(args ...string) (*clientSetup, error) {
+		cmd := &cobra.Command{}
+		var f clientFlags
+		f.register(cmd.Flags(), "pub")
+		if err := cmd.Flags().Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return f.setup(cmd, "pub", cmd.Flags().Args())
+	}
+	s, err := setup("-D", "disconnect", "session-expiry-interval", "5", "-D", "disconnect", "reason-string", "bye",
+		"-D", "disconnect", "user-property", "k", "v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := s.disc; d.SessionExpiry == nil || *d.SessionExpiry != 5 || d.ReasonString != "bye" || len(d.User) != 1 {
+		t.Fatalf("disconnect options %+v", d)
+	}
+	if _, err := setup("-D", "disconnect", "server-reference", "other:1883"); !errors.Is(err, errPropNotAllowed) {
+		t.Fatalf("-D disconnect server-reference = %v, want %v", err, errPropNotAllowed)
+	}
 }
