@@ -3,9 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -45,7 +42,7 @@ The same load generator runs the comparison benchmarks of reference/broker.`,
 			if _, err := loadgen.Addr(cfg.Target); err != nil {
 				return failWith(exitUsage, err)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			res, err := loadgen.Run(ctx, cfg)
 			if err != nil && res.Elapsed == 0 {

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -65,7 +62,7 @@ authentication methods from a YAML file (see reference/broker/config.go). Logs a
 			if err != nil {
 				return failWith(exitUsage, err)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			for _, l := range listens {
 				addr, err := srv.ListenAndServe(context.Background(), l)

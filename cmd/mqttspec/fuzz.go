@@ -8,12 +8,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -131,10 +129,6 @@ func (e *embeddedBroker) restart(ctx context.Context) error {
 	return e.start(ctx)
 }
 
-func signalContext() (context.Context, context.CancelFunc) {
-	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-}
-
 func runFuzz(cmd *cobra.Command, f *fuzzFlags) error {
 	if f.target == "" {
 		return failWith(exitUsage, errors.New("--target is required (tcp://host:port or embedded)"))
@@ -146,7 +140,7 @@ func runFuzz(cmd *cobra.Command, f *fuzzFlags) error {
 	if f.duration < 0 || f.execs < 0 || f.probeTimeout <= 0 {
 		return failWith(exitUsage, errors.New("--duration, --execs and --probe-timeout must not be negative"))
 	}
-	ctx, cancel := signalContext()
+	ctx, cancel := signalContext(cmd.Context())
 	defer cancel()
 	o := netfuzz.Options{Target: f.target, AllowRemote: f.allowRemote, Version: v, Duration: f.duration,
 		MaxExecs: f.execs, Seed: f.seed, OutDir: f.out, ProbeTimeout: f.probeTimeout, Minimize: !f.noMinimize}
@@ -260,7 +254,7 @@ liveness as the fuzzer did. Exit status 1 when a reproducer still crashes or han
 			if target == "" {
 				return failWith(exitUsage, errors.New("--target is required"))
 			}
-			ctx, cancel := signalContext()
+			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
 			reproduced := 0
 			for _, path := range args {

@@ -5,9 +5,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 )
@@ -30,6 +33,13 @@ func (e *exitError) Unwrap() error { return e.err }
 
 // failWith wraps err so that main exits with code.
 func failWith(code int, err error) error { return &exitError{code: code, err: err} }
+
+// signalContext is the context of every command that runs until it is stopped: it ends on SIGINT
+// (Ctrl-C) and on SIGTERM (docker stop, a CI job's cancellation), so that every command shuts
+// down, writes what it has and exits the same way whichever signal ended it.
+func signalContext(parent context.Context) (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+}
 
 var rootCmd = &cobra.Command{
 	Use:           "mqttspec",

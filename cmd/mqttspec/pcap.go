@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -324,7 +322,7 @@ target's numbering. Exit status 1 when any stream was answered differently.`,
 				return cerr
 			}
 			printDetections(cmd.ErrOrStderr(), cp.Summary)
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			ctx, stop := signalContext(cmd.Context())
 			defer stop()
 			start := time.Now()
 			r, err := replay.Run(ctx, cp, replay.Options{Dial: tg.Dial, Speed: speed, AsFast: asFast, StepTimeout: step, MaxPacketSize: o.MaxPacketSize})

@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -124,7 +121,7 @@ func runPub(cmd *cobra.Command, f *pubFlags, args []string) error {
 		props = *pp
 	}
 
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(cmd.Context())
 	defer stop()
 	c, err := client.Dial(ctx, s.url, s.opts)
 	if err != nil {
