@@ -4,7 +4,7 @@ BIN      ?= bin/mqttspec
 REPORT   ?= out/report
 PKGS     ?= ./...
 
-.PHONY: all build test vet race bench fuzz-smoke fuzz-libfuzzer conformance list clean
+.PHONY: all build test vet race bench fuzz-smoke fuzz-libfuzzer conformance list catalog-docs clean
 
 all: build test
 
@@ -44,6 +44,11 @@ conformance: build
 
 list: build
 	$(BIN) list --markdown
+
+# The generated catalog documents (a test fails when they are stale).
+catalog-docs: build
+	$(BIN) list --role broker --markdown > docs/catalog.md
+	$(BIN) list --role client --markdown > docs/catalog-client.md
 
 clean:
 	rm -rf bin out
