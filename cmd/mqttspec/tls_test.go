@@ -35,7 +35,9 @@ func TestTLSConfig(t *testing.T) {
 		err   error  // what it wraps (nil: only its type is checked)
 	}{
 		{name: "insecure alone", in: flags(tlsSettings{insecure: true}),
-			check: func(c *tls.Config) bool { return c.InsecureSkipVerify && c.MinVersion == tls.VersionTLS12 && c.RootCAs == nil }},
+			check: func(c *tls.Config) bool {
+				return c.InsecureSkipVerify && c.MinVersion == tls.VersionTLS12 && c.RootCAs == nil
+			}},
 		{name: "CA file", in: flags(tlsSettings{caFile: good.CertFile}),
 			check: func(c *tls.Config) bool { return c.RootCAs != nil && !c.InsecureSkipVerify }},
 		{name: "client certificate", in: flags(tlsSettings{certFile: good.CertFile, keyFile: good.KeyFile}),
