@@ -14,7 +14,7 @@ import (
 
 var _ = func() int {
 	for _, v := range []struct {
-		id  string
+		id    string
 		flags byte
 	}{{"3.10/flags-0000-closes", 0x0}, {"3.10/flags-0011-closes", 0x3}} {
 		catalog.Broker(c.Case{

@@ -16,7 +16,7 @@ import (
 // checks only bit 1 passes the first and fails the second.
 var _ = func() int {
 	for _, v := range []struct {
-		id  string
+		id    string
 		flags byte
 	}{{"3.8/flags-0000-closes", 0x0}, {"3.8/flags-0011-closes", 0x3}} {
 		catalog.Broker(c.Case{
@@ -169,7 +169,7 @@ var _ = func() int {
 
 	// Granted QoS: the message goes out at min(published QoS, granted QoS).
 	for _, v := range []struct {
-		id        string
+		id          string
 		sub, pub    byte
 		requires    []c.Feature
 		description string

@@ -31,7 +31,7 @@ func propsPrefix(t *c.T) []byte {
 // malformed lists SUBSCRIBE and UNSUBSCRIBE packets that cannot be parsed.
 var malformed = []struct {
 	id, what string
-	build      func(t *c.T) []byte
+	build    func(t *c.T) []byte
 }{
 	{"4.13/subscribe-filter-length-overruns-closes", "a SUBSCRIBE whose topic filter length (10) exceeds the bytes present (3)", func(t *c.T) []byte {
 		body := append([]byte{0x00, 0x01}, propsPrefix(t)...)
@@ -86,8 +86,8 @@ var _ = func() int {
 var _ = func() int {
 	for _, v := range []struct {
 		id, what string
-		code       codec.ReasonCode
-		send       func(t *c.T, conn *c.Conn)
+		code     codec.ReasonCode
+		send     func(t *c.T, conn *c.Conn)
 	}{
 		{"4.13/malformed-subscribe-disconnect-0x81", "a SUBSCRIBE whose topic filter length overruns the packet", codec.ReasonMalformedPacket,
 			func(t *c.T, conn *c.Conn) { conn.SendRaw(malformed[0].build(t), malformed[0].what) }},

@@ -22,10 +22,10 @@ import (
 // first level is a wildcard but that still matches only this case's topics).
 type matching struct {
 	id, title string
-	filter      string
-	match       []string // topics that must be delivered
-	noMatch     []string // topics that must not be delivered
-	extra       []string // statements beyond MQTT-4.5.0-1 / MQTT-3.3.2-3
+	filter    string
+	match     []string // topics that must be delivered
+	noMatch   []string // topics that must not be delivered
+	extra     []string // statements beyond MQTT-4.5.0-1 / MQTT-3.3.2-3
 }
 
 func (m matching) register() {

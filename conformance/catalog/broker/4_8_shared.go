@@ -147,7 +147,7 @@ var _ = catalog.Broker(c.Case{
 var _ = func() int {
 	for _, v := range []struct {
 		id, filter, why string
-		stmts             []string
+		stmts           []string
 	}{
 		{"4.8/invalid-empty-share-name", "$share//{t}", "an empty ShareName", []string{"MQTT-4.8.2-1"}},
 		{"4.8/invalid-plus-in-share-name", "$share/g+/{t}", "a ShareName containing \"+\"", []string{"MQTT-4.8.2-2"}},
