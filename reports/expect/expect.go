@@ -106,7 +106,7 @@ func Parse(data []byte, path string, known *Known) (*File, error) {
 		}
 		if known != nil {
 			if e.Case != "" && known.Case != nil && !known.Case(e.Case) {
-				bad("unknown case %q", e.Case)
+				bad("unknown case %q%s", e.Case, mergedHint(e.Case, known.Case))
 			}
 			if e.Statement != "" && known.Statement != nil {
 				ok := false
@@ -344,4 +344,15 @@ func (f *File) Marshal() ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// mergedHint explains an ID of the catalog's former per-version twins ("3.1/keepalive-enforced-v311"):
+// they are one case now, and an entry for one version says so with version.
+func mergedHint(id string, known func(string) bool) string {
+	for suffix, version := range map[string]string{"-v311": "3.1.1", "-v5": "5.0"} {
+		if base, ok := strings.CutSuffix(id, suffix); ok && known(base) {
+			return fmt.Sprintf(" (per-version cases were merged: write case: %s with version: %q)", base, version)
+		}
+	}
+	return ""
 }

@@ -70,6 +70,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad yaml", "expectations:\n  - case: [\n", "e.yaml:"},
 		{"unknown field", "expectations:\n  - case: 3.1/a\n    staus: fail\n", "e.yaml:3: field staus not found"},
 		{"unknown case", "expectations:\n  - case: 3.1/zzz\n    status: fail\n", "e.yaml:2: unknown case \"3.1/zzz\""},
+		{"former twin", "expectations:\n  - case: 3.1/a-v311\n    status: fail\n", "write case: 3.1/a with version: \"3.1.1\""},
 		{"unknown statement", "expectations:\n  - statement: MQTT-9.9.9-9\n    status: fail\n", "e.yaml:2: unknown statement"},
 		{"duplicate", "expectations:\n  - case: 3.1/a\n    status: fail\n  - case: 3.1/a\n    status: warn\n", "e.yaml:4: duplicate of the entry on line 2"},
 		{"bad status", "expectations:\n  - case: 3.1/a\n    status: broken\n", "status \"broken\""},
