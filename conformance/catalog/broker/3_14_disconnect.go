@@ -38,7 +38,7 @@ var _ = catalog.Broker(c.Case{
 		conn := t.ConnectLabel("bad", willConnect(t, wt, "bad disconnect", 0, false))
 		conn.SendRaw(c.WithFlags(t.Encode(&codec.Disconnect{}, t.Version), 0x01), "DISCONNECT with fixed-header flags 0001")
 		conn.ExpectClosed(c.OrDisconnect(malformedOnly...))
-		watcher.Expect(willPublish(wt, "bad disconnect", 0))
+		watcher.Expect(publishOn(wt, "bad disconnect", 0))
 	},
 })
 
@@ -54,7 +54,7 @@ var _ = catalog.Broker(c.Case{
 		conn := t.ConnectLabel("leaves", willConnect(t, wt, "asked for", 0, false))
 		conn.Send(&codec.Disconnect{ReasonCode: codec.ReasonDisconnectWithWill})
 		conn.Close()
-		watcher.Expect(willPublish(wt, "asked for", 0))
+		watcher.Expect(publishOn(wt, "asked for", 0))
 	},
 })
 
@@ -70,7 +70,7 @@ var _ = catalog.Broker(c.Case{
 		conn := t.ConnectLabel("fails", willConnect(t, wt, "error exit", 0, false))
 		conn.Send(&codec.Disconnect{ReasonCode: codec.ReasonUnspecifiedError})
 		conn.Close()
-		watcher.Expect(willPublish(wt, "error exit", 0))
+		watcher.Expect(publishOn(wt, "error exit", 0))
 	},
 })
 
@@ -86,7 +86,7 @@ var _ = catalog.Broker(c.Case{
 		conn := t.ConnectLabel("bad", willConnect(t, wt, "bad reason", 0, false))
 		conn.SendRaw([]byte{0xE0, 0x01, 0x03}, "DISCONNECT with reason code 0x03")
 		conn.ExpectClosed(c.OrDisconnect(malformedOrProtocol...))
-		watcher.Expect(willPublish(wt, "bad reason", 0))
+		watcher.Expect(publishOn(wt, "bad reason", 0))
 	},
 })
 
@@ -106,7 +106,7 @@ var _ = catalog.Broker(c.Case{
 		d.Properties.SetSessionExpiry(30)
 		conn.Send(d)
 		conn.ExpectClosed(c.OrDisconnect(codec.ReasonProtocolError))
-		watcher.Expect(willPublish(wt, "protocol error", 0))
+		watcher.Expect(publishOn(wt, "protocol error", 0))
 	},
 })
 

@@ -484,7 +484,7 @@ var _ = catalog.Broker(c.Case{
 		q.ClientID = p.ClientID
 		t.ConnectLabel("new", q)
 		old.ExpectClosed()
-		watcher.Expect(willPublish(wt, "taken over", 0))
+		watcher.Expect(publishOn(wt, "taken over", 0))
 	},
 })
 

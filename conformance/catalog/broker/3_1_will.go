@@ -26,7 +26,7 @@ var _ = catalog.Broker(c.Case{
 		wt := t.Topic("will")
 		watcher := watch(t, wt, 0)
 		t.ConnectLabel("dies", willConnect(t, wt, "gone", 0, false)).Close()
-		watcher.Expect(willPublish(wt, "gone", 0))
+		watcher.Expect(publishOn(wt, "gone", 0))
 	},
 })
 
@@ -40,7 +40,7 @@ var _ = catalog.Broker(c.Case{
 		wt := t.Topic("will")
 		watcher := watch(t, wt, 0)
 		t.ConnectLabel("dies", willConnect(t, wt, "not retained", 0, false)).Close()
-		watcher.Expect(willPublish(wt, "not retained", 0))
+		watcher.Expect(publishOn(wt, "not retained", 0))
 		t.Sub("late", wt, 0).ExpectNothing(0)
 	},
 })
@@ -56,7 +56,7 @@ var _ = catalog.Broker(c.Case{
 		wt := t.Topic("will")
 		watcher := watch(t, wt, 0)
 		t.ConnectLabel("dies", willConnect(t, wt, "retained", 0, true)).Close()
-		watcher.Expect(willPublish(wt, "retained", 0))
+		watcher.Expect(publishOn(wt, "retained", 0))
 		t.Sub("late", wt, 0).Expect(c.Publish(wt, []byte("retained"), 0).Retain(true))
 		t.Pub("cleanup").PublishMsg(wt, "", 0, true)
 	},
@@ -73,7 +73,7 @@ var _ = catalog.Broker(c.Case{
 		wt := t.Topic("will")
 		watcher := watch(t, wt, 2)
 		t.ConnectLabel("dies", willConnect(t, wt, "qos1", 1, false)).Close()
-		watcher.Receive(willPublish(wt, "qos1", 1))
+		watcher.Receive(publishOn(wt, "qos1", 1))
 	},
 })
 
@@ -93,7 +93,7 @@ var _ = catalog.Broker(c.Case{
 		if t.V5() && conn.Connack.Properties.Has(codec.PropServerKeepAlive) && conn.Connack.Properties.ServerKeepAlive > 5 {
 			t.Skipf("server keep alive is %d s; this case needs one of at most 5 s", conn.Connack.Properties.ServerKeepAlive)
 		}
-		watcher.ExpectWithin(8*time.Second, willPublish(wt, "silent", 0))
+		watcher.ExpectWithin(8*time.Second, publishOn(wt, "silent", 0))
 	},
 })
 
@@ -109,7 +109,7 @@ var _ = catalog.Broker(c.Case{
 		conn := t.ConnectLabel("bad", willConnect(t, wt, "protocol error", 0, false))
 		conn.Send(t.DefaultConnect())
 		conn.ExpectClosed(c.OrDisconnect(codec.ReasonProtocolError))
-		watcher.Expect(willPublish(wt, "protocol error", 0))
+		watcher.Expect(publishOn(wt, "protocol error", 0))
 	},
 })
 
@@ -125,7 +125,7 @@ var _ = catalog.Broker(c.Case{
 		p := t.PersistentConnect(id)
 		p.WillFlag, p.Will = true, codec.Will{Topic: wt, Payload: []byte("once")}
 		t.ConnectResume("first", p, false).Close()
-		watcher.Expect(willPublish(wt, "once", 0))
+		watcher.Expect(publishOn(wt, "once", 0))
 		t.ConnectResume("second", t.PersistentConnect(id), true).Close()
 		watcher.ExpectNothing(time.Second)
 	},
@@ -169,7 +169,7 @@ var _ = catalog.Broker(c.Case{
 		start := time.Now()
 		conn.Close()
 		watcher.ExpectNothing(700 * time.Millisecond)
-		watcher.ExpectWithin(2*time.Second, willPublish(wt, "delayed", 0))
+		watcher.ExpectWithin(2*time.Second, publishOn(wt, "delayed", 0))
 		elapsedWithin(t, "will published", time.Since(start), 700*time.Millisecond, 2700*time.Millisecond)
 	},
 })
@@ -209,7 +209,7 @@ var _ = catalog.Broker(c.Case{
 		p.Properties.SetSessionExpiry(0)
 		p.Will.Properties.SetWillDelay(30)
 		t.ConnectLabel("dies", p).Close()
-		watcher.ExpectWithin(2*time.Second, willPublish(wt, "session over", 0))
+		watcher.ExpectWithin(2*time.Second, publishOn(wt, "session over", 0))
 	},
 })
 
@@ -228,7 +228,7 @@ var _ = catalog.Broker(c.Case{
 			SetCorrelationData([]byte{0, 1, 0xFE}).SetMessageExpiry(60)
 		p.Will.Properties.User = slices.Clone(user)
 		t.ConnectLabel("dies", p).Close()
-		watcher.Expect(willPublish(wt, "props", 0).User(user...).Props("will properties unchanged", func(pr *codec.Properties) error {
+		watcher.Expect(publishOn(wt, "props", 0).User(user...).Props("will properties unchanged", func(pr *codec.Properties) error {
 			switch {
 			case !pr.Has(codec.PropPayloadFormat) || pr.PayloadFormat != 1:
 				return fmt.Errorf("Payload Format Indicator missing or not 1")

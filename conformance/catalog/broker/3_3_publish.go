@@ -24,7 +24,7 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		pub := t.Pub("pub")
 		pub.Send(&codec.Publish{Topic: t.Topic("q0"), Payload: b("qos0")})
-		barrier(pub)
+		pub.ExpectOpen()
 	},
 })
 

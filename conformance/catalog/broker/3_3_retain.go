@@ -42,7 +42,7 @@ var _ = catalog.Broker(c.Case{
 		pub := t.Pub("pub")
 		pub.PublishMsg(t.Topic("w/a"), "first topic", 0, true)
 		pub.PublishMsg(t.Topic("w/b"), "second topic", 0, true)
-		barrier(pub)
+		pub.ExpectOpen()
 		sub := t.Sub("sub", t.Topic("w/+"), 0)
 		sub.ExpectUnordered(retained(t.Topic("w/a"), "first topic", 0), retained(t.Topic("w/b"), "second topic", 0))
 	},
@@ -74,7 +74,7 @@ var _ = catalog.Broker(c.Case{
 		pub := t.Pub("pub")
 		pub.PublishMsg(topic, "old", 1, true)
 		pub.PublishMsg(topic, "new", 0, true)
-		barrier(pub)
+		pub.ExpectOpen()
 		sub := t.Sub("sub", topic, 1)
 		// The server should keep "new" (a SHOULD, checked by its own case) but may drop it:
 		// a live marker published now bounds the wait; "old" must not come before it.
@@ -242,7 +242,7 @@ var _ = catalog.Broker(c.Case{
 		topic := t.Topic("r")
 		pub := t.Pub("pub")
 		pub.PublishMsg(topic, "qos0 retained", 0, true)
-		barrier(pub)
+		pub.ExpectOpen()
 		t.Sub("sub", topic, 1).Expect(retained(topic, "qos0 retained", 0))
 	},
 })

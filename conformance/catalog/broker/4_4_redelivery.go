@@ -116,7 +116,7 @@ var _ = catalog.Broker(c.Case{
 		sub.Receive(c.Publish(topic, b("q1 done"), 1))
 		pub.PublishMsg(topic, "q2 done", 2, false)
 		sub.Receive(c.Publish(topic, b("q2 done"), 2))
-		barrier(sub) // the last PUBCOMP has been processed
+		sub.ExpectOpen() // the last PUBCOMP has been processed
 		sub.Close()
 		t.ConnectResume("sub2", t.PersistentConnect(id), true).ExpectNothing(0)
 	},
@@ -151,7 +151,7 @@ var _ = catalog.Broker(c.Case{
 		t.Pub("pub").PublishMsg(topic, "refused", 1, false)
 		p := sub.ExpectPublish(c.Publish(topic, b("refused"), 1))
 		sub.Send(&codec.Puback{PacketID: p.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
-		barrier(sub)
+		sub.ExpectOpen()
 		sub.Close()
 		t.ConnectResume("sub2", t.PersistentConnect(id), true).ExpectNothing(0)
 	},
@@ -170,7 +170,7 @@ var _ = catalog.Broker(c.Case{
 		t.Pub("pub").PublishMsg(topic, "refused", 2, false)
 		p := sub.ExpectPublish(c.Publish(topic, b("refused"), 2))
 		sub.Send(&codec.Pubrec{PacketID: p.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
-		barrier(sub)
+		sub.ExpectOpen()
 		sub.Close()
 		t.ConnectResume("sub2", t.PersistentConnect(id), true).ExpectNothing(0)
 	},

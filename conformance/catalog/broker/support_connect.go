@@ -62,13 +62,6 @@ func willConnect(t *c.T, topic, payload string, qos byte, retain bool) *codec.Co
 	return p
 }
 
-// willPublish is the matcher for a will delivered to a live subscriber: exact topic, payload and
-// QoS, RETAIN 0 (a live subscription sees RETAIN 0 whatever the will's retain flag, MQTT-3.3.1-9
-// in 3.1.1, and in 5.0 unless Retain As Published is set).
-func willPublish(topic, payload string, qos byte) *c.M {
-	return c.Publish(topic, []byte(payload), qos)
-}
-
 // watch connects a subscriber to topic at QoS qos.
 func watch(t *c.T, topic string, qos byte) *c.Conn { return t.Sub("watcher", topic, qos) }
 

@@ -2,41 +2,12 @@ package broker
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
 )
-
-// barrier makes sure the target has processed everything sent on conn so far: packets on one
-// connection are handled in order, so once the PINGRESP arrives an earlier QoS 0 PUBLISH has been
-// taken (stored as retained, queued for subscribers). It also fails the case if anything but the
-// PINGRESP arrives first.
-func barrier(conn *c.Conn) { conn.ExpectOpen() }
-
-// types matches any packet of the listed types (used where the target may interleave them, such
-// as a new PUBLISH before the PUBREL of an earlier one).
-type types []codec.PacketType
-
-func (m types) Match(p codec.Packet) error {
-	if p == nil {
-		return fmt.Errorf("no packet")
-	}
-	if slices.Contains(m, p.Type()) {
-		return nil
-	}
-	return fmt.Errorf("packet type is %v, want one of %s", p.Type(), m)
-}
-
-func (m types) String() string {
-	s := make([]string, len(m))
-	for i, t := range m {
-		s[i] = t.String()
-	}
-	return strings.Join(s, " or ")
-}
 
 // receiveAll reads n PUBLISH packets on conn, acknowledging each as its QoS requires while the
 // target may interleave further PUBLISHes with the PUBRELs of earlier ones, and returns them in
@@ -45,7 +16,7 @@ func receiveAll(t *c.T, conn *c.Conn, n int) []*codec.Publish {
 	var got []*codec.Publish
 	pendingRel := map[uint16]bool{}
 	for len(got) < n || len(pendingRel) > 0 {
-		p := conn.Expect(types{codec.PUBLISH, codec.PUBREL})
+		p := conn.Expect(c.OneOf(c.Type(codec.PUBLISH), c.Type(codec.PUBREL)))
 		switch p := p.(type) {
 		case *codec.Publish:
 			if len(got) == n {
