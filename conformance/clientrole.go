@@ -362,9 +362,6 @@ type clientSide struct {
 	driver  Driver
 	procs   []*clientProc
 	stopped bool
-	// left marks the connections on which the Expect…SkippingPings variants saw the client's
-	// DISCONNECT: no PINGREQ is skipped there any more.
-	left map[*Conn]bool
 }
 
 // clientProc is a started client and whether it has ended.
@@ -456,8 +453,9 @@ func (t *T) allEnded() <-chan struct{} {
 }
 
 // Accept waits for the client under test to connect to the scripted broker and returns the
-// connection; we play the server on it. The case ends as an error when no connection comes
-// within the step timeout times 3 (to allow for process start-up), and at once when every
+// connection; we play the server on it, and answer the client's PINGREQ packets once the
+// connection is accepted (see Conn.AnswerPings). The case ends as an error when no connection
+// comes within the step timeout times 3 (to allow for process start-up), and at once when every
 // client process of the case has ended without connecting: the message shows how it ended and
 // what it printed.
 func (t *T) Accept(label string) *Conn {
@@ -495,9 +493,7 @@ func (t *T) accept(label string) (c *Conn, exited bool) {
 	case err != nil:
 		t.Errorf("the client under test did not connect within %v: %v%s", d, err, t.clientOutput())
 	}
-	c = t.wrap(label, nc, codec.SideServer, codec.SideClient)
-	c.version.Store(uint32(codec.VersionUnknown))
-	return c, false
+	return t.acceptConn(label, nc), false
 }
 
 // waitConnection accepts the next connection within d. It returns early, with exited set, when
@@ -659,147 +655,4 @@ func (t *T) stopClients() {
 			t.note(label, "output: "+o)
 		}
 	}
-}
-
-// ExpectSkippingPings is Expect for client-role connections: a PINGREQ that m does not match is
-// answered with PINGRESP and skipped (a client may send one at any time, and many do as soon as
-// they are connected). The step timeout bounds the whole wait, skipped PINGREQs included.
-func (c *Conn) ExpectSkippingPings(m Matcher) codec.Packet {
-	return c.ExpectWithinSkippingPings(c.t.Timeouts.Step, m)
-}
-
-// ExpectWithinSkippingPings is ExpectSkippingPings with an explicit deadline.
-func (c *Conn) ExpectWithinSkippingPings(d time.Duration, m Matcher) codec.Packet {
-	in, ok := c.recvSkippingPings(time.Now().Add(d), func(p codec.Packet) bool { return m.Match(p) == nil })
-	if !ok {
-		c.t.Failf(m.String(), fmt.Sprintf("nothing within %v", d), "[%s] expected %s, nothing arrived within %v", c.Label, m, d)
-	}
-	c.checkInbound(in, m.String())
-	if err := m.Match(in.p); err != nil {
-		c.t.Failf(m.String(), in.p.String(), "[%s] expected %s, got %s: %v", c.Label, m, in.p, err)
-	}
-	return in.p
-}
-
-// ExpectNothingButPings is ExpectNothing for client-role connections: for d (Timeouts.Nothing
-// when 0) the client may send PINGREQ, each answered with PINGRESP, and nothing else; the
-// connection must stay open.
-func (c *Conn) ExpectNothingButPings(d time.Duration) {
-	if d <= 0 {
-		d = c.t.Timeouts.Nothing
-	}
-	want := "no packet but PINGREQ for " + d.String()
-	in, ok := c.recvSkippingPings(time.Now().Add(d), nil)
-	switch {
-	case !ok:
-		return
-	case in.eof:
-		c.t.Failf(want, "connection closed", "[%s] expected silence for %v, but the connection closed (%s)", c.Label, d, describeEOF(orEOF(in.err)))
-	case in.err != nil:
-		c.t.Failf(want, "malformed packet", "[%s] expected silence for %v, got a malformed packet: %v", c.Label, d, in.err)
-	}
-	c.t.Failf(want, in.p.String(), "[%s] expected no packet for %v, got %s", c.Label, d, in.p)
-}
-
-// ExpectClosedSkippingPings is ExpectClosed for client-role connections: PINGREQ packets before
-// the close are answered with PINGRESP and skipped — until the client's DISCONNECT (seen here or
-// by an earlier Expect…SkippingPings), after which it may send nothing (MQTT-3.14.4-1). The
-// options say what else may or must precede the close.
-func (c *Conn) ExpectClosedSkippingPings(opts ...CloseOption) []codec.Packet {
-	var s closeSpec
-	for _, o := range opts {
-		o(&s)
-	}
-	if s.within <= 0 {
-		s.within = c.t.Timeouts.Step
-	}
-	want := "the connection closed"
-	if len(s.disconnect) > 0 {
-		want += " (DISCONNECT " + codesString(s.disconnect) + " allowed first)"
-	}
-	if len(s.connack) > 0 {
-		want += " (CONNACK " + codesString(s.connack) + " allowed first)"
-	}
-	v5 := c.Version() == codec.V5
-	deadline := time.Now().Add(s.within)
-	sawDisc, sawConnack := false, false
-	var seen []codec.Packet
-	for {
-		in, ok := c.recvSkippingPings(deadline, nil)
-		switch {
-		case !ok:
-			c.t.Failf(want, "connection still open after "+s.within.String(), "[%s] expected the client to close the connection within %v; it is still open", c.Label, s.within)
-		case in.eof:
-			if s.needDisconnect && !sawDisc && v5 {
-				c.t.Failf(want, "closed without DISCONNECT", "[%s] the connection closed without a DISCONNECT %s", c.Label, codesString(s.disconnect))
-			}
-			if s.needConnack && !sawConnack {
-				c.t.Failf(want, "closed without CONNACK", "[%s] the connection closed without a CONNACK %s", c.Label, codesString(s.connack))
-			}
-			return seen
-		case in.err != nil:
-			c.t.Failf(want, "malformed packet", "[%s] expected %s, got a malformed packet: %v", c.Label, want, in.err)
-		}
-		switch p := in.p.(type) {
-		case *codec.Disconnect:
-			if v5 && len(s.disconnect) > 0 && !sawDisc {
-				if !containsCode(s.disconnect, p.ReasonCode) {
-					c.t.Failf(want, p.String(), "[%s] DISCONNECT reason %s; expected one of %s", c.Label, p.ReasonCode, codesString(s.disconnect))
-				}
-				sawDisc = true
-				seen = append(seen, p)
-				continue
-			}
-		case *codec.Connack:
-			if len(s.connack) > 0 && !sawConnack {
-				if !containsCode(s.connack, p.ReasonCode) {
-					c.t.Failf(want, p.String(), "[%s] CONNACK %s; expected one of %s before the close", c.Label, p.ReasonCode.NameFor(codec.CONNACK, c.Version()), codesString(s.connack))
-				}
-				sawConnack = true
-				seen = append(seen, p)
-				continue
-			}
-		}
-		c.t.Failf(want, in.p.String(), "[%s] expected %s, got %s", c.Label, want, in.p)
-	}
-}
-
-// recvSkippingPings waits until deadline for the next inbound item, answering and skipping each
-// PINGREQ that wanted (nil: none) does not claim — unless the client has sent DISCONNECT on the
-// connection, after which a PINGREQ is returned like any packet. ok is false on timeout.
-func (c *Conn) recvSkippingPings(deadline time.Time, wanted func(codec.Packet) bool) (inbound, bool) {
-	for {
-		in, ok := c.recv(max(time.Until(deadline), time.Millisecond))
-		if !ok || in.eof || in.err != nil || in.p == nil {
-			return in, ok
-		}
-		if in.p.Type() == codec.DISCONNECT {
-			c.markLeft()
-		}
-		if in.p.Type() != codec.PINGREQ || (wanted != nil && wanted(in.p)) || c.hasLeft() {
-			return in, ok
-		}
-		c.Send(&codec.Pingresp{})
-	}
-}
-
-func (c *Conn) markLeft() {
-	if cs := c.t.client; cs != nil {
-		cs.mu.Lock()
-		if cs.left == nil {
-			cs.left = map[*Conn]bool{}
-		}
-		cs.left[c] = true
-		cs.mu.Unlock()
-	}
-}
-
-func (c *Conn) hasLeft() bool {
-	cs := c.t.client
-	if cs == nil {
-		return false
-	}
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	return cs.left[c]
 }

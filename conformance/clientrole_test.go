@@ -343,14 +343,20 @@ func TestClientOutputInTranscript(t *testing.T) {
 }
 
 // pinger is a client that sends PINGREQ at every turn and checks each PINGRESP: before its
-// PUBLISH, during a silence, and (when after) after its DISCONNECT.
-func pinger(after bool) *FuncDriver {
+// PUBLISH, during a silence, and (when after) after its DISCONNECT. When early it also sends one
+// before the CONNACK, and goes on whatever the CONNACK says.
+func pinger(early, after bool) *FuncDriver {
 	return scripted(func(nc net.Conn, a Action) error {
 		v := a.Version
 		steps := []func() error{
 			func() error {
 				return send(nc, v, &codec.Connect{ProtocolLevel: byte(v), CleanStart: true, KeepAlive: 30, ClientID: a.ClientID})
 			},
+		}
+		if early {
+			steps = append(steps, func() error { return send(nc, v, &codec.Pingreq{}) })
+		}
+		steps = append(steps,
 			func() error { return expectType(nc, v, codec.CONNACK) },
 			func() error { return send(nc, v, &codec.Pingreq{}) },
 			func() error { return expectType(nc, v, codec.PINGRESP) },
@@ -361,7 +367,7 @@ func pinger(after bool) *FuncDriver {
 				time.Sleep(400 * time.Millisecond)
 				return send(nc, v, &codec.Pingreq{}, &codec.Disconnect{})
 			},
-		}
+		)
 		if after {
 			steps = append(steps, func() error { return send(nc, v, &codec.Pingreq{}) })
 		}
@@ -374,60 +380,127 @@ func pinger(after bool) *FuncDriver {
 	})
 }
 
-// TestSkippingPings checks the client-role Expect variants: PINGREQ is answered and skipped
-// wherever it comes, unless the matcher asks for it, and never after the client's DISCONNECT.
-func TestSkippingPings(t *testing.T) {
+// TestAnswerPings checks that the scripted broker answers PINGREQ itself, recording it, wherever
+// it comes between the CONNACK that accepts the connection and the client's DISCONNECT — and
+// nowhere else — unless the case switched that off.
+func TestAnswerPings(t *testing.T) {
+	accepted := func(conn *Conn) { conn.Send(&codec.Connack{}) }
 	for _, tc := range []struct {
-		name  string
-		after bool
-		run   func(t *T, conn *Conn, topic string)
-		want  reports.Status
-		msg   string
+		name         string
+		early, after bool
+		run          func(t *T, conn *Conn, topic string)
+		want         reports.Status
+		msg          string
+		answered     int // PINGRESPs the scripted broker sent by itself
 	}{
-		{"skipped everywhere", false, func(t *T, conn *Conn, topic string) {
-			conn.ExpectSkippingPings(Publish(topic, []byte("m"), 0))
-			conn.ExpectNothingButPings(300 * time.Millisecond)
-			conn.ExpectSkippingPings(Disconnect(0))
-			conn.ExpectClosedSkippingPings()
+		{"answered everywhere", false, false, func(t *T, conn *Conn, topic string) {
+			accepted(conn)
+			conn.Expect(Publish(topic, []byte("m"), 0))
+			conn.ExpectNothing(300 * time.Millisecond)
+			conn.Expect(Disconnect(0))
+			conn.ExpectClosed()
 			if err := t.WaitClient(); err != nil {
 				t.Fatalf("the client did not get its PINGRESPs: %v", err)
 			}
-		}, reports.Pass, ""},
-		{"asked for", false, func(t *T, conn *Conn, topic string) {
-			conn.ExpectSkippingPings(Type(codec.PINGREQ))
-		}, reports.Pass, ""},
-		{"plain Expect sees it", false, func(t *T, conn *Conn, topic string) {
+		}, reports.Pass, "", 3},
+		{"left to the case", false, false, func(t *T, conn *Conn, topic string) {
+			conn.AnswerPings(false)
+			accepted(conn)
+			conn.Expect(Type(codec.PINGREQ))
+		}, reports.Pass, "", 0},
+		{"left to the case, then answered again", false, false, func(t *T, conn *Conn, topic string) {
+			conn.AnswerPings(false)
+			accepted(conn)
+			conn.Expect(Type(codec.PINGREQ))
+			conn.AnswerPings(true)
+			conn.Send(&codec.Pingresp{})
 			conn.Expect(Publish(topic, []byte("m"), 0))
-		}, reports.Fail, "got PINGREQ"},
-		{"after DISCONNECT", true, func(t *T, conn *Conn, topic string) {
-			conn.ExpectSkippingPings(Publish(topic, []byte("m"), 0))
-			conn.ExpectSkippingPings(Disconnect(0))
-			conn.ExpectClosedSkippingPings()
-		}, reports.Fail, "got PINGREQ"},
-		{"after DISCONNECT, in one call", true, func(t *T, conn *Conn, topic string) {
-			conn.ExpectSkippingPings(Publish(topic, []byte("m"), 0))
+			conn.Expect(Disconnect(0))
+			conn.ExpectClosed()
+		}, reports.Pass, "", 2},
+		{"left to the case, Expect sees it", false, false, func(t *T, conn *Conn, topic string) {
+			conn.AnswerPings(false)
+			accepted(conn)
+			conn.Expect(Publish(topic, []byte("m"), 0))
+		}, reports.Fail, "got PINGREQ", 0},
+		{"before the CONNACK", true, false, func(t *T, conn *Conn, topic string) {
+			conn.ExpectNothing(300 * time.Millisecond)
+		}, reports.Fail, "got PINGREQ", 0},
+		{"after a refusing CONNACK", false, false, func(t *T, conn *Conn, topic string) {
+			refusal := codec.ReasonCode(5) // 3.1.1: not authorized
 			if t.V5() {
-				conn.ExpectClosedSkippingPings(OrDisconnect(0))
+				refusal = codec.ReasonNotAuthorized
+			}
+			conn.Send(&codec.Connack{ReasonCode: refusal})
+			conn.ExpectClosed()
+		}, reports.Fail, "got PINGREQ", 0},
+		{"after DISCONNECT", false, true, func(t *T, conn *Conn, topic string) {
+			accepted(conn)
+			conn.Expect(Publish(topic, []byte("m"), 0))
+			conn.Expect(Disconnect(0))
+			conn.ExpectClosed()
+		}, reports.Fail, "got PINGREQ", 3},
+		{"after DISCONNECT, in one call", false, true, func(t *T, conn *Conn, topic string) {
+			accepted(conn)
+			conn.Expect(Publish(topic, []byte("m"), 0))
+			if t.V5() {
+				conn.ExpectClosed(OrDisconnect(0))
 			} else {
-				conn.ExpectSkippingPings(Disconnect(0))
+				conn.Expect(Disconnect(0))
 				conn.ExpectClosed()
 			}
-		}, reports.Fail, "got PINGREQ"},
-		{"silence broken", false, func(t *T, conn *Conn, topic string) {
-			conn.ExpectNothingButPings(time.Second)
-		}, reports.Fail, "PUBLISH"},
+		}, reports.Fail, "got PINGREQ", 3},
+		{"silence broken", false, false, func(t *T, conn *Conn, topic string) {
+			accepted(conn)
+			conn.ExpectNothing(time.Second)
+		}, reports.Fail, "PUBLISH", 1},
 	} {
 		for _, v := range []codec.Version{codec.V311, codec.V5} {
-			res := RunClientCase(context.Background(), pinger(tc.after), clientCase(func(t *T) {
+			res := RunClientCase(context.Background(), pinger(tc.early, tc.after), clientCase(func(t *T) {
 				topic := t.Topic("p")
 				t.StartClient(Action{Op: OpPublish, Topic: topic})
 				conn, _ := t.AcceptConnect("")
-				conn.Send(&codec.Connack{})
 				tc.run(t, conn, topic)
 			}), v, Timeouts{Step: time.Second}, "run12345")
 			if res.Status != tc.want || !strings.Contains(res.Message, tc.msg) {
 				t.Errorf("%s %v: %s %q, want %s %q", tc.name, v, res.Status, res.Message, tc.want, tc.msg)
 			}
+			if got := answeredPings(t, res.Transcript); got != tc.answered {
+				t.Errorf("%s %v: %d PINGREQs answered by the scripted broker, want %d\n%v", tc.name, v, got, tc.answered, res.Transcript)
+			}
 		}
+	}
+}
+
+// answeredPings counts the PINGRESPs the scripted broker sent by itself, checking that each
+// follows the PINGREQ it answers in the transcript.
+func answeredPings(t *testing.T, events []reports.Event) int {
+	t.Helper()
+	n := 0
+	for i, e := range events {
+		if e.Dir != "send" || !strings.Contains(e.Packet, "answered by the scripted broker") {
+			continue
+		}
+		n++
+		if e.Hex != "d000" {
+			t.Errorf("automatic answer %q is not a PINGRESP: %s", e.Packet, e.Hex)
+		}
+		if i == 0 || events[i-1].Dir != "recv" || events[i-1].Hex != "c000" {
+			t.Errorf("automatic PINGRESP without the PINGREQ before it: %+v", events[max(i-1, 0)])
+		}
+	}
+	return n
+}
+
+// TestAnswerPingsOnlyOnAcceptedConnections checks that a case asking to switch PINGREQ answers
+// on a connection the scripted broker did not accept ends as an error (a case bug).
+func TestAnswerPingsOnlyOnAcceptedConnections(t *testing.T) {
+	res := RunClientCase(context.Background(), outputDriver{}, clientCase(func(t *T) {
+		ours, theirs := net.Pipe()
+		defer theirs.Close()
+		t.WrapConn("own", ours).AnswerPings(false)
+	}), codec.V5, Timeouts{Step: time.Second}, "run12345")
+	if res.Status != reports.Error || !strings.Contains(res.Message, "did not accept") {
+		t.Errorf("AnswerPings on a connection of the case's own: %s %q", res.Status, res.Message)
 	}
 }

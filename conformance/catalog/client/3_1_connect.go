@@ -207,7 +207,7 @@ func init() {
 			ok := &codec.Connack{}
 			ok.Properties.SetAuthMethod("MQTTSPEC-ECHO")
 			conn.Send(ok)
-			nextPublish(t, conn, c.Publish(a.Topic, a.Message, 0))
+			conn.ExpectPublish(c.Publish(a.Topic, a.Message, 0))
 			leaves(t, conn)
 		},
 	}, nil, ids("MQTT-3.1.2-30", "MQTT-4.12.0-3", "MQTT-4.12.0-5", "MQTT-3.15.2-1"))

@@ -51,7 +51,7 @@ func init() {
 			conn, cp := accept(t, "")
 			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
 			connack(t, conn, true, nil)
-			closesOnError(t, conn, codec.ReasonProtocolError)
+			conn.ExpectErrorClose(codec.ReasonProtocolError)
 		},
 	}, nil, ids("MQTT-3.2.2-4"))
 
@@ -66,14 +66,14 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
+			conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
 			conn.Close() // no PUBACK: the message stays in the client's session
 			conn2, cp2 := accept(t, "second")
 			t.Check(!cp2.CleanStart, "Clean Start 0", "Clean Start 1", "the reconnecting client did not ask to resume its session: %s", cp2)
 			connack(t, conn2, false, nil)
 			// The session is gone on both sides: the PUBLISH must not come again (a new message
 			// would be the application's business; this client publishes once). It may leave.
-			idle(t, conn2, 2*time.Second, true)
+			quietOrLeaves(t, conn2, 2*time.Second)
 		},
 	}, nil, ids("MQTT-3.2.2-5"))
 
@@ -88,9 +88,9 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumQoS(0) })
 			// Downgrading to QoS 0 or refusing the message are both allowed.
-			p := conn.ExpectSkippingPings(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
+			p := conn.Expect(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
 			if p.Type() == codec.PUBLISH {
-				conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess))
+				conn.Expect(c.Disconnect(codec.ReasonSuccess))
 			}
 			conn.ExpectClosed()
 		},
@@ -106,9 +106,9 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Retain: true})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetRetainAvailable(0) })
-			p := conn.ExpectSkippingPings(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
+			p := conn.Expect(c.OneOf(c.Publish(topic, []byte("m"), 0), c.Disconnect(codec.ReasonSuccess)))
 			if p.Type() == codec.PUBLISH {
-				conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess))
+				conn.Expect(c.Disconnect(codec.ReasonSuccess))
 			}
 			conn.ExpectClosed()
 		},
@@ -124,7 +124,7 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte(strings.Repeat("x", 100))})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(64) })
-			conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess).Where("at most 64 bytes", maxSize(codec.V5, 64)))
+			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("at most 64 bytes", maxSize(codec.V5, 64)))
 			conn.ExpectClosed()
 		},
 	}, nil, ids("MQTT-3.2.2-15"))
@@ -143,16 +143,16 @@ func init() {
 			limit := uint32(2 + 2 + 1 + 2 + len(topic) + 1 + 8)
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(limit) })
 			fits := maxSize(codec.V5, limit)
-			sub := conn.ExpectSkippingPings(c.Type(codec.SUBSCRIBE).Where("fits", fits)).(*codec.Subscribe)
+			sub := conn.Expect(c.Type(codec.SUBSCRIBE).Where("fits", fits)).(*codec.Subscribe)
 			conn.Send(&codec.Suback{PacketID: sub.PacketID, ReasonCodes: []codec.ReasonCode{2}})
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1})
-			conn.ExpectSkippingPings(c.Puback(1).Where("fits", fits))
+			conn.Expect(c.Puback(1).Where("fits", fits))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("2"), QoS: 2, PacketID: 2})
-			conn.ExpectSkippingPings(c.Pubrec(2).Where("fits", fits))
+			conn.Expect(c.Pubrec(2).Where("fits", fits))
 			conn.Send(&codec.Pubrel{PacketID: 2})
-			conn.ExpectSkippingPings(c.Pubcomp(2).Where("fits", fits))
+			conn.Expect(c.Pubcomp(2).Where("fits", fits))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("3")})
-			conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
+			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
 			conn.ExpectClosed()
 		},
 	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.4.2-2", "MQTT-3.4.2-3", "MQTT-3.5.2-2", "MQTT-3.5.2-3", "MQTT-3.7.2-2", "MQTT-3.7.2-3", "MQTT-3.14.2-3", "MQTT-3.14.2-4"))
@@ -169,11 +169,11 @@ func init() {
 			limit := uint32(2 + 2 + len(topic) + 2 + 1 + 1 + 8)
 			connack(t, conn, false, func(p *codec.Properties) { p.SetMaximumPacketSize(limit) })
 			fits := maxSize(codec.V5, limit)
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).Where("fits", fits))
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2).Where("fits", fits))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID).Where("fits", fits))
+			conn.Expect(c.Pubrel(pub.PacketID).Where("fits", fits))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
-			conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
+			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
 			conn.ExpectClosed()
 		},
 	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.6.2-2", "MQTT-3.6.2-3"))
@@ -188,7 +188,7 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3})
 			conn, _ := connected(t, "")
 			for range 3 {
-				nextPublish(t, conn, c.Publish(topic, []byte("m"), 0).NoProp(codec.PropTopicAlias))
+				conn.ExpectPublish(c.Publish(topic, []byte("m"), 0).NoProp(codec.PropTopicAlias))
 			}
 			leaves(t, conn)
 		},
@@ -206,7 +206,7 @@ func init() {
 			connack(t, conn, false, func(p *codec.Properties) { p.SetTopicAliasMaximum(1) })
 			set := false
 			for i := range 3 {
-				pub := nextPublish(t, conn, c.AnyPublish().QoS(0).Dup(false).Retain(false).Payload([]byte("m")))
+				pub := conn.ExpectPublish(c.AnyPublish().QoS(0).Dup(false).Retain(false).Payload([]byte("m")))
 				if pub.Properties.Has(codec.PropTopicAlias) {
 					t.Check(pub.Properties.TopicAlias == 1, "Topic Alias 1", fmt.Sprint(pub.Properties.TopicAlias),
 						"PUBLISH %d uses Topic Alias %d; the server allows 1 only", i+1, pub.Properties.TopicAlias)
@@ -243,13 +243,13 @@ func init() {
 			persistent(t, cp)
 			assigned := t.ClientID()
 			connack(t, conn, false, func(p *codec.Properties) { p.SetAssignedClientID(assigned) })
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
 			conn.Close()
 			conn2, cp2 := accept(t, "second")
 			c.Equal(t, "ClientID of the reconnection", cp2.ClientID, assigned)
 			t.Check(!cp2.CleanStart, "Clean Start 0", "Clean Start 1", "the reconnecting client did not ask to resume its session: %s", cp2)
 			connack(t, conn2, true, nil)
-			nextPublish(t, conn2, c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
+			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
 			conn2.Send(&codec.Puback{PacketID: pub.PacketID})
 			leaves(t, conn2)
 		},

@@ -26,7 +26,7 @@ func init() {
 			msg := bytes.Repeat([]byte("0123456789"), 20)
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: msg})
 			conn, _ := connected(t, "")
-			nextPublish(t, conn, c.Publish(topic, msg, 0))
+			conn.ExpectPublish(c.Publish(topic, msg, 0))
 			leaves(t, conn)
 		},
 	}, ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.3.1-5", "MQTT-3.3.2-1"), ids("MQTT-4.3.1-1", "MQTT-3.3.1-2", "MQTT-2.2.1-2", "MQTT-3.3.2-1", "MQTT-1.5.5-1", "MQTT-2.2.2-1"))
@@ -41,7 +41,7 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3})
 			conn, _ := connected(t, "")
 			for range 3 {
-				nextPublish(t, conn, c.Publish(topic, []byte("m"), 0))
+				conn.ExpectPublish(c.Publish(topic, []byte("m"), 0))
 			}
 			leaves(t, conn)
 		},
@@ -59,7 +59,7 @@ func init() {
 				SetCorrelationData([]byte{1, 2, 3}).AddUser("ключ", "значение")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, PublishProps: &props})
 			conn, _ := connected(t, "")
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1).NoProp(codec.PropSubscriptionID).
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1).NoProp(codec.PropSubscriptionID).
 				User(codec.UserProperty{Key: "ключ", Value: "значение"}).Props("the given properties", func(p *codec.Properties) error {
 				switch {
 				case !p.Has(codec.PropMessageExpiry) || p.MessageExpiry == 0 || p.MessageExpiry > 60:
@@ -107,8 +107,8 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			for range 3 {
-				pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
-				conn.ExpectNothingButPings(700 * time.Millisecond)
+				pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+				conn.ExpectNothing(700 * time.Millisecond)
 				conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			}
 			leaves(t, conn)
@@ -126,11 +126,11 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			for range 2 {
-				pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
+				pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
 				conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
 				// The quota is 0 until the PUBCOMP, but a PUBREL is not a PUBLISH.
-				conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
-				conn.ExpectNothingButPings(700 * time.Millisecond)
+				conn.Expect(c.Pubrel(pub.PacketID))
+				conn.ExpectNothing(700 * time.Millisecond)
 				conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			}
 			leaves(t, conn)
@@ -148,13 +148,12 @@ func init() {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 2, KeepAlive: ka})
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
-			for range 2 {
-				conn.ExpectWithin(pingWindow(ka), c.Type(codec.PINGREQ))
-				conn.Send(&codec.Pingresp{})
-			}
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			// The client's first PINGREQ is a keep alive after this PUBLISH.
+			conn.AnswerPings(false)
+			pings(conn, 2, ka)
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
-			pub = nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
+			pub = conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -177,11 +176,11 @@ func init() {
 			first := &codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1}
 			first.Properties.SetTopicAlias(n)
 			conn.Send(first)
-			conn.ExpectSkippingPings(c.Puback(1))
+			conn.Expect(c.Puback(1))
 			second := &codec.Publish{Topic: "", Payload: []byte("2"), QoS: 1, PacketID: 2}
 			second.Properties.SetTopicAlias(n)
 			conn.Send(second)
-			conn.ExpectSkippingPings(c.Puback(2))
+			conn.Expect(c.Puback(2))
 			lastMessage(t, conn, topic)
 		},
 	}, nil, ids("MQTT-3.3.2-10"))
@@ -203,7 +202,7 @@ func init() {
 			first := &codec.Publish{Topic: topic, Payload: []byte("1"), QoS: 1, PacketID: 1}
 			first.Properties.SetTopicAlias(1)
 			conn.Send(first)
-			conn.ExpectSkippingPings(c.Puback(1))
+			conn.Expect(c.Puback(1))
 			conn.Close()
 			conn2, _ := accept(t, "second")
 			connack(t, conn2, true, nil)
@@ -211,14 +210,14 @@ func init() {
 			second := &codec.Publish{Topic: "", Payload: []byte("2"), QoS: 1, PacketID: 2}
 			second.Properties.SetTopicAlias(1)
 			conn2.Send(second)
-			closesOnError(t, conn2, codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid)
+			conn2.ExpectErrorClose(codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid)
 		},
 	}, nil, ids("MQTT-3.3.2-7"))
 }
 
 // subscribed expects the client's SUBSCRIBE for exactly filter at qos and grants it.
 func subscribed(t *c.T, conn *c.Conn, filter string, qos byte) *codec.Subscribe {
-	sub := conn.ExpectSkippingPings(c.Type(codec.SUBSCRIBE).Where(fmt.Sprintf("one filter %q at QoS %d", filter, qos), func(p codec.Packet) error {
+	sub := conn.Expect(c.Type(codec.SUBSCRIBE).Where(fmt.Sprintf("one filter %q at QoS %d", filter, qos), func(p codec.Packet) error {
 		s := p.(*codec.Subscribe)
 		if len(s.Subscriptions) != 1 {
 			return fmt.Errorf("%d topic filters, want 1", len(s.Subscriptions))

@@ -23,7 +23,7 @@ func init() {
 			sub := subscribed(t, conn, topic, 1)
 			t.Check(sub.PacketID != 0, "packet identifier ≠ 0", "0", "SUBSCRIBE with packet identifier 0")
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 1, PacketID: 1})
-			conn.ExpectSkippingPings(c.Puback(1))
+			conn.Expect(c.Puback(1))
 			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-3.8.1-1", "MQTT-3.8.3-1", "MQTT-3.8.3-3", "MQTT-2.3.1-1"), ids("MQTT-3.8.1-1", "MQTT-3.8.3-1", "MQTT-3.8.3-2", "MQTT-2.2.1-3"))
@@ -39,7 +39,7 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m")})
-			un := conn.ExpectSkippingPings(c.Type(codec.UNSUBSCRIBE).Where("one filter, the subscribed one", func(p codec.Packet) error {
+			un := conn.Expect(c.Type(codec.UNSUBSCRIBE).Where("one filter, the subscribed one", func(p codec.Packet) error {
 				u := p.(*codec.Unsubscribe)
 				if len(u.Filters) != 1 || u.Filters[0] != topic {
 					return wantString("filters", fmtFilters(u.Filters), fmtFilters([]string{topic}))

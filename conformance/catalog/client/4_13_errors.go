@@ -84,7 +84,7 @@ func init() {
 				return conn
 			},
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-				sub := conn.ExpectSkippingPings(c.Type(codec.SUBSCRIBE)).(*codec.Subscribe)
+				sub := conn.Expect(c.Type(codec.SUBSCRIBE)).(*codec.Subscribe)
 				b := enc(t, &codec.Suback{PacketID: sub.PacketID, ReasonCodes: []codec.ReasonCode{1}})
 				b[0] |= 0x01
 				return b, "SUBACK with fixed-header flags 0001"
@@ -96,7 +96,7 @@ func init() {
 				return conn
 			},
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-				pub := nextPublish(t, conn, c.Publish(t.Topic("pub"), []byte("m"), 1))
+				pub := conn.ExpectPublish(c.Publish(t.Topic("pub"), []byte("m"), 1))
 				b := enc(t, &codec.Puback{PacketID: pub.PacketID})
 				b[0] |= 0x02
 				return b, "PUBACK with fixed-header flags 0010"
@@ -104,7 +104,7 @@ func init() {
 		{id: "pubrel-reserved-flags", what: "a PUBREL with fixed-header flags 0000", versions: c.Both, s311: ids("MQTT-3.6.1-1", "MQTT-2.2.2-2"), setup: subscriber,
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				conn.Send(&codec.Publish{Topic: t.Topic("sub"), Payload: []byte("m"), QoS: 2, PacketID: 3})
-				conn.ExpectSkippingPings(c.Pubrec(3))
+				conn.Expect(c.Pubrec(3))
 				b := enc(t, &codec.Pubrel{PacketID: 3})
 				b[0] &^= 0x02
 				return b, "PUBREL with fixed-header flags 0000"
@@ -152,7 +152,7 @@ func init() {
 			},
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				conn.Send(&codec.Publish{Topic: t.Topic("sub"), Payload: []byte("1"), QoS: 2, PacketID: 1})
-				conn.ExpectSkippingPings(c.Pubrec(1))
+				conn.Expect(c.Pubrec(1))
 				return enc(t, &codec.Publish{Topic: t.Topic("sub"), Payload: []byte("2"), QoS: 2, PacketID: 2}), "a second QoS 2 PUBLISH before the PUBREL of the first"
 			}, codes: rcs(codec.ReasonReceiveMaximumExceeded)},
 		{id: "unexpected-auth", what: "an AUTH although the client sent no Authentication Method", versions: c.V5,
@@ -197,7 +197,7 @@ func catalog311(v violation) {
 			conn := v.setup(t)
 			b, desc := v.packet(t, conn)
 			conn.SendRaw(b, desc)
-			closesOnError(t, conn)
+			conn.ExpectErrorClose()
 		},
 	}, append(ids("MQTT-4.8.0-1"), v.s311...), nil)
 }
@@ -216,7 +216,7 @@ func catalog5(v violation) {
 				codes = rcs(reasonFor(t, b))
 			}
 			conn.SendRaw(b, fmt.Sprintf("%s (a client should answer DISCONNECT %v)", desc, codes))
-			conn.ExpectClosedSkippingPings(c.WithDisconnect(codes...))
+			conn.ExpectClosed(c.WithDisconnect(codes...))
 		},
 	}, nil, ids("mqttspec-5.0-4.13.1-should-2"))
 }

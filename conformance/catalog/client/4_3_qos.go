@@ -26,7 +26,7 @@ func init() {
 			conn, _ := connected(t, "")
 			// The codec refuses packet identifier 0 (and, on 5.0, a Subscription Identifier
 			// from a client) as a malformed packet.
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1).Where("packet identifier ≠ 0", nonZeroID))
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1).Where("packet identifier ≠ 0", nonZeroID))
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -41,8 +41,8 @@ func init() {
 			topic := t.Topic("q1wait")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1})
 			conn, _ := connected(t, "")
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
-			conn.ExpectNothingButPings(1500 * time.Millisecond)
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
+			conn.ExpectNothing(1500 * time.Millisecond)
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -57,10 +57,10 @@ func init() {
 			topic := t.Topic("q2")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
 			conn, _ := connected(t, "")
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).Where("packet identifier ≠ 0", nonZeroID))
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2).Where("packet identifier ≠ 0", nonZeroID))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
 			// The codec checks the PUBREL's fixed-header flags and reason code.
-			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
+			conn.Expect(c.Pubrel(pub.PacketID))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -76,10 +76,10 @@ func init() {
 			topic := t.Topic("q2wait")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
 			conn, _ := connected(t, "")
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
-			conn.ExpectNothingButPings(1500 * time.Millisecond)
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
+			conn.ExpectNothing(1500 * time.Millisecond)
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
+			conn.Expect(c.Pubrel(pub.PacketID))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -94,10 +94,10 @@ func init() {
 			topic := t.Topic("q2comp")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
 			conn, _ := connected(t, "")
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
-			conn.ExpectNothingButPings(1500 * time.Millisecond)
+			conn.Expect(c.Pubrel(pub.PacketID))
+			conn.ExpectNothing(1500 * time.Millisecond)
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -114,10 +114,10 @@ func init() {
 			props.SetMessageExpiry(1)
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, PublishProps: &props})
 			conn, _ := connected(t, "")
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2).HasProp(codec.PropMessageExpiry))
-			conn.ExpectNothingButPings(2 * time.Second)
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2).HasProp(codec.PropMessageExpiry))
+			conn.ExpectNothing(2 * time.Second)
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
+			conn.Expect(c.Pubrel(pub.PacketID))
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
@@ -132,7 +132,7 @@ func init() {
 			topic := t.Topic("q2err")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
 			conn, _ := connected(t, "")
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
 			leaves(t, conn)
 		},
@@ -170,7 +170,7 @@ func init() {
 			topic := t.Topic("ids2")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 2})
 			conn, _ := connected(t, "")
-			first := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
+			first := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
 			// A client that pipelines sends the second PUBLISH at once; hold the PUBREC until
 			// it came, or until it is clear the client waits for the first flow to end.
 			var second *codec.Publish
@@ -180,7 +180,7 @@ func init() {
 				t.Failf("the second PUBLISH", "connection closed", "the client closed the connection")
 			}
 			conn.Send(&codec.Pubrec{PacketID: first.PacketID})
-			conn.ExpectSkippingPings(c.Pubrel(first.PacketID))
+			conn.Expect(c.Pubrel(first.PacketID))
 			if second == nil {
 				// Not sent yet: it may come now, while the PUBREL awaits its PUBCOMP.
 				p, closed := conn.Next(time.Second)
@@ -194,7 +194,7 @@ func init() {
 				"the second PUBLISH reuses identifier %d while its PUBREL awaits PUBCOMP", id2)
 			conn.Send(&codec.Pubcomp{PacketID: first.PacketID})
 			conn.Send(&codec.Pubrec{PacketID: id2})
-			conn.ExpectSkippingPings(c.Pubrel(id2))
+			conn.Expect(c.Pubrel(id2))
 			conn.Send(&codec.Pubcomp{PacketID: id2})
 			leaves(t, conn)
 		},
@@ -228,7 +228,7 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 1, PacketID: 4242})
-			conn.ExpectSkippingPings(c.Puback(4242))
+			conn.Expect(c.Puback(4242))
 			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-3.3.4-1", "MQTT-4.3.2-2", "MQTT-2.3.1-6", "MQTT-4.5.0-2"), ids("MQTT-3.3.4-1", "MQTT-4.3.2-4", "MQTT-2.2.1-5", "MQTT-4.5.0-2", "MQTT-3.4.2-1"))
@@ -244,9 +244,9 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 777})
-			conn.ExpectSkippingPings(c.Pubrec(777))
+			conn.Expect(c.Pubrec(777))
 			conn.Send(&codec.Pubrel{PacketID: 777})
-			conn.ExpectSkippingPings(c.Pubcomp(777))
+			conn.Expect(c.Pubcomp(777))
 			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-3.3.4-1", "MQTT-4.3.3-2", "MQTT-2.3.1-6", "MQTT-4.5.0-2"),
@@ -263,7 +263,7 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: t.Topic("elsewhere"), Payload: []byte("stray"), QoS: 1, PacketID: 11})
-			conn.ExpectSkippingPings(c.Puback(11))
+			conn.Expect(c.Puback(11))
 			// Whether the client counts the stray message towards the one it waits for is its
 			// business: the case ends here.
 		},
@@ -280,9 +280,9 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 1)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 1, PacketID: 7})
-			conn.ExpectSkippingPings(c.Puback(7))
+			conn.Expect(c.Puback(7))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("two"), QoS: 1, PacketID: 7, Dup: true})
-			conn.ExpectSkippingPings(c.Puback(7))
+			conn.Expect(c.Puback(7))
 			// The client leaves after its third message only if it counted the second.
 			lastMessage(t, conn, topic)
 		},
@@ -299,14 +299,14 @@ func init() {
 			conn, _ := connected(t, "")
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 2, PacketID: 5})
-			conn.ExpectSkippingPings(c.Pubrec(5))
+			conn.Expect(c.Pubrec(5))
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("one"), QoS: 2, PacketID: 5, Dup: true})
-			conn.ExpectSkippingPings(c.Pubrec(5))
+			conn.Expect(c.Pubrec(5))
 			conn.Send(&codec.Pubrel{PacketID: 5})
-			conn.ExpectSkippingPings(c.Pubcomp(5))
+			conn.Expect(c.Pubcomp(5))
 			// One message so far: a client that delivered the duplicate would now have its two
 			// messages and leave.
-			conn.ExpectNothingButPings(time.Second)
+			conn.ExpectNothing(time.Second)
 			lastMessage(t, conn, topic)
 		},
 	}, ids("MQTT-4.3.3-2"), ids("MQTT-4.3.3-10"))
@@ -323,9 +323,9 @@ func init() {
 			subscribed(t, conn, topic, 2)
 			for _, m := range []string{"one", "two"} {
 				conn.Send(&codec.Publish{Topic: topic, Payload: []byte(m), QoS: 2, PacketID: 9})
-				conn.ExpectSkippingPings(c.Pubrec(9))
+				conn.Expect(c.Pubrec(9))
 				conn.Send(&codec.Pubrel{PacketID: 9})
-				conn.ExpectSkippingPings(c.Pubcomp(9))
+				conn.Expect(c.Pubcomp(9))
 			}
 			// The third message: a client that took "two" for a duplicate is still waiting.
 			lastMessage(t, conn, topic)
@@ -345,10 +345,10 @@ func init() {
 			p := &codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 31}
 			p.Properties.SetMessageExpiry(1)
 			conn.Send(p)
-			conn.ExpectSkippingPings(c.Pubrec(31))
+			conn.Expect(c.Pubrec(31))
 			t.Sleep(1500 * time.Millisecond)
 			conn.Send(&codec.Pubrel{PacketID: 31})
-			conn.ExpectSkippingPings(c.Pubcomp(31))
+			conn.Expect(c.Pubcomp(31))
 			lastMessage(t, conn, topic)
 		},
 	}, nil, ids("MQTT-4.3.3-13"))
@@ -373,9 +373,6 @@ func inFlight(t *c.T, conn *c.Conn, m c.Matcher, n int) []*codec.Publish {
 			t.Failf(m.String(), "connection closed", "[%s] expected PUBLISH %d of %d, the client closed the connection", conn.Label, len(out)+1, n)
 		case p == nil:
 			t.Skipf("the client keeps %d message(s) in flight, not %d: the claim needs them in flight together", len(out), n)
-		case p.Type() == codec.PINGREQ:
-			conn.Send(&codec.Pingresp{})
-			continue
 		}
 		if err := m.Match(p); err != nil {
 			t.Failf(m.String(), p.String(), "[%s] expected %s, got %s: %v", conn.Label, m, p, err)

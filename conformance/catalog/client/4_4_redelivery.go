@@ -25,10 +25,10 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
 			conn.Close()
 			conn2 := resumed(t, cp)
-			nextPublish(t, conn2, c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
+			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
 			conn2.Send(&codec.Puback{PacketID: pub.PacketID})
 			leaves(t, conn2)
 		},
@@ -46,12 +46,12 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
 			conn.Close()
 			conn2 := resumed(t, cp)
-			nextPublish(t, conn2, c.Publish(topic, []byte("m"), 2).Dup(true).ID(pub.PacketID))
+			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 2).Dup(true).ID(pub.PacketID))
 			conn2.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn2.ExpectSkippingPings(c.Pubrel(pub.PacketID))
+			conn2.Expect(c.Pubrel(pub.PacketID))
 			conn2.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn2)
 		},
@@ -68,12 +68,12 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			pub := nextPublish(t, conn, c.Publish(topic, []byte("m"), 2))
+			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn.ExpectSkippingPings(c.Pubrel(pub.PacketID))
+			conn.Expect(c.Pubrel(pub.PacketID))
 			conn.Close()
 			conn2 := resumed(t, cp)
-			conn2.ExpectSkippingPings(c.Pubrel(pub.PacketID))
+			conn2.Expect(c.Pubrel(pub.PacketID))
 			conn2.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn2)
 		},
@@ -94,7 +94,7 @@ func init() {
 			conn.Close()
 			conn2 := resumed(t, cp)
 			for _, p := range pubs {
-				nextPublish(t, conn2, c.Publish(topic, []byte("m"), 1).Dup(true).ID(p.PacketID))
+				conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(p.PacketID))
 			}
 			for _, p := range pubs {
 				conn2.Send(&codec.Puback{PacketID: p.PacketID})
@@ -114,13 +114,13 @@ func init() {
 			conn, cp := accept(t, "first")
 			persistent(t, cp)
 			connack(t, conn, false, nil)
-			first := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
+			first := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
 			conn.Send(&codec.Puback{PacketID: first.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
-			second := nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
+			second := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
 			conn.Close()
 			conn2 := resumed(t, cp)
 			// Only the second comes again: the first was acknowledged, with an error.
-			nextPublish(t, conn2, c.Publish(topic, []byte("m"), 1).Dup(true).ID(second.PacketID))
+			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(second.PacketID))
 			conn2.Send(&codec.Puback{PacketID: second.PacketID})
 			leaves(t, conn2)
 		},
@@ -137,7 +137,7 @@ func init() {
 			conn, cp := accept(t, "first")
 			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
 			connack(t, conn, false, nil)
-			nextPublish(t, conn, c.Publish(topic, []byte("m"), 1))
+			conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
 			conn.Close()
 			conn2, cp2 := accept(t, "second")
 			if !t.V5() {
@@ -146,7 +146,7 @@ func init() {
 				t.Check(cp2.CleanStart, "CleanSession 1", "CleanSession 0", "the reconnecting client asks for the session it started clean: %s", cp2)
 			}
 			connack(t, conn2, false, nil)
-			idle(t, conn2, 2*time.Second, true)
+			quietOrLeaves(t, conn2, 2*time.Second)
 		},
 	}, ids("MQTT-3.1.2-6"), ids("MQTT-3.1.2-4"))
 
@@ -165,12 +165,12 @@ func init() {
 			connack(t, conn, false, nil)
 			subscribed(t, conn, topic, 2)
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 2, PacketID: 61})
-			conn.ExpectSkippingPings(c.Pubrec(61))
+			conn.Expect(c.Pubrec(61))
 			conn.Close()
 			conn2 := resumed(t, cp)
 			afterResume(t, conn2)
 			conn2.Send(&codec.Pubrel{PacketID: 61})
-			conn2.ExpectSkippingPings(c.Pubcomp(61))
+			conn2.Expect(c.Pubcomp(61))
 			conn2.Send(&codec.Publish{Topic: topic, Payload: []byte("two")})
 			leaves(t, conn2)
 		},

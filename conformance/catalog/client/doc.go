@@ -4,9 +4,10 @@
 // package registers its cases with package catalog.
 //
 // A case starts the client through the run's driver (t.StartClient with a conformance.Action),
-// accepts its connection (t.AcceptOrExit where the client may refuse before connecting),
-// answers PINGREQ wherever it comes (Conn.ExpectSkippingPings and its siblings), answers with
-// chosen packets — normal, withheld, delayed, duplicated or malformed — and asserts
-// exact fields of what the client sends. Waits are short (keep alive 1 s where timing matters)
-// and every case has its own listener, so cases run in parallel.
+// accepts its connection (t.AcceptOrExit where the client may refuse before connecting), answers
+// with chosen packets — normal, withheld, delayed, duplicated or malformed — and asserts exact
+// fields of what the client sends. The scripted broker answers the client's PINGREQs itself once
+// it has accepted the connection, so a case expects only what it is about; the keep alive cases
+// switch that off (Conn.AnswerPings) to see the PINGREQs. Waits are short (keep alive 1 s where
+// timing matters) and every case has its own listener, so cases run in parallel.
 package client

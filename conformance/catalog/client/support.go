@@ -76,43 +76,15 @@ func connected(t *c.T, label string) (*c.Conn, *codec.Connect) {
 // leaves expects the client to end the connection normally: a DISCONNECT (5.0: reason 0x00 Normal
 // disconnection), then the close with nothing after it (MQTT-3.14.4-1, MQTT-3.14.4-2).
 func leaves(t *c.T, conn *c.Conn) {
-	conn.ExpectSkippingPings(c.Disconnect(codec.ReasonSuccess))
+	conn.Expect(c.Disconnect(codec.ReasonSuccess))
 	conn.ExpectClosed()
 }
 
 // leavesAfter is leaves for a client that stays connected for another d (an OpConnect's
 // Duration minus what has passed): the DISCONNECT may come up to d plus the step timeout later.
 func leavesAfter(t *c.T, conn *c.Conn, d time.Duration) {
-	conn.ExpectWithinSkippingPings(max(d, 0)+t.Timeouts.Step, c.Disconnect(codec.ReasonSuccess))
+	conn.ExpectWithin(max(d, 0)+t.Timeouts.Step, c.Disconnect(codec.ReasonSuccess))
 	conn.ExpectClosed()
-}
-
-// nextPublish is Conn.ExpectSkippingPings for a PUBLISH matcher.
-func nextPublish(t *c.T, conn *c.Conn, m c.Matcher) *codec.Publish {
-	pub, _ := conn.ExpectSkippingPings(m).(*codec.Publish)
-	return pub
-}
-
-// errorCodes are the DISCONNECT reason codes a client may send before closing on an error: any
-// failure code (0x80 and above). A DISCONNECT 0x00 or 0x04 would be a normal end.
-func errorCodes() []codec.ReasonCode {
-	var out []codec.ReasonCode
-	for rc := 0x80; rc <= 0xFF; rc++ {
-		if codec.ReasonCode(rc).ValidFor(codec.DISCONNECT) {
-			out = append(out, codec.ReasonCode(rc))
-		}
-	}
-	return out
-}
-
-// closesOnError expects the client to close the connection because of what the case sent: on 5.0
-// a DISCONNECT with one of codes (default: any failure code) may come first; on 3.1.1 the client
-// just closes (a DISCONNECT there is a normal end that would discard the Will).
-func closesOnError(t *c.T, conn *c.Conn, codes ...codec.ReasonCode) {
-	if len(codes) == 0 {
-		codes = errorCodes()
-	}
-	conn.ExpectClosedSkippingPings(c.OrDisconnect(codes...))
 }
 
 // startOrRefuse starts the client on an action it may refuse before connecting (an invalid
@@ -142,37 +114,20 @@ func pingWindow(ka uint16) time.Duration {
 	return time.Duration(ka)*time.Second + 700*time.Millisecond
 }
 
-// idle checks that for d the client sends nothing but PINGREQ (each answered with PINGRESP). With
-// allowLeave the client may also end the connection, with or without a DISCONNECT (reason 0x00):
-// then idle returns true early. Anything else fails the case.
-func idle(t *c.T, conn *c.Conn, d time.Duration, allowLeave bool) bool {
-	deadline := time.Now().Add(d)
-	want := "nothing but PINGREQ for " + d.String()
-	if allowLeave {
-		want += ", or a normal end of the connection"
+// quietOrLeaves checks that for d the client sends nothing (the scripted broker answers its
+// PINGREQs), unless it ends the connection normally: a DISCONNECT 0x00 and the close, or just the
+// close. Anything else fails the case.
+func quietOrLeaves(t *c.T, conn *c.Conn, d time.Duration) {
+	p, closed := conn.Next(d)
+	switch {
+	case closed, p == nil:
+		return
+	case c.Disconnect(codec.ReasonSuccess).Match(p) == nil:
+		conn.ExpectClosed()
+		return
 	}
-	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			return false
-		}
-		p, closed := conn.Next(left)
-		switch {
-		case closed && allowLeave:
-			return true
-		case closed:
-			t.Failf(want, "connection closed", "[%s] expected %s; the client closed the connection", conn.Label, want)
-		case p == nil:
-			return false
-		case p.Type() == codec.PINGREQ:
-			conn.Send(&codec.Pingresp{})
-		case allowLeave && c.Disconnect(codec.ReasonSuccess).Match(p) == nil:
-			conn.ExpectClosed()
-			return true
-		default:
-			t.Failf(want, p.String(), "[%s] expected %s, got %s", conn.Label, want, p)
-		}
-	}
+	want := "nothing for " + d.String() + ", or a normal end of the connection"
+	t.Failf(want, p.String(), "[%s] expected %s, got %s", conn.Label, want, p)
 }
 
 func wantString(what, got, want string) error {
@@ -206,7 +161,7 @@ func is(t *c.T, conn *c.Conn, p codec.Packet, m c.Matcher) *codec.Publish {
 
 // afterResume lets a client that subscribes again on every connection do so: it answers the
 // SUBSCRIBE packets that arrive within half a second of the CONNACK (re-subscribing on a resumed
-// session is allowed) and fails on anything else but PINGREQ.
+// session is allowed) and fails on anything else.
 func afterResume(t *c.T, conn *c.Conn) {
 	deadline := time.Now().Add(500 * time.Millisecond)
 	for {
@@ -223,8 +178,6 @@ func afterResume(t *c.T, conn *c.Conn) {
 				codes[i] = codec.ReasonCode(sub.QoS)
 			}
 			conn.Send(&codec.Suback{PacketID: s.PacketID, ReasonCodes: codes})
-		case p.Type() == codec.PINGREQ:
-			conn.Send(&codec.Pingresp{})
 		default:
 			t.Failf("SUBSCRIBE or nothing", p.String(), "[%s] unexpected %s right after the resumed CONNACK", conn.Label, p)
 		}
