@@ -95,13 +95,24 @@ func (a *pingAnswerer) answer(raw []byte) bool {
 
 // Write implements net.Conn, noticing the CONNACK that accepts the connection.
 func (a *pingAnswerer) Write(b []byte) (int, error) {
-	if !a.accepted.Load() && len(b) > 0 && codec.PacketType(b[0]>>4) == codec.CONNACK {
-		p, _, err := codec.DecodeWith(codec.Options{Version: a.c.Version(), Sender: codec.SideServer}, b, nil)
-		if ack, ok := p.(*codec.Connack); ok && err == nil && ack.ReasonCode == codec.ReasonSuccess {
-			a.accepted.Store(true)
-		}
+	if !a.accepted.Load() && acceptsConnection(b) {
+		a.accepted.Store(true)
 	}
 	return a.Conn.Write(b)
+}
+
+// acceptsConnection reports whether b starts with a CONNACK whose reason code (3.1.1: return code)
+// is 0x00. Nothing else of it is checked: a case that accepts the connection with a malformed
+// CONNACK (reserved flags set) checks what the client makes of it, PINGREQs aside.
+func acceptsConnection(b []byte) bool {
+	if len(b) == 0 || codec.PacketType(b[0]>>4) != codec.CONNACK {
+		return false
+	}
+	i := 1 // the last byte of the Remaining Length, then the acknowledge flags, then the code
+	for i < len(b) && i < 4 && b[i]&0x80 != 0 {
+		i++
+	}
+	return i+2 < len(b) && b[i+2] == 0x00
 }
 
 // acceptConn makes an accepted network connection a Conn of the case, on which the scripted

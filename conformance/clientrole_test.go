@@ -504,3 +504,35 @@ func TestAnswerPingsOnlyOnAcceptedConnections(t *testing.T) {
 		t.Errorf("AnswerPings on a connection of the case's own: %s %q", res.Status, res.Message)
 	}
 }
+
+// TestAcceptsConnection checks which packets the scripted broker writes arm its PINGREQ answers.
+func TestAcceptsConnection(t *testing.T) {
+	enc := func(p codec.Packet, v codec.Version) []byte {
+		b, err := codec.Encode(p, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	big := &codec.Connack{}
+	big.Properties.SetReasonString(strings.Repeat("r", 200)) // a two-byte Remaining Length
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"3.1.1 accepted", enc(&codec.Connack{}, codec.V311), true},
+		{"3.1.1 refused", enc(&codec.Connack{ReasonCode: 5}, codec.V311), false},
+		{"5.0 accepted", enc(&codec.Connack{SessionPresent: true}, codec.V5), true},
+		{"5.0 refused", enc(&codec.Connack{ReasonCode: codec.ReasonNotAuthorized}, codec.V5), false},
+		{"5.0 accepted, long", enc(big, codec.V5), true},
+		{"reserved flags set", []byte{0x20, 0x02, 0x80, 0x00}, true},
+		{"truncated", []byte{0x20, 0x02, 0x00}, false},
+		{"not a CONNACK", enc(&codec.Pingresp{}, codec.V5), false},
+		{"nothing", nil, false},
+	} {
+		if got := acceptsConnection(tc.b); got != tc.want {
+			t.Errorf("%s (%x): %v, want %v", tc.name, tc.b, got, tc.want)
+		}
+	}
+}
