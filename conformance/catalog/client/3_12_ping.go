@@ -5,17 +5,19 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
 
 // Section 3.12 (with 3.1.2.10): keep alive — the client sends PINGREQ in time when it has nothing
 // else to send, using the server's Server Keep Alive when the CONNACK carries one.
 
 func init() {
-	register(c.Case{
-		ID:       "3.12/pingreq-within-keep-alive",
-		Title:    "an idle client sends PINGREQ within each keep alive period (1 s, or 5 s for clients that refuse less)",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.12/pingreq-within-keep-alive",
+		Title:      "an idle client sends PINGREQ within each keep alive period (1 s, or 5 s for clients that refuse less)",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-3.1.2-23", "5.0:MQTT-3.1.2-20"},
 		Run: func(t *c.T) {
 			ka := uint16(1)
 			a := c.Action{Op: c.OpConnect, KeepAlive: ka, Version: t.Version}
@@ -36,13 +38,14 @@ func init() {
 			pings(conn, 3, ka)
 			leavesAfter(t, conn, a.Duration-time.Since(started))
 		},
-	}, ids("MQTT-3.1.2-23"), ids("MQTT-3.1.2-20"))
+	})
 
-	register(c.Case{
-		ID:       "3.12/server-keep-alive",
-		Title:    "a client given Server Keep Alive 1 in CONNACK sends PINGREQ every second, whatever keep alive it asked for",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.12/server-keep-alive",
+		Title:      "a client given Server Keep Alive 1 in CONNACK sends PINGREQ every second, whatever keep alive it asked for",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.2-21", "MQTT-3.2.2-21"},
 		Run: func(t *c.T) {
 			a := c.Action{Op: c.OpConnect, Duration: 3*pingWindow(1) + 500*millis}
 			started := time.Now()
@@ -54,13 +57,14 @@ func init() {
 			pings(conn, 3, 1)
 			leavesAfter(t, conn, a.Duration-time.Since(started))
 		},
-	}, nil, ids("MQTT-3.1.2-21", "MQTT-3.2.2-21"))
+	})
 
-	register(c.Case{
-		ID:       "3.12/no-pingresp-closes",
-		Title:    "a client whose PINGREQ gets no PINGRESP closes the connection within a reasonable time (here: 3 keep alive periods)",
-		Versions: c.Both,
-		Level:    c.Should,
+	catalog.Client(c.Case{
+		ID:         "3.12/no-pingresp-closes",
+		Title:      "a client whose PINGREQ gets no PINGRESP closes the connection within a reasonable time (here: 3 keep alive periods)",
+		Versions:   c.Both,
+		Level:      c.Should,
+		Statements: []string{"3.1.1:mqttspec-3.1.1-3.1.2-should-1", "5.0:mqttspec-5.0-3.1.2-should-1"},
 		Run: func(t *c.T) {
 			ka := uint16(1)
 			a := c.Action{Op: c.OpConnect, KeepAlive: ka, Duration: 20 * time.Second, Version: t.Version}
@@ -93,19 +97,5 @@ func init() {
 				}
 			}
 		},
-	}, ids("mqttspec-3.1.1-3.1.2-should-1"), ids("mqttspec-5.0-3.1.2-should-1"))
-}
-
-// pings expects n PINGREQs, each within pingWindow(ka) of the previous, and answers them. The
-// case has switched answering off (Conn.AnswerPings) before the first could come; pings switches
-// it on again as soon as the last one has arrived — the client's next PINGREQ is a keep alive
-// away — so that the scripted broker answers those that come while the case checks the rest.
-func pings(conn *c.Conn, n int, ka uint16) {
-	for i := range n {
-		conn.ExpectWithin(pingWindow(ka), c.Type(codec.PINGREQ))
-		if i == n-1 {
-			conn.AnswerPings(true)
-		}
-		conn.Send(&codec.Pingresp{})
-	}
+	})
 }

@@ -5,17 +5,19 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
 
 // Section 3.15 and 4.12: AUTH and enhanced authentication (the exchange before the CONNACK is
 // checked in 3_1_connect.go).
 
 func init() {
-	register(c.Case{
-		ID:       "3.15/auth-without-method",
-		Title:    "a client that sent no Authentication Method does not answer an AUTH from the server with AUTH",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.15/auth-without-method",
+		Title:      "a client that sent no Authentication Method does not answer an AUTH from the server with AUTH",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.12.0-7"},
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second})
 			conn, cp := connected(t, "")
@@ -36,13 +38,14 @@ func init() {
 				t.Failf("no AUTH", p.String(), "unexpected %s", p)
 			}
 		},
-	}, nil, ids("MQTT-4.12.0-7"))
+	})
 
-	register(c.Case{
-		ID:       "3.15/auth-reserved-flags",
-		Title:    "an AUTH with a reserved fixed-header bit set is a malformed packet: the client closes (DISCONNECT 0x81 allowed first)",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.15/auth-reserved-flags",
+		Title:      "an AUTH with a reserved fixed-header bit set is a malformed packet: the client closes (DISCONNECT 0x81 allowed first)",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.15.1-1"},
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second, AuthMethod: "MQTTSPEC-ECHO"})
 			conn, cp := accept(t, "")
@@ -56,5 +59,5 @@ func init() {
 			conn.SendRaw(b, "AUTH 0x18 with fixed-header flags 0010")
 			conn.ExpectErrorClose(codec.ReasonMalformedPacket)
 		},
-	}, nil, ids("MQTT-3.15.1-1"))
+	})
 }

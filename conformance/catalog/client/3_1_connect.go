@@ -6,17 +6,19 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
 
 // Section 3.1: the CONNECT the client sends — first packet, protocol name and level, connect
 // flags, the payload fields in order, will and credentials, the client identifier.
 
 func init() {
-	register(c.Case{
-		ID:       "3.1/first-packet-connect",
-		Title:    "the first packet on a new connection is CONNECT, naming protocol MQTT at the case's level",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/first-packet-connect",
+		Title:      "the first packet on a new connection is CONNECT, naming protocol MQTT at the case's level",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.0-1", "3.1.1:MQTT-7.1.2-1", "5.0:MQTT-4.2.0-1"},
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpConnect})
 			// AcceptConnect fails the case unless the first packet is a well-formed CONNECT.
@@ -25,13 +27,14 @@ func init() {
 			connack(t, conn, false, nil)
 			leaves(t, conn)
 		},
-	}, ids("MQTT-3.1.0-1", "MQTT-7.1.2-1"), ids("MQTT-3.1.0-1", "MQTT-4.2.0-1"))
+	})
 
-	register(c.Case{
-		ID:       "3.1/protocol-name-mqtt",
-		Title:    "the CONNECT's protocol name is the UTF-8 string \"MQTT\" and its level 5",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/protocol-name-mqtt",
+		Title:      "the CONNECT's protocol name is the UTF-8 string \"MQTT\" and its level 5",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.2-1"},
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpConnect})
 			conn, cp := accept(t, "")
@@ -40,13 +43,14 @@ func init() {
 			connack(t, conn, false, nil)
 			leaves(t, conn)
 		},
-	}, nil, ids("MQTT-3.1.2-1"))
+	})
 
-	register(c.Case{
-		ID:       "3.1/client-id-first",
-		Title:    "the client identifier it was given is the first field of the CONNECT payload, as a UTF-8 string",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/client-id-first",
+		Title:      "the client identifier it was given is the first field of the CONNECT payload, as a UTF-8 string",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.3-1", "MQTT-3.1.3-3", "MQTT-3.1.3-4"},
 		Run: func(t *c.T) {
 			id := t.ClientID()
 			t.StartClient(c.Action{Op: c.OpConnect, ClientID: id})
@@ -57,13 +61,14 @@ func init() {
 			connack(t, conn, false, nil)
 			leaves(t, conn)
 		},
-	}, ids("MQTT-3.1.3-1", "MQTT-3.1.3-3", "MQTT-3.1.3-4"), ids("MQTT-3.1.3-1", "MQTT-3.1.3-3", "MQTT-3.1.3-4"))
+	})
 
-	register(c.Case{
-		ID:       "3.1/no-will",
-		Title:    "without a Will the CONNECT has Will Flag 0, Will QoS 0, Will Retain 0 and no will fields",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/no-will",
+		Title:      "without a Will the CONNECT has Will Flag 0, Will QoS 0, Will Retain 0 and no will fields",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.2-11", "MQTT-3.1.2-13", "3.1.1:MQTT-3.1.2-15"},
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpConnect})
 			conn, cp := accept(t, "")
@@ -72,13 +77,14 @@ func init() {
 			connack(t, conn, false, nil)
 			leaves(t, conn)
 		},
-	}, ids("MQTT-3.1.2-11", "MQTT-3.1.2-13", "MQTT-3.1.2-15"), ids("MQTT-3.1.2-11", "MQTT-3.1.2-13"))
+	})
 
-	register(c.Case{
-		ID:       "3.1/no-credentials",
-		Title:    "without credentials the CONNECT has User Name Flag 0 and Password Flag 0 and no such fields",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/no-credentials",
+		Title:      "without credentials the CONNECT has User Name Flag 0 and Password Flag 0 and no such fields",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.2-18", "3.1.1:MQTT-3.1.2-20", "3.1.1:MQTT-3.1.2-22", "5.0:MQTT-3.1.2-16"},
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpConnect})
 			conn, cp := accept(t, "")
@@ -87,13 +93,14 @@ func init() {
 			connack(t, conn, false, nil)
 			leaves(t, conn)
 		},
-	}, ids("MQTT-3.1.2-18", "MQTT-3.1.2-20", "MQTT-3.1.2-22"), ids("MQTT-3.1.2-16", "MQTT-3.1.2-18"))
+	})
 
-	register(c.Case{
-		ID:       "3.1/will-fields",
-		Title:    "a Will sets Will Flag 1 and puts its topic and payload, with its QoS and RETAIN, in the CONNECT",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/will-fields",
+		Title:      "a Will sets Will Flag 1 and puts its topic and payload, with its QoS and RETAIN, in the CONNECT",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.2-9", "3.1.1:MQTT-3.1.2-14", "MQTT-3.1.3-1", "3.1.1:MQTT-3.1.3-10", "5.0:MQTT-3.1.2-12", "5.0:MQTT-3.1.3-11"},
 		Run: func(t *c.T) {
 			w := &c.Will{Topic: t.Topic("will/é"), Payload: []byte("gone"), QoS: 1, Retain: true}
 			t.StartClient(c.Action{Op: c.OpConnect, Will: w})
@@ -106,13 +113,14 @@ func init() {
 			connack(t, conn, false, nil)
 			leaves(t, conn)
 		},
-	}, ids("MQTT-3.1.2-9", "MQTT-3.1.2-14", "MQTT-3.1.3-1", "MQTT-3.1.3-10"), ids("MQTT-3.1.2-9", "MQTT-3.1.2-12", "MQTT-3.1.3-1", "MQTT-3.1.3-11"))
+	})
 
-	register(c.Case{
-		ID:       "3.1/will-properties",
-		Title:    "a 5.0 Will's properties (Will Delay Interval, Message Expiry, Content Type, Response Topic, Correlation Data, User Property) go in the CONNECT as given",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/will-properties",
+		Title:      "a 5.0 Will's properties (Will Delay Interval, Message Expiry, Content Type, Response Topic, Correlation Data, User Property) go in the CONNECT as given",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.2-9", "MQTT-3.1.3-11"},
 		Run: func(t *c.T) {
 			var props codec.Properties
 			props.SetWillDelay(30).SetMessageExpiry(60).SetContentType("text/plain; charset=ü").SetResponseTopic(t.Topic("reply")).
@@ -133,13 +141,14 @@ func init() {
 			connack(t, conn, false, nil)
 			leaves(t, conn)
 		},
-	}, nil, ids("MQTT-3.1.2-9", "MQTT-3.1.3-11"))
+	})
 
-	register(c.Case{
-		ID:       "3.1/credentials",
-		Title:    "a user name and password set both flags and appear, in that order, in the CONNECT payload",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/credentials",
+		Title:      "a user name and password set both flags and appear, in that order, in the CONNECT payload",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.2-19", "3.1.1:MQTT-3.1.2-21", "3.1.1:MQTT-3.1.3-11", "5.0:MQTT-3.1.2-17", "5.0:MQTT-3.1.3-12"},
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpConnect, Username: "user-ü", Password: []byte("secret")})
 			conn, cp := accept(t, "")
@@ -149,13 +158,14 @@ func init() {
 			connack(t, conn, false, nil)
 			leaves(t, conn)
 		},
-	}, ids("MQTT-3.1.2-19", "MQTT-3.1.2-21", "MQTT-3.1.3-11"), ids("MQTT-3.1.2-17", "MQTT-3.1.2-19", "MQTT-3.1.3-12"))
+	})
 
-	register(c.Case{
-		ID:       "3.1/password-needs-user-name",
-		Title:    "asked for a password without a user name, the client does not send Password Flag 1 with User Name Flag 0",
-		Versions: c.V311,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/password-needs-user-name",
+		Title:      "asked for a password without a user name, the client does not send Password Flag 1 with User Name Flag 0",
+		Versions:   c.V311,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.2-22"},
 		Run: func(t *c.T) {
 			conn, cp := startOrRefuse(t, c.Action{Op: c.OpConnect, Password: []byte("secret")}, true)
 			if conn == nil {
@@ -166,13 +176,14 @@ func init() {
 			t.Check(!cp.PasswordFlag || cp.UsernameFlag, "Password Flag 0 or User Name Flag 1", cp.String(), "CONNECT has a password without a user name: %s", cp)
 			leaves(t, conn)
 		},
-	}, ids("MQTT-3.1.2-22"), nil)
+	})
 
-	register(c.Case{
-		ID:       "3.1/empty-client-id-needs-clean-session",
-		Title:    "asked for a zero-length client identifier and a persistent session, the client never sends that identifier with CleanSession 0",
-		Versions: c.V311,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/empty-client-id-needs-clean-session",
+		Title:      "asked for a zero-length client identifier and a persistent session, the client never sends that identifier with CleanSession 0",
+		Versions:   c.V311,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.3-7"},
 		Run: func(t *c.T) {
 			conn, cp := startOrRefuse(t, c.Action{Op: c.OpConnect, KeepSession: true, EmptyClientID: true}, true)
 			if conn == nil {
@@ -182,13 +193,14 @@ func init() {
 				"CONNECT has a zero-length ClientId with CleanSession 0: %s", cp)
 			leaves(t, conn)
 		},
-	}, ids("MQTT-3.1.3-7"), nil)
+	})
 
-	register(c.Case{
-		ID:       "3.1/auth-before-connack",
-		Title:    "with an Authentication Method the client sends only AUTH (0x18, same method) or DISCONNECT before the CONNACK",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.1/auth-before-connack",
+		Title:      "with an Authentication Method the client sends only AUTH (0x18, same method) or DISCONNECT before the CONNACK",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.2-30", "MQTT-4.12.0-3", "MQTT-4.12.0-5", "MQTT-3.15.2-1"},
 		Run: func(t *c.T) {
 			a := c.Action{Op: c.OpPublish, Topic: t.Topic("auth"), Message: []byte("m"),
 				AuthMethod: "MQTTSPEC-ECHO", AuthData: []byte("hello"), AuthAnswer: c.AuthEcho}
@@ -210,5 +222,5 @@ func init() {
 			conn.ExpectPublish(c.Publish(a.Topic, a.Message, 0))
 			leaves(t, conn)
 		},
-	}, nil, ids("MQTT-3.1.2-30", "MQTT-4.12.0-3", "MQTT-4.12.0-5", "MQTT-3.15.2-1"))
+	})
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
 
 // Section 3.2: how the client treats the CONNACK — refusals and redirections, Session Present,
@@ -19,15 +20,16 @@ func init() {
 		code     codec.ReasonCode
 		ref      string
 	}{
-		{"refused-connack-closes", "a refusing CONNACK (0x87 Not authorized)", codec.ReasonNotAuthorized, ""},
-		{"use-another-server-closes", "CONNACK 0x9C (Use another server) with a Server Reference", codec.ReasonUseAnotherServer, "127.0.0.1:1"},
-		{"server-moved-closes", "CONNACK 0x9D (Server moved) with a Server Reference", codec.ReasonServerMoved, "127.0.0.1:1"},
+		{"3.2/refused-connack-closes", "a refusing CONNACK (0x87 Not authorized)", codec.ReasonNotAuthorized, ""},
+		{"3.2/use-another-server-closes", "CONNACK 0x9C (Use another server) with a Server Reference", codec.ReasonUseAnotherServer, "127.0.0.1:1"},
+		{"3.2/server-moved-closes", "CONNACK 0x9D (Server moved) with a Server Reference", codec.ReasonServerMoved, "127.0.0.1:1"},
 	} {
-		register(c.Case{
-			ID:       "3.2/" + r.id,
-			Title:    "after " + r.what + " the client closes the connection and sends nothing more on it",
-			Versions: c.V5,
-			Level:    c.Must,
+		catalog.Client(c.Case{
+			ID:         r.id,
+			Title:      "after " + r.what + " the client closes the connection and sends nothing more on it",
+			Versions:   c.V5,
+			Level:      c.Must,
+			Statements: []string{"MQTT-4.13.2-1"},
 			Run: func(t *c.T) {
 				t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("refused"), Message: []byte("m")})
 				conn, _ := accept(t, "")
@@ -38,14 +40,15 @@ func init() {
 				conn.Send(ack)
 				conn.ExpectClosed()
 			},
-		}, nil, ids("MQTT-4.13.2-1"))
+		})
 	}
 
-	register(c.Case{
-		ID:       "3.2/session-present-without-session",
-		Title:    "a client that started clean and gets Session Present 1 closes the connection",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/session-present-without-session",
+		Title:      "a client that started clean and gets Session Present 1 closes the connection",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.2.2-4"},
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("sp"), Message: []byte("m")})
 			conn, cp := accept(t, "")
@@ -53,13 +56,14 @@ func init() {
 			connack(t, conn, true, nil)
 			conn.ExpectErrorClose(codec.ReasonProtocolError)
 		},
-	}, nil, ids("MQTT-3.2.2-4"))
+	})
 
-	register(c.Case{
-		ID:       "3.2/session-present-0-discards-session",
-		Title:    "a client whose resumed session the server lost (Session Present 0) does not resend the messages of that session",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/session-present-0-discards-session",
+		Title:      "a client whose resumed session the server lost (Session Present 0) does not resend the messages of that session",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.2.2-5"},
 		Run: func(t *c.T) {
 			topic := t.Topic("lost")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, KeepSession: true, Reconnect: true})
@@ -75,13 +79,14 @@ func init() {
 			// would be the application's business; this client publishes once). It may leave.
 			quietOrLeaves(t, conn2, 2*time.Second)
 		},
-	}, nil, ids("MQTT-3.2.2-5"))
+	})
 
-	register(c.Case{
-		ID:       "3.2/maximum-qos",
-		Title:    "told Maximum QoS 0, a client asked to publish at QoS 1 sends no QoS 1 PUBLISH",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/maximum-qos",
+		Title:      "told Maximum QoS 0, a client asked to publish at QoS 1 sends no QoS 1 PUBLISH",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.2.2-11"},
 		Run: func(t *c.T) {
 			topic := t.Topic("maxqos")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1})
@@ -94,13 +99,14 @@ func init() {
 			}
 			conn.ExpectClosed()
 		},
-	}, nil, ids("MQTT-3.2.2-11"))
+	})
 
-	register(c.Case{
-		ID:       "3.2/retain-not-available",
-		Title:    "told Retain Available 0, a client asked to publish a retained message sends no PUBLISH with RETAIN 1",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/retain-not-available",
+		Title:      "told Retain Available 0, a client asked to publish a retained message sends no PUBLISH with RETAIN 1",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.2.2-14"},
 		Run: func(t *c.T) {
 			topic := t.Topic("retain")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Retain: true})
@@ -112,13 +118,14 @@ func init() {
 			}
 			conn.ExpectClosed()
 		},
-	}, nil, ids("MQTT-3.2.2-14"))
+	})
 
-	register(c.Case{
-		ID:       "3.2/maximum-packet-size",
-		Title:    "told a Maximum Packet Size of 64, a client asked to publish a 100-byte payload does not send that PUBLISH",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/maximum-packet-size",
+		Title:      "told a Maximum Packet Size of 64, a client asked to publish a 100-byte payload does not send that PUBLISH",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.2.2-15"},
 		Run: func(t *c.T) {
 			topic := t.Topic("big")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte(strings.Repeat("x", 100))})
@@ -127,13 +134,14 @@ func init() {
 			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("at most 64 bytes", maxSize(codec.V5, 64)))
 			conn.ExpectClosed()
 		},
-	}, nil, ids("MQTT-3.2.2-15"))
+	})
 
-	register(c.Case{
-		ID:       "3.2/maximum-packet-size-acks",
-		Title:    "under a Maximum Packet Size just above its SUBSCRIBE, the client's PUBACK, PUBREC, PUBCOMP and DISCONNECT fit too",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/maximum-packet-size-acks",
+		Title:      "under a Maximum Packet Size just above its SUBSCRIBE, the client's PUBACK, PUBREC, PUBCOMP and DISCONNECT fit too",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.2.2-15", "MQTT-3.4.2-2", "MQTT-3.4.2-3", "MQTT-3.5.2-2", "MQTT-3.5.2-3", "MQTT-3.7.2-2", "MQTT-3.7.2-3", "MQTT-3.14.2-3", "MQTT-3.14.2-4"},
 		Run: func(t *c.T) {
 			topic := t.Topic("acks")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 3})
@@ -155,13 +163,14 @@ func init() {
 			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
 			conn.ExpectClosed()
 		},
-	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.4.2-2", "MQTT-3.4.2-3", "MQTT-3.5.2-2", "MQTT-3.5.2-3", "MQTT-3.7.2-2", "MQTT-3.7.2-3", "MQTT-3.14.2-3", "MQTT-3.14.2-4"))
+	})
 
-	register(c.Case{
-		ID:       "3.2/maximum-packet-size-pubrel",
-		Title:    "under a Maximum Packet Size just above its PUBLISH, the client's PUBREL fits too",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/maximum-packet-size-pubrel",
+		Title:      "under a Maximum Packet Size just above its PUBLISH, the client's PUBREL fits too",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.2.2-15", "MQTT-3.6.2-2", "MQTT-3.6.2-3"},
 		Run: func(t *c.T) {
 			topic := t.Topic("rel")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
@@ -176,13 +185,14 @@ func init() {
 			conn.Expect(c.Disconnect(codec.ReasonSuccess).Where("fits", fits))
 			conn.ExpectClosed()
 		},
-	}, nil, ids("MQTT-3.2.2-15", "MQTT-3.6.2-2", "MQTT-3.6.2-3"))
+	})
 
-	register(c.Case{
-		ID:       "3.2/topic-alias-maximum-absent",
-		Title:    "without a Topic Alias Maximum in CONNACK, the client's PUBLISH packets carry no Topic Alias",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/topic-alias-maximum-absent",
+		Title:      "without a Topic Alias Maximum in CONNACK, the client's PUBLISH packets carry no Topic Alias",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.2.2-18"},
 		Run: func(t *c.T) {
 			topic := t.Topic("noalias")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3})
@@ -192,13 +202,14 @@ func init() {
 			}
 			leaves(t, conn)
 		},
-	}, nil, ids("MQTT-3.2.2-18"))
+	})
 
-	register(c.Case{
-		ID:       "3.2/topic-alias-maximum",
-		Title:    "told Topic Alias Maximum 1, the client uses no Topic Alias but 1, and sends an empty topic only with an alias it set before",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/topic-alias-maximum",
+		Title:      "told Topic Alias Maximum 1, the client uses no Topic Alias but 1, and sends an empty topic only with an alias it set before",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.2.2-17", "MQTT-3.3.2-8", "MQTT-3.3.2-9"},
 		Run: func(t *c.T) {
 			topic := t.Topic("alias")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), Count: 3})
@@ -224,13 +235,14 @@ func init() {
 			}
 			leaves(t, conn)
 		},
-	}, nil, ids("MQTT-3.2.2-17", "MQTT-3.3.2-8", "MQTT-3.3.2-9"))
+	})
 
-	register(c.Case{
-		ID:       "3.2/assigned-client-id",
-		Title:    "a client that connected without an identifier resumes its session with the Assigned Client Identifier",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "3.2/assigned-client-id",
+		Title:      "a client that connected without an identifier resumes its session with the Assigned Client Identifier",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.1.3-2", "MQTT-4.4.0-1"},
 		Run: func(t *c.T) {
 			topic := t.Topic("assigned")
 			conn, cp := startOrRefuse(t, c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, KeepSession: true, Reconnect: true, EmptyClientID: true}, false)
@@ -249,23 +261,10 @@ func init() {
 			c.Equal(t, "ClientID of the reconnection", cp2.ClientID, assigned)
 			t.Check(!cp2.CleanStart, "Clean Start 0", "Clean Start 1", "the reconnecting client did not ask to resume its session: %s", cp2)
 			connack(t, conn2, true, nil)
-			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
-			conn2.Send(&codec.Puback{PacketID: pub.PacketID})
+			conn2.Receive(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
 			leaves(t, conn2)
 		},
-	}, nil, ids("MQTT-3.1.3-2", "MQTT-4.4.0-1"))
-}
-
-// persistent checks that a CONNECT asks for a session that outlives the connection (Clean Start 0;
-// on 5.0 a Session Expiry Interval above 0). A client that cannot ask for one cannot be judged on
-// session resumption: the case is skipped.
-func persistent(t *c.T, cp *codec.Connect) {
-	if cp.CleanStart {
-		t.Skipf("the client asked for a clean start although the action asked for a persistent session")
-	}
-	if t.V5() && (!cp.Properties.Has(codec.PropSessionExpiry) || cp.Properties.SessionExpiry == 0) {
-		t.Skipf("the client sent no Session Expiry Interval: its session ends with the connection")
-	}
+	})
 }
 
 // maxSize checks that a packet, as encoded, is at most limit bytes.

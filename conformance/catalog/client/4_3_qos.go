@@ -6,6 +6,7 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
 
 // Section 4.3: the QoS 1 and QoS 2 flows, with the client as sender (PUBLISH, PUBREL) and as
@@ -15,28 +16,29 @@ import (
 func init() {
 	// --- the client as sender ---
 
-	register(c.Case{
-		ID:       "4.3/qos1-publish",
-		Title:    "a QoS 1 message goes out as a PUBLISH with QoS 1, DUP 0 and a non-zero packet identifier",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos1-publish",
+		Title:      "a QoS 1 message goes out as a PUBLISH with QoS 1, DUP 0 and a non-zero packet identifier",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.3.2-1", "3.1.1:MQTT-2.3.1-1", "MQTT-3.3.1-4", "5.0:MQTT-4.3.2-2", "5.0:MQTT-2.2.1-3", "5.0:MQTT-3.3.4-6"},
 		Run: func(t *c.T) {
 			topic := t.Topic("q1")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1})
 			conn, _ := connected(t, "")
 			// The codec refuses packet identifier 0 (and, on 5.0, a Subscription Identifier
 			// from a client) as a malformed packet.
-			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1).Where("packet identifier ≠ 0", nonZeroID))
-			conn.Send(&codec.Puback{PacketID: pub.PacketID})
+			conn.Receive(c.Publish(topic, []byte("m"), 1).Where("packet identifier ≠ 0", nonZeroID))
 			leaves(t, conn)
 		},
-	}, ids("MQTT-4.3.2-1", "MQTT-2.3.1-1", "MQTT-3.3.1-4"), ids("MQTT-4.3.2-1", "MQTT-4.3.2-2", "MQTT-2.2.1-3", "MQTT-3.3.4-6", "MQTT-3.3.1-4"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos1-unacknowledged-until-puback",
-		Title:    "while the PUBACK is withheld the client neither resends the QoS 1 PUBLISH nor leaves; after the PUBACK it disconnects",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos1-unacknowledged-until-puback",
+		Title:      "while the PUBACK is withheld the client neither resends the QoS 1 PUBLISH nor leaves; after the PUBACK it disconnects",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-4.3.2-1", "3.1.1:MQTT-4.1.0-2", "5.0:MQTT-4.3.2-3", "5.0:MQTT-4.4.0-1", "5.0:MQTT-4.1.0-1"},
 		Run: func(t *c.T) {
 			topic := t.Topic("q1wait")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1})
@@ -46,13 +48,14 @@ func init() {
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
-	}, ids("MQTT-4.3.2-1", "MQTT-4.1.0-2"), ids("MQTT-4.3.2-3", "MQTT-4.4.0-1", "MQTT-4.1.0-1"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos2-publish",
-		Title:    "a QoS 2 message goes out as PUBLISH (QoS 2, DUP 0, id ≠ 0); PUBREC is answered by PUBREL (flags 0010) with the same id",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos2-publish",
+		Title:      "a QoS 2 message goes out as PUBLISH (QoS 2, DUP 0, id ≠ 0); PUBREC is answered by PUBREL (flags 0010) with the same id",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.3.3-1", "3.1.1:MQTT-2.3.1-1", "3.1.1:MQTT-2.3.1-6", "MQTT-3.6.1-1", "3.1.1:MQTT-2.2.2-1", "5.0:MQTT-4.3.3-2", "5.0:MQTT-4.3.3-4", "5.0:MQTT-2.2.1-3", "5.0:MQTT-2.2.1-5", "5.0:MQTT-2.1.3-1", "5.0:MQTT-3.6.2-1"},
 		Run: func(t *c.T) {
 			topic := t.Topic("q2")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
@@ -64,14 +67,14 @@ func init() {
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
-	}, ids("MQTT-4.3.3-1", "MQTT-2.3.1-1", "MQTT-2.3.1-6", "MQTT-3.6.1-1", "MQTT-2.2.2-1"),
-		ids("MQTT-4.3.3-1", "MQTT-4.3.3-2", "MQTT-4.3.3-4", "MQTT-2.2.1-3", "MQTT-2.2.1-5", "MQTT-3.6.1-1", "MQTT-2.1.3-1", "MQTT-3.6.2-1"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos2-unacknowledged-until-pubrec",
-		Title:    "while the PUBREC is withheld the client neither resends the QoS 2 PUBLISH nor sends PUBREL nor leaves",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos2-unacknowledged-until-pubrec",
+		Title:      "while the PUBREC is withheld the client neither resends the QoS 2 PUBLISH nor sends PUBREL nor leaves",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-4.3.3-1", "5.0:MQTT-4.3.3-3", "5.0:MQTT-4.4.0-1"},
 		Run: func(t *c.T) {
 			topic := t.Topic("q2wait")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
@@ -83,13 +86,14 @@ func init() {
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
-	}, ids("MQTT-4.3.3-1"), ids("MQTT-4.3.3-3", "MQTT-4.4.0-1"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos2-pubrel-until-pubcomp",
-		Title:    "while the PUBCOMP is withheld the client neither resends the PUBLISH nor leaves",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos2-pubrel-until-pubcomp",
+		Title:      "while the PUBCOMP is withheld the client neither resends the PUBLISH nor leaves",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-4.3.3-1", "5.0:MQTT-4.3.3-5", "5.0:MQTT-4.3.3-6"},
 		Run: func(t *c.T) {
 			topic := t.Topic("q2comp")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
@@ -101,13 +105,14 @@ func init() {
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
-	}, ids("MQTT-4.3.3-1"), ids("MQTT-4.3.3-5", "MQTT-4.3.3-6"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos2-expiry-not-applied-after-send",
-		Title:    "a QoS 2 message whose Message Expiry passes while its PUBREC is withheld still gets its PUBREL",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos2-expiry-not-applied-after-send",
+		Title:      "a QoS 2 message whose Message Expiry passes while its PUBREC is withheld still gets its PUBREL",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.3.3-7"},
 		Run: func(t *c.T) {
 			topic := t.Topic("q2exp")
 			var props codec.Properties
@@ -121,13 +126,14 @@ func init() {
 			conn.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn)
 		},
-	}, nil, ids("MQTT-4.3.3-7"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/pubrec-error-ends-flow",
-		Title:    "a PUBREC with reason 0x80 ends the QoS 2 flow: no PUBREL follows and the PUBLISH is not resent",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/pubrec-error-ends-flow",
+		Title:      "a PUBREC with reason 0x80 ends the QoS 2 flow: no PUBREL follows and the PUBLISH is not resent",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.3.3-4", "MQTT-4.4.0-2"},
 		Run: func(t *c.T) {
 			topic := t.Topic("q2err")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2})
@@ -136,13 +142,14 @@ func init() {
 			conn.Send(&codec.Pubrec{PacketID: pub.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
 			leaves(t, conn)
 		},
-	}, nil, ids("MQTT-4.3.3-4", "MQTT-4.4.0-2"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/packet-ids-unique-in-flight",
-		Title:    "three QoS 1 messages in flight at once carry three different non-zero packet identifiers",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/packet-ids-unique-in-flight",
+		Title:      "three QoS 1 messages in flight at once carry three different non-zero packet identifiers",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-2.3.1-2", "MQTT-4.3.2-1", "5.0:MQTT-2.2.1-3"},
 		Run: func(t *c.T) {
 			topic := t.Topic("ids")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3})
@@ -159,13 +166,14 @@ func init() {
 			}
 			leaves(t, conn)
 		},
-	}, ids("MQTT-2.3.1-2", "MQTT-4.3.2-1"), ids("MQTT-2.2.1-3", "MQTT-4.3.2-1"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos2-ids-unique-until-pubcomp",
-		Title:    "a QoS 2 identifier stays in use until its PUBCOMP: the next message, sent while the PUBREL is unanswered, takes another",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos2-ids-unique-until-pubcomp",
+		Title:      "a QoS 2 identifier stays in use until its PUBCOMP: the next message, sent while the PUBREL is unanswered, takes another",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-2.3.1-2", "MQTT-4.3.3-1", "5.0:MQTT-2.2.1-3"},
 		Run: func(t *c.T) {
 			topic := t.Topic("ids2")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 2})
@@ -198,15 +206,16 @@ func init() {
 			conn.Send(&codec.Pubcomp{PacketID: id2})
 			leaves(t, conn)
 		},
-	}, ids("MQTT-2.3.1-2", "MQTT-4.3.3-1"), ids("MQTT-2.2.1-3", "MQTT-4.3.3-1"))
+	})
 
 	// --- the client as receiver ---
 
-	register(c.Case{
-		ID:       "4.3/receive-qos0",
-		Title:    "a QoS 0 PUBLISH from the server gets no acknowledgement",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/receive-qos0",
+		Title:      "a QoS 0 PUBLISH from the server gets no acknowledgement",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.3.4-1", "MQTT-4.5.0-2"},
 		Run: func(t *c.T) {
 			topic := t.Topic("r0")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 0})
@@ -215,13 +224,14 @@ func init() {
 			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m")})
 			leaves(t, conn) // the one message arrived: the client leaves, acknowledging nothing
 		},
-	}, ids("MQTT-3.3.4-1", "MQTT-4.5.0-2"), ids("MQTT-3.3.4-1", "MQTT-4.5.0-2"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/receive-qos1",
-		Title:    "a QoS 1 PUBLISH from the server is answered by PUBACK with its packet identifier",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/receive-qos1",
+		Title:      "a QoS 1 PUBLISH from the server is answered by PUBACK with its packet identifier",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.3.4-1", "3.1.1:MQTT-4.3.2-2", "3.1.1:MQTT-2.3.1-6", "MQTT-4.5.0-2", "5.0:MQTT-4.3.2-4", "5.0:MQTT-2.2.1-5", "5.0:MQTT-3.4.2-1"},
 		Run: func(t *c.T) {
 			topic := t.Topic("r1")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2})
@@ -231,13 +241,14 @@ func init() {
 			conn.Expect(c.Puback(4242))
 			lastMessage(t, conn, topic)
 		},
-	}, ids("MQTT-3.3.4-1", "MQTT-4.3.2-2", "MQTT-2.3.1-6", "MQTT-4.5.0-2"), ids("MQTT-3.3.4-1", "MQTT-4.3.2-4", "MQTT-2.2.1-5", "MQTT-4.5.0-2", "MQTT-3.4.2-1"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/receive-qos2",
-		Title:    "a QoS 2 PUBLISH from the server is answered by PUBREC, and the PUBREL by PUBCOMP, each with its packet identifier",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/receive-qos2",
+		Title:      "a QoS 2 PUBLISH from the server is answered by PUBREC, and the PUBREL by PUBCOMP, each with its packet identifier",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-3.3.4-1", "3.1.1:MQTT-4.3.3-2", "3.1.1:MQTT-2.3.1-6", "MQTT-4.5.0-2", "5.0:MQTT-4.3.3-8", "5.0:MQTT-4.3.3-11", "5.0:MQTT-2.2.1-5", "5.0:MQTT-3.5.2-1", "5.0:MQTT-3.7.2-1"},
 		Run: func(t *c.T) {
 			topic := t.Topic("r2")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2})
@@ -249,14 +260,14 @@ func init() {
 			conn.Expect(c.Pubcomp(777))
 			lastMessage(t, conn, topic)
 		},
-	}, ids("MQTT-3.3.4-1", "MQTT-4.3.3-2", "MQTT-2.3.1-6", "MQTT-4.5.0-2"),
-		ids("MQTT-3.3.4-1", "MQTT-4.3.3-8", "MQTT-4.3.3-11", "MQTT-2.2.1-5", "MQTT-4.5.0-2", "MQTT-3.5.2-1", "MQTT-3.7.2-1"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/receive-qos1-unsubscribed-topic",
-		Title:    "a QoS 1 PUBLISH on a topic the client did not subscribe to is still acknowledged",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/receive-qos1-unsubscribed-topic",
+		Title:      "a QoS 1 PUBLISH on a topic the client did not subscribe to is still acknowledged",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.5.0-2"},
 		Run: func(t *c.T) {
 			topic := t.Topic("r1")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 2})
@@ -267,13 +278,14 @@ func init() {
 			// Whether the client counts the stray message towards the one it waits for is its
 			// business: the case ends here.
 		},
-	}, ids("MQTT-4.5.0-2"), ids("MQTT-4.5.0-2"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos1-same-id-is-new-message",
-		Title:    "after its PUBACK, a QoS 1 PUBLISH with the same packet identifier (even DUP 1) is a new message, delivered and acknowledged",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos1-same-id-is-new-message",
+		Title:      "after its PUBACK, a QoS 1 PUBLISH with the same packet identifier (even DUP 1) is a new message, delivered and acknowledged",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-4.3.2-2", "5.0:MQTT-4.3.2-5"},
 		Run: func(t *c.T) {
 			topic := t.Topic("reuse1")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 3})
@@ -286,13 +298,14 @@ func init() {
 			// The client leaves after its third message only if it counted the second.
 			lastMessage(t, conn, topic)
 		},
-	}, ids("MQTT-4.3.2-2"), ids("MQTT-4.3.2-5"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos2-duplicate-before-pubrel",
-		Title:    "a QoS 2 PUBLISH repeated (DUP 1) before the PUBREL gets PUBREC again but is not delivered twice",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos2-duplicate-before-pubrel",
+		Title:      "a QoS 2 PUBLISH repeated (DUP 1) before the PUBREL gets PUBREC again but is not delivered twice",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-4.3.3-2", "5.0:MQTT-4.3.3-10"},
 		Run: func(t *c.T) {
 			topic := t.Topic("dup2")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2})
@@ -309,13 +322,14 @@ func init() {
 			conn.ExpectNothing(time.Second)
 			lastMessage(t, conn, topic)
 		},
-	}, ids("MQTT-4.3.3-2"), ids("MQTT-4.3.3-10"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos2-same-id-after-pubcomp",
-		Title:    "after its PUBCOMP, a QoS 2 PUBLISH with the same packet identifier is a new message, delivered and acknowledged",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos2-same-id-after-pubcomp",
+		Title:      "after its PUBCOMP, a QoS 2 PUBLISH with the same packet identifier is a new message, delivered and acknowledged",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-4.3.3-2", "5.0:MQTT-4.3.3-12"},
 		Run: func(t *c.T) {
 			topic := t.Topic("reuse2")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 3})
@@ -330,13 +344,14 @@ func init() {
 			// The third message: a client that took "two" for a duplicate is still waiting.
 			lastMessage(t, conn, topic)
 		},
-	}, ids("MQTT-4.3.3-2"), ids("MQTT-4.3.3-12"))
+	})
 
-	register(c.Case{
-		ID:       "4.3/qos2-completes-after-expiry",
-		Title:    "a QoS 2 flow whose Message Expiry passes before the PUBREL still ends with PUBCOMP",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.3/qos2-completes-after-expiry",
+		Title:      "a QoS 2 flow whose Message Expiry passes before the PUBREL still ends with PUBCOMP",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.3.3-13"},
 		Run: func(t *c.T) {
 			topic := t.Topic("exp2")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 2})
@@ -351,33 +366,5 @@ func init() {
 			conn.Expect(c.Pubcomp(31))
 			lastMessage(t, conn, topic)
 		},
-	}, nil, ids("MQTT-4.3.3-13"))
-}
-
-func nonZeroID(p codec.Packet) error {
-	if id, _ := c.PacketID(p); id == 0 {
-		return fmt.Errorf("packet identifier 0")
-	}
-	return nil
-}
-
-// inFlight reads n PUBLISH packets matching m without acknowledging them. A client that keeps
-// fewer messages in flight falls silent instead: then the case is skipped, since what it checks
-// needs several messages in flight at once.
-func inFlight(t *c.T, conn *c.Conn, m c.Matcher, n int) []*codec.Publish {
-	var out []*codec.Publish
-	for len(out) < n {
-		p, closed := conn.Next(time.Second)
-		switch {
-		case closed:
-			t.Failf(m.String(), "connection closed", "[%s] expected PUBLISH %d of %d, the client closed the connection", conn.Label, len(out)+1, n)
-		case p == nil:
-			t.Skipf("the client keeps %d message(s) in flight, not %d: the claim needs them in flight together", len(out), n)
-		}
-		if err := m.Match(p); err != nil {
-			t.Failf(m.String(), p.String(), "[%s] expected %s, got %s: %v", conn.Label, m, p, err)
-		}
-		out = append(out, p.(*codec.Publish))
-	}
-	return out
+	})
 }

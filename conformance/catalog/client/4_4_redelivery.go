@@ -5,6 +5,7 @@ import (
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
 
 // Section 4.4: message delivery retry. The case drops the connection in the middle of a flow;
@@ -14,11 +15,12 @@ import (
 // nothing when it started clean or the ack was an error.
 
 func init() {
-	register(c.Case{
-		ID:       "4.4/qos1-resent-after-reconnect",
-		Title:    "an unacknowledged QoS 1 PUBLISH is resent after reconnecting to the kept session: same client id, DUP 1, same packet identifier",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.4/qos1-resent-after-reconnect",
+		Title:      "an unacknowledged QoS 1 PUBLISH is resent after reconnecting to the kept session: same client id, DUP 1, same packet identifier",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.4.0-1", "MQTT-3.3.1-1", "3.1.1:MQTT-2.3.1-3", "3.1.1:MQTT-3.1.2-4", "MQTT-3.1.3-2", "3.1.1:MQTT-4.1.0-1", "5.0:MQTT-3.1.2-23"},
 		Run: func(t *c.T) {
 			topic := t.Topic("re1")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, KeepSession: true, Reconnect: true})
@@ -28,18 +30,17 @@ func init() {
 			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
 			conn.Close()
 			conn2 := resumed(t, cp)
-			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
-			conn2.Send(&codec.Puback{PacketID: pub.PacketID})
+			conn2.Receive(c.Publish(topic, []byte("m"), 1).Dup(true).ID(pub.PacketID))
 			leaves(t, conn2)
 		},
-	}, ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-2.3.1-3", "MQTT-3.1.2-4", "MQTT-3.1.3-2", "MQTT-4.1.0-1"),
-		ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-3.1.2-23", "MQTT-3.1.3-2"))
+	})
 
-	register(c.Case{
-		ID:       "4.4/qos2-publish-resent-after-reconnect",
-		Title:    "a QoS 2 PUBLISH without PUBREC is resent after reconnecting (DUP 1, same identifier) and its flow completes",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.4/qos2-publish-resent-after-reconnect",
+		Title:      "a QoS 2 PUBLISH without PUBREC is resent after reconnecting (DUP 1, same identifier) and its flow completes",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.4.0-1", "MQTT-3.3.1-1", "3.1.1:MQTT-2.3.1-3", "5.0:MQTT-3.1.2-23"},
 		Run: func(t *c.T) {
 			topic := t.Topic("re2")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, KeepSession: true, Reconnect: true})
@@ -49,19 +50,17 @@ func init() {
 			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 2))
 			conn.Close()
 			conn2 := resumed(t, cp)
-			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 2).Dup(true).ID(pub.PacketID))
-			conn2.Send(&codec.Pubrec{PacketID: pub.PacketID})
-			conn2.Expect(c.Pubrel(pub.PacketID))
-			conn2.Send(&codec.Pubcomp{PacketID: pub.PacketID})
+			conn2.Receive(c.Publish(topic, []byte("m"), 2).Dup(true).ID(pub.PacketID)) // and its flow completes
 			leaves(t, conn2)
 		},
-	}, ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-2.3.1-3"), ids("MQTT-4.4.0-1", "MQTT-3.3.1-1", "MQTT-3.1.2-23"))
+	})
 
-	register(c.Case{
-		ID:       "4.4/pubrel-resent-after-reconnect",
-		Title:    "a PUBREL without PUBCOMP is resent after reconnecting (same identifier), and the PUBLISH is not",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.4/pubrel-resent-after-reconnect",
+		Title:      "a PUBREL without PUBCOMP is resent after reconnecting (same identifier), and the PUBLISH is not",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.3.3-1", "3.1.1:MQTT-2.3.1-3", "5.0:MQTT-4.3.3-5", "5.0:MQTT-4.3.3-6"},
 		Run: func(t *c.T) {
 			topic := t.Topic("rel")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, KeepSession: true, Reconnect: true})
@@ -77,13 +76,14 @@ func init() {
 			conn2.Send(&codec.Pubcomp{PacketID: pub.PacketID})
 			leaves(t, conn2)
 		},
-	}, ids("MQTT-4.4.0-1", "MQTT-4.3.3-1", "MQTT-2.3.1-3"), ids("MQTT-4.4.0-1", "MQTT-4.3.3-5", "MQTT-4.3.3-6"))
+	})
 
-	register(c.Case{
-		ID:       "4.4/resent-in-order",
-		Title:    "three unacknowledged QoS 1 messages are resent after reconnecting in their original order, each with its identifier",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.4/resent-in-order",
+		Title:      "three unacknowledged QoS 1 messages are resent after reconnecting in their original order, each with its identifier",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.6.0-1", "MQTT-4.4.0-1"},
 		Run: func(t *c.T) {
 			topic := t.Topic("order")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 3, KeepSession: true, Reconnect: true})
@@ -101,13 +101,14 @@ func init() {
 			}
 			leaves(t, conn2)
 		},
-	}, ids("MQTT-4.6.0-1", "MQTT-4.4.0-1"), ids("MQTT-4.6.0-1", "MQTT-4.4.0-1"))
+	})
 
-	register(c.Case{
-		ID:       "4.4/puback-error-not-resent",
-		Title:    "a PUBLISH answered by PUBACK 0x80 is not resent after reconnecting; the unacknowledged one is",
-		Versions: c.V5,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.4/puback-error-not-resent",
+		Title:      "a PUBLISH answered by PUBACK 0x80 is not resent after reconnecting; the unacknowledged one is",
+		Versions:   c.V5,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.4.0-2", "MQTT-4.4.0-1", "MQTT-3.3.1-1"},
 		Run: func(t *c.T) {
 			topic := t.Topic("err")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Count: 2, KeepSession: true, Reconnect: true})
@@ -120,17 +121,17 @@ func init() {
 			conn.Close()
 			conn2 := resumed(t, cp)
 			// Only the second comes again: the first was acknowledged, with an error.
-			conn2.ExpectPublish(c.Publish(topic, []byte("m"), 1).Dup(true).ID(second.PacketID))
-			conn2.Send(&codec.Puback{PacketID: second.PacketID})
+			conn2.Receive(c.Publish(topic, []byte("m"), 1).Dup(true).ID(second.PacketID))
 			leaves(t, conn2)
 		},
-	}, nil, ids("MQTT-4.4.0-2", "MQTT-4.4.0-1", "MQTT-3.3.1-1"))
+	})
 
-	register(c.Case{
-		ID:       "4.4/no-resend-after-clean-start",
-		Title:    "a client that started clean does not resend the unacknowledged PUBLISH of its ended session after reconnecting",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.4/no-resend-after-clean-start",
+		Title:      "a client that started clean does not resend the unacknowledged PUBLISH of its ended session after reconnecting",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"3.1.1:MQTT-3.1.2-6", "5.0:MQTT-3.1.2-4"},
 		Run: func(t *c.T) {
 			topic := t.Topic("clean")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 1, Reconnect: true})
@@ -148,13 +149,14 @@ func init() {
 			connack(t, conn2, false, nil)
 			quietOrLeaves(t, conn2, 2*time.Second)
 		},
-	}, ids("MQTT-3.1.2-6"), ids("MQTT-3.1.2-4"))
+	})
 
-	register(c.Case{
-		ID:       "4.4/receive-pubrel-after-reconnect",
-		Title:    "a client that got a QoS 2 PUBLISH, sent PUBREC and lost the connection answers the PUBREL resent on the kept session with PUBCOMP",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.4/receive-pubrel-after-reconnect",
+		Title:      "a client that got a QoS 2 PUBLISH, sent PUBREC and lost the connection answers the PUBREL resent on the kept session with PUBCOMP",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.3.3-2", "3.1.1:MQTT-4.1.0-1", "5.0:MQTT-4.3.3-11", "5.0:MQTT-3.1.2-23"},
 		Run: func(t *c.T) {
 			topic := t.Topic("rrel")
 			// Two messages: the client must not leave after the first, whichever of PUBLISH or
@@ -174,7 +176,7 @@ func init() {
 			conn2.Send(&codec.Publish{Topic: topic, Payload: []byte("two")})
 			leaves(t, conn2)
 		},
-	}, ids("MQTT-4.4.0-1", "MQTT-4.3.3-2", "MQTT-4.1.0-1"), ids("MQTT-4.4.0-1", "MQTT-4.3.3-11", "MQTT-3.1.2-23"))
+	})
 }
 
 // resumed accepts the client's reconnection, which must ask to resume the session of the first

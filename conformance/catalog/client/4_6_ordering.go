@@ -3,6 +3,7 @@ package client
 import (
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
 )
 
 // Section 4.6: message ordering — the client's PUBACK and PUBREC follow the order of the PUBLISH
@@ -10,11 +11,12 @@ import (
 // reconnection is checked in 4_4_redelivery.go).
 
 func init() {
-	register(c.Case{
-		ID:       "4.6/puback-order",
-		Title:    "PUBACKs go out in the order the QoS 1 PUBLISH packets arrived",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.6/puback-order",
+		Title:      "PUBACKs go out in the order the QoS 1 PUBLISH packets arrived",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.6.0-2"},
 		Run: func(t *c.T) {
 			topic := t.Topic("acks")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 1, Count: 4})
@@ -29,13 +31,14 @@ func init() {
 			}
 			lastMessage(t, conn, topic)
 		},
-	}, ids("MQTT-4.6.0-2"), ids("MQTT-4.6.0-2"))
+	})
 
-	register(c.Case{
-		ID:       "4.6/pubrec-order",
-		Title:    "PUBRECs go out in the order the QoS 2 PUBLISH packets arrived",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.6/pubrec-order",
+		Title:      "PUBRECs go out in the order the QoS 2 PUBLISH packets arrived",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.6.0-3"},
 		Run: func(t *c.T) {
 			topic := t.Topic("recs")
 			t.StartClient(c.Action{Op: c.OpSubscribe, Topic: topic, QoS: 2, Count: 4})
@@ -54,13 +57,14 @@ func init() {
 			}
 			lastMessage(t, conn, topic)
 		},
-	}, ids("MQTT-4.6.0-3"), ids("MQTT-4.6.0-3"))
+	})
 
-	register(c.Case{
-		ID:       "4.6/pubrel-order",
-		Title:    "PUBRELs go out in the order the PUBRECs arrived, not the order of the PUBLISH packets",
-		Versions: c.Both,
-		Level:    c.Must,
+	catalog.Client(c.Case{
+		ID:         "4.6/pubrel-order",
+		Title:      "PUBRELs go out in the order the PUBRECs arrived, not the order of the PUBLISH packets",
+		Versions:   c.Both,
+		Level:      c.Must,
+		Statements: []string{"MQTT-4.6.0-4"},
 		Run: func(t *c.T) {
 			topic := t.Topic("rels")
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: topic, Message: []byte("m"), QoS: 2, Count: 3})
@@ -78,5 +82,5 @@ func init() {
 			}
 			leaves(t, conn)
 		},
-	}, ids("MQTT-4.6.0-4"), ids("MQTT-4.6.0-4"))
+	})
 }

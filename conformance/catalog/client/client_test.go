@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,6 +133,39 @@ func TestCoverage(t *testing.T) {
 		t.Logf("MQTT %s: %d of %d client statements (%.0f%%); not cited: %v", sv, tested, testable, pct, missing)
 		if pct < 90 {
 			t.Errorf("MQTT %s coverage %.0f%% is below 90%%", sv, pct)
+		}
+	}
+}
+
+// TestCaseIDsInTheirSectionFile checks that a case ID found in a report leads to its source in
+// one step: it appears literally (as a Go string) in exactly one file of the catalog, and that
+// file is the one named by the ID's section ("4.13/…" in 4_13_errors.go).
+func TestCaseIDsInTheirSectionFile(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := map[string]string{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src[f] = string(b)
+	}
+	for _, cs := range catalog.ClientCases() {
+		var in []string
+		for f, s := range src {
+			if strings.Contains(s, strconv.Quote(cs.ID)) {
+				in = append(in, f)
+			}
+		}
+		want := strings.ReplaceAll(cs.Section(), ".", "_") + "_"
+		if len(in) != 1 || !strings.HasPrefix(in[0], want) {
+			t.Errorf("%s is written in %v; want it once, in a file %s….go", cs.ID, in, want)
 		}
 	}
 }

@@ -2,44 +2,11 @@ package client
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
-	"github.com/mqttspec/mqttspec/conformance/catalog"
-	"github.com/mqttspec/mqttspec/conformance/spec"
 )
-
-// register adds a case that cites s311 when it runs on MQTT 3.1.1 and s5 when it runs on 5.0.
-//
-// 3.1.1 and 5.0 number many statements differently (3.1.1's MQTT-3.1.2-21 is about the password,
-// 5.0's about Server Keep Alive), so an ID listed for one version only is qualified with it
-// ("3.1.1:MQTT-3.1.2-21") and claimed on that version alone; an ID in both lists is claimed on
-// both.
-func register(cs c.Case, s311, s5 []string) {
-	var out []string
-	for _, id := range s311 {
-		if slices.Contains(s5, id) || cs.Versions == c.V311 {
-			out = append(out, id)
-		} else {
-			out = append(out, spec.V311+":"+id)
-		}
-	}
-	for _, id := range s5 {
-		switch {
-		case slices.Contains(s311, id):
-		case cs.Versions == c.V5:
-			out = append(out, id)
-		default:
-			out = append(out, spec.V5+":"+id)
-		}
-	}
-	cs.Statements = out
-	catalog.Client(cs)
-}
-
-func ids(s ...string) []string { return s }
 
 // accept waits for the client's connection and its CONNECT, which must be for the case's
 // version (a client that cannot speak it cannot be judged on it).
@@ -181,5 +148,80 @@ func afterResume(t *c.T, conn *c.Conn) {
 		default:
 			t.Failf("SUBSCRIBE or nothing", p.String(), "[%s] unexpected %s right after the resumed CONNACK", conn.Label, p)
 		}
+	}
+}
+
+// subscribed expects the client's SUBSCRIBE for exactly filter at qos and grants it.
+func subscribed(t *c.T, conn *c.Conn, filter string, qos byte) *codec.Subscribe {
+	sub := conn.Expect(c.Type(codec.SUBSCRIBE).Where(fmt.Sprintf("one filter %q at QoS %d", filter, qos), func(p codec.Packet) error {
+		s := p.(*codec.Subscribe)
+		if len(s.Subscriptions) != 1 {
+			return fmt.Errorf("%d topic filters, want 1", len(s.Subscriptions))
+		}
+		if got := s.Subscriptions[0]; got.Filter != filter || got.QoS != qos {
+			return fmt.Errorf("filter %q at QoS %d, want %q at QoS %d", got.Filter, got.QoS, filter, qos)
+		}
+		return nil
+	})).(*codec.Subscribe)
+	codes := []codec.ReasonCode{codec.ReasonCode(qos)}
+	conn.Send(&codec.Suback{PacketID: sub.PacketID, ReasonCodes: codes})
+	return sub
+}
+
+// persistent checks that a CONNECT asks for a session that outlives the connection (Clean Start 0;
+// on 5.0 a Session Expiry Interval above 0). A client that cannot ask for one cannot be judged on
+// session resumption: the case is skipped.
+func persistent(t *c.T, cp *codec.Connect) {
+	if cp.CleanStart {
+		t.Skipf("the client asked for a clean start although the action asked for a persistent session")
+	}
+	if t.V5() && (!cp.Properties.Has(codec.PropSessionExpiry) || cp.Properties.SessionExpiry == 0) {
+		t.Skipf("the client sent no Session Expiry Interval: its session ends with the connection")
+	}
+}
+
+// nonZeroID checks, in a matcher, that the packet carries a packet identifier other than 0.
+func nonZeroID(p codec.Packet) error {
+	if id, _ := c.PacketID(p); id == 0 {
+		return fmt.Errorf("packet identifier 0")
+	}
+	return nil
+}
+
+// inFlight reads n PUBLISH packets matching m without acknowledging them. A client that keeps
+// fewer messages in flight falls silent instead: then the case is skipped, since what it checks
+// needs several messages in flight at once.
+func inFlight(t *c.T, conn *c.Conn, m c.Matcher, n int) []*codec.Publish {
+	var out []*codec.Publish
+	for len(out) < n {
+		p, closed := conn.Next(time.Second)
+		switch {
+		case closed:
+			t.Failf(m.String(), "connection closed", "[%s] expected PUBLISH %d of %d, the client closed the connection", conn.Label, len(out)+1, n)
+		case p == nil:
+			t.Skipf("the client keeps %d message(s) in flight, not %d: the claim needs them in flight together", len(out), n)
+		}
+		if err := m.Match(p); err != nil {
+			t.Failf(m.String(), p.String(), "[%s] expected %s, got %s: %v", conn.Label, m, p, err)
+		}
+		out = append(out, p.(*codec.Publish))
+	}
+	return out
+}
+
+// surrogate is U+D800 encoded as UTF-8 would encode it: ill-formed (MQTT-1.5.3-1, MQTT-1.5.4-1).
+const surrogate = "\xed\xa0\x80"
+
+// pings expects n PINGREQs, each within pingWindow(ka) of the previous, and answers them. The
+// case has switched answering off (Conn.AnswerPings) before the first could come; pings switches
+// it on again as soon as the last one has arrived — the client's next PINGREQ is a keep alive
+// away — so that the scripted broker answers those that come while the case checks the rest.
+func pings(conn *c.Conn, n int, ka uint16) {
+	for i := range n {
+		conn.ExpectWithin(pingWindow(ka), c.Type(codec.PINGREQ))
+		if i == n-1 {
+			conn.AnswerPings(true)
+		}
+		conn.Send(&codec.Pingresp{})
 	}
 }
