@@ -3,10 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -131,7 +128,7 @@ func runTestClient(cmd *cobra.Command, f *testClientFlags) error {
 			return failWith(exitUsage, fmt.Errorf("--expect: %w", err))
 		}
 	}
-	ctx, cancel := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := signalContext(cmd.Context())
 	defer cancel()
 	d, release, err := drivers.ByName(ctx, f.driver, cfg)
 	if err != nil {
