@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -134,5 +135,77 @@ func TestCIDocExpectationsValid(t *testing.T) {
 	}
 	if _, code, msg := execute(t, "expect", "check", p); code != exitOK {
 		t.Errorf("expect check on the docs/ci.md example: exit %d: %s", code, msg)
+	}
+}
+
+// TestCoverageStatuses classifies statements of a small made-up catalog against made-up proofs.
+func TestCoverageStatuses(t *testing.T) {
+	cases := []conformance.Case{
+		{ID: "3.1/a", Versions: conformance.Both, Statements: []string{"MQTT-3.1.0-2"}},
+		{ID: "3.1/b", Versions: conformance.Both, Statements: []string{"5.0:MQTT-3.1.2-3", "3.1.1:MQTT-3.1.2-3"}},
+		{ID: "3.1/c", Versions: conformance.V5, Statements: []string{"MQTT-3.1.2-5"}},
+	}
+	proofs := []spec.Proof{
+		{Fault: "second-connect", Statements: []string{"MQTT-3.1.0-2", "3.1.1:MQTT-3.1.0-2"}, Cases: []string{"3.1/a@5.0"}},
+		{Fault: "reserved-flag", Statements: []string{"MQTT-3.1.2-3", "3.1.1:MQTT-3.1.2-3"}, Cases: []string{"3.1/b"}},
+		{Fault: "wrong-case", Statements: []string{"MQTT-3.1.2-5"}, Cases: []string{"3.1/a"}}, // 3.1/a does not cite it
+	}
+	cov := coverageWith(cases, spec.Server, proofs)
+	status := func(v, id string) stmtStatus {
+		for _, st := range cov[v].Statements {
+			if st.ID == id {
+				return st
+			}
+		}
+		t.Fatalf("%s %s not listed", v, id)
+		return stmtStatus{}
+	}
+	tests := []struct {
+		version, id, status string
+		faults              []string
+	}{
+		{spec.V5, "MQTT-3.1.0-2", statusProven, []string{"second-connect"}},
+		{spec.V311, "MQTT-3.1.0-2", statusCited, nil}, // the case is mapped on 5.0 only
+		{spec.V5, "MQTT-3.1.2-3", statusProven, []string{"reserved-flag"}},
+		{spec.V311, "MQTT-3.1.2-3", statusProven, []string{"reserved-flag"}},
+		{spec.V5, "MQTT-3.1.2-5", statusCited, nil},        // the fault's case does not cite it
+		{spec.V5, "MQTT-4.2.0-1", statusUnprovable, nil},   // reason in spec's registry
+		{spec.V311, "MQTT-3.2.2-6", statusUntestable, nil}, // not observable
+		{spec.V5, "MQTT-3.3.1-1", statusUncited, nil},      // nobody cites it here
+	}
+	for _, tt := range tests {
+		st := status(tt.version, tt.id)
+		if st.Status != tt.status || !slices.Equal(st.Faults, tt.faults) {
+			t.Errorf("%s %s: %s by %v, want %s by %v", tt.version, tt.id, st.Status, st.Faults, tt.status, tt.faults)
+		}
+		if (st.Status == statusUnprovable || st.Status == statusUntestable) && st.Reason == "" {
+			t.Errorf("%s %s: %s without a reason", tt.version, tt.id, st.Status)
+		}
+	}
+	for _, v := range []string{spec.V311, spec.V5} {
+		c := cov[v]
+		n := map[string]int{}
+		for _, st := range c.Statements {
+			n[st.Status]++
+		}
+		if c.Proven != n[statusProven] || c.Cited != n[statusProven]+n[statusCited] || c.Unprovable != n[statusUnprovable] ||
+			c.Untestable != n[statusUntestable] || c.Testable != len(c.Statements)-c.Untestable || c.Tested != c.Cited {
+			t.Errorf("%s: totals %+v disagree with the statuses %v", v, c, n)
+		}
+	}
+}
+
+// TestTestableStatementsCitedOrExplained keeps the registry's reasons complete: every
+// wire-testable statement binding a role's side is cited by one of its cases, or spec records
+// why no case of this suite can prove it (spec.Unprovable).
+func TestTestableStatementsCitedOrExplained(t *testing.T) {
+	for _, d := range catalogDocs {
+		for v, c := range staticCoverage(d.cases(), d.side) {
+			for _, st := range c.Statements {
+				if st.Status == statusUncited {
+					t.Errorf("%s %s %s: testable, cited by no case, and no reason in conformance/spec/noproof.go", d.role, v, st.ID)
+				}
+			}
+		}
 	}
 }
