@@ -59,7 +59,7 @@ type Action struct {
 	ClientID string
 	// EmptyClientID asks the client to send a zero-length client identifier (ClientID must then
 	// be empty). A client may refuse to before connecting (3.1.1 allows it only with a clean
-	// session, MQTT-3.1.3-7): cases accept with T.AcceptOrExit.
+	// session, MQTT-3.1.3-7): cases accept with T.AcceptOrRefuse.
 	EmptyClientID bool
 	// KeepAlive in seconds; 0 means DefaultKeepAlive (not "no keep alive").
 	KeepAlive uint16
@@ -354,6 +354,17 @@ type ClientProcess interface {
 	Output() string
 }
 
+// Refuser is implemented by client processes whose driver can tell, once the program has ended,
+// whether it ended by refusing the action — the refusal the program documents (an exit status
+// and message, or an error value) — rather than by crashing (a signal, a panic, a stack trace)
+// or failing some other way. Cases where a client may refuse before connecting accept only
+// that refusal (T.AcceptOrRefuse).
+type Refuser interface {
+	// Refusal returns what the program reported when its end is a refusal of the action, and
+	// "" otherwise (also while it runs).
+	Refusal() string
+}
+
 // clientSide holds the client-role state of a T: the scripted broker's listener and the client
 // processes the case started.
 type clientSide struct {
@@ -466,15 +477,33 @@ func (t *T) Accept(label string) *Conn {
 	return c
 }
 
-// AcceptOrExit is Accept for actions a client may refuse before connecting (an invalid topic, a
-// forbidden combination of options): when every client process has ended without connecting
-// it returns (nil, true) — how it ended is in the transcript — instead of ending the case.
-func (t *T) AcceptOrExit(label string) (*Conn, bool) {
+// AcceptOrRefuse is Accept for actions a client may refuse before connecting (an invalid topic, a
+// forbidden combination of options). When every client process has ended without connecting it
+// returns (nil, true) only if each ended by refusing the action as its driver recognises a
+// refusal (Refuser); a crash or any other end fails the case, with how the program ended and
+// the end of what it printed; a driver that cannot tell a refusal from a crash skips the case.
+func (t *T) AcceptOrRefuse(label string) (*Conn, bool) {
 	c, exited := t.accept(label)
-	if exited {
-		t.note("client", "ended without connecting"+strings.ReplaceAll(t.clientOutput(), "\n", "; "))
+	if !exited {
+		return c, false
 	}
-	return c, exited
+	t.client.mu.Lock()
+	procs := slices.Clone(t.client.procs)
+	t.client.mu.Unlock()
+	out := t.clientOutput()
+	for _, cp := range procs {
+		r, ok := cp.p.(Refuser)
+		if !ok {
+			t.Skipf("the client ended without connecting and driver %s cannot tell a refusal of the action from a crash%s", t.client.driver.Name(), out)
+		}
+		why := r.Refusal()
+		if why == "" {
+			t.Failf("a connection, or the client's refusal of the action", "ended otherwise"+strings.ReplaceAll(out, "\n", "; "),
+				"the client ended without connecting, and not by refusing the action (driver %s)%s", t.client.driver.Name(), out)
+		}
+		t.note("client", "refused the action before connecting: "+why)
+	}
+	return nil, true
 }
 
 // accept waits for a connection; exited reports that every client process ended without one.

@@ -239,7 +239,8 @@ func expectType(nc net.Conn, v codec.Version, want codec.PacketType) error {
 }
 
 // TestAcceptNoticesExit checks that Accept ends the case at once, as an error with the client's
-// report, when the client ended without connecting; that AcceptOrExit reports it instead; and
+// report, when the client ended without connecting; that AcceptOrRefuse passes only a refusal
+// the driver recognises (a crash fails); and
 // that a connection made just before the client ended is still accepted.
 func TestAcceptNoticesExit(t *testing.T) {
 	step := 2 * time.Second // Accept alone would wait 6 s
@@ -253,15 +254,40 @@ func TestAcceptNoticesExit(t *testing.T) {
 		t.Errorf("Accept of an ended client: %s %q after %v", res.Status, res.Message, took)
 	}
 
-	start = time.Now()
-	res = RunClientCase(context.Background(), scripted(nil), clientCase(func(t *T) {
-		t.StartClient(Action{Op: OpPublish, Topic: "a/+"})
-		if conn, exited := t.AcceptOrExit(""); !exited || conn != nil {
-			t.Fatalf("AcceptOrExit: %v %v", conn, exited)
+	// AcceptOrRefuse: only the end the driver recognises as a refusal passes; a crash fails; a
+	// driver that cannot tell skips.
+	refusing := scripted(nil)
+	refusing.Refusal = func(err error) string {
+		if strings.Contains(err.Error(), "refused:") {
+			return "the toy's refusal"
 		}
-	}), codec.V5, Timeouts{Step: step}, "run12345")
-	if took := time.Since(start); res.Status != reports.Pass || took > step || !hasNote(res, "refused: bad topic") {
-		t.Errorf("AcceptOrExit of an ended client: %s %q after %v\n%v", res.Status, res.Message, took, res.Transcript)
+		return ""
+	}
+	panicking := &FuncDriver{DriverName: "panicking", Refusal: refusing.Refusal,
+		Run: func(context.Context, Action) error { panic("nil map") }}
+	failing := &FuncDriver{DriverName: "failing", Refusal: refusing.Refusal,
+		Run: func(context.Context, Action) error { return errors.New("dial: no route") }}
+	for _, tc := range []struct {
+		name   string
+		d      *FuncDriver
+		status reports.Status
+		want   string // in the message or a note
+	}{
+		{"refusal", refusing, reports.Pass, "the toy's refusal"},
+		{"cannot tell", scripted(nil), reports.Skip, "cannot tell a refusal"},
+		{"panic", panicking, reports.Fail, "panic: nil map"},
+		{"other error", failing, reports.Fail, "dial: no route"},
+	} {
+		start := time.Now()
+		res := RunClientCase(context.Background(), tc.d, clientCase(func(t *T) {
+			t.StartClient(Action{Op: OpPublish, Topic: "a/+"})
+			if conn, exited := t.AcceptOrRefuse(""); !exited || conn != nil {
+				t.Fatalf("AcceptOrRefuse: %v %v", conn, exited)
+			}
+		}), codec.V5, Timeouts{Step: step}, "run12345")
+		if took := time.Since(start); res.Status != tc.status || took > step || !(strings.Contains(res.Message, tc.want) || hasNote(res, tc.want)) {
+			t.Errorf("AcceptOrRefuse, %s: %s %q after %v, want %s with %q\n%v", tc.name, res.Status, res.Message, took, tc.status, tc.want, res.Transcript)
+		}
 	}
 
 	// The client connects, sends CONNECT and ends before the case accepts.
@@ -273,7 +299,7 @@ func TestAcceptNoticesExit(t *testing.T) {
 		if err := p.Wait(t.Context()); err != nil {
 			t.Fatalf("client: %v", err)
 		}
-		conn, exited := t.AcceptOrExit("")
+		conn, exited := t.AcceptOrRefuse("")
 		if exited {
 			t.Fatalf("the queued connection was not accepted")
 		}

@@ -2,6 +2,9 @@ package conformance
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 )
 
@@ -17,6 +20,10 @@ type FuncDriver struct {
 	// When set, an action it objects to is not supported, whatever Can says.
 	Explain func(a Action) string
 	Run     func(ctx context.Context, a Action) error
+	// Refusal tells, from the error Run returned, whether the client refused the action (see
+	// Refuser): a description of the refusal, or "" for any other error. nil: the driver cannot
+	// tell a refusal from another failure.
+	Refusal func(err error) string
 }
 
 // Name implements Driver.
@@ -41,19 +48,61 @@ func (d *FuncDriver) Describe() string { return d.Description }
 // Start implements Driver: Run goes in its own goroutine, cancelled by Stop.
 func (d *FuncDriver) Start(ctx context.Context, a Action) (ClientProcess, error) {
 	ctx, cancel := context.WithCancel(ctx)
-	p := &funcProcess{cancel: cancel, done: make(chan struct{})}
+	p := &funcProcess{cancel: cancel, done: make(chan struct{}), refusal: d.Refusal}
 	go func() {
 		defer close(p.done)
+		// A panicking client is a crash of the program under test, reported as its end (with
+		// the stack's start), not a crash of the suite.
+		defer func() {
+			if r := recover(); r != nil {
+				p.err = &panicError{value: r, stack: tail(string(debug.Stack()), 2048)}
+			}
+		}()
 		p.err = d.Run(ctx, a)
 	}()
+	if d.Refusal == nil {
+		return struct{ ClientProcess }{p}, nil // no Refuser: the driver cannot tell
+	}
 	return p, nil
 }
 
+// panicError is how an in-process client that panicked ended.
+type panicError struct {
+	value any
+	stack string
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v\n%s", e.value, e.stack) }
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
 type funcProcess struct {
-	cancel context.CancelFunc
-	done   chan struct{}
-	err    error
-	once   sync.Once
+	cancel  context.CancelFunc
+	done    chan struct{}
+	err     error
+	once    sync.Once
+	refusal func(error) string
+}
+
+// Refusal implements Refuser: the driver's reading of the error Run returned; a panic or a
+// clean return is never a refusal.
+func (p *funcProcess) Refusal() string {
+	select {
+	case <-p.done:
+	default:
+		return ""
+	}
+	var pe *panicError
+	if p.err == nil || errors.As(p.err, &pe) || p.refusal == nil {
+		return ""
+	}
+	return p.refusal(p.err)
 }
 
 func (p *funcProcess) Wait(ctx context.Context) error {

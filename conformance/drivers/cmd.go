@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -33,6 +34,11 @@ import (
 type Command struct {
 	Default   string
 	Templates map[conformance.Op]string
+	// RefusalExitCodes are the exit statuses by which the program says it refused an action
+	// (an invalid topic, a forbidden combination of options) before connecting. Empty: the
+	// driver cannot tell a refusal from a crash, and cases where a client may refuse skip when
+	// the program ends without connecting.
+	RefusalExitCodes []int
 }
 
 // Name implements conformance.Driver.
@@ -180,8 +186,16 @@ func (c *Command) Start(ctx context.Context, a conformance.Action) (conformance.
 	if err != nil {
 		return nil, err
 	}
+	if codes := c.RefusalExitCodes; len(codes) > 0 {
+		p.refusal = func(code int, _ string) string {
+			if slices.Contains(codes, code) {
+				return "exit status " + strconv.Itoa(code) + " (a refusal, as configured)"
+			}
+			return ""
+		}
+	}
 	context.AfterFunc(ctx, p.Stop)
-	return p, nil
+	return p.clientProcess(), nil
 }
 
 func placeholderValues(a conformance.Action) map[string]string {

@@ -264,3 +264,49 @@ func TestProcessStopEndsTheGroup(t *testing.T) {
 		t.Error("not exited after Stop")
 	}
 }
+
+// TestRefusal checks how the drivers read a program that ended without connecting: only the
+// refusal each program documents counts; a signal, a crash's exit status or another message
+// does not.
+func TestRefusal(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		script  string
+		refusal func(int, string) string
+		want    bool
+	}{
+		{"mosquitto invalid topic", `echo "Error: Invalid publish topic 'a/+', does it contain '+' or '#'?" >&2; exit 1`, mosquittoRefusal, true},
+		{"mosquitto password without user", `echo "Error: Problem setting username and/or password." >&2; exit 1`, mosquittoRefusal, true},
+		{"mosquitto connection refused", `echo "Error: Connection refused" >&2; exit 1`, mosquittoRefusal, false},
+		{"mosquitto invalid topic, other status", `echo "Error: Invalid id." >&2; exit 3`, mosquittoRefusal, false},
+		{"mosquitto killed", `echo "Error: Invalid id." >&2; kill -SEGV $$`, mosquittoRefusal, false},
+		{"helper library error", `echo "error invalid topic"; exit 1`, helperRefusal, true},
+		{"helper Go panic", `echo "panic: runtime error" >&2; exit 2`, helperRefusal, false},
+		{"helper Node.js exception", `echo "Error: boom" >&2; echo "    at main (client.js:1)" >&2; exit 1`, helperRefusal, false},
+		{"helper exit 0", `echo "error nothing"; exit 0`, helperRefusal, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := startProcess([]string{"sh", "-c", tc.script}, nil, nil, 0)
+			if err != nil {
+				t.Skip(err)
+			}
+			p.refusal = tc.refusal
+			_ = p.Wait(context.Background())
+			got := p.Refusal()
+			if (got != "") != tc.want {
+				t.Errorf("Refusal() = %q, want a refusal: %v (ended: %v, output %q)", got, tc.want, p.err, p.Output())
+			}
+			if _, ok := p.clientProcess().(conformance.Refuser); !ok {
+				t.Error("a process with a refusal reader is no conformance.Refuser")
+			}
+		})
+	}
+	p, err := startProcess([]string{"true"}, nil, nil, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	p.Stop()
+	if _, ok := p.clientProcess().(conformance.Refuser); ok {
+		t.Error("a process without a refusal reader claims to tell refusals")
+	}
+}

@@ -27,6 +27,49 @@ type process struct {
 	err   error
 	stop  sync.Once
 	stdin io.WriteCloser
+	// refusal reads the exit status and output of a program that ended by itself: what it
+	// reported when that is its documented refusal of the action, "" otherwise (nil: the driver
+	// cannot tell, and the process is no conformance.Refuser).
+	refusal func(code int, output string) string
+}
+
+// Refusal implements conformance.Refuser: a program killed by a signal, or one that exited 0,
+// never refused; otherwise the driver reads its exit status and output.
+func (p *process) Refusal() string {
+	if !p.Exited() || p.refusal == nil {
+		return ""
+	}
+	var ee *exec.ExitError
+	if !errors.As(p.err, &ee) {
+		return ""
+	}
+	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return ""
+	}
+	return p.refusal(ee.ExitCode(), p.out.String())
+}
+
+// clientProcess returns p as a conformance.ClientProcess that is a conformance.Refuser only when
+// its driver can tell a refusal (p.refusal set).
+func (p *process) clientProcess() conformance.ClientProcess {
+	if p.refusal == nil {
+		return struct{ conformance.ClientProcess }{p}
+	}
+	return p
+}
+
+// lineWithPrefix returns the first line of out that starts with one of the prefixes ("" when
+// none does).
+func lineWithPrefix(out string, prefixes ...string) string {
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimSpace(l)
+		for _, pre := range prefixes {
+			if strings.HasPrefix(l, pre) {
+				return l
+			}
+		}
+	}
+	return ""
 }
 
 // startProcess starts argv with env added to the environment. stdin, when non-nil, is written to

@@ -146,6 +146,21 @@ func helperWhy(lib string, a conformance.Action) string {
 	return ""
 }
 
+// helperRefusal reads how a driver program (pahoclient, the MQTT.js script) ended: both print
+// "error …" and exit 1 when the library returned an error for the action, which for a program
+// that never connected is the library refusing the action. Exit status 2 (bad flags, and a Go
+// panic), a signal, or exit 1 without that line (an uncaught Node.js exception prints its stack)
+// are crashes.
+func helperRefusal(code int, output string) string {
+	if code != 1 {
+		return ""
+	}
+	if l := lineWithPrefix(output, "error "); l != "" {
+		return "exit status 1: " + l
+	}
+	return ""
+}
+
 // argsStdin is the action's flags for the driver programs, NUL-separated, written to their
 // standard input: a topic of 64 KiB in hex would exceed the kernel's limit on one argument.
 func argsStdin(a conformance.Action) []byte {
@@ -262,8 +277,9 @@ func (p *Paho) Start(ctx context.Context, a conformance.Action) (conformance.Cli
 	if err != nil {
 		return nil, err
 	}
+	proc.refusal = helperRefusal
 	context.AfterFunc(ctx, proc.Stop)
-	return proc, nil
+	return proc.clientProcess(), nil
 }
 
 // Close removes the built program.
@@ -381,8 +397,9 @@ func (m *MQTTjs) Start(ctx context.Context, a conformance.Action) (conformance.C
 	if err != nil {
 		return nil, err
 	}
+	proc.refusal = helperRefusal
 	context.AfterFunc(ctx, proc.Stop)
-	return proc, nil
+	return proc.clientProcess(), nil
 }
 
 // Close removes the script's temporary copy.

@@ -22,7 +22,7 @@ func Reference() *conformance.FuncDriver {
 // ReferenceWith is Reference under another name, with a hook that adjusts the client's options
 // before each action (tests inject faults through Options.Dialer this way).
 func ReferenceWith(name string, tweak func(a conformance.Action, o *client.Options)) *conformance.FuncDriver {
-	return &conformance.FuncDriver{DriverName: name, Explain: ReferenceWhy,
+	return &conformance.FuncDriver{DriverName: name, Explain: ReferenceWhy, Refusal: referenceRefusal,
 		Description: "in process: github.com/mqttspec/mqttspec/reference/client",
 		Run: func(ctx context.Context, a conformance.Action) error {
 			return runReference(ctx, a, tweak)
@@ -37,6 +37,16 @@ func ReferenceWhy(a conformance.Action) string {
 		return "only MQTT 3.1.1 and 5.0"
 	case a.AuthMethod != "" && a.AuthAnswer != conformance.AuthEcho:
 		return "the driver answers authentication challenges only with AuthEcho, not " + a.AuthAnswer.String()
+	}
+	return ""
+}
+
+// referenceRefusal reads the error of a reference client that never connected: Dial refuses
+// options that would break the protocol with client.ErrInvalidOptions; anything else (a dial
+// failure, a panic) is not a refusal of the action.
+func referenceRefusal(err error) string {
+	if errors.Is(err, client.ErrInvalidOptions) {
+		return "client.Dial: " + err.Error()
 	}
 	return ""
 }

@@ -61,7 +61,8 @@ type subscription struct {
 
 // Dial connects to the server at rawURL and returns once the server accepted the connection. A
 // refusing CONNACK comes back as a *ConnackError. AutoReconnect applies only after this first
-// connection succeeded.
+// connection succeeded. Options the client refuses, because they would make it break the
+// protocol, fail before any connection with an error that is ErrInvalidOptions.
 func Dial(ctx context.Context, rawURL string, o Options) (*Client, error) {
 	u, err := ParseURL(rawURL)
 	if err != nil {
@@ -75,7 +76,7 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Client, error) {
 	}
 	o, err = o.normalize()
 	if err != nil {
-		return nil, err
+		return nil, optionsError{err}
 	}
 	c := &Client{
 		opts: o, url: u, log: o.Logger, store: o.Store, clientID: o.ClientID,

@@ -31,6 +31,19 @@ var (
 	ErrRetainNotSupported = errors.New("client: the server does not support retained messages")
 )
 
+// ErrInvalidOptions: Dial refused the Options before connecting, because they would make the
+// client break the protocol (a password without a user name on 3.1.1, a zero-length client
+// identifier without CleanStart on 3.1.1, …); the error's text names the rule.
+var ErrInvalidOptions = errors.New("client: invalid options")
+
+// optionsError is an Options problem found by normalize: its text, and errors.Is
+// ErrInvalidOptions.
+type optionsError struct{ err error }
+
+func (e optionsError) Error() string        { return e.err.Error() }
+func (e optionsError) Unwrap() error        { return e.err }
+func (e optionsError) Is(target error) bool { return target == ErrInvalidOptions }
+
 // ConnackError is a CONNACK that refused the connection.
 type ConnackError struct {
 	Version         codec.Version

@@ -147,7 +147,7 @@ func TestCaseIDsInTheirSectionFile(t *testing.T) {
 	}
 	src := map[string]string{}
 	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
+		if strings.HasSuffix(f, "_test.go") || f == "proofs.go" { // proofs.go cites cases, by design
 			continue
 		}
 		b, err := os.ReadFile(f)

@@ -4,7 +4,7 @@
 // package registers its cases with package catalog.
 //
 // A case starts the client through the run's driver (t.StartClient with a conformance.Action),
-// accepts its connection (t.AcceptOrExit where the client may refuse before connecting), answers
+// accepts its connection (t.AcceptOrRefuse where the client may refuse before connecting), answers
 // with chosen packets — normal, withheld, delayed, duplicated or malformed — and asserts exact
 // fields of what the client sends. The scripted broker answers the client's PINGREQs itself once
 // it has accepted the connection, so a case expects only what it is about; the keep alive cases

@@ -287,7 +287,9 @@ func TestFaultsAreCaught(t *testing.T) {
 				if !slices.Contains(proof.CasesOn(c.Version), c.ID) {
 					continue // mapped for the other version only
 				}
-				if c.Status != reports.Fail && c.Status != reports.Warn {
+				// Only a fail proves the case catches the bug: a warn is a SHOULD's verdict, and
+				// a skip or an error judged nothing.
+				if c.Status != reports.Fail {
 					t.Errorf("fault %s: %s [%s] did not fail: %s %s", f.name, c.ID, c.Version, c.Status, c.Message)
 				} else {
 					t.Logf("fault %s caught by %s [%s]: %s", f.name, c.ID, c.Version, c.Message)
