@@ -102,7 +102,8 @@ func (t *T) TopicPrefix() string { return "mqttspec/" + t.runID + "/" + t.id }
 func (t *T) Logf(format string, args ...any) { t.note("", fmt.Sprintf(format, args...)) }
 
 // Warnf records that a SHOULD-level expectation was not met without ending the case; a case
-// that passes otherwise ends as warn.
+// that passes otherwise ends as warn. Only SHOULD and MAY cases may call it: in a MUST case the
+// result is error (a harness defect), because a MUST verdict is pass or fail.
 func (t *T) Warnf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	t.note("", "warning: "+msg+at(caseSource()))
@@ -194,6 +195,10 @@ func (t *T) record(conn, dir string, raw []byte, text string) {
 
 func (t *T) note(conn, text string) { t.record(conn, "note", nil, text) }
 
+// MustWarningDefect starts the message of a MUST case that called Warnf: its result is error,
+// not warn, because a MUST verdict is pass or fail (tests look for it).
+const MustWarningDefect = "harness defect: a MUST case recorded a warning (a MUST case must pass or fail): "
+
 // result builds the report entry once the case has ended.
 func (t *T) result(v codec.Version, dur time.Duration) reports.Case {
 	t.mu.Lock()
@@ -201,6 +206,11 @@ func (t *T) result(v codec.Version, dur time.Duration) reports.Case {
 	status, msg := t.status, t.message
 	if status == reports.Pass && len(t.warnings) > 0 {
 		status, msg = reports.Warn, t.warnings[0]
+		// A MUST case judges only what its statements require, so it passes or fails: a warning
+		// inside one is a defect of the case, reported as such rather than as a verdict.
+		if t.c.Level == Must {
+			status, msg = reports.Error, MustWarningDefect+t.warnings[0]
+		}
 	}
 	// A failed SHOULD or MAY is a warning, not a failure.
 	if status == reports.Fail && t.c.Level != Must {

@@ -157,7 +157,16 @@ type Capabilities struct {
 	MaximumPacketSize uint32 // 0 = no limit announced
 	ServerKeepAlive   int    // -1 when absent
 	Missing           map[Feature]string
+	// lowered holds the features whose value above was lowered only because the descriptor
+	// disables them (the target announced more): cases about the announced value skip on them.
+	lowered map[Feature]bool
 }
+
+// LoweredByDescriptor reports whether the value for f (Maximum QoS for qos1/qos2, Retain
+// Available, …) is lower than the target announced, because the descriptor disables f. A case
+// that checks how the target enforces its own announced limit cannot run then: the target does
+// not have the limit the case would assume.
+func (c *Capabilities) LoweredByDescriptor(f Feature) bool { return c.lowered[f] }
 
 // Has reports whether the feature is available.
 func (c *Capabilities) Has(f Feature) bool { _, missing := c.Missing[f]; return !missing }
@@ -257,7 +266,56 @@ func Discover(ctx context.Context, tg *Target, timeout time.Duration) (*Capabili
 	for _, f := range tg.Disable {
 		miss(f, "disabled in the target descriptor")
 	}
+	caps.lower(tg.Disable, caps.V5)
 	return caps, nil
+}
+
+// lower makes the discovered values agree with the disabled features, so a case that reads a
+// value (the QoS a subscription gets, whether a retained message is kept) assumes no more than
+// the target is said to support: a disabled feature is treated exactly as if the CONNACK had
+// announced its absence.
+//
+// announced is whether the values came from a v5 CONNACK (a property or its absence, which
+// announces the default): only then can the descriptor contradict the target. A 3.1.1-only
+// target announces nothing, so the descriptor is the only source and nothing counts as lowered.
+func (c *Capabilities) lower(disabled []Feature, announced bool) {
+	if c.lowered == nil {
+		c.lowered = map[Feature]bool{}
+	}
+	mark := func(f Feature, changed bool) {
+		if changed && announced {
+			c.lowered[f] = true
+		}
+	}
+	for _, f := range disabled {
+		switch f {
+		case FeatureQoS1:
+			mark(FeatureQoS1, c.MaximumQoS > 0)
+			mark(FeatureQoS2, c.MaximumQoS > 1)
+			c.MaximumQoS = 0
+			if _, ok := c.Missing[FeatureQoS2]; !ok {
+				c.Missing[FeatureQoS2] = "qos1 disabled in the target descriptor"
+			}
+		case FeatureQoS2:
+			mark(FeatureQoS2, c.MaximumQoS > 1)
+			c.MaximumQoS = min(c.MaximumQoS, 1)
+		case FeatureRetain:
+			mark(f, c.RetainAvailable)
+			c.RetainAvailable = false
+		case FeatureWildcard:
+			mark(f, c.WildcardAvailable)
+			c.WildcardAvailable = false
+		case FeatureSubID:
+			mark(f, c.SubIDAvailable)
+			c.SubIDAvailable = false
+		case FeatureShared:
+			mark(f, c.SharedAvailable)
+			c.SharedAvailable = false
+		case FeatureTopicAlias:
+			mark(f, c.TopicAliasMaximum > 0)
+			c.TopicAliasMaximum = 0
+		}
+	}
 }
 
 func probeConnect(ctx context.Context, tg *Target, v codec.Version, timeout time.Duration) (*codec.Connack, error) {

@@ -277,6 +277,7 @@ var _ = func() int {
 			if t.Caps.Has(c.FeatureWildcard) {
 				t.Skipf("the target supports wildcard subscriptions")
 			}
+			skipUnlessAnnounced(t, c.FeatureWildcard)
 			conn := t.Connect(t.DefaultConnect())
 			sub := &codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: t.TopicPrefix() + "/+"}}}
 			code := codec.SubackFailure
@@ -299,6 +300,7 @@ var _ = catalog.Broker(c.Case{
 		if t.Caps.Has(c.FeatureSubID) {
 			t.Skipf("the target supports Subscription Identifiers")
 		}
+		skipUnlessAnnounced(t, c.FeatureSubID)
 		conn := t.Connect(t.DefaultConnect())
 		sub := &codec.Subscribe{PacketID: conn.NextID(), Properties: *subID(3), Subscriptions: []codec.Subscription{{Filter: t.Topic("a")}}}
 		code := []codec.ReasonCode{codec.ReasonSubscriptionIDsNotSupported}
@@ -316,6 +318,7 @@ var _ = catalog.Broker(c.Case{
 		if t.Caps.Has(c.FeatureShared) {
 			t.Skipf("the target supports shared subscriptions")
 		}
+		skipUnlessAnnounced(t, c.FeatureShared)
 		conn := t.Connect(t.DefaultConnect())
 		sub := &codec.Subscribe{PacketID: conn.NextID(), Subscriptions: []codec.Subscription{{Filter: "$share/g/" + t.Topic("a")}}}
 		code := []codec.ReasonCode{codec.ReasonSharedSubsNotSupported}
