@@ -45,6 +45,11 @@ type Conn struct {
 	ended    bool // the stream ended (seen by an Expect)
 	endErr   error
 	closedAt time.Duration
+	// The times behind timing verdicts (windows.go): when the close arrived, when the case last
+	// began a write, when the last packet it took arrived.
+	closedTime time.Time
+	lastSent   time.Time
+	lastRecv   time.Time
 }
 
 // Dial opens a raw connection to the target; nothing is sent. A dial failure ends the case with
@@ -170,6 +175,9 @@ func (c *Conn) SendRaw(b []byte, desc string) {
 }
 
 func (c *Conn) write(b []byte) {
+	c.mu.Lock()
+	c.lastSent = time.Now()
+	c.mu.Unlock()
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.t.Timeouts.Step))
 	if _, err := c.nc.Write(b); err != nil {
 		c.t.note(c.Label, "write failed: "+err.Error())
@@ -189,7 +197,7 @@ func (c *Conn) NextID() uint16 {
 func (c *Conn) recv(d time.Duration) (inbound, bool) {
 	c.mu.Lock()
 	if c.ended {
-		in := inbound{err: c.endErr, eof: true}
+		in := inbound{err: c.endErr, eof: true, at: c.closedTime}
 		c.mu.Unlock()
 		return in, true
 	}
@@ -205,8 +213,16 @@ func (c *Conn) recv(d time.Duration) (inbound, bool) {
 				c.endErr = in.err
 			}
 			c.closedAt = time.Since(c.t.start)
+			if in.at.IsZero() {
+				in.at = time.Now()
+			}
+			c.closedTime = in.at
 			c.mu.Unlock()
 			in.eof = true
+		} else {
+			c.mu.Lock()
+			c.lastRecv = in.at
+			c.mu.Unlock()
 		}
 		return in, true
 	case <-timer.C:
@@ -291,12 +307,17 @@ func (c *Conn) ExpectUnordered(ms ...Matcher) []codec.Packet {
 	return got
 }
 
-// ExpectNothing checks that no packet arrives (and the connection stays open) for d
-// (Timeouts.Nothing when d is 0).
+// ExpectNothing checks that no packet arrives (and the connection stays open) for a quiet window:
+// d is in units of DefaultQuiet (0 is one window) and scales with the run's quiet window
+// (T.QuietWindow), so a slow or remote target gets proportionally longer to show a forbidden
+// packet. The window used is noted in the transcript.
 func (c *Conn) ExpectNothing(d time.Duration) {
-	if d <= 0 {
-		d = c.t.Timeouts.Nothing
-	}
+	d = c.t.QuietWindow(d)
+	c.t.note(c.Label, fmt.Sprintf("expecting nothing for %v (quiet window)", d))
+	c.expectNothing(d)
+}
+
+func (c *Conn) expectNothing(d time.Duration) {
 	in, ok := c.recv(d)
 	if !ok {
 		return

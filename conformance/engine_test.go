@@ -78,7 +78,7 @@ func runOne(t *testing.T, tg *Target, c Case) reports.Case {
 	}
 	c.Versions, c.Statements = V311, []string{"MQTT-3.1.0-2"}
 	return RunCase(context.Background(), tg, allCaps(), &c, codec.V311,
-		Timeouts{Step: 300 * time.Millisecond, Nothing: 200 * time.Millisecond, Case: 2 * time.Second}, "run12345")
+		Timeouts{Step: 300 * time.Millisecond, Quiet: 200 * time.Millisecond, Case: 2 * time.Second}, "run12345")
 }
 
 func TestExpectations(t *testing.T) {

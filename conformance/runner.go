@@ -137,6 +137,11 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 	wg.Wait()
 	out := &reports.Results{Schema: reports.Schema, Tool: r.Tool, Started: started,
 		Target: reports.Target{Name: r.Target.Name, URL: r.Target.URL, Role: string(role), Transport: r.Target.Transport(), Info: capsInfo(caps, r.Target)}}
+	// The windows every verdict was reached with: a pass of a "nothing arrives" or timing case
+	// means as much as the window it waited.
+	out.Target.Info["step_timeout"] = to.Step.String()
+	out.Target.Info["quiet_window"] = to.Quiet.String()
+	out.Target.Info["timing_tolerance"] = to.Tolerance.String()
 	if r.Driver != nil {
 		out.Target.Driver = r.Driver.Name()
 		out.Target.Transport = "tcp"
@@ -180,6 +185,7 @@ func runCase(ctx context.Context, tg *Target, caps *Capabilities, d Driver, c *C
 	if c.Timeout > 0 {
 		limit = c.Timeout
 	}
+	limit = to.caseLimit(limit)
 	cctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	t := newT(cctx, c, v, tg, caps, to, runID)

@@ -13,19 +13,30 @@ import (
 	"github.com/mqttspec/mqttspec/reports"
 )
 
-// Timeouts bound every wait of a case.
+// Timeouts bound every wait of a case (windows.go has the defaults and the reasons for them).
 type Timeouts struct {
-	Step    time.Duration // how long an Expect waits for a packet or a close (default 3s)
-	Nothing time.Duration // default window of ExpectNothing (default 500ms)
-	Case    time.Duration // hard deadline of a whole case (default 30s)
+	Step time.Duration // how long an Expect waits for a packet or a close (default DefaultStep)
+	// Quiet is the quiet window: how long a case waits before concluding that something
+	// forbidden did not happen (Conn.ExpectNothing, T.SleepQuiet). Every such wait scales with it.
+	// Default DefaultQuiet, or, when Step is above DefaultStep, widened in the same proportion.
+	Quiet time.Duration
+	// Tolerance is how late past a statement's bound a timed effect may be observed (keep alive,
+	// Will Delay, session and message expiry); default DefaultTolerance.
+	Tolerance time.Duration
+	Case      time.Duration // hard deadline of a whole case (default 30s), grown with the windows
 }
 
 func (to Timeouts) withDefaults() Timeouts {
 	if to.Step <= 0 {
-		to.Step = 3 * time.Second
+		to.Step = DefaultStep
 	}
-	if to.Nothing <= 0 {
-		to.Nothing = 500 * time.Millisecond
+	if to.Quiet <= 0 {
+		// A user who widens the step timeout for a slow target wants the quiet windows
+		// widened too; narrowing it (for speed) does not shorten them below the default.
+		to.Quiet = max(DefaultQuiet, time.Duration(float64(to.Step)*float64(DefaultQuiet)/float64(DefaultStep)))
+	}
+	if to.Tolerance <= 0 {
+		to.Tolerance = DefaultTolerance
 	}
 	if to.Case <= 0 {
 		to.Case = 30 * time.Second

@@ -37,6 +37,7 @@ type testFlags struct {
 	cases, labels            []string
 	parallel                 int
 	stepTimeout, caseTimeout time.Duration
+	quiet, tolerance         time.Duration
 	runTimeout               time.Duration
 	json                     bool
 	reportDir                string
@@ -71,6 +72,7 @@ func init() {
 	fl.IntVar(&f.parallel, "parallel", 8, "cases run at the same time (cases mostly wait on the network and timers)")
 	fl.DurationVar(&f.stepTimeout, "timeout", 3*time.Second, "how long each expectation waits")
 	fl.DurationVar(&f.caseTimeout, "case-timeout", 30*time.Second, "hard deadline of one case")
+	windowFlags(brokerCmd, &f.quiet, &f.tolerance)
 	fl.DurationVar(&f.runTimeout, "run-timeout", 0, "deadline of the whole run; unfinished cases become errors (0 = none)")
 	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of text")
 	fl.StringVar(&f.reportDir, "report", "", "write results.json (and report.html, junit.xml) to this directory")
@@ -199,9 +201,29 @@ func runTestBroker(cmd *cobra.Command, f *testFlags) error {
 	}
 	defer stop()
 	r := &conformance.Runner{Target: tg, Versions: versions, Parallel: f.parallel, RunTimeout: f.runTimeout,
-		Timeouts: conformance.Timeouts{Step: f.stepTimeout, Case: f.caseTimeout},
+		Timeouts: runTimeouts(cmd, f.stepTimeout, f.caseTimeout, f.quiet, f.tolerance),
 		Tool:     reports.Tool{Name: "mqttspec", Version: toolVersion()}}
 	return runAndReport(ctx, cmd, r, cases, runOutput{json: f.json, reportDir: f.reportDir, reportURL: f.reportURL, expectFile: f.expectFile, exp: exp})
+}
+
+// windowFlags defines --quiet-window and --timing-tolerance, shared by test broker and test
+// client.
+func windowFlags(cmd *cobra.Command, quiet, tolerance *time.Duration) {
+	fl := cmd.Flags()
+	fl.DurationVar(quiet, "quiet-window", conformance.DefaultQuiet,
+		"how long a case waits to conclude that something forbidden did not arrive; every such wait scales with it; when unset it widens in proportion to a --timeout above 3s")
+	fl.DurationVar(tolerance, "timing-tolerance", conformance.DefaultTolerance,
+		"how late past a statement's bound a timed effect may come (keep alive close, Will Delay, session/message expiry, a client's PINGREQ)")
+}
+
+// runTimeouts builds the run's timeouts from the flags. An unset --quiet-window stays zero, so
+// the runner widens it with --timeout.
+func runTimeouts(cmd *cobra.Command, step, caseLimit, quiet, tolerance time.Duration) conformance.Timeouts {
+	to := conformance.Timeouts{Step: step, Case: caseLimit, Tolerance: tolerance}
+	if cmd.Flags().Changed("quiet-window") {
+		to.Quiet = quiet
+	}
+	return to
 }
 
 // runOutput says what a test subcommand does with its run.

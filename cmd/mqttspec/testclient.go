@@ -25,6 +25,7 @@ type testClientFlags struct {
 	cases, labels            []string
 	parallel                 int
 	stepTimeout, caseTimeout time.Duration
+	quiet, tolerance         time.Duration
 	runTimeout               time.Duration
 	json                     bool
 	reportDir                string
@@ -78,6 +79,7 @@ placeholder: those cases are skipped with the cmd driver.`,
 	fl.IntVar(&f.parallel, "parallel", 4, "cases run at the same time")
 	fl.DurationVar(&f.stepTimeout, "timeout", 3*time.Second, "how long each expectation waits")
 	fl.DurationVar(&f.caseTimeout, "case-timeout", 40*time.Second, "hard deadline of one case")
+	windowFlags(clientCmd, &f.quiet, &f.tolerance)
 	fl.DurationVar(&f.runTimeout, "run-timeout", 0, "deadline of the whole run; unfinished cases become errors (0 = none)")
 	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of text")
 	fl.StringVar(&f.reportDir, "report", "", "write results.json (and report.html, junit.xml) to this directory")
@@ -137,7 +139,7 @@ func runTestClient(cmd *cobra.Command, f *testClientFlags) error {
 	defer release()
 
 	r := &conformance.Runner{Driver: d, Versions: versions, Parallel: f.parallel, RunTimeout: f.runTimeout,
-		Timeouts: conformance.Timeouts{Step: f.stepTimeout, Case: f.caseTimeout},
+		Timeouts: runTimeouts(cmd, f.stepTimeout, f.caseTimeout, f.quiet, f.tolerance),
 		Tool:     reports.Tool{Name: "mqttspec", Version: toolVersion()}}
 	return runAndReport(ctx, cmd, r, cases, runOutput{json: f.json, reportDir: f.reportDir, reportURL: f.reportURL, expectFile: f.expectFile, exp: exp})
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
@@ -72,14 +71,6 @@ func sessionExpiryOf(p *codec.Connect, ack *codec.Connack) uint32 {
 		return ack.Properties.SessionExpiry
 	}
 	return p.Properties.SessionExpiry
-}
-
-// elapsedWithin fails the case unless lo <= d <= hi.
-func elapsedWithin(t *c.T, what string, d, lo, hi time.Duration) {
-	if d < lo || d > hi {
-		t.Failf(fmt.Sprintf("%s after %v to %v", what, lo, hi), fmt.Sprintf("after %v", d.Round(time.Millisecond)),
-			"%s after %v, expected between %v and %v", what, d.Round(time.Millisecond), lo, hi)
-	}
 }
 
 // connectWithFlags returns p encoded for the case's version with extra bits ORed into its

@@ -28,7 +28,7 @@ func init() {
 			// Long enough for three PINGREQs even from a client that pings a little late
 			// (paho.mqtt.golang: every 1.25 s with keep alive 1); the scripted broker answers
 			// later ones while the case waits for the DISCONNECT.
-			a.Duration = 3*pingWindow(ka) + secs(ka)/2
+			a.Duration = 3*pingWindow(t, ka) + secs(ka)/2
 			started := time.Now()
 			t.StartClient(a)
 			conn, cp := accept(t, "")
@@ -47,7 +47,7 @@ func init() {
 		Level:      c.Must,
 		Statements: []string{"MQTT-3.1.2-21", "MQTT-3.2.2-21"},
 		Run: func(t *c.T) {
-			a := c.Action{Op: c.OpConnect, Duration: 3*pingWindow(1) + 500*millis}
+			a := c.Action{Op: c.OpConnect, Duration: 3*pingWindow(t, 1) + 500*millis}
 			started := time.Now()
 			t.StartClient(a)
 			conn, cp := accept(t, "")
@@ -76,7 +76,7 @@ func init() {
 			conn, _ := accept(t, "")
 			conn.AnswerPings(false) // the case is about the missing PINGRESP
 			connack(t, conn, false, nil)
-			conn.ExpectWithin(pingWindow(ka), c.Type(codec.PINGREQ))
+			conn.ExpectDue("PINGREQ", conn.LastReceived(), secs(ka), c.Type(codec.PINGREQ))
 			sent := time.Now()
 			limit := 3 * secs(ka)
 			for {
