@@ -242,6 +242,141 @@ var faults = []fault{
 			}
 			return p
 		}},
+	// The faults below each break one thing a careless client gets wrong.
+	{name: "subscribe-id-zero", out: onType(codec.SUBSCRIBE, func(p []byte) { setID(p, 0) })},
+	{name: "unsubscribe-id-zero", out: onType(codec.UNSUBSCRIBE, func(p []byte) { setID(p, 0) })},
+	{name: "unsubscribe-flags-zero", out: onType(codec.UNSUBSCRIBE, func(p []byte) { p[0] &^= 0x02 })},
+	{name: "pubrel-flags-zero", out: onType(codec.PUBREL, func(p []byte) { p[0] &^= 0x02 })},
+	{name: "pubrec-wrong-id", out: onType(codec.PUBREC, func(p []byte) { setID(p, packetID(p)+1) })},
+	{name: "pubcomp-wrong-id", out: onType(codec.PUBCOMP, func(p []byte) { setID(p, packetID(p)+1) })},
+	{name: "drop-puback", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.PUBACK {
+			return nil
+		}
+		return keep(p)
+	}},
+	{name: "dup-on-qos0", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.PUBLISH && p[0]&0x06 == 0 {
+			p[0] |= 0x08
+		}
+		return keep(p)
+	}},
+	{name: "publish-qos3", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.PUBLISH && p[0]&0x06 == 0x02 {
+			p[0] |= 0x06
+		}
+		return keep(p)
+	}},
+	{name: "will-retain-without-will", out: onType(codec.CONNECT, func(p []byte) {
+		if f := connectFlagsOffset(p); p[f]&0x04 == 0 {
+			p[f] |= 0x20
+		}
+	})},
+	{name: "protocol-name-mqtx", out: onType(codec.CONNECT, func(p []byte) {
+		p[headerLen(p)+5] = 'X' // the name's last byte: "MQTT" -> "MQTX"
+	})},
+	{name: "pingreq-before-connect", out: func(p []byte, conn int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.CONNECT {
+			return [][]byte{{0xC0, 0x00}, p}
+		}
+		return keep(p)
+	}},
+	{name: "pubrecs-swapped", out: swapped(codec.PUBREC)},
+	{name: "pubrels-swapped", out: swapped(codec.PUBREL)},
+	{name: "resend-out-of-order", out: func(p []byte, conn int, st *faultState) [][]byte {
+		if typeOf(p) != codec.PUBLISH || conn < 2 {
+			return keep(p)
+		}
+		return swapped(codec.PUBLISH)(p, conn, st)
+	}},
+	{name: "resend-with-new-id", out: func(p []byte, conn int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.PUBLISH && p[0]&0x06 != 0 && conn > 1 {
+			i := publishIDOffset(p)
+			id := uint16(p[i])<<8 | uint16(p[i+1]) + 100
+			p[i], p[i+1] = byte(id>>8), byte(id)
+		}
+		return keep(p)
+	}},
+	{name: "pubrel-not-resent", out: func(p []byte, conn int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.PUBREL && conn > 1 {
+			return nil
+		}
+		return keep(p)
+	}},
+	{name: "client-id-changed-on-reconnect", out: func(p []byte, conn int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.CONNECT && conn > 1 {
+			v := codec.Version(p[headerLen(p)+6])
+			return keep(rewrite(v, p, func(pk codec.Packet) { pk.(*codec.Connect).ClientID += "-2" }))
+		}
+		return keep(p)
+	}},
+	{name: "alias-without-permission", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.PUBLISH {
+			return keep(rewrite(codec.V5, p, func(pk codec.Packet) {
+				if pub := pk.(*codec.Publish); !pub.Properties.Has(codec.PropTopicAlias) {
+					pub.Properties.SetTopicAlias(1)
+				}
+			}))
+		}
+		return keep(p)
+	}},
+	{name: "auth-method-changed", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.AUTH {
+			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Auth).Properties.SetAuthMethod("OTHER") }))
+		}
+		return keep(p)
+	}},
+}
+
+// headerLen is the length of a packet's fixed header (type byte and Remaining Length).
+func headerLen(p []byte) int {
+	i := 1
+	for p[i]&0x80 != 0 {
+		i++
+	}
+	return i + 1
+}
+
+// packetID and setID read and write the Packet Identifier that starts the variable header of
+// PUBACK, PUBREC, PUBREL, PUBCOMP, SUBSCRIBE and UNSUBSCRIBE.
+func packetID(p []byte) uint16 { i := headerLen(p); return uint16(p[i])<<8 | uint16(p[i+1]) }
+func setID(p []byte, id uint16) {
+	i := headerLen(p)
+	p[i], p[i+1] = byte(id>>8), byte(id)
+}
+
+// connectFlagsOffset is where the Connect Flags byte of a CONNECT is (after the protocol name
+// "MQTT" and the level).
+func connectFlagsOffset(p []byte) int { return headerLen(p) + 2 + 4 + 1 }
+
+// onType is an out fault that edits each packet of type pt in place.
+func onType(pt codec.PacketType, edit func(p []byte)) func([]byte, int, *faultState) [][]byte {
+	return func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == pt {
+			edit(p)
+		}
+		return keep(p)
+	}
+}
+
+// swapped is an out fault that sends the first two packets of type pt in reverse order (the
+// first is held until the second is written).
+func swapped(pt codec.PacketType) func([]byte, int, *faultState) [][]byte {
+	return func(p []byte, _ int, st *faultState) [][]byte {
+		if typeOf(p) != pt {
+			return keep(p)
+		}
+		switch len(st.held) {
+		case 0:
+			st.held = append(st.held, p)
+			return nil
+		case 1:
+			first := st.held[0]
+			st.held = append(st.held, nil) // done: later packets pass
+			return [][]byte{p, first}
+		}
+		return keep(p)
+	}
 }
 
 // TestFaultsAreCaught switches each deliberate bug on in the reference client and checks that
