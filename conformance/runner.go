@@ -291,25 +291,38 @@ func capsInfo(c *Capabilities, tg *Target) map[string]string {
 	return info
 }
 
-// Coverage computes, per version, how many wire-testable statements binding the role's side
-// (the server for broker runs, the client for client runs, plus those binding both) are cited by
-// a case that actually ran (not skipped).
+// Coverage computes, per version, the coverage of a run over the wire-testable Appendix B
+// statements binding the role's side (the server for broker runs, the client for client runs,
+// plus those binding both). A statement counts (Tested) only when a case citing it ran to a
+// verdict on this target: pass or fail, or warn for a SHOULD/MAY case (a MUST case that warns
+// judged nothing it cites); skips and errors count for nothing. Proven counts the statements for
+// which such a case is also one that a registered fault proof (spec.Proofs of the side, filled by
+// the imported catalogs) shows failing on a target that breaks the statement. Skips carries the
+// skip reasons of the cases citing each statement that did not count.
 func Coverage(cases []reports.Case, versions []codec.Version, role Role) map[string]reports.Coverage {
 	out := map[string]reports.Coverage{}
 	side := spec.Server
 	if role == RoleClient {
 		side = spec.Client
 	}
+	proofs := spec.Proofs(side)
 	for _, v := range versions {
 		if v == codec.V31 {
 			continue
 		}
 		sv := specVersion(v)
-		tested := map[string]bool{}
+		judged := map[string][]string{}  // statement -> cases that ran to a verdict citing it
+		skipped := map[string][]string{} // statement -> distinct skip reasons of its cases
 		for _, c := range cases {
-			if c.Version == v.String() && c.Status != reports.Skip && c.Status != reports.Error {
-				for _, id := range c.Statements {
-					tested[id] = true
+			if c.Version != v.String() {
+				continue
+			}
+			for _, id := range c.Statements {
+				switch {
+				case c.Judged():
+					judged[id] = append(judged[id], c.ID)
+				case c.Status == reports.Skip && c.Message != "" && !slices.Contains(skipped[id], c.Message):
+					skipped[id] = append(skipped[id], c.Message)
 				}
 			}
 		}
@@ -319,10 +332,19 @@ func Coverage(cases []reports.Case, versions []codec.Version, role Role) map[str
 				continue
 			}
 			cov.Testable++
-			if tested[s.ID] {
-				cov.Tested++
-			} else {
+			ran := judged[s.ID]
+			if len(ran) == 0 {
 				cov.Missing = append(cov.Missing, s.ID)
+				if reasons := skipped[s.ID]; len(reasons) > 0 {
+					cov.Skips = append(cov.Skips, reports.StatementSkip{ID: s.ID, Reasons: reasons})
+				}
+				continue
+			}
+			cov.Tested++
+			if slices.ContainsFunc(proofs, func(p spec.Proof) bool {
+				return p.Proves(sv, s.ID, func(caseID string) bool { return slices.Contains(ran, caseID) })
+			}) {
+				cov.Proven++
 			}
 		}
 		out[sv] = cov

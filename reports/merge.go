@@ -3,6 +3,7 @@ package reports
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -90,6 +91,7 @@ func mergeCoverage(rs []*Results) map[string]Coverage {
 			prev, seen := out[v]
 			if !seen {
 				c.Missing = append([]string(nil), c.Missing...)
+				c.Skips = append([]StatementSkip(nil), c.Skips...)
 				out[v] = c
 				continue
 			}
@@ -109,11 +111,37 @@ func mergeCoverage(rs []*Results) map[string]Coverage {
 			if len(prev.Missing) > 0 || len(c.Missing) > 0 {
 				tested = testable - len(both)
 			}
-			out[v] = Coverage{Testable: testable, Tested: tested, Missing: both}
+			// The proven IDs are not recorded, so the larger count is what the merge can
+			// vouch for.
+			out[v] = Coverage{Testable: testable, Tested: tested, Proven: max(prev.Proven, c.Proven), Missing: both,
+				Skips: mergeSkips(both, prev.Skips, c.Skips)}
 		}
 	}
 	if len(out) == 0 {
 		return nil
+	}
+	return out
+}
+
+// mergeSkips keeps the skip reasons of the statements still missing, both inputs' reasons
+// together.
+func mergeSkips(missing []string, a, b []StatementSkip) []StatementSkip {
+	var out []StatementSkip
+	for _, id := range missing {
+		var reasons []string
+		for _, sk := range append(append([]StatementSkip(nil), a...), b...) {
+			if sk.ID != id {
+				continue
+			}
+			for _, r := range sk.Reasons {
+				if !slices.Contains(reasons, r) {
+					reasons = append(reasons, r)
+				}
+			}
+		}
+		if len(reasons) > 0 {
+			out = append(out, StatementSkip{ID: id, Reasons: reasons})
+		}
 	}
 	return out
 }

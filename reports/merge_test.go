@@ -18,12 +18,14 @@ func TestMerge(t *testing.T) {
 	a := run("b", t0, 1000,
 		Case{ID: "3.3/x", Section: "3.3", Version: "3.1.1", Status: Pass},
 		Case{ID: "3.10/y", Section: "3.10", Version: "3.1.1", Status: Fail, Statements: []string{"S1"}})
-	a.Coverage = map[string]Coverage{"3.1.1": {Testable: 3, Tested: 1, Missing: []string{"A", "B"}}, "5.0": {Testable: 4, Tested: 2, Missing: []string{"C", "D"}}}
+	a.Coverage = map[string]Coverage{"3.1.1": {Testable: 3, Tested: 1, Missing: []string{"A", "B"}}, "5.0": {Testable: 4, Tested: 2, Proven: 1, Missing: []string{"C", "D"},
+		Skips: []StatementSkip{{ID: "C", Reasons: []string{"needs retain"}}, {ID: "D", Reasons: []string{"needs --auth-method"}}}}}
 	a.Target.Info = map[string]string{"k": "a"}
 	b := run("b", t0.Add(5*time.Second), 2000,
 		Case{ID: "3.3/x", Section: "3.3", Version: "5.0", Status: Warn},
 		Case{ID: "3.9/z", Section: "3.9", Version: "5.0", Status: Skip})
-	b.Coverage = map[string]Coverage{"5.0": {Testable: 4, Tested: 3, Missing: []string{"D"}}}
+	b.Coverage = map[string]Coverage{"5.0": {Testable: 4, Tested: 3, Proven: 2, Missing: []string{"D"},
+		Skips: []StatementSkip{{ID: "D", Reasons: []string{"needs --auth-method", "needs shared subscriptions"}}}}}
 	b.Incomplete = true
 	b.Target.Info = map[string]string{"k": "b", "j": "b"}
 
@@ -44,8 +46,9 @@ func TestMerge(t *testing.T) {
 	if !m.Started.Equal(t0) || m.DurationMs != 7000 || !m.Incomplete {
 		t.Errorf("started %v duration %v incomplete %v", m.Started, m.DurationMs, m.Incomplete)
 	}
-	if c := m.Coverage["5.0"]; c.Testable != 4 || c.Tested != 3 || !slices.Equal(c.Missing, []string{"D"}) {
-		t.Errorf("5.0 coverage %+v", c)
+	if c := m.Coverage["5.0"]; c.Testable != 4 || c.Tested != 3 || c.Proven != 2 || !slices.Equal(c.Missing, []string{"D"}) ||
+		len(c.Skips) != 1 || c.Skips[0].ID != "D" || !slices.Equal(c.Skips[0].Reasons, []string{"needs --auth-method", "needs shared subscriptions"}) {
+		t.Errorf("5.0 coverage %+v", c) // C ran in b: its skip goes; D's reasons from both
 	}
 	if c := m.Coverage["3.1.1"]; c.Tested != 1 || len(c.Missing) != 2 {
 		t.Errorf("3.1.1 coverage %+v", c)

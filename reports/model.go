@@ -105,11 +105,31 @@ func (c Counts) Get(s Status) int {
 // Total is the number of cases counted.
 func (c Counts) Total() int { return c.Pass + c.Fail + c.Warn + c.Skip + c.Error }
 
-// Coverage is statement coverage for one specification version.
+// Coverage is statement coverage for one specification version, counted over the
+// wire-testable Appendix B statements binding the side under test (the server for broker runs,
+// the client for client runs, plus those binding both). A statement counts for a run only when a
+// case citing it ran to a verdict on this target: pass or fail, or warn for a SHOULD/MAY case;
+// skipped and errored cases count for nothing.
 type Coverage struct {
-	Testable int      `json:"testable"`          // wire-testable statements of the version (for the role)
-	Tested   int      `json:"tested"`            // of those, cited by at least one case that ran
-	Missing  []string `json:"missing,omitempty"` // testable statement IDs no case cites
+	Testable int `json:"testable"` // wire-testable statements of the version (for the role)
+	// Tested counts the statements a case ran to a verdict for (results written before proofs
+	// existed counted every case that was not skipped or errored, warns and MUSTs alike).
+	Tested int `json:"tested"`
+	// Proven counts, among Tested, the statements for which a case proven by a deliberate fault
+	// of the reference implementation (the fault breaks the statement and the case fails under
+	// it) ran to a verdict here: those verdicts are known to be able to fail. Zero in results
+	// written before proofs existed.
+	Proven  int      `json:"proven,omitempty"`
+	Missing []string `json:"missing,omitempty"` // testable statement IDs no case ran to a verdict for
+	// Skips says, for each missing statement that some case cites, why those cases did not run
+	// here: their distinct skip reasons, which name the feature or flag that would run them.
+	Skips []StatementSkip `json:"skips,omitempty"`
+}
+
+// StatementSkip is one statement no case ran for, and why its cases were skipped.
+type StatementSkip struct {
+	ID      string   `json:"id"`
+	Reasons []string `json:"reasons"` // distinct skip messages of the cases citing it
 }
 
 // Percent returns Tested/Testable in percent (0 when nothing is testable).
@@ -118,6 +138,14 @@ func (c Coverage) Percent() float64 {
 		return 0
 	}
 	return 100 * float64(c.Tested) / float64(c.Testable)
+}
+
+// ProvenPercent returns Proven/Testable in percent (0 when nothing is testable).
+func (c Coverage) ProvenPercent() float64 {
+	if c.Testable == 0 {
+		return 0
+	}
+	return 100 * float64(c.Proven) / float64(c.Testable)
 }
 
 // Event is one line of a transcript: a packet (or raw bytes) sent or received, or a note.
@@ -146,6 +174,20 @@ type Case struct {
 	DurationMs float64  `json:"duration_ms"`
 	Transcript []Event  `json:"transcript,omitempty"`
 	Labels     []string `json:"labels,omitempty"`
+}
+
+// Judged reports whether the case ran to a verdict on its statements: pass or fail, or warn
+// for a SHOULD/MAY case. Skips and errors judged nothing, and neither did a MUST case that ended
+// as warn (a MUST statement is met or broken). Coverage counts a statement only through judged
+// cases.
+func (c *Case) Judged() bool {
+	switch c.Status {
+	case Pass, Fail:
+		return true
+	case Warn:
+		return c.Level != "MUST" && c.Level != ""
+	}
+	return false
 }
 
 // Key identifies a case result across runs: ID and version.

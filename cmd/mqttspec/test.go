@@ -377,7 +377,9 @@ func printSummary(w io.Writer, res *reports.Results, dir string) {
 		res.Target.Name, res.Target.URL, s.Total(), res.DurationMs/1000, s.Pass, s.Fail, s.Warn, s.Skip, s.Error)
 	for _, v := range []string{"3.1.1", "5.0"} {
 		if cov, ok := res.Coverage[v]; ok {
-			fmt.Fprintf(w, "coverage %s: %d of %d testable statements (%.0f%%)\n", v, cov.Tested, cov.Testable, cov.Percent())
+			fmt.Fprintf(w, "coverage %s: %d of %d testable statements ran to a verdict (%.0f%%), %d proven by a fault (%.0f%%)\n",
+				v, cov.Tested, cov.Testable, cov.Percent(), cov.Proven, cov.ProvenPercent())
+			printSkipReasons(w, cov.Skips)
 		}
 	}
 	if dir != "" {

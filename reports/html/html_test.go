@@ -137,7 +137,8 @@ func TestSummaryAndSections(t *testing.T) {
 		Tool:    reports.Tool{Name: "mqttspec", Version: "9.9"},
 		Target:  reports.Target{Name: "broker-x", URL: "tcp://127.0.0.1:1", Role: "broker"},
 		Started: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), DurationMs: 65_000,
-		Coverage: map[string]reports.Coverage{"5.0": {Testable: 10, Tested: 4}},
+		Coverage: map[string]reports.Coverage{"5.0": {Testable: 10, Tested: 4, Proven: 3, Missing: []string{"MQTT-3.15.1-1"},
+			Skips: []reports.StatementSkip{{ID: "MQTT-3.15.1-1", Reasons: []string{"needs --auth-method", "target lacks AUTH"}}}}},
 		Cases: []reports.Case{
 			{ID: "3.10/b", Title: "b", Section: "3.10", Version: "5.0", Level: "MUST", Status: reports.Fail, Message: "boom", Statements: []string{"MQTT-3.10.4-1", "MQTT-9.9.9-9"}},
 			{ID: "3.9/a", Title: "a", Section: "3.9", Version: "5.0", Level: "MUST", Status: reports.Pass},
@@ -148,7 +149,8 @@ func TestSummaryAndSections(t *testing.T) {
 	for _, want := range []string{
 		`<span class="n" data-count="fail">1</span>`,
 		`<span class="n" data-count="pass">1</span>`,
-		`data-tested="4" data-testable="10">4 of 10</span> testable statements tested (40.0%)`,
+		`data-tested="4" data-testable="10">4 of 10</span> testable statements ran to a verdict (40.0%), <span class="covproven" data-proven="3">3</span> of them proven by a fault (30.0%)`,
+		`<li><code>MQTT-3.15.1-1</code>: needs --auth-method; target lacks AUTH</li>`,
 		`<dt>Duration</dt><dd>1m 05s</dd>`,
 		`<dt>Started</dt><dd>2026-01-01 00:00:00 UTC</dd>`,
 		`1 MUST case(s) failed`,

@@ -23,13 +23,17 @@ type versionRow struct {
 	Total   int
 }
 
-// covBar is statement coverage of one version.
+// covBar is statement coverage of one version: Tested statements ran to a verdict, Proven of
+// them through a case a fault proof maps; Skips are the missing statements' skip reasons.
 type covBar struct {
-	Version  string
-	Testable int
-	Tested   int
-	Pct      float64
-	Missing  int
+	Version   string
+	Testable  int
+	Tested    int
+	Pct       float64
+	Proven    int
+	ProvenPct float64
+	Missing   int
+	Skips     []reports.StatementSkip
 }
 
 // stmtView is a cited statement with its paraphrase.
@@ -157,14 +161,16 @@ func buildSingle(r *reports.Results, cat reports.Catalog) *singleView {
 	return v
 }
 
-// coverageBars prefers the run's own coverage numbers (the engine knows what it ran); without
-// them it uses the matrix computed from the catalog.
+// coverageBars prefers the run's own coverage numbers (the engine knows what it ran and which
+// proofs it holds); without them it uses the matrix computed from the catalog, which knows no
+// proofs (Proven 0).
 func coverageBars(r *reports.Results, m []matrixVersion) []covBar {
 	var out []covBar
 	if len(r.Coverage) > 0 {
 		for _, ver := range sortedKeys(r.Coverage) {
 			c := r.Coverage[ver]
-			out = append(out, covBar{Version: ver, Testable: c.Testable, Tested: c.Tested, Pct: c.Percent(), Missing: len(c.Missing)})
+			out = append(out, covBar{Version: ver, Testable: c.Testable, Tested: c.Tested, Pct: c.Percent(),
+				Proven: c.Proven, ProvenPct: c.ProvenPercent(), Missing: len(c.Missing), Skips: c.Skips})
 		}
 		return out
 	}
@@ -238,7 +244,7 @@ func buildMatrix(r *reports.Results, cat reports.Catalog) []matrixVersion {
 	}
 	type tally struct {
 		worst reports.Status
-		ran   bool // cited by a case that ran (not skipped, not an error): counts as tested
+		ran   bool // cited by a case that ran to a verdict (reports.Case.Judged): counts as tested
 		n     int
 		cases []string
 	}
@@ -264,7 +270,7 @@ func buildMatrix(r *reports.Results, cat reports.Catalog) []matrixVersion {
 				if rank[c.Status] > rank[t.worst] {
 					t.worst = c.Status
 				}
-				if c.Status != reports.Skip && c.Status != reports.Error {
+				if c.Judged() {
 					t.ran = true
 				}
 				t.n++

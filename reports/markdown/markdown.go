@@ -96,7 +96,7 @@ func block(r *reports.Results, cmp *expect.Comparison, url string, budget int) s
 	if url != "" {
 		fmt.Fprintf(&b, " [Full HTML report](%s).", url)
 	}
-	b.WriteString("\n\n| version | pass | fail | warn | skip | error | pass rate | statement coverage |\n|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("\n\n| version | pass | fail | warn | skip | error | pass rate | statements ran | proven |\n|---|---|---|---|---|---|---|---|---|\n")
 	byVersion := map[string]*reports.Counts{}
 	var versions []string
 	for i := range r.Cases {
@@ -115,11 +115,12 @@ func block(r *reports.Results, cmp *expect.Comparison, url string, budget int) s
 		if judged > 0 {
 			rate = fmt.Sprintf("%.1f%%", 100*float64(c.Pass)/float64(judged))
 		}
-		cov := "–"
+		ran, proven := "–", "–"
 		if cv, ok := r.Coverage[v]; ok && cv.Testable > 0 {
-			cov = fmt.Sprintf("%d/%d (%.0f%%)", cv.Tested, cv.Testable, cv.Percent())
+			ran = fmt.Sprintf("%d/%d (%.0f%%)", cv.Tested, cv.Testable, cv.Percent())
+			proven = fmt.Sprintf("%d/%d (%.0f%%)", cv.Proven, cv.Testable, cv.ProvenPercent())
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s | %s |\n", v, c.Pass, c.Fail, c.Warn, c.Skip, c.Error, rate, cov)
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s | %s | %s |\n", v, c.Pass, c.Fail, c.Warn, c.Skip, c.Error, rate, ran, proven)
 	}
 	b.WriteString("\n")
 	head := b.Len()
@@ -150,6 +151,22 @@ func block(r *reports.Results, cmp *expect.Comparison, url string, budget int) s
 			line := fmt.Sprintf("- **%s** `%s` [%s] %s — %s\n", strings.ToUpper(string(c.Status)), esc(c.ID), c.Version, strings.Join(c.Statements, " "), esc(oneLine(c.Message)))
 			if len(line) > left() {
 				fmt.Fprintf(&b, "- … and %d more (see results.json / the HTML report)\n", len(failing)-i)
+				break
+			}
+			b.WriteString(line)
+		}
+		b.WriteString("\n</details>\n\n")
+	}
+	for _, v := range versions {
+		skips := r.Coverage[v].Skips
+		if len(skips) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "<details><summary>MQTT %s: %d statement(s) not run here, their cases skipped</summary>\n\n", v, len(skips))
+		for i, sk := range skips {
+			line := fmt.Sprintf("- %s — %s\n", sk.ID, esc(oneLine(strings.Join(sk.Reasons, "; "))))
+			if len(line) > left() {
+				fmt.Fprintf(&b, "- … and %d more (see results.json)\n", len(skips)-i)
 				break
 			}
 			b.WriteString(line)

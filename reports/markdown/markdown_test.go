@@ -48,3 +48,18 @@ func TestSummaryStaysSmall(t *testing.T) {
 		}
 	}
 }
+
+// TestSummaryCoverage shows, per version, the statements that ran to a verdict and the proven
+// ones, and why the missing ones did not run.
+func TestSummaryCoverage(t *testing.T) {
+	r := gen(2, reports.Pass)
+	r.Coverage = map[string]reports.Coverage{"5.0": {Testable: 10, Tested: 6, Proven: 4, Missing: []string{"MQTT-4.12.0-1"},
+		Skips: []reports.StatementSkip{{ID: "MQTT-4.12.0-1", Reasons: []string{"needs --auth-method", "needs a | pipe"}}}}}
+	out := string(Render([]*reports.Results{r}, Options{}))
+	for _, want := range []string{"| statements ran | proven |", "| 6/10 (60%) | 4/10 (40%) |", "MQTT 5.0: 1 statement(s) not run here",
+		"- MQTT-4.12.0-1 — needs --auth-method; needs a \\| pipe"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("summary lacks %q:\n%s", want, out)
+		}
+	}
+}

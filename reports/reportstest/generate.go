@@ -137,7 +137,7 @@ func Generate(o Options) *reports.Results {
 			c.Transcript = nil
 		}
 		total += c.DurationMs
-		if c.Status != reports.Skip && c.Status != reports.Error {
+		if c.Judged() {
 			if cited[v] == nil {
 				cited[v] = map[string]bool{}
 			}
@@ -150,7 +150,8 @@ func Generate(o Options) *reports.Results {
 	r.DurationMs = total
 	r.Coverage = map[string]reports.Coverage{}
 	for _, v := range o.Versions {
-		// As the runner counts: OASIS-numbered statements only, cited by a case that ran.
+		// As the runner counts: OASIS-numbered statements only, cited by a case that ran to a
+		// verdict.
 		var cov reports.Coverage
 		for _, s := range pool[v] {
 			if !s.AppendixB {
