@@ -277,6 +277,7 @@ func TestRefusal(t *testing.T) {
 	}{
 		{"mosquitto invalid topic", `echo "Error: Invalid publish topic 'a/+', does it contain '+' or '#'?" >&2; exit 1`, mosquittoRefusal, true},
 		{"mosquitto password without user", `echo "Error: Problem setting username and/or password." >&2; exit 1`, mosquittoRefusal, true},
+		{"mosquitto malformed UTF-8", `echo "Error: Malformed UTF-8 in -t argument." >&2; exit 1`, mosquittoRefusal, true},
 		{"mosquitto connection refused", `echo "Error: Connection refused" >&2; exit 1`, mosquittoRefusal, false},
 		{"mosquitto invalid topic, other status", `echo "Error: Invalid id." >&2; exit 3`, mosquittoRefusal, false},
 		{"mosquitto killed", `echo "Error: Invalid id." >&2; kill -SEGV $$`, mosquittoRefusal, false},

@@ -119,14 +119,14 @@ func (m *Mosquitto) Start(ctx context.Context, a conformance.Action) (conformanc
 
 // mosquittoRefusal reads how mosquitto_pub or mosquitto_sub ended: they check their options
 // before connecting and, for one they refuse, print "Error: Invalid …" (an identifier, a topic,
-// a will topic) or "Error: Problem setting username and/or password" (a password without a user
-// name) and exit 1. Exit 1 with another message ("Error: Connection refused", a protocol error)
+// a will topic), "Error: Malformed UTF-8 in …" (an ill-formed or over-long -t argument) or
+// "Error: Problem setting username and/or password" (a password without a user name) and exit 1. Exit 1 with another message ("Error: Connection refused", a protocol error)
 // or any other end is not a refusal of the action.
 func mosquittoRefusal(code int, output string) string {
 	if code != 1 {
 		return ""
 	}
-	if l := lineWithPrefix(output, "Error: Invalid ", "Error: Problem setting username and/or password"); l != "" {
+	if l := lineWithPrefix(output, "Error: Invalid ", "Error: Malformed UTF-8 in ", "Error: Problem setting username and/or password"); l != "" {
 		return "exit status 1: " + l
 	}
 	return ""

@@ -52,7 +52,9 @@ func init() {
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpPublish, Topic: t.Topic("sp"), Message: []byte("m")})
 			conn, cp := accept(t, "")
-			t.Check(cp.CleanStart, "Clean Start 1", "Clean Start 0", "the client was asked to start clean: %s", cp)
+			if !cp.CleanStart { // then it may have a session, and the statement does not apply
+				t.Skipf("the client was asked to start clean and sent Clean Start 0: %s", cp)
+			}
 			connack(t, conn, true, nil)
 			// The statement asks for the close; a DISCONNECT first (0x82 would fit) is allowed
 			// and its code is not what MQTT-3.2.2-4 judges.

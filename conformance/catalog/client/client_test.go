@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -71,15 +72,26 @@ func save(t *testing.T, res *reports.Results, name string) {
 	}
 }
 
+// referenceRuns is how many case runs the whole catalog makes with the reference client, per
+// version: every one must pass. A case added, removed or no longer run on a version changes it
+// on purpose, here.
+var referenceRuns = map[string]int{"3.1.1": 64, "5.0": 124}
+
 // TestReferencePassesEveryCase is the acceptance test of the catalog: the reference client
-// passes every case, on both versions, without skips.
+// passes every case, on both versions, without skips, and the whole catalog makes exactly
+// referenceRuns runs.
 func TestReferencePassesEveryCase(t *testing.T) {
 	res := run(t, drivers.Reference(), selected(t))
 	save(t, res, "client-reference.json")
+	got := map[string]int{}
 	for _, c := range res.Cases {
 		if c.Status != reports.Pass {
 			t.Errorf("%s [%s] %s: %s\n%s", c.ID, c.Version, c.Status, c.Message, transcript(c))
 		}
+		got[c.Version]++
+	}
+	if os.Getenv("MQTTSPEC_CASES") == "" && !maps.Equal(got, referenceRuns) {
+		t.Errorf("case runs per version: %v, want %v", got, referenceRuns)
 	}
 	for v, cov := range res.Coverage {
 		t.Logf("coverage %s: %d of %d (%.0f%%)", v, cov.Tested, cov.Testable, cov.Percent())
