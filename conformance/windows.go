@@ -69,8 +69,8 @@ func (t *T) SleepQuiet(d time.Duration) {
 // Tolerance is this run's timing tolerance (Timeouts.Tolerance).
 func (t *T) Tolerance() time.Duration { return t.Timeouts.Tolerance }
 
-// seconds renders a duration as seconds with two decimals, the unit of every timing message.
-func seconds(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
+// Seconds renders a duration as seconds with two decimals, the unit of every timing message.
+func Seconds(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
 
 // CheckBound judges a measured time against a statement's bound: it fails the case unless
 // bound − ClockEpsilon ≤ measured ≤ bound + the timing tolerance. what names the effect as the
@@ -87,16 +87,16 @@ func (t *T) CheckDue(what string, measured, bound time.Duration) {
 
 func (t *T) checkBound(what string, measured, bound time.Duration, early bool) {
 	tol := t.Timeouts.Tolerance
-	msg := fmt.Sprintf("%s after %s; bound %s, tolerance %s", what, seconds(measured), seconds(bound), seconds(tol))
-	expected := fmt.Sprintf("%s after %s to %s", what, seconds(bound), seconds(bound+tol))
+	msg := fmt.Sprintf("%s after %s; bound %s, tolerance %s", what, Seconds(measured), Seconds(bound), Seconds(tol))
+	expected := fmt.Sprintf("%s after %s to %s", what, Seconds(bound), Seconds(bound+tol))
 	if !early {
-		expected = fmt.Sprintf("%s within %s", what, seconds(bound+tol))
+		expected = fmt.Sprintf("%s within %s", what, Seconds(bound+tol))
 	}
 	switch {
 	case early && measured < bound-ClockEpsilon:
-		t.Failf(expected, "after "+seconds(measured), "%s: too early", msg)
+		t.Failf(expected, "after "+Seconds(measured), "%s: too early", msg)
 	case measured > bound+tol:
-		t.Failf(expected, "after "+seconds(measured), "%s: too late", msg)
+		t.Failf(expected, "after "+Seconds(measured), "%s: too late", msg)
 	}
 	t.note("", "timing: "+msg)
 }
@@ -130,8 +130,8 @@ func (c *Conn) expectTimed(what string, since time.Time, bound time.Duration, m 
 	in, ok := c.recv(max(time.Until(since.Add(bound+tol+c.t.Timeouts.Step)), time.Millisecond))
 	if !ok {
 		waited := time.Since(since)
-		c.t.Failf(fmt.Sprintf("%s within %s", what, seconds(bound+tol)), "nothing after "+seconds(waited),
-			"[%s] %s: nothing after %s; bound %s, tolerance %s", c.Label, what, seconds(waited), seconds(bound), seconds(tol))
+		c.t.Failf(fmt.Sprintf("%s within %s", what, Seconds(bound+tol)), "nothing after "+Seconds(waited),
+			"[%s] %s: nothing after %s; bound %s, tolerance %s", c.Label, what, Seconds(waited), Seconds(bound), Seconds(tol))
 	}
 	c.checkInbound(in, m.String())
 	if err := m.Match(in.p); err != nil {
@@ -160,8 +160,8 @@ func (c *Conn) ExpectClosedAt(what string, since time.Time, bound time.Duration,
 		in, ok := c.recv(max(time.Until(deadline), time.Millisecond))
 		if !ok {
 			waited := time.Since(since)
-			c.t.Failf(fmt.Sprintf("%s after %s to %s", what, seconds(bound), seconds(bound+tol)), "still open after "+seconds(waited),
-				"[%s] %s: still open after %s; bound %s, tolerance %s", c.Label, what, seconds(waited), seconds(bound), seconds(tol))
+			c.t.Failf(fmt.Sprintf("%s after %s to %s", what, Seconds(bound), Seconds(bound+tol)), "still open after "+Seconds(waited),
+				"[%s] %s: still open after %s; bound %s, tolerance %s", c.Label, what, Seconds(waited), Seconds(bound), Seconds(tol))
 		}
 		if first.IsZero() {
 			first = in.at

@@ -545,7 +545,7 @@ var _ = catalog.Broker(c.Case{
 		pub := t.ConnectLabel("pub", p)
 		pub.PublishMsg(topic, "outlives the session", 0, true)
 		pub.Disconnect()
-		t.Sleep(200 * time.Millisecond)
+		t.SleepQuiet(200 * time.Millisecond)
 		t.Sub("late", topic, 0).Expect(c.Publish(topic, []byte("outlives the session"), 0).Retain(true))
 		t.Pub("cleanup").PublishMsg(topic, "", 0, true)
 	},

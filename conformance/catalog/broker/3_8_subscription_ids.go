@@ -220,7 +220,7 @@ var _ = catalog.Broker(c.Case{
 		first := t.ConnectResume("first", t.PersistentConnect(id), false)
 		first.SubscribeOpts(codec.Subscription{Filter: topic, QoS: 1}, subID(21))
 		first.Disconnect()
-		t.Sleep(200 * time.Millisecond) // let the server see the close, so the message is queued
+		t.SleepQuiet(200 * time.Millisecond) // let the server see the close, so the message is queued
 		t.Pub("pub").PublishMsg(topic, "queued", 1, false)
 		again := t.ConnectResume("again", t.PersistentConnect(id), true)
 		// DUP is 4.5/offline-session-receives-queued's claim, not this case's.

@@ -92,19 +92,20 @@ func persistentSub(t *c.T, label, id, filter string, qos byte) *c.Conn {
 
 // settle is how long a case waits after closing a connection before publishing messages meant
 // for the session it leaves behind: until the server has seen the close, it may still write
-// them to the old connection, after which they are (correctly) re-sent with DUP 1.
+// them to the old connection, after which they are (correctly) re-sent with DUP 1. It is in
+// units of the quiet window (T.SleepQuiet): a slower target gets longer.
 const settle = 300 * time.Millisecond
 
 // offline ends conn normally (DISCONNECT) and gives the server time to process it.
 func offline(t *c.T, conn *c.Conn) {
 	conn.Disconnect()
-	t.Sleep(settle)
+	t.SleepQuiet(settle)
 }
 
 // dropped closes conn without DISCONNECT and gives the server time to notice.
 func dropped(t *c.T, conn *c.Conn) {
 	conn.Close()
-	t.Sleep(settle)
+	t.SleepQuiet(settle)
 }
 
 // b is shorthand for a payload.
