@@ -10,16 +10,30 @@ import (
 
 var _ = catalog.Broker(c.Case{
 	ID:         "3.3/unauthorized-publish-acknowledged-or-closed",
-	Title:      "a QoS 1 PUBLISH to a topic the client may not publish to is acknowledged as usual (PUBACK with its id) or the connection is closed, and nothing is delivered",
+	Title:      "a QoS 1 PUBLISH to the ACL-denied topic is acknowledged as usual (PUBACK with its id) or the connection is closed, and a subscriber the server lets watch that topic receives nothing",
 	Statements: []string{"MQTT-3.3.5-2"},
 	Versions:   c.V311,
 	Level:      c.Must,
 	Requires:   []c.Feature{c.FeatureDeniedTopic, c.FeatureQoS1},
 	Run: func(t *c.T) {
+		// A watcher on the denied topic tells a server that withholds the message from one that
+		// ignores its ACL (or was given a topic it does not deny): delivery fails the case. A
+		// server may refuse the watcher's subscription, or grant it and withhold the messages.
+		watcher := t.ConnectLabel("watcher", t.DefaultConnect())
+		id := subscribeMany(watcher, nil, codec.Subscription{Filter: t.Target.DeniedTopic, QoS: 1})
+		ack := watcher.Expect(c.Type(codec.SUBACK).ID(id)).(*codec.Suback)
+		watching := len(ack.ReasonCodes) == 1 && !ack.ReasonCodes[0].IsError()
+		if !watching {
+			t.Logf("the server refused the watcher's subscription to the denied topic (%v): whether the PUBLISH is delivered cannot be observed", ack.ReasonCodes)
+		}
 		pub := t.Pub("pub")
 		pub.Send(&codec.Publish{Topic: t.Target.DeniedTopic, QoS: 1, PacketID: 11, Payload: []byte("not allowed")})
 		if pub.ExpectOrClosed(c.Puback(11)) != nil {
 			pub.ExpectOpen()
+		}
+		if watching {
+			t.Logf("watching the denied topic: a delivery means the server authorized the PUBLISH (its ACL is not enforced, or --denied-topic names a topic it allows)")
+			watcher.ExpectNothing(0)
 		}
 	},
 })

@@ -320,7 +320,9 @@ var _ = catalog.Broker(c.Case{
 		case !rec.ReasonCode.IsError():
 			pub.Send(&codec.Pubrel{PacketID: 21})
 			pub.Expect(c.Pubcomp(21))
-			t.Skipf("the server accepted the PUBLISH to the denied topic (PUBREC %s): MQTT-4.3.3-9 cannot be observed", rec.ReasonCode)
+			// 5.0 has no statement obliging a server to refuse an unauthorized PUBLISH with an
+			// error code (it may accept and discard it), so this is not a failure of the ACL.
+			t.Skipf("the server accepted the PUBLISH to the denied topic with PUBREC %s instead of refusing it (0x80 or above): MQTT-4.3.3-9 needs a refused QoS 2 PUBLISH", rec.ReasonCode)
 		}
 		// The refused identifier is free again: the same id carries a new message.
 		pub.Send(&codec.Publish{Topic: topic, QoS: 2, PacketID: 21, Payload: []byte("new")})

@@ -148,7 +148,7 @@ func TestEmbeddedWithAuth(t *testing.T) {
 
 // aclCases are the cases that need a denied topic, or use one when the target names it.
 func aclCases(c conformance.Case) bool {
-	return slices.Contains(c.Requires, conformance.FeatureDeniedTopic) || strings.Contains(c.ID, "suback-within-maximum-packet-size")
+	return slices.Contains(c.Requires, conformance.FeatureDeniedTopic)
 }
 
 // TestEmbeddedWithACL runs the cases that need a denied topic against a reference broker whose

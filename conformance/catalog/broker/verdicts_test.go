@@ -9,6 +9,8 @@ import (
 	"github.com/mqttspec/mqttspec/conformance"
 	"github.com/mqttspec/mqttspec/conformance/catalog"
 	"github.com/mqttspec/mqttspec/conformance/embedded"
+	"github.com/mqttspec/mqttspec/reference/broker"
+	"github.com/mqttspec/mqttspec/reference/broker/brokertest"
 	"github.com/mqttspec/mqttspec/reports"
 )
 
@@ -63,5 +65,22 @@ func TestDisabledFeaturesLowerAssumptions(t *testing.T) {
 			}
 			t.Logf("%v disabled: %+v", tc.disable, res.Summary)
 		})
+	}
+}
+
+// TestDeniedTopicNotEnforcedFails runs the unauthorized-PUBLISH case against a reference broker
+// without any ACL but with a denied topic named in the descriptor: the broker delivers the
+// PUBLISH to the watcher, so the case must fail (it used to pass, checking only the PUBACK).
+func TestDeniedTopicNotEnforcedFails(t *testing.T) {
+	addr := brokertest.Start(t, broker.Options{})
+	tg := &conformance.Target{Name: "reference (no ACL)", URL: "tcp://" + addr, DeniedTopic: "denied/topic"}
+	res := runOn(t, tg, selectCases(t, func(c conformance.Case) bool { return c.ID == "3.3/unauthorized-publish-acknowledged-or-closed" }))
+	if len(res.Cases) == 0 {
+		t.Fatal("the case did not run")
+	}
+	for _, c := range res.Cases {
+		if c.Status != reports.Fail {
+			t.Errorf("%s [%s] is %s against a broker that ignores the denied topic, want fail: %s", c.ID, c.Version, c.Status, c.Message)
+		}
 	}
 }
