@@ -58,7 +58,7 @@ func init() {
 			connack(t, conn, true, nil)
 			// The statement asks for the close; a DISCONNECT first (0x82 would fit) is allowed
 			// and its code is not what MQTT-3.2.2-4 judges.
-			conn.ExpectClosed(c.OrDisconnect(codec.ReasonCodesFor(codec.DISCONNECT)...))
+			closes(t, conn)
 		},
 	})
 

@@ -121,7 +121,7 @@ func init() {
 				b, desc := r.v.packet(t, conn)
 				conn.SendRaw(b, desc+" (a client should close the connection)")
 				// Which DISCONNECT comes first is r.dID's business.
-				conn.ExpectClosed(c.OrDisconnect(codec.ReasonCodesFor(codec.DISCONNECT)...))
+				closes(t, conn)
 			},
 		})
 		catalog.Client(c.Case{

@@ -72,6 +72,28 @@ func leavesAfter(t *c.T, conn *c.Conn, d time.Duration) {
 	}
 }
 
+// closes checks that the client closes the connection within the step timeout, sending nothing
+// before but possibly one DISCONNECT, whatever its reason code (cases where only the close is
+// claimed).
+func closes(t *c.T, conn *c.Conn) {
+	want := "the connection closed (a DISCONNECT allowed first)"
+	deadline := time.Now().Add(t.Timeouts.Step)
+	disconnected := false
+	for {
+		p, closed := conn.Next(max(time.Until(deadline), time.Millisecond))
+		switch {
+		case closed:
+			return
+		case p == nil:
+			t.Failf(want, "connection still open after "+t.Timeouts.Step.String(), "[%s] expected the client to close the connection within %v; it is still open", conn.Label, t.Timeouts.Step)
+		case p.Type() == codec.DISCONNECT && !disconnected:
+			disconnected = true
+		default:
+			t.Failf(want, p.String(), "[%s] expected %s, got %s", conn.Label, want, p)
+		}
+	}
+}
+
 // sendsOnly reads what the client sends until it closes the connection or falls silent for the
 // step timeout, and fails the case on the first packet check rejects (DISCONNECT included).
 func sendsOnly(t *c.T, conn *c.Conn, what string, check func(codec.Packet) error) {
