@@ -222,8 +222,10 @@ var _ = catalog.Broker(c.Case{
 	Title:      "a will's properties reach the subscriber: Payload Format, Content Type, Response Topic, Correlation Data unchanged, User Properties in order, Message Expiry at most as sent",
 	Versions:   c.V5,
 	Level:      c.Must,
-	Statements: []string{"MQTT-3.1.3-10", "MQTT-3.1.2-8"},
+	Statements: []string{"MQTT-3.1.3-10", "MQTT-3.1.2-8", "MQTT-3.3.2-4", "MQTT-3.3.2-6", "MQTT-3.3.2-15", "MQTT-3.3.2-16", "MQTT-3.3.2-20"},
 	Run: func(t *c.T) {
+		// The will is published as an application message, so the forwarding rules of its
+		// properties (section 3.3.2.3, cited above) are what the checks below judge.
 		wt := t.Topic("will")
 		watcher := watch(t, wt, 0)
 		p := willConnect(t, wt, "props", 0, false)

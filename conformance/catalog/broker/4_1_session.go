@@ -57,7 +57,7 @@ var _ = func() int {
 
 	catalog.Broker(c.Case{
 		ID:         "4.1/queued-messages-delivered-on-reconnect",
-		Title:      "QoS 1 and QoS 2 messages published while a persistent session is disconnected are delivered on reconnect, at their QoS, with DUP 0",
+		Title:      "QoS 1 and QoS 2 messages published while a persistent session is disconnected are delivered on reconnect, at their QoS",
 		Level:      c.Must,
 		Requires:   []c.Feature{c.FeatureQoS2},
 		Statements: []string{"MQTT-3.1.2-5", "3.1.1:MQTT-4.1.0-1", "5.0:MQTT-3.1.2-23"},
@@ -72,8 +72,9 @@ var _ = func() int {
 			pub.PublishMsg(t1, "one", 1, false)
 			pub.PublishMsg(t2, "two", 2, false)
 			again := t.ConnectResume("again", t.PersistentConnect(id), true)
-			// Ordering is only defined per topic and QoS: either may come first.
-			for _, p := range again.ExpectUnordered(publishOn(t1, "one", 1), publishOn(t2, "two", 2)) {
+			// Ordering is only defined per topic and QoS: either may come first. DUP on a first
+			// transmission is 4.5/offline-session-receives-queued's verdict (MQTT-3.3.1-3).
+			for _, p := range again.ExpectUnordered(publishOn(t1, "one", 1).AnyDup(), publishOn(t2, "two", 2).AnyDup()) {
 				again.Ack(p.(*codec.Publish))
 			}
 			again.ExpectNothing(0)
