@@ -282,6 +282,8 @@ func TestRefusal(t *testing.T) {
 		{"mosquitto invalid topic, other status", `echo "Error: Invalid id." >&2; exit 3`, mosquittoRefusal, false},
 		{"mosquitto killed", `echo "Error: Invalid id." >&2; kill -SEGV $$`, mosquittoRefusal, false},
 		{"helper library error", `echo "error invalid topic"; exit 1`, helperRefusal, true},
+		{"MQTT.js library error", `echo "   229 error connection closed"; exit 1`, helperRefusal, true},
+		{"MQTT.js error event, then a crash", `echo "    12 error event boom"; echo "TypeError: x" >&2; exit 1`, helperRefusal, false},
 		{"helper Go panic", `echo "panic: runtime error" >&2; exit 2`, helperRefusal, false},
 		{"helper Node.js exception", `echo "Error: boom" >&2; echo "    at main (client.js:1)" >&2; exit 1`, helperRefusal, false},
 		{"helper exit 0", `echo "error nothing"; exit 0`, helperRefusal, false},

@@ -147,16 +147,20 @@ func helperWhy(lib string, a conformance.Action) string {
 }
 
 // helperRefusal reads how a driver program (pahoclient, the MQTT.js script) ended: both print
-// "error …" and exit 1 when the library returned an error for the action, which for a program
-// that never connected is the library refusing the action. Exit status 2 (bad flags, and a Go
-// panic), a signal, or exit 1 without that line (an uncaught Node.js exception prints its stack)
-// are crashes.
+// "error …" (the MQTT.js script after the milliseconds since its start) and exit 1 when the
+// library returned or threw an error for the action, which for a program that never connected
+// is the library refusing the action. Exit status 2 (bad flags, and a Go panic), a signal, or
+// exit 1 without that line (an uncaught Node.js exception prints its stack; "error event" lines
+// are the library's events, not the program's end) are crashes.
 func helperRefusal(code int, output string) string {
 	if code != 1 {
 		return ""
 	}
-	if l := lineWithPrefix(output, "error "); l != "" {
-		return "exit status 1: " + l
+	for _, l := range strings.Split(output, "\n") {
+		rest := strings.TrimLeft(l, " 0123456789")
+		if strings.HasPrefix(rest, "error ") && !strings.HasPrefix(rest, "error event") {
+			return "exit status 1: " + strings.TrimSpace(l)
+		}
 	}
 	return ""
 }

@@ -129,7 +129,15 @@ function main () {
     }
     if (Object.keys(p).length > 0) opts.properties = p
   }
-  const client = mqtt.connect(opts)
+  let client
+  try {
+    client = mqtt.connect(opts)
+  } catch (e) {
+    // mqtt.connect throws for options it refuses ("Missing clientId for unclean clients"):
+    // the library's refusal of the action, reported like any error it returns.
+    console.log('error', e.message || String(e))
+    process.exit(1)
+  }
   if (a['auth-method']) {
     // Answer every challenge with its own data (AUTH 0x18).
     client.handleAuth = (packet, cb) => {
