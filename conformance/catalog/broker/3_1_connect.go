@@ -75,6 +75,41 @@ var _ = catalog.Broker(c.Case{
 })
 
 var _ = catalog.Broker(c.Case{
+	ID:         "3.1/malformed-connect-refusal-code",
+	Title:      "a CONNACK refusing a malformed CONNECT (reserved flag 1, Will QoS 3, truncated client identifier) carries 0x81 Malformed Packet (or 0x80, which hides the reason)",
+	Versions:   c.V5,
+	Level:      c.May,
+	Statements: []string{"mqttspec-5.0-4.13.1-may-1"},
+	Run: func(t *c.T) {
+		// The MUST cases for these CONNECTs require only the close (any refusal code); the code
+		// is judged here. A close without CONNACK is allowed and says nothing about the code.
+		truncated := func() []byte {
+			p := t.DefaultConnect()
+			p.UsernameFlag, p.PasswordFlag = false, false
+			b := t.Body(t.Encode(p, t.Version))
+			at := len(b) - len(p.ClientID) - 2
+			n := len(p.ClientID) + 10
+			b[at], b[at+1] = byte(n>>8), byte(n)
+			return c.Reframe(byte(codec.CONNECT)<<4, b)
+		}
+		reserved := t.DefaultConnect()
+		reserved.ReservedFlag = true
+		for _, v := range []struct {
+			what string
+			raw  []byte
+		}{
+			{"CONNECT with reserved flag 1", t.Encode(reserved, t.Version)},
+			{"CONNECT with Will QoS 3", t.Encode(willConnect(t, t.Topic("will"), "w", 3, false), t.Version)},
+			{"CONNECT whose client identifier length exceeds the packet", truncated()},
+		} {
+			conn := t.Dial("")
+			conn.SendRaw(v.raw, v.what)
+			conn.ExpectClosed(c.OrConnack(codec.ReasonMalformedPacket, codec.ReasonUnspecifiedError))
+		}
+	},
+})
+
+var _ = catalog.Broker(c.Case{
 	ID:         "3.1/valid-connect-all-fields-accepted",
 	Title:      "a valid CONNECT using every optional field (will with QoS 1, v5 connect and will properties) gets CONNACK 0x00 and a usable connection",
 	Versions:   c.Both,

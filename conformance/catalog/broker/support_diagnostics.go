@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/mqttspec/mqttspec/codec"
@@ -88,7 +89,11 @@ func findExplained(t *c.T, stimuli ...stimulus) []explained {
 	}
 	if len(found) == 0 {
 		hint := ""
-		if !t.Caps.Has(c.FeatureDeniedTopic) {
+		// A denied topic adds a refusal only to the answers that can refuse it.
+		refusable := slices.ContainsFunc(stimuli, func(s stimulus) bool {
+			return s.want == codec.PUBACK || s.want == codec.PUBREC || s.want == codec.SUBACK
+		})
+		if refusable && !t.Caps.Has(c.FeatureDeniedTopic) {
 			hint = "; a denied topic (--denied-topic) would add a refusal, where servers usually explain"
 		}
 		t.Skipf("no answer from the server carried a Reason String or User Property (Request Problem Information 1, no size limit), so the rule about them cannot be exercised: %s%s", strings.Join(tried, "; "), hint)
