@@ -5,9 +5,11 @@ import (
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
 	"github.com/mqttspec/mqttspec/conformance"
@@ -25,13 +27,16 @@ type fault struct {
 	name string
 	out  func(p []byte, conn int, st *faultState) [][]byte
 	in   func(p []byte, conn int) []byte
+	// lateClose makes the client's Close of a connection take effect only 3 s later.
+	lateClose bool
 	// The cases that must fail with the fault switched on, and the statements it breaks, are
 	// its row of clientcat.Proofs (proofs.go), which coverage reads.
 }
 
-// faultState is per client: packets a fault holds back.
+// faultState is per client: packets a fault holds back or remembers.
 type faultState struct {
 	held [][]byte
+	sent []byte // resend-after-clean-start: the QoS 1 PUBLISH of the first connection
 }
 
 func typeOf(p []byte) codec.PacketType { return codec.PacketType(p[0] >> 4) }
@@ -320,12 +325,110 @@ var faults = []fault{
 		}
 		return keep(p)
 	}},
+	{name: "subscription-id-on-publish", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.PUBLISH {
+			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Publish).Properties.SubscriptionIDs = []uint32{7} }))
+		}
+		return keep(p)
+	}},
+	{name: "topic-alias-above-maximum", out: setAlias(2)},
+	{name: "topic-alias-zero", out: setAlias(0)},
+	{name: "puback-invalid-reason", out: invalidReason(codec.PUBACK)},
+	{name: "pubrec-invalid-reason", out: invalidReason(codec.PUBREC)},
+	{name: "pubrel-invalid-reason", out: invalidReason(codec.PUBREL)},
+	{name: "pubcomp-invalid-reason", out: invalidReason(codec.PUBCOMP)},
+	{name: "disconnect-invalid-reason", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.DISCONNECT {
+			return keep([]byte{0xE0, 0x01, 0x05}) // 0x05 is no DISCONNECT reason code
+		}
+		return keep(p)
+	}},
+	{name: "puback-reason-string-over-limit", out: overLimit(codec.PUBACK, false)},
+	{name: "pubrec-reason-string-over-limit", out: overLimit(codec.PUBREC, false)},
+	{name: "pubrel-reason-string-over-limit", out: overLimit(codec.PUBREL, false)},
+	{name: "pubcomp-reason-string-over-limit", out: overLimit(codec.PUBCOMP, false)},
+	{name: "disconnect-reason-string-over-limit", out: overLimit(codec.DISCONNECT, false)},
+	{name: "puback-user-property-over-limit", out: overLimit(codec.PUBACK, true)},
+	{name: "pubrec-user-property-over-limit", out: overLimit(codec.PUBREC, true)},
+	{name: "pubrel-user-property-over-limit", out: overLimit(codec.PUBREL, true)},
+	{name: "pubcomp-user-property-over-limit", out: overLimit(codec.PUBCOMP, true)},
+	{name: "disconnect-user-property-over-limit", out: overLimit(codec.DISCONNECT, true)},
+	{name: "disconnect-close-late", lateClose: true},
+	{name: "resend-after-clean-start", out: func(p []byte, conn int, st *faultState) [][]byte {
+		// The client keeps its unacknowledged message across a clean start and resends it
+		// right after the next CONNECT.
+		switch {
+		case typeOf(p) == codec.PUBLISH && p[0]&0x06 != 0 && conn == 1 && st.sent == nil:
+			st.sent = append([]byte(nil), p...)
+		case typeOf(p) == codec.CONNECT && conn > 1 && st.sent != nil:
+			dup := append([]byte(nil), st.sent...)
+			dup[0] |= 0x08
+			return [][]byte{p, dup}
+		}
+		return keep(p)
+	}},
 	{name: "auth-method-changed", out: func(p []byte, _ int, _ *faultState) [][]byte {
 		if typeOf(p) == codec.AUTH {
 			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Auth).Properties.SetAuthMethod("OTHER") }))
 		}
 		return keep(p)
 	}},
+}
+
+// setAlias is an out fault that gives every PUBLISH the Topic Alias n, whatever the server
+// allowed (5.0).
+func setAlias(n uint16) func([]byte, int, *faultState) [][]byte {
+	return func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.PUBLISH {
+			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Publish).Properties.SetTopicAlias(n) }))
+		}
+		return keep(p)
+	}
+}
+
+// invalidReason is an out fault that sends acknowledgements of type pt with reason code 0x81,
+// which none of PUBACK, PUBREC, PUBREL and PUBCOMP allows (5.0; the packet identifier is kept).
+func invalidReason(pt codec.PacketType) func([]byte, int, *faultState) [][]byte {
+	return func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) != pt {
+			return keep(p)
+		}
+		i := headerLen(p)
+		return keep([]byte{p[0], 0x03, p[i], p[i+1], 0x81})
+	}
+}
+
+// overLimit is an out fault that adds a 200-byte Reason String (or User Property) to each
+// packet of type pt, whatever the server's Maximum Packet Size (5.0).
+func overLimit(pt codec.PacketType, user bool) func([]byte, int, *faultState) [][]byte {
+	long := strings.Repeat("x", 200)
+	return func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) != pt {
+			return keep(p)
+		}
+		return keep(rewrite(codec.V5, p, func(pk codec.Packet) {
+			var props *codec.Properties
+			switch a := pk.(type) {
+			case *codec.Puback:
+				props = &a.Properties
+			case *codec.Pubrec:
+				props = &a.Properties
+			case *codec.Pubrel:
+				props = &a.Properties
+			case *codec.Pubcomp:
+				props = &a.Properties
+			case *codec.Disconnect:
+				props = &a.Properties
+			default:
+				return
+			}
+			if user {
+				props.AddUser("diagnostic", long)
+			} else {
+				props.SetReasonString(long)
+			}
+		}))
+	}
 }
 
 // headerLen is the length of a packet's fixed header (type byte and Remaining Length).
@@ -452,13 +555,14 @@ func faultyReference(f fault) conformance.Driver {
 // faultConn splits the byte streams into packets and passes each through the fault.
 type faultConn struct {
 	net.Conn
-	f       fault
-	n       int
-	st      *faultState
-	wmu     sync.Mutex
-	wbuf    []byte
-	rbuf    []byte // raw bytes read, not yet a whole packet
-	pending []byte // rewritten bytes not yet returned by Read
+	closeOnce sync.Once
+	f         fault
+	n         int
+	st        *faultState
+	wmu       sync.Mutex
+	wbuf      []byte
+	rbuf      []byte // raw bytes read, not yet a whole packet
+	pending   []byte // rewritten bytes not yet returned by Read
 }
 
 // split returns the whole packets at the start of b and the rest.
@@ -485,6 +589,15 @@ func split(b []byte) (pkts [][]byte, rest []byte) {
 		pkts = append(pkts, append([]byte(nil), b[:end]...))
 		b = b[end:]
 	}
+}
+
+// Close ends the connection, 3 s late with a lateClose fault (the client believes it closed).
+func (c *faultConn) Close() error {
+	if !c.f.lateClose {
+		return c.Conn.Close()
+	}
+	c.closeOnce.Do(func() { time.AfterFunc(3*time.Second, func() { c.Conn.Close() }) })
+	return nil
 }
 
 func (c *faultConn) Write(b []byte) (int, error) {
