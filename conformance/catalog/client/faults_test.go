@@ -367,6 +367,38 @@ var faults = []fault{
 		}
 		return keep(p)
 	}},
+	{name: "username-missing", out: onConnect(func(p []byte, f connectFields) []byte {
+		if f.username.end == 0 {
+			return p
+		}
+		return cut(p, f.username) // User Name Flag 1, no User Name
+	})},
+	{name: "password-missing", out: onConnect(func(p []byte, f connectFields) []byte {
+		if f.password.end == 0 {
+			return p
+		}
+		return cut(p, f.password) // Password Flag 1, no Password
+	})},
+	{name: "username-without-flag", out: onConnect(func(p []byte, f connectFields) []byte {
+		if p[f.flags]&0xC4 != 0 { // only a CONNECT without credentials or will
+			return p
+		}
+		return insert(p, len(p), []byte{0, 4, 'u', 's', 'e', 'r'})
+	})},
+	{name: "password-without-username", out: onConnect(func(p []byte, f connectFields) []byte {
+		if p[f.flags]&0xC4 != 0 {
+			return p
+		}
+		q := insert(p, len(p), []byte{0, 2, 'p', 'w'})
+		q[f.flags+headerLen(q)-headerLen(p)] |= 0x40 // the flags move with a longer Remaining Length
+		return q
+	})},
+	{name: "will-topic-missing", out: onConnect(func(p []byte, f connectFields) []byte {
+		if f.willTopic.end == 0 {
+			return p
+		}
+		return cut(p, f.willTopic) // Will Flag 1, no Will Topic
+	})},
 	{name: "auth-method-changed", out: func(p []byte, _ int, _ *faultState) [][]byte {
 		if typeOf(p) == codec.AUTH {
 			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Auth).Properties.SetAuthMethod("OTHER") }))
@@ -429,6 +461,99 @@ func overLimit(pt codec.PacketType, user bool) func([]byte, int, *faultState) []
 			}
 		}))
 	}
+}
+
+// span is where a field lies in a packet, [start, end).
+type span struct{ start, end int }
+
+// connectFields locates the Connect Flags byte and the payload fields of a CONNECT (a zero span
+// for a field that is absent).
+type connectFields struct {
+	flags                                                int
+	clientID, willTopic, willPayload, username, password span
+}
+
+// parseConnect reads the layout of a well-formed CONNECT.
+func parseConnect(p []byte) connectFields {
+	var f connectFields
+	f.flags = connectFlagsOffset(p)
+	flags := p[f.flags]
+	i := f.flags + 1 + 2 // keep alive
+	skipProps := func() {
+		n, mul := 0, 1
+		for {
+			b := p[i]
+			i++
+			n += int(b&0x7F) * mul
+			mul *= 128
+			if b&0x80 == 0 {
+				break
+			}
+		}
+		i += n
+	}
+	if p[f.flags-1] == 5 {
+		skipProps()
+	}
+	field := func() span {
+		l := int(p[i])<<8 | int(p[i+1])
+		sp := span{i, i + 2 + l}
+		i = sp.end
+		return sp
+	}
+	f.clientID = field()
+	if flags&0x04 != 0 {
+		if p[f.flags-1] == 5 {
+			skipProps()
+		}
+		f.willTopic, f.willPayload = field(), field()
+	}
+	if flags&0x80 != 0 {
+		f.username = field()
+	}
+	if flags&0x40 != 0 {
+		f.password = field()
+	}
+	return f
+}
+
+// onConnect is an out fault that rewrites each CONNECT.
+func onConnect(edit func(p []byte, f connectFields) []byte) func([]byte, int, *faultState) [][]byte {
+	return func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) != codec.CONNECT {
+			return keep(p)
+		}
+		return keep(edit(p, parseConnect(p)))
+	}
+}
+
+// cut removes sp from a packet and insert puts b at offset at, both fixing the Remaining
+// Length.
+func cut(p []byte, sp span) []byte {
+	body := append(append([]byte(nil), p[headerLen(p):sp.start]...), p[sp.end:]...)
+	return withBody(p[0], body)
+}
+
+func insert(p []byte, at int, b []byte) []byte {
+	body := append(append(append([]byte(nil), p[headerLen(p):at]...), b...), p[at:]...)
+	return withBody(p[0], body)
+}
+
+func withBody(first byte, body []byte) []byte {
+	out := []byte{first}
+	n := len(body)
+	for {
+		b := byte(n % 128)
+		n /= 128
+		if n > 0 {
+			b |= 0x80
+		}
+		out = append(out, b)
+		if n == 0 {
+			break
+		}
+	}
+	return append(out, body...)
 }
 
 // headerLen is the length of a packet's fixed header (type byte and Remaining Length).
