@@ -42,6 +42,7 @@ func TestDisabledFeaturesLowerAssumptions(t *testing.T) {
 		disable []conformance.Feature
 	}{
 		{"qos2", []conformance.Feature{conformance.FeatureQoS2}},
+		{"qos1", []conformance.Feature{conformance.FeatureQoS1}},
 		{"optional features", []conformance.Feature{conformance.FeatureRetain, conformance.FeatureWildcard,
 			conformance.FeatureShared, conformance.FeatureSubID, conformance.FeatureTopicAlias}},
 	}
