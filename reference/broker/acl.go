@@ -75,7 +75,7 @@ func (a ACL) CanPublish(clientID, user, topic string) bool {
 		if a[i].Access&AccessWrite == 0 {
 			continue
 		}
-		if f, ok := a.expand(&a[i], clientID, user); ok && topics.MatchFilter(f, topic, false) {
+		if f, ok := a.expand(&a[i], clientID, user); ok && topics.MatchFilter(f, topic) {
 			return true
 		}
 	}

@@ -118,12 +118,7 @@ func ParseConfig(data []byte, name string) (Options, error) {
 			}
 			methods = v.Content
 		case "faults":
-			o.Faults, err = p.strings(v)
-			if err == nil {
-				if _, ferr := parseFaults(o.Faults); ferr != nil {
-					err = cfgErr(name, v, ferr.Error())
-				}
-			}
+			o.Faults, err = p.faults(v)
 		default:
 			err = cfgErr(name, k, fmt.Sprintf("unknown setting %q", k.Value))
 		}

@@ -373,21 +373,24 @@ func (c *conn) write(buf []byte) error {
 // still left, Subscription Identifiers and the client's Maximum Packet Size are applied here.
 func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []byte {
 	start := len(buf)
-	faults := c.srv.faults
 	if it.pkt != nil {
-		out, err := it.pkt.AppendTo(buf, c.v)
+		pkt := c.srv.rules.send(c, it.pkt)
+		if pkt == nil {
+			return buf
+		}
+		out, err := pkt.AppendTo(buf, c.v)
 		if err != nil {
-			c.wlog.Error("cannot encode packet", "packet", it.pkt.String(), "err", err)
+			c.wlog.Error("cannot encode packet", "packet", pkt.String(), "err", err)
 			return buf[:start]
 		}
-		if c.maxOut > 0 && len(out)-start > c.maxOut && !faults.has(fMaxPacketSizeIgnored) {
+		if c.maxOut > 0 && len(out)-start > c.maxOut {
 			// Drop the optional diagnostics first (MQTT-3.2.2-19/20 and the like), then the packet.
-			if stripped := stripDiagnostics(it.pkt); stripped != nil {
+			if stripped := stripDiagnostics(pkt); stripped != nil {
 				if out, err = stripped.AppendTo(buf[:start], c.v); err == nil && len(out)-start <= c.maxOut {
 					return out
 				}
 			}
-			c.wlog.Warn("packet larger than the client's Maximum Packet Size not sent", "packet", it.pkt.Type().String(), "size", len(out)-start, "max", c.maxOut)
+			c.wlog.Warn("packet larger than the client's Maximum Packet Size not sent", "packet", pkt.Type().String(), "size", len(out)-start, "max", c.maxOut)
 			return buf[:start]
 		}
 		return out
@@ -401,27 +404,13 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 	newAlias := false
 	if c.v == codec.V5 {
 		if m.props != nil {
-			p.Properties = *m.props
+			p.Properties = *m.props // MQTT-3.3.2-17/18: forwarded unaltered, User Properties in order
 		}
-		if faults.has(fUserPropertiesReordered) && len(p.Properties.User) > 1 {
-			u := make([]codec.UserProperty, len(p.Properties.User))
-			for i, x := range p.Properties.User {
-				u[len(u)-1-i] = x
-			}
-			p.Properties.User = u
-		}
-		if faults.has(fCorrelationDataDropped) {
-			p.Properties.Clear(codec.PropCorrelationData)
-		}
-		if len(d.subIDs) > 0 && !faults.has(fSubscriptionIDDropped) {
-			p.Properties.SubscriptionIDs = d.subIDs
+		if len(d.subIDs) > 0 {
+			p.Properties.SubscriptionIDs = d.subIDs // MQTT-3.3.4-3
 		}
 		if !m.expires.IsZero() {
-			if faults.has(fMessageExpiryNotDecremented) {
-				p.Properties.SetMessageExpiry(m.expiry)
-			} else {
-				p.Properties.SetMessageExpiry(m.remaining(time.Now()))
-			}
+			p.Properties.SetMessageExpiry(m.remaining(time.Now())) // MQTT-3.3.2-6
 		}
 		if c.aliasMaxOut > 0 {
 			if a, ok := c.outAlias[m.topic]; ok {
@@ -438,8 +427,9 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 			}
 		}
 	}
+	c.srv.rules.publish(c, d, &p)
 	out, err := p.AppendTo(buf, c.v)
-	if err == nil && c.maxOut > 0 && len(out)-start > c.maxOut && !faults.has(fMaxPacketSizeIgnored) {
+	if err == nil && c.maxOut > 0 && len(out)-start > c.maxOut {
 		err = errTooLarge
 	}
 	if err != nil {

@@ -59,6 +59,7 @@ func (c *conn) handshake() bool {
 	cp := pkt.(*codec.Connect)
 	c.v = cp.Version()
 	c.r.SetVersion(c.v)
+	srv.rules.receive(c, cp)
 	c.clientID = cp.ClientID
 	c.log = c.log.With("version", c.v.String())
 	if r, ok := c.checkConnect(cp); !ok {
@@ -103,7 +104,8 @@ func (c *conn) handshake() bool {
 	}
 	c.setupSession(cp)
 	ack := c.connack(cp, assigned, authReply)
-	present := srv.attach(c, cp.CleanStart && !srv.faults.has(fCleanStartIgnored), ack)
+	srv.rules.connected(c, cp)
+	present := srv.attach(c, cp.CleanStart, ack)
 	c.nc.SetReadDeadline(time.Time{})
 	c.log.Debug("client connected", "clean", cp.CleanStart, "session_present", present, "keepalive", cp.KeepAlive)
 	return true
@@ -145,7 +147,7 @@ func (c *conn) checkConnect(cp *codec.Connect) (refusal, bool) {
 	case c.v == codec.V31 && (len(cp.ClientID) < 1 || len(cp.ClientID) > 23):
 		// MQTT 3.1 requires 1 to 23 characters.
 		return refusal{v3: codec.ConnRefusedIdentifierRejected, why: "MQTT 3.1 client identifiers are 1 to 23 characters"}, false
-	case c.v == codec.V311 && cp.ClientID == "" && !cp.CleanStart && !c.srv.faults.has(fEmptyIDPersistentAccepted):
+	case c.v == codec.V311 && cp.ClientID == "" && !cp.CleanStart:
 		// MQTT-3.1.3-8: zero-length identifier with Clean Session 0.
 		return refusal{v3: codec.ConnRefusedIdentifierRejected, why: "an empty client identifier needs Clean Session 1"}, false
 	case c.v != codec.V5 && cfg.maxKeepAlive > 0 && (cp.KeepAlive == 0 || cp.KeepAlive > cfg.maxKeepAlive):
@@ -267,14 +269,7 @@ func (c *conn) setupSession(cp *codec.Connect) {
 			w.Properties = cp.Will.Properties
 			w.Properties.Clear(codec.PropWillDelay) // not forwarded: it is about the will, not the message
 		}
-		if c.srv.faults.has(fWillQoSIgnored) {
-			w.QoS = 0
-		}
-		m := newMessage(w, w.Topic, c.clientID, c.v == codec.V5)
-		if c.srv.faults.has(fWillRetainIgnored) {
-			m.retain = false
-		}
-		c.will = &will{msg: m, delay: cp.Will.Properties.WillDelay}
+		c.will = &will{msg: newMessage(w, w.Topic, c.clientID, c.v == codec.V5), delay: cp.Will.Properties.WillDelay}
 	}
 }
 
@@ -286,7 +281,7 @@ func (c *conn) connack(cp *codec.Connect, assigned bool, authReply []byte) *code
 		return ack
 	}
 	pr := &ack.Properties
-	if assigned && !c.srv.faults.has(fAssignedIDMissing) {
+	if assigned {
 		pr.SetAssignedClientID(c.clientID) // MQTT-3.2.2-16
 	}
 	if cfg.maxInflight < 65535 {
@@ -374,13 +369,10 @@ func (s *Server) attach(c *conn, clean bool, ack *codec.Connack) bool {
 		sess.conn = c
 		sess.online.Store(true)
 		c.sess = sess
-		ack.SessionPresent = present && !s.faults.has(fSessionPresentAlways0) && c.v != codec.V31
+		ack.SessionPresent = present && c.v != codec.V31 // MQTT-3.2.2-3 (3.1.1: MQTT-3.2.2-2); 3.1 has no such flag
 		c.enqueue(outItem{pkt: ack})
 		c.connacked.Store(true)
 		if present {
-			if s.faults.has(fPacketIDsPerConnection) {
-				sess.lastID = 0
-			}
 			sess.resendLocked(c)
 		}
 		sess.mu.Unlock()
@@ -414,24 +406,16 @@ func (s *Server) detach(c *conn) {
 		s.mu.Unlock()
 		return
 	}
-	publish := cause != causeNormal || s.faults.has(fWillOnNormalDisconnect)
-	if w := c.will; w != nil && publish {
-		delay := w.delay
-		if s.faults.has(fWillDelayIgnored) {
-			delay = 0
-		}
-		if delay == 0 || c.sessExpiry == 0 {
+	if w := c.will; w != nil && cause != causeNormal { // MQTT-3.1.2-8, MQTT-3.14.4-3
+		if w.delay == 0 || c.sessExpiry == 0 {
 			willNow = w
 		} else {
 			sess.will = w
-			wait := time.Duration(min(delay, c.sessExpiry)) * time.Second
+			wait := time.Duration(min(w.delay, c.sessExpiry)) * time.Second
 			sess.willTimer = s.afterFunc(wait, func() { s.fireWill(sess, w) })
 		}
 	}
-	expiry := c.sessExpiry
-	if expiry == 0 && s.faults.has(fSessionKeptWithoutExpiry) {
-		expiry = 0xFFFFFFFF
-	}
+	expiry := s.rules.closing(c.sessExpiry)
 	switch expiry {
 	case 0:
 		if s.sessions[sess.id] == sess {
@@ -441,9 +425,6 @@ func (s *Server) detach(c *conn) {
 	case 0xFFFFFFFF:
 		// never expires
 	default:
-		if s.faults.has(fSessionExpiryIgnored) {
-			break
-		}
 		sess.expiryTimer = s.afterFunc(time.Duration(expiry)*time.Second, func() { s.expire(sess) })
 	}
 	sess.mu.Unlock()

@@ -14,5 +14,8 @@
 // identifiers) lives apart from the connection and survives reconnects per Session Expiry.
 //
 // Options.Faults switches the broker into named, deliberate specification violations (see
-// Faults) for mutation-testing the conformance suite.
+// Faults) for mutation-testing the conformance suite. The handlers are written as the
+// specification reads; where a violation can depart from it they pass through a seam of the
+// server's rules (a rewrite of a packet received or sent, a wrapper around the subscription tree
+// or the retained store, a hook on a session), which is empty on a correct broker.
 package broker

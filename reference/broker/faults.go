@@ -2,8 +2,15 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/reference/broker/topics"
+	"go.yaml.in/yaml/v3"
 )
 
 // Fault is a deliberate specification violation the broker can be switched into with
@@ -14,193 +21,425 @@ type Fault struct {
 	Name       string   // the name used in Options.Faults and --fault
 	Statements []string // statements the fault breaks: 5.0 IDs, 3.1.1 IDs marked "3.1.1:", "§x.y" for a section without one
 	Summary    string   // what the broker does wrong
+
+	// alter adds the fault's hooks to the broker's rules (faults_rules.go): the whole of the
+	// fault's behaviour, so that the handlers carry none of it.
+	alter func(r *rules)
 }
 
-// fault indexes Faults; the order of the constants is the order of the table.
-type fault uint8
-
-const (
-	fNoSecondConnectCheck fault = iota
-	fSessionPresentAlways0
-	fCleanStartIgnored
-	fAssignedIDMissing
-	fRetainEmptyNotDeleted
-	fRetainFlagAlwaysSet
-	fRetainedNotSentOnSubscribe
-	fDupOnFirstDelivery
-	fNoDupOnRedelivery
-	fQoSNotDowngraded
-	fSubackWrongOrder
-	fWrongPacketIDInPuback
-	fKeepAliveNotEnforced
-	fWillOnNormalDisconnect
-	fWillDelayIgnored
-	fWillRetainIgnored
-	fDollarTopicsMatchWildcards
-	fNoLocalIgnored
-	fTopicAliasNotResolved
-	fReceiveMaxIgnored
-	fMaxPacketSizeIgnored
-	fMessageExpiryNotDecremented
-	fExpiredMessageDelivered
-	fUserPropertiesReordered
-	fSubscriptionIDDropped
-	fSharedSubDeliversToAll
-	fReservedFlagsAccepted
-	fUnsubscribeNoUnsuback
-	fPingreqIgnored
-	fQoS2DuplicateDelivery
-	fPlusMatchesManyLevels
-	fHashSkipsParentLevel
-	fGrantedQoSAboveRequested
-	fWrongPacketIDInPubrec
-	fOverlappingLowestQoS
-	fUnsubscribeKeepsSubscription
-	fRetainedSentWithoutRetain
-	fRetainedExactMatchOnly
-	fRetainHandlingIgnored
-	fSessionExpiryIgnored
-	fNoLocalDropsAll
-	fWillQoSIgnored
-	fPubrelNotResent
-	fInflightNotResent
-	fQueueLIFO
-	fEmptyIDPersistentAccepted
-	fCorrelationDataDropped
-	fPacketIDsPerConnection
-	fSessionKeptWithoutExpiry
-	fDisconnectExpiryIgnored
-	fTopicAliasKeptAcrossConnections
-	numFaults
-)
-
-// Faults lists every fault the broker implements.
-var Faults = [numFaults]Fault{
-	fNoSecondConnectCheck: {"no-second-connect-check", []string{"MQTT-3.1.0-2"},
-		"a second CONNECT on a connection is answered with another CONNACK instead of closing the connection"},
-	fSessionPresentAlways0: {"session-present-always-0", []string{"MQTT-3.2.2-3", "3.1.1:MQTT-3.2.2-2"},
-		"CONNACK always carries Session Present 0, even when a stored session is resumed"},
-	fCleanStartIgnored: {"clean-start-ignored", []string{"MQTT-3.1.2-4", "3.1.1:MQTT-3.1.2-6"},
-		"Clean Start / Clean Session 1 resumes an existing session instead of discarding it"},
-	fAssignedIDMissing: {"assigned-client-id-missing", []string{"MQTT-3.2.2-16", "MQTT-3.1.3-7"},
-		"a v5 client connecting with an empty Client Identifier gets no Assigned Client Identifier in CONNACK"},
-	fRetainEmptyNotDeleted: {"retain-empty-not-deleted", []string{"MQTT-3.3.1-6", "3.1.1:MQTT-3.3.1-10"},
-		"a retained PUBLISH with an empty payload leaves the existing retained message in place"},
-	fRetainFlagAlwaysSet: {"retain-flag-always-set", []string{"MQTT-3.3.1-12", "3.1.1:MQTT-3.3.1-9"},
-		"messages forwarded to established subscriptions keep their RETAIN flag (Retain As Published ignored)"},
-	fRetainedNotSentOnSubscribe: {"retained-not-sent-on-subscribe", []string{"MQTT-3.3.1-9", "3.1.1:MQTT-3.3.1-6"},
-		"a new subscription does not receive the matching retained messages"},
-	fDupOnFirstDelivery: {"dup-on-first-delivery", []string{"MQTT-3.3.1-3", "MQTT-4.3.2-2", "MQTT-4.3.3-2", "3.1.1:MQTT-3.3.1-3"},
-		"the first transmission of a QoS 1/2 PUBLISH to a subscriber has DUP 1"},
-	fNoDupOnRedelivery: {"no-dup-on-redelivery", []string{"MQTT-3.3.1-1", "3.1.1:MQTT-3.3.1-1"},
-		"PUBLISH packets re-sent on session resumption have DUP 0"},
-	fQoSNotDowngraded: {"qos-not-downgraded", []string{"MQTT-3.8.4-8", "3.1.1:MQTT-3.8.4-6"},
-		"messages are delivered at the published QoS, ignoring the QoS granted to the subscription"},
-	fSubackWrongOrder: {"suback-wrong-order", []string{"MQTT-3.9.3-1", "3.1.1:MQTT-3.9.3-1"},
-		"SUBACK reason codes are in the reverse order of the topic filters"},
-	fWrongPacketIDInPuback: {"wrong-packet-id-in-puback", []string{"MQTT-2.2.1-5", "3.1.1:MQTT-2.3.1-6"},
-		"PUBACK carries the packet identifier of the PUBLISH plus one"},
-	fKeepAliveNotEnforced: {"keepalive-not-enforced", []string{"MQTT-3.1.2-22", "3.1.1:MQTT-3.1.2-24"},
-		"a client silent for more than 1.5 times its keep alive is not disconnected"},
-	fWillOnNormalDisconnect: {"will-on-normal-disconnect", []string{"MQTT-3.14.4-3", "3.1.1:MQTT-3.14.4-3"},
-		"the Will Message is published even after a normal DISCONNECT"},
-	fWillDelayIgnored: {"will-delay-ignored", []string{"MQTT-3.1.3-9", "MQTT-3.1.2-8"},
-		"the Will Message is published at once, ignoring the Will Delay Interval"},
-	fWillRetainIgnored: {"will-retain-ignored", []string{"MQTT-3.1.2-15", "3.1.1:MQTT-3.1.2-17"},
-		"a Will Message with Will Retain 1 is published as a non-retained message"},
-	fDollarTopicsMatchWildcards: {"dollar-topics-match-wildcards", []string{"MQTT-4.7.2-1", "3.1.1:MQTT-4.7.2-1"},
-		"filters starting with + or # match topic names starting with $"},
-	fNoLocalIgnored: {"no-local-ignored", []string{"MQTT-3.8.3-3"},
-		"messages are delivered back to their publisher on No Local subscriptions"},
-	fTopicAliasNotResolved: {"topic-alias-not-resolved", []string{"MQTT-3.3.2-12"},
-		"a PUBLISH with an empty topic and a known Topic Alias is acknowledged but never routed"},
-	fReceiveMaxIgnored: {"receive-max-ignored", []string{"MQTT-3.3.4-9", "MQTT-4.9.0-2"},
-		"the broker sends more unacknowledged QoS 1/2 PUBLISH packets than the client's Receive Maximum"},
-	fMaxPacketSizeIgnored: {"max-packet-size-ignored", []string{"MQTT-3.1.2-24", "MQTT-3.1.2-25"},
-		"the broker sends packets larger than the client's Maximum Packet Size"},
-	fMessageExpiryNotDecremented: {"message-expiry-not-decremented", []string{"MQTT-3.3.2-6"},
-		"forwarded messages carry the Message Expiry Interval as received, not minus the time waited"},
-	fExpiredMessageDelivered: {"expired-message-delivered", []string{"MQTT-3.3.2-5"},
-		"queued and retained messages are delivered after their Message Expiry Interval has passed"},
-	fUserPropertiesReordered: {"user-properties-reordered", []string{"MQTT-3.3.2-18", "MQTT-3.3.2-17"},
-		"User Properties of forwarded messages are sent in reverse order"},
-	fSubscriptionIDDropped: {"subscription-id-dropped", []string{"MQTT-3.3.4-3"},
-		"forwarded messages carry no Subscription Identifier"},
-	fSharedSubDeliversToAll: {"shared-sub-delivers-to-all", []string{"§4.8.2"},
-		"each message matching a shared subscription goes to every member of the group instead of one"},
-	fReservedFlagsAccepted: {"reserved-flags-accepted", []string{"MQTT-2.1.3-1", "MQTT-3.6.1-1", "MQTT-3.8.1-1", "MQTT-3.10.1-1", "3.1.1:MQTT-2.2.2-2"},
-		"packets whose fixed-header flags differ from the required values are processed as if they were right"},
-	fUnsubscribeNoUnsuback: {"unsubscribe-no-unsuback", []string{"MQTT-3.10.4-4", "MQTT-3.10.4-5", "3.1.1:MQTT-3.10.4-4"},
-		"UNSUBSCRIBE is processed but never acknowledged"},
-	fPingreqIgnored: {"pingreq-ignored", []string{"MQTT-3.12.4-1", "3.1.1:MQTT-3.12.4-1"},
-		"PINGREQ is accepted (it resets keep alive) but no PINGRESP is sent"},
-	fQoS2DuplicateDelivery: {"qos2-duplicate-delivery", []string{"MQTT-4.3.3-10", "3.1.1:MQTT-4.3.3-2"},
-		"a QoS 2 PUBLISH re-sent before PUBREL is delivered to subscribers a second time"},
-	fPlusMatchesManyLevels: {"plus-matches-many-levels", []string{"MQTT-3.3.2-3", "§4.7.1"},
-		"a + in a filter matches one or more topic levels, like # (\"a/+\" matches \"a/b/c\")"},
-	fHashSkipsParentLevel: {"hash-skips-parent-level", []string{"§4.7.1"},
-		"a filter ending in /# does not match its parent level (\"a/#\" does not match \"a\")"},
-	fGrantedQoSAboveRequested: {"granted-qos-above-requested", []string{"MQTT-3.8.4-7", "MQTT-3.8.4-8", "3.1.1:MQTT-3.8.4-5", "3.1.1:MQTT-3.8.4-6"},
-		"SUBACK grants the server's maximum QoS whatever the client requested, and messages go out at that QoS"},
-	fWrongPacketIDInPubrec: {"wrong-packet-id-in-pubrec", []string{"MQTT-2.2.1-5", "3.1.1:MQTT-2.3.1-6"},
-		"PUBREC carries the packet identifier of the QoS 2 PUBLISH plus one"},
-	fOverlappingLowestQoS: {"overlapping-lowest-qos", []string{"MQTT-3.3.4-2", "3.1.1:MQTT-3.3.5-1"},
-		"a message matching overlapping subscriptions of one client goes out once at the lowest QoS among them, not the highest"},
-	fUnsubscribeKeepsSubscription: {"unsubscribe-keeps-subscription", []string{"MQTT-3.10.4-1", "MQTT-3.10.4-2", "3.1.1:MQTT-3.10.4-1", "3.1.1:MQTT-3.10.4-2"},
-		"UNSUBSCRIBE is acknowledged as if the subscription were deleted, but messages keep being delivered for it"},
-	fRetainedSentWithoutRetain: {"retained-sent-without-retain", []string{"MQTT-3.3.1-9", "3.1.1:MQTT-3.3.1-8"},
-		"retained messages sent because of a new subscription carry RETAIN 0"},
-	fRetainedExactMatchOnly: {"retained-exact-match-only", []string{"MQTT-3.3.1-9", "3.1.1:MQTT-3.3.1-6"},
-		"retained messages are sent only to subscriptions whose filter has no wildcard and equals the topic"},
-	fRetainHandlingIgnored: {"retain-handling-ignored", []string{"MQTT-3.3.1-10", "MQTT-3.3.1-11"},
-		"every subscription is treated as Retain Handling 0: retained messages are sent even for Retain Handling 1 on an existing subscription and for 2"},
-	fSessionExpiryIgnored: {"session-expiry-ignored", []string{"MQTT-4.1.0-2", "MQTT-3.1.2-23"},
-		"a v5 session with a non-zero Session Expiry Interval never expires"},
-	fNoLocalDropsAll: {"no-local-drops-all", []string{"MQTT-3.8.3-3"},
-		"a No Local subscription receives no messages at all, not only none of its own"},
-	fWillQoSIgnored: {"will-qos-ignored", []string{"§3.1.2.6"},
-		"the Will Message is published at QoS 0 whatever the Will QoS"},
-	fPubrelNotResent: {"pubrel-not-resent", []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1"},
-		"on session resumption, PUBRELs of QoS 2 deliveries waiting for PUBCOMP are not re-sent"},
-	fInflightNotResent: {"inflight-not-resent", []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1"},
-		"on session resumption, unacknowledged QoS 1/2 PUBLISH packets are dropped instead of re-sent"},
-	fQueueLIFO: {"queue-lifo", []string{"MQTT-4.6.0-5", "MQTT-4.6.0-6", "3.1.1:MQTT-4.6.0-6"},
-		"messages queued for a session (offline or beyond the in-flight window) are sent newest first"},
-	fEmptyIDPersistentAccepted: {"empty-id-persistent-accepted", []string{"3.1.1:MQTT-3.1.3-8"},
-		"a 3.1.1 CONNECT with an empty Client Identifier and Clean Session 0 is accepted with an assigned identifier"},
-	fCorrelationDataDropped: {"correlation-data-dropped", []string{"MQTT-3.3.2-16"},
-		"forwarded messages lose their Correlation Data"},
-	fPacketIDsPerConnection: {"packet-ids-restart-per-connection", []string{"MQTT-2.2.1-4", "3.1.1:MQTT-2.3.1-4"},
-		"outbound packet identifiers restart at 1 on every connection without skipping those still in flight from a resumed session"},
-	fSessionKeptWithoutExpiry: {"session-kept-without-expiry", []string{"MQTT-4.1.0-2", "3.1.1:MQTT-3.1.2-6"},
-		"a session with Session Expiry Interval 0 (3.1.1: Clean Session 1) outlives its connection and is resumed by a later Clean Start 0"},
-	fDisconnectExpiryIgnored: {"disconnect-session-expiry-ignored", []string{"MQTT-4.1.0-2", "MQTT-3.1.2-23"},
-		"a Session Expiry Interval in the client's DISCONNECT is ignored; the CONNECT's value stays in force"},
-	fTopicAliasKeptAcrossConnections: {"topic-alias-kept-across-connections", []string{"MQTT-3.3.2-7"},
-		"Topic Alias mappings a client set are kept in its session and resolved on its next network connection"},
-}
-
-// faultSet is the set of faults switched on.
-type faultSet uint64
-
-func (f faultSet) has(x fault) bool { return f&(1<<x) != 0 }
-
-func parseFaults(names []string) (faultSet, error) {
-	var set faultSet
-	for _, n := range names {
-		found := false
-		for i := range Faults {
-			if Faults[i].Name == n {
-				set |= 1 << uint(i)
-				found = true
-				break
+// Faults lists every fault the broker implements. Adding a fault is adding a row (see
+// docs/faults.md).
+var Faults = []Fault{
+	{Name: "no-second-connect-check", Statements: []string{"MQTT-3.1.0-2"},
+		Summary: "a second CONNECT on a connection is answered with another CONNACK instead of closing the connection",
+		alter: onReceive(func(c *conn, p *codec.Connect) codec.Packet {
+			if c.sess == nil {
+				return p // the handshake's CONNECT
 			}
+			c.enqueue(outItem{pkt: &codec.Connack{SessionPresent: true}})
+			return nil
+		})},
+	{Name: "session-present-always-0", Statements: []string{"MQTT-3.2.2-3", "3.1.1:MQTT-3.2.2-2"},
+		Summary: "CONNACK always carries Session Present 0, even when a stored session is resumed",
+		alter: onSend(func(_ *conn, p *codec.Connack) codec.Packet {
+			p.SessionPresent = false
+			return p
+		})},
+	{Name: "clean-start-ignored", Statements: []string{"MQTT-3.1.2-4", "3.1.1:MQTT-3.1.2-6"},
+		Summary: "Clean Start / Clean Session 1 resumes an existing session instead of discarding it",
+		alter:   onConnect(func(_ *conn, cp *codec.Connect) { cp.CleanStart = false })},
+	{Name: "assigned-client-id-missing", Statements: []string{"MQTT-3.2.2-16", "MQTT-3.1.3-7"},
+		Summary: "a v5 client connecting with an empty Client Identifier gets no Assigned Client Identifier in CONNACK",
+		alter: onSend(func(_ *conn, p *codec.Connack) codec.Packet {
+			p.Properties.Clear(codec.PropAssignedClientID)
+			return p
+		})},
+	{Name: "retain-empty-not-deleted", Statements: []string{"MQTT-3.3.1-6", "3.1.1:MQTT-3.3.1-10"},
+		Summary: "a retained PUBLISH with an empty payload leaves the existing retained message in place",
+		alter: onRetainedPut(func(st retainedStore, m *message) {
+			if len(m.payload) > 0 {
+				st.put(m)
+			}
+		})},
+	{Name: "retain-flag-always-set", Statements: []string{"MQTT-3.3.1-12", "3.1.1:MQTT-3.3.1-9"},
+		Summary: "messages forwarded to established subscriptions keep their RETAIN flag (Retain As Published ignored)",
+		alter:   onPublish(func(_ *conn, d *delivery, p *codec.Publish) { p.Retain = d.msg.retain })},
+	{Name: "retained-not-sent-on-subscribe", Statements: []string{"MQTT-3.3.1-9", "3.1.1:MQTT-3.3.1-6"},
+		Summary: "a new subscription does not receive the matching retained messages",
+		alter:   onRetainedMatch(func(retainedStore, string, time.Time) []*message { return nil })},
+	{Name: "dup-on-first-delivery", Statements: []string{"MQTT-3.3.1-3", "MQTT-4.3.2-2", "MQTT-4.3.3-2", "3.1.1:MQTT-3.3.1-3"},
+		Summary: "the first transmission of a QoS 1/2 PUBLISH to a subscriber has DUP 1",
+		alter:   onPublish(func(_ *conn, _ *delivery, p *codec.Publish) { p.Dup = p.QoS > 0 })},
+	{Name: "no-dup-on-redelivery", Statements: []string{"MQTT-3.3.1-1", "3.1.1:MQTT-3.3.1-1"},
+		Summary: "PUBLISH packets re-sent on session resumption have DUP 0",
+		alter:   onPublish(func(_ *conn, _ *delivery, p *codec.Publish) { p.Dup = false })},
+	{Name: "qos-not-downgraded", Statements: []string{"MQTT-3.8.4-8", "3.1.1:MQTT-3.8.4-6"},
+		Summary: "messages are delivered at the published QoS, ignoring the QoS granted to the subscription",
+		alter:   onSubscribe(func(o *topics.Options) { o.QoS = 2 })},
+	{Name: "suback-wrong-order", Statements: []string{"MQTT-3.9.3-1", "3.1.1:MQTT-3.9.3-1"},
+		Summary: "SUBACK reason codes are in the reverse order of the topic filters",
+		alter: onSend(func(_ *conn, p *codec.Suback) codec.Packet {
+			slices.Reverse(p.ReasonCodes)
+			return p
+		})},
+	{Name: "wrong-packet-id-in-puback", Statements: []string{"MQTT-2.2.1-5", "3.1.1:MQTT-2.3.1-6"},
+		Summary: "PUBACK carries the packet identifier of the PUBLISH plus one",
+		alter: onSend(func(_ *conn, p *codec.Puback) codec.Packet {
+			p.PacketID++
+			return p
+		})},
+	{Name: "keepalive-not-enforced", Statements: []string{"MQTT-3.1.2-22", "3.1.1:MQTT-3.1.2-24"},
+		Summary: "a client silent for more than 1.5 times its keep alive is not disconnected",
+		alter:   onConnect(func(c *conn, _ *codec.Connect) { c.keepAlive = 0 })},
+	{Name: "will-on-normal-disconnect", Statements: []string{"MQTT-3.14.4-3", "3.1.1:MQTT-3.14.4-3"},
+		Summary: "the Will Message is published even after a normal DISCONNECT",
+		alter: onReceive(func(_ *conn, p *codec.Disconnect) codec.Packet {
+			if p.ReasonCode == codec.ReasonNormalDisconnection {
+				p.ReasonCode = codec.ReasonDisconnectWithWill
+			}
+			return p
+		})},
+	{Name: "will-delay-ignored", Statements: []string{"MQTT-3.1.3-9", "MQTT-3.1.2-8"},
+		Summary: "the Will Message is published at once, ignoring the Will Delay Interval",
+		alter: onConnect(func(c *conn, _ *codec.Connect) {
+			if c.will != nil {
+				c.will.delay = 0
+			}
+		})},
+	{Name: "will-retain-ignored", Statements: []string{"MQTT-3.1.2-15", "3.1.1:MQTT-3.1.2-17"},
+		Summary: "a Will Message with Will Retain 1 is published as a non-retained message",
+		alter: onConnect(func(c *conn, _ *codec.Connect) {
+			if c.will != nil {
+				c.will.msg.retain = false
+			}
+		})},
+	{Name: "dollar-topics-match-wildcards", Statements: []string{"MQTT-4.7.2-1", "3.1.1:MQTT-4.7.2-1"},
+		Summary: "filters starting with + or # match topic names starting with $",
+		alter: both(onMatch(matchBy(dollarBlind)),
+			onRetainedMatch(func(st retainedStore, filter string, now time.Time) []*message {
+				if !wildcardFirst(filter) {
+					return st.match(filter, now)
+				}
+				return unexpired(st.find(func(t string) bool { return dollarBlind(filter, t) }), now)
+			}))},
+	{Name: "no-local-ignored", Statements: []string{"MQTT-3.8.3-3"},
+		Summary: "messages are delivered back to their publisher on No Local subscriptions",
+		alter: onReceive(func(_ *conn, p *codec.Subscribe) codec.Packet {
+			for i := range p.Subscriptions {
+				p.Subscriptions[i].NoLocal = false
+			}
+			return p
+		})},
+	{Name: "topic-alias-not-resolved", Statements: []string{"MQTT-3.3.2-12"},
+		Summary: "a PUBLISH with an empty topic and a known Topic Alias is acknowledged but never routed",
+		alter: onReceive(func(c *conn, p *codec.Publish) codec.Packet {
+			if c.v == codec.V5 && p.Topic == "" && p.Properties.Has(codec.PropTopicAlias) {
+				if _, known := c.aliasMap()[p.Properties.TopicAlias]; known {
+					p.Properties.Clear(codec.PropTopicAlias) // still acknowledged, but with no topic to route to
+				}
+			}
+			return p
+		})},
+	{Name: "receive-max-ignored", Statements: []string{"MQTT-3.3.4-9", "MQTT-4.9.0-2"},
+		Summary: "the broker sends more unacknowledged QoS 1/2 PUBLISH packets than the client's Receive Maximum",
+		alter:   onConnect(func(c *conn, _ *codec.Connect) { c.recvMax = 65535 })},
+	{Name: "max-packet-size-ignored", Statements: []string{"MQTT-3.1.2-24", "MQTT-3.1.2-25"},
+		Summary: "the broker sends packets larger than the client's Maximum Packet Size",
+		alter:   onConnect(func(c *conn, _ *codec.Connect) { c.maxOut = 0 })},
+	{Name: "message-expiry-not-decremented", Statements: []string{"MQTT-3.3.2-6"},
+		Summary: "forwarded messages carry the Message Expiry Interval as received, not minus the time waited",
+		alter: onPublish(func(_ *conn, d *delivery, p *codec.Publish) {
+			if !d.msg.expires.IsZero() {
+				p.Properties.SetMessageExpiry(d.msg.expiry)
+			}
+		})},
+	{Name: "expired-message-delivered", Statements: []string{"MQTT-3.3.2-5"},
+		Summary: "queued and retained messages are delivered after their Message Expiry Interval has passed",
+		alter: both(func(r *rules) { r.keepExpired = true },
+			onRetainedMatch(func(st retainedStore, filter string, _ time.Time) []*message {
+				return st.find(func(t string) bool { return topics.MatchFilter(filter, t) })
+			}))},
+	{Name: "user-properties-reordered", Statements: []string{"MQTT-3.3.2-18", "MQTT-3.3.2-17"},
+		Summary: "User Properties of forwarded messages are sent in reverse order",
+		alter: onPublish(func(_ *conn, _ *delivery, p *codec.Publish) {
+			// A reversed copy: the message's own properties are shared by every subscriber.
+			p.Properties.User = slices.Clone(p.Properties.User)
+			slices.Reverse(p.Properties.User)
+		})},
+	{Name: "subscription-id-dropped", Statements: []string{"MQTT-3.3.4-3"},
+		Summary: "forwarded messages carry no Subscription Identifier",
+		alter:   onPublish(func(_ *conn, _ *delivery, p *codec.Publish) { p.Properties.Clear(codec.PropSubscriptionID) })},
+	{Name: "shared-sub-delivers-to-all", Statements: []string{"§4.8.2"},
+		Summary: "each message matching a shared subscription goes to every member of the group instead of one",
+		alter: onMatch(func(t subscriptionTree, topic string, prefer func(*session) bool, out []topics.Match[*session]) []topics.Match[*session] {
+			n := len(out)
+			out = t.Match(topic, prefer, out)
+			groups := map[[2]string]bool{}
+			kept := out[:n]
+			for _, m := range out[n:] {
+				if m.Group == "" {
+					kept = append(kept, m)
+				} else {
+					groups[[2]string{m.Group, m.Filter}] = true
+				}
+			}
+			if len(groups) == 0 {
+				return kept
+			}
+			for _, m := range t.All(nil) {
+				if groups[[2]string{m.Group, m.Filter}] {
+					kept = append(kept, m)
+				}
+			}
+			return kept
+		})},
+	{Name: "reserved-flags-accepted", Statements: []string{"MQTT-2.1.3-1", "MQTT-3.6.1-1", "MQTT-3.8.1-1", "MQTT-3.10.1-1", "3.1.1:MQTT-2.2.2-2"},
+		Summary: "packets whose fixed-header flags differ from the required values are processed as if they were right",
+		alter:   func(r *rules) { r.undecodable = decodeIgnoringFlags }},
+	{Name: "unsubscribe-no-unsuback", Statements: []string{"MQTT-3.10.4-4", "MQTT-3.10.4-5", "3.1.1:MQTT-3.10.4-4"},
+		Summary: "UNSUBSCRIBE is processed but never acknowledged",
+		alter:   onSend(func(*conn, *codec.Unsuback) codec.Packet { return nil })},
+	{Name: "pingreq-ignored", Statements: []string{"MQTT-3.12.4-1", "3.1.1:MQTT-3.12.4-1"},
+		Summary: "PINGREQ is accepted (it resets keep alive) but no PINGRESP is sent",
+		alter:   onReceive(func(*conn, *codec.Pingreq) codec.Packet { return nil })},
+	{Name: "qos2-duplicate-delivery", Statements: []string{"MQTT-4.3.3-10", "3.1.1:MQTT-4.3.3-2"},
+		Summary: "a QoS 2 PUBLISH re-sent before PUBREL is delivered to subscribers a second time",
+		alter: onReceive(func(c *conn, p *codec.Publish) codec.Packet {
+			if p.QoS == 2 {
+				// Forget the identifier: the re-sent PUBLISH is taken for a new one.
+				c.sess.mu.Lock()
+				delete(c.sess.inQoS2, p.PacketID)
+				c.sess.mu.Unlock()
+			}
+			return p
+		})},
+	{Name: "plus-matches-many-levels", Statements: []string{"MQTT-3.3.2-3", "§4.7.1"},
+		Summary: "a + in a filter matches one or more topic levels, like # (\"a/+\" matches \"a/b/c\")",
+		alter:   onMatch(matchBy(plusMatchesMany))},
+	{Name: "hash-skips-parent-level", Statements: []string{"§4.7.1"},
+		Summary: "a filter ending in /# does not match its parent level (\"a/#\" does not match \"a\")",
+		alter:   onMatch(matchBy(hashSkipsParent))},
+	{Name: "granted-qos-above-requested", Statements: []string{"MQTT-3.8.4-7", "MQTT-3.8.4-8", "3.1.1:MQTT-3.8.4-5", "3.1.1:MQTT-3.8.4-6"},
+		Summary: "SUBACK grants the server's maximum QoS whatever the client requested, and messages go out at that QoS",
+		alter: onReceive(func(_ *conn, p *codec.Subscribe) codec.Packet {
+			for i := range p.Subscriptions {
+				p.Subscriptions[i].QoS = 2
+			}
+			return p
+		})},
+	{Name: "wrong-packet-id-in-pubrec", Statements: []string{"MQTT-2.2.1-5", "3.1.1:MQTT-2.3.1-6"},
+		Summary: "PUBREC carries the packet identifier of the QoS 2 PUBLISH plus one",
+		alter: onSend(func(_ *conn, p *codec.Pubrec) codec.Packet {
+			p.PacketID++
+			return p
+		})},
+	{Name: "overlapping-lowest-qos", Statements: []string{"MQTT-3.3.4-2", "3.1.1:MQTT-3.3.5-1"},
+		Summary: "a message matching overlapping subscriptions of one client goes out once at the lowest QoS among them, not the highest",
+		alter: onMatch(func(t subscriptionTree, topic string, prefer func(*session) bool, out []topics.Match[*session]) []topics.Match[*session] {
+			// Each subscriber's overlapping subscriptions all take the lowest QoS among them, so
+			// the highest the broker picks is that one.
+			n := len(out)
+			out = t.Match(topic, prefer, out)
+			lowest := map[*session]byte{}
+			for _, m := range out[n:] {
+				if q, seen := lowest[m.Key]; m.Group == "" && (!seen || m.Options.QoS < q) {
+					lowest[m.Key] = m.Options.QoS
+				}
+			}
+			for i := n; i < len(out); i++ {
+				if out[i].Group == "" {
+					out[i].Options.QoS = lowest[out[i].Key]
+				}
+			}
+			return out
+		})},
+	{Name: "unsubscribe-keeps-subscription", Statements: []string{"MQTT-3.10.4-1", "MQTT-3.10.4-2", "3.1.1:MQTT-3.10.4-1", "3.1.1:MQTT-3.10.4-2"},
+		Summary: "UNSUBSCRIBE is acknowledged as if the subscription were deleted, but messages keep being delivered for it",
+		alter: onReceive(func(c *conn, p *codec.Unsubscribe) codec.Packet {
+			// Acknowledged as onUnsubscribe would, but nothing is deleted.
+			ack := &codec.Unsuback{PacketID: p.PacketID}
+			if c.v == codec.V5 {
+				s := c.sess
+				s.mu.Lock()
+				for _, f := range p.Filters {
+					rc := codec.ReasonSuccess
+					if _, ok := s.subs[f]; !ok || s.ended {
+						rc = codec.ReasonNoSubscriptionExisted
+					}
+					ack.ReasonCodes = append(ack.ReasonCodes, rc)
+				}
+				s.mu.Unlock()
+			}
+			c.enqueue(outItem{pkt: ack})
+			return nil
+		})},
+	{Name: "retained-sent-without-retain", Statements: []string{"MQTT-3.3.1-9", "3.1.1:MQTT-3.3.1-8"},
+		Summary: "retained messages sent because of a new subscription carry RETAIN 0",
+		alter: onRetainedMatch(func(st retainedStore, filter string, now time.Time) []*message {
+			ms := st.match(filter, now)
+			for i, m := range ms {
+				cp := *m
+				cp.retain = false
+				ms[i] = &cp
+			}
+			return ms
+		})},
+	{Name: "retained-exact-match-only", Statements: []string{"MQTT-3.3.1-9", "3.1.1:MQTT-3.3.1-6"},
+		Summary: "retained messages are sent only to subscriptions whose filter has no wildcard and equals the topic",
+		alter: onRetainedMatch(func(st retainedStore, filter string, now time.Time) []*message {
+			if topics.HasWildcard(filter) {
+				return nil
+			}
+			return st.match(filter, now)
+		})},
+	{Name: "retain-handling-ignored", Statements: []string{"MQTT-3.3.1-10", "MQTT-3.3.1-11"},
+		Summary: "every subscription is treated as Retain Handling 0: retained messages are sent even for Retain Handling 1 on an existing subscription and for 2",
+		alter: onReceive(func(_ *conn, p *codec.Subscribe) codec.Packet {
+			for i := range p.Subscriptions {
+				p.Subscriptions[i].RetainHandling = 0
+			}
+			return p
+		})},
+	{Name: "session-expiry-ignored", Statements: []string{"MQTT-4.1.0-2", "MQTT-3.1.2-23"},
+		Summary: "a v5 session with a non-zero Session Expiry Interval never expires",
+		alter: onClose(func(expiry uint32) uint32 {
+			if expiry != 0 {
+				return 0xFFFFFFFF
+			}
+			return expiry
+		})},
+	{Name: "no-local-drops-all", Statements: []string{"MQTT-3.8.3-3"},
+		Summary: "a No Local subscription receives no messages at all, not only none of its own",
+		alter: onMatch(func(t subscriptionTree, topic string, prefer func(*session) bool, out []topics.Match[*session]) []topics.Match[*session] {
+			n := len(out)
+			out = t.Match(topic, prefer, out)
+			kept := out[:n]
+			for _, m := range out[n:] {
+				if !m.Options.NoLocal {
+					kept = append(kept, m)
+				}
+			}
+			return kept
+		})},
+	{Name: "will-qos-ignored", Statements: []string{"§3.1.2.6"},
+		Summary: "the Will Message is published at QoS 0 whatever the Will QoS",
+		alter: onConnect(func(c *conn, _ *codec.Connect) {
+			if c.will != nil {
+				c.will.msg.qos = 0
+			}
+		})},
+	{Name: "pubrel-not-resent", Statements: []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1"},
+		Summary: "on session resumption, PUBRELs of QoS 2 deliveries waiting for PUBCOMP are not re-sent",
+		alter:   func(r *rules) { r.resendIf = func(f *flight) bool { return f.state != awaitComp } }},
+	{Name: "inflight-not-resent", Statements: []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1"},
+		Summary: "on session resumption, unacknowledged QoS 1/2 PUBLISH packets are dropped instead of re-sent",
+		alter: onResume(func(s *session) {
+			for _, f := range slices.Clone(s.order) {
+				if !f.done && f.state == awaitAck {
+					s.removeFlightLocked(f)
+				}
+			}
+		})},
+	{Name: "queue-lifo", Statements: []string{"MQTT-4.6.0-5", "MQTT-4.6.0-6", "3.1.1:MQTT-4.6.0-6"},
+		Summary: "messages queued for a session (offline or beyond the in-flight window) are sent newest first",
+		alter: func(r *rules) {
+			r.queueHooks = append(r.queueHooks, func(pending []delivery) {
+				// The message just appended moves to the front.
+				last := pending[len(pending)-1]
+				copy(pending[1:], pending[:len(pending)-1])
+				pending[0] = last
+			})
+		}},
+	{Name: "empty-id-persistent-accepted", Statements: []string{"3.1.1:MQTT-3.1.3-8"},
+		Summary: "a 3.1.1 CONNECT with an empty Client Identifier and Clean Session 0 is accepted with an assigned identifier",
+		alter: onReceive(func(c *conn, p *codec.Connect) codec.Packet {
+			if c.sess == nil && c.v == codec.V311 && p.ClientID == "" && !p.CleanStart {
+				p.ClientID = c.srv.assignClientID()
+			}
+			return p
+		})},
+	{Name: "correlation-data-dropped", Statements: []string{"MQTT-3.3.2-16"},
+		Summary: "forwarded messages lose their Correlation Data",
+		alter:   onPublish(func(_ *conn, _ *delivery, p *codec.Publish) { p.Properties.Clear(codec.PropCorrelationData) })},
+	{Name: "packet-ids-restart-per-connection", Statements: []string{"MQTT-2.2.1-4", "3.1.1:MQTT-2.3.1-4"},
+		Summary: "outbound packet identifiers restart at 1 on every connection without skipping those still in flight from a resumed session",
+		alter: both(onResume(func(s *session) { s.lastID = 0 }),
+			func(r *rules) {
+				r.nextID = func(s *session) uint16 {
+					s.lastID++ // in-flight identifiers not skipped
+					if s.lastID == 0 {
+						s.lastID = 1
+					}
+					return s.lastID
+				}
+			})},
+	{Name: "session-kept-without-expiry", Statements: []string{"MQTT-4.1.0-2", "3.1.1:MQTT-3.1.2-6"},
+		Summary: "a session with Session Expiry Interval 0 (3.1.1: Clean Session 1) outlives its connection and is resumed by a later Clean Start 0",
+		alter: onClose(func(expiry uint32) uint32 {
+			if expiry == 0 {
+				return 0xFFFFFFFF
+			}
+			return expiry
+		})},
+	{Name: "disconnect-session-expiry-ignored", Statements: []string{"MQTT-4.1.0-2", "MQTT-3.1.2-23"},
+		Summary: "a Session Expiry Interval in the client's DISCONNECT is ignored; the CONNECT's value stays in force",
+		alter: onReceive(func(c *conn, p *codec.Disconnect) codec.Packet {
+			if c.sessExpiry != 0 {
+				// Ignored rather than refused: a change from 0 still gets its Protocol Error.
+				p.Properties.Clear(codec.PropSessionExpiry)
+			}
+			return p
+		})},
+	{Name: "topic-alias-kept-across-connections", Statements: []string{"MQTT-3.3.2-7"},
+		Summary: "Topic Alias mappings a client set are kept in its session and resolved on its next network connection",
+		alter: func(r *rules) {
+			// The client's aliases by session; they live as long as the broker.
+			var mu sync.Mutex
+			kept := map[*session]map[uint16]string{}
+			onReceive(func(c *conn, p *codec.Publish) codec.Packet {
+				if c.v != codec.V5 || !p.Properties.Has(codec.PropTopicAlias) {
+					return p
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				aliases := kept[c.sess]
+				if aliases == nil {
+					aliases = make(map[uint16]string)
+					kept[c.sess] = aliases
+				}
+				if p.Topic != "" {
+					aliases[p.Properties.TopicAlias] = strings.Clone(p.Topic) // p aliases the read buffer
+				} else if t, ok := aliases[p.Properties.TopicAlias]; ok {
+					p.Topic = t
+				}
+				return p
+			})(r)
+		}},
+}
+
+// newRules returns the rules of a broker with the named faults switched on.
+func newRules(names []string) (rules, error) {
+	var r rules
+	for _, n := range names {
+		i := slices.IndexFunc(Faults, func(f Fault) bool { return f.Name == n })
+		if i < 0 {
+			return rules{}, fmt.Errorf("unknown fault %q (known: %s)", n, strings.Join(FaultNames(), ", "))
 		}
-		if !found {
-			return 0, fmt.Errorf("unknown fault %q (known: %s)", n, strings.Join(FaultNames(), ", "))
-		}
+		Faults[i].alter(&r)
 	}
-	return set, nil
+	return r, nil
+}
+
+// faults parses the faults setting of a configuration file: a list of fault names.
+func (p *cfgParser) faults(v *yaml.Node) ([]string, error) {
+	names, err := p.strings(v)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := newRules(names); err != nil {
+		return nil, cfgErr(p.name, v, err.Error())
+	}
+	return names, nil
 }
 
 // FaultNames returns the names of every fault, sorted.

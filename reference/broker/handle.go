@@ -15,18 +15,14 @@ import (
 
 // readLoop reads and handles packets until the connection ends.
 func (c *conn) readLoop() {
-	keepAlive := c.keepAlive
-	if c.srv.faults.has(fKeepAliveNotEnforced) {
-		keepAlive = 0
-	}
 	dopts := codec.Options{Version: c.v, Sender: codec.SideClient, MaxPacketSize: c.srv.cfg.maxPacket}
 	for {
-		if keepAlive > 0 {
+		if c.keepAlive > 0 {
 			// The deadline runs from the last complete packet (MQTT-3.1.2-22). Pushing it at most
 			// every 10ms, 10ms late, keeps it cheap and never early.
 			if now := time.Now(); now.Sub(c.lastDL) >= 10*time.Millisecond && c.kicked.Load() == 0 {
 				c.lastDL = now
-				c.nc.SetReadDeadline(now.Add(keepAlive + 10*time.Millisecond))
+				c.nc.SetReadDeadline(now.Add(c.keepAlive + 10*time.Millisecond))
 				if c.kicked.Load() != 0 {
 					c.nc.SetReadDeadline(time.Now().Add(takeoverGrace)) // a kick raced with this push
 				}
@@ -42,7 +38,7 @@ func (c *conn) readLoop() {
 			c.protocolError(err)
 			return
 		}
-		if !c.handle(p) {
+		if p = c.srv.rules.receive(c, p); p != nil && !c.handle(p) {
 			return
 		}
 		c.throttle()
@@ -85,9 +81,6 @@ func (c *conn) protocolError(err error) {
 	c.disconnect(causeProtocol, rc, err.Error())
 }
 
-var flagRules = map[string]bool{"reserved-flags": true, "pubrel-flags": true, "subscribe-flags": true,
-	"unsubscribe-flags": true, "disconnect-flags": true, "auth-flags": true}
-
 func (c *conn) decode(o codec.Options, raw []byte) (codec.Packet, error) {
 	var p codec.Packet
 	var err error
@@ -102,26 +95,10 @@ func (c *conn) decode(o codec.Options, raw []byte) (codec.Packet, error) {
 	} else {
 		p, _, err = codec.DecodeWith(o, raw, nil)
 	}
-	if err == nil || !c.srv.faults.has(fReservedFlagsAccepted) {
-		return p, err
+	if err != nil {
+		return c.srv.rules.rescue(o, raw, err)
 	}
-	var ce *codec.Error
-	if !errors.As(err, &ce) || !flagRules[ce.Rule] {
-		return p, err
-	}
-	// Fault reserved-flags-accepted: decode past wrong fixed-header flags, nothing else.
-	o.Lenient = true
-	var viol []codec.Error
-	p2, _, err2 := codec.DecodeWith(o, raw, &viol)
-	if err2 != nil {
-		return p, err
-	}
-	for _, v := range viol {
-		if !flagRules[v.Rule] {
-			return p, err
-		}
-	}
-	return p2, nil
+	return p, nil
 }
 
 // handle processes one packet; false ends the connection.
@@ -144,18 +121,12 @@ func (c *conn) handle(p codec.Packet) bool {
 	case *codec.Unsubscribe:
 		c.onUnsubscribe(p)
 	case *codec.Pingreq:
-		if !c.srv.faults.has(fPingreqIgnored) {
-			c.enqueue(outItem{pkt: &codec.Pingresp{}}) // MQTT-3.12.4-1
-		}
+		c.enqueue(outItem{pkt: &codec.Pingresp{}}) // MQTT-3.12.4-1
 	case *codec.Disconnect:
 		return c.onDisconnect(p)
 	case *codec.Auth:
 		return c.onAuth(p)
 	case *codec.Connect:
-		if c.srv.faults.has(fNoSecondConnectCheck) {
-			c.enqueue(outItem{pkt: &codec.Connack{SessionPresent: true}})
-			return true
-		}
 		c.disconnect(causeProtocol, codec.ReasonProtocolError, "second CONNECT (MQTT-3.1.0-2)")
 		return false
 	default:
@@ -192,9 +163,6 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 					return false
 				}
 				topic = t
-				if srv.faults.has(fTopicAliasNotResolved) {
-					topic = ""
-				}
 			} else {
 				c.aliasMap()[a] = strings.Clone(topic) // p aliases the read buffer
 			}
@@ -208,10 +176,7 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 		sess.mu.Unlock()
 		if p.QoS == 2 && dupQoS2 {
 			// MQTT-4.3.3-10: acknowledge again, deliver nothing new.
-			if srv.faults.has(fQoS2DuplicateDelivery) && topic != "" {
-				c.routeFrom(p, topic)
-			}
-			c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: c.pubrecID(p.PacketID)}})
+			c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: p.PacketID}})
 			return true
 		}
 		if c.v == codec.V5 && inflight >= int(cfg.maxInflight) {
@@ -241,27 +206,9 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 	return true
 }
 
-// pubrecID is the Packet Identifier a PUBREC answering a PUBLISH with id carries: the same one
-// (MQTT-2.2.1-5), unless the wrong-packet-id-in-pubrec fault is on.
-func (c *conn) pubrecID(id uint16) uint16 {
-	if c.srv.faults.has(fWrongPacketIDInPubrec) {
-		return id + 1
-	}
-	return id
-}
-
 // aliasMap returns the connection's Topic Alias mappings from the client (MQTT-3.3.2-7: they
 // belong to the network connection, not to the session).
 func (c *conn) aliasMap() map[uint16]string {
-	if c.srv.faults.has(fTopicAliasKeptAcrossConnections) {
-		s := c.sess
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.aliases == nil {
-			s.aliases = make(map[uint16]string)
-		}
-		return s.aliases
-	}
 	if c.inAlias == nil {
 		c.inAlias = make(map[uint16]string)
 	}
@@ -284,13 +231,9 @@ func (c *conn) ackPublish(p *codec.Publish, rc codec.ReasonCode, reason string) 
 	}
 	switch p.QoS {
 	case 1:
-		id := p.PacketID
-		if c.srv.faults.has(fWrongPacketIDInPuback) {
-			id++
-		}
-		c.enqueue(outItem{pkt: &codec.Puback{PacketID: id, ReasonCode: rc, Properties: props}})
+		c.enqueue(outItem{pkt: &codec.Puback{PacketID: p.PacketID, ReasonCode: rc, Properties: props}}) // MQTT-2.2.1-5
 	case 2:
-		c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: c.pubrecID(p.PacketID), ReasonCode: rc, Properties: props}})
+		c.enqueue(outItem{pkt: &codec.Pubrec{PacketID: p.PacketID, ReasonCode: rc, Properties: props}})
 	}
 }
 
@@ -322,12 +265,7 @@ type target struct {
 // their Subscription Identifiers (MQTT-3.3.4-2..4), plus one copy per shared group.
 func (s *Server) route(m *message) {
 	if m.retain {
-		switch {
-		case len(m.payload) > 0:
-			s.retained.set(m) // MQTT-3.3.1-5
-		case !s.faults.has(fRetainEmptyNotDeleted):
-			s.retained.remove(m.topic) // MQTT-3.3.1-6/7
-		}
+		s.retained.put(m) // MQTT-3.3.1-5..7
 	}
 	bp := matchPool.Get().(*[]topics.Match[*session])
 	ms := s.tree.Match(m.topic, preferOnline, (*bp)[:0])
@@ -336,14 +274,11 @@ func (s *Server) route(m *message) {
 	for i := range ms {
 		mt := &ms[i]
 		o := &mt.Options
-		if o.NoLocal && ((mt.Key.id == m.from && !s.faults.has(fNoLocalIgnored)) || s.faults.has(fNoLocalDropsAll)) {
+		if o.NoLocal && mt.Key.id == m.from {
 			continue // MQTT-3.8.3-3
 		}
-		qos := min(m.qos, o.QoS) // MQTT-3.8.4-8
-		if s.faults.has(fQoSNotDowngraded) {
-			qos = m.qos
-		}
-		retain := m.retain && (o.RetainAsPublished || s.faults.has(fRetainFlagAlwaysSet)) // MQTT-3.3.1-12/13
+		qos := min(m.qos, o.QoS)                  // MQTT-3.8.4-8
+		retain := m.retain && o.RetainAsPublished // MQTT-3.3.1-12/13
 		if mt.Group != "" {
 			d := delivery{msg: m, qos: qos, retain: retain, share: mt.Group, filter: mt.Filter}
 			if o.ID != 0 {
@@ -360,11 +295,7 @@ func (s *Server) route(m *message) {
 			targets = append(targets, target{s: mt.Key, d: delivery{msg: m, qos: qos, retain: retain}})
 		} else {
 			t := &targets[j].d
-			if s.faults.has(fOverlappingLowestQoS) {
-				t.qos = min(t.qos, qos)
-			} else {
-				t.qos = max(t.qos, qos)
-			}
+			t.qos = max(t.qos, qos)
 			t.retain = t.retain || retain
 		}
 		if o.ID != 0 {
@@ -482,16 +413,14 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 			}
 			continue
 		}
-		granted := min(sub.QoS, cfg.maxQoS)
-		if srv.faults.has(fGrantedQoSAboveRequested) {
-			granted = cfg.maxQoS
-		}
+		granted := min(sub.QoS, cfg.maxQoS) // MQTT-3.8.4-7 (3.1.1: -5)
 		rec.opts = topics.Options{QoS: granted, ID: subID}
 		if v5 {
 			rec.opts.NoLocal = sub.NoLocal
 			rec.opts.RetainAsPublished = sub.RetainAsPublished
 			rec.opts.RetainHandling = sub.RetainHandling
 		}
+		srv.rules.subscribing(&rec.opts)
 		sess.mu.Lock()
 		existed := false
 		if !sess.ended {
@@ -502,28 +431,18 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 		// Retained messages: not for shared subscriptions (section 4.8.2); per Retain Handling
 		// otherwise (MQTT-3.3.1-9..11, 3.1.1 MQTT-3.3.1-6, re-sent on replacement MQTT-3.8.4-4).
 		rh := rec.opts.RetainHandling
-		if rec.share == "" && (rh == 0 || (rh == 1 && !existed) || srv.faults.has(fRetainHandlingIgnored)) && !srv.faults.has(fRetainedNotSentOnSubscribe) {
+		if rec.share == "" && (rh == 0 || rh == 1 && !existed) {
 			sends = append(sends, retainedSend{rec.inner, rec.opts})
-		}
-	}
-	if srv.faults.has(fSubackWrongOrder) {
-		for i, j := 0, len(codes)-1; i < j; i, j = i+1, j-1 {
-			codes[i], codes[j] = codes[j], codes[i]
 		}
 	}
 	c.enqueue(outItem{pkt: &codec.Suback{PacketID: p.PacketID, ReasonCodes: codes}}) // MQTT-3.8.4-1
 	now := time.Now()
 	for _, rs := range sends {
-		if srv.faults.has(fRetainedExactMatchOnly) && topics.HasWildcard(rs.filter) {
-			continue
-		}
-		for _, m := range srv.retained.match(rs.filter, srv.faults.has(fDollarTopicsMatchWildcards), srv.faults.has(fExpiredMessageDelivered), now) {
-			qos := min(m.qos, rs.opts.QoS)
-			if srv.faults.has(fQoSNotDowngraded) {
-				qos = m.qos
-			}
-			d := delivery{msg: m, qos: qos, retain: !srv.faults.has(fRetainedSentWithoutRetain)} // MQTT-3.3.1-8 (3.1.1)
-			if rs.opts.ID != 0 && !srv.faults.has(fSubscriptionIDDropped) {
+		for _, m := range srv.retained.match(rs.filter, now) {
+			// A stored message has RETAIN 1, and keeps it when sent because of a new subscription
+			// (3.1.1 MQTT-3.3.1-8).
+			d := delivery{msg: m, qos: min(m.qos, rs.opts.QoS), retain: m.retain}
+			if rs.opts.ID != 0 {
 				d.subIDs = []uint32{rs.opts.ID}
 			}
 			sess.deliver(d)
@@ -539,18 +458,13 @@ func (c *conn) onUnsubscribe(p *codec.Unsubscribe) {
 	for i, f := range p.Filters {
 		// MQTT-3.10.4-1: compared character by character with the session's filters.
 		if _, ok := sess.subs[f]; ok && !sess.ended {
-			if !c.srv.faults.has(fUnsubscribeKeepsSubscription) {
-				c.srv.unsubscribeTree(sess, f)
-				delete(sess.subs, f)
-			}
+			c.srv.unsubscribeTree(sess, f)
+			delete(sess.subs, f)
 		} else {
 			codes[i] = codec.ReasonNoSubscriptionExisted
 		}
 	}
 	sess.mu.Unlock()
-	if c.srv.faults.has(fUnsubscribeNoUnsuback) {
-		return
-	}
 	ack := &codec.Unsuback{PacketID: p.PacketID}
 	if c.v == codec.V5 {
 		ack.ReasonCodes = codes
@@ -558,20 +472,16 @@ func (c *conn) onUnsubscribe(p *codec.Unsubscribe) {
 	c.enqueue(outItem{pkt: ack}) // MQTT-3.10.4-4, even when nothing was unsubscribed (MQTT-3.10.4-5)
 }
 
+// onDisconnect handles DISCONNECT. A 3.1/3.1.1 DISCONNECT has neither properties nor a reason
+// code: it reads as 0x00 Normal disconnection.
 func (c *conn) onDisconnect(p *codec.Disconnect) bool {
-	if c.v != codec.V5 {
-		c.cause.CompareAndSwap(int32(causeNone), int32(causeNormal))
-		return false
-	}
 	if p.Properties.Has(codec.PropSessionExpiry) {
 		if c.sessExpiry == 0 && p.Properties.SessionExpiry != 0 {
 			// MQTT-3.14.2-2's companion rule in 3.14.2.2.2: not a valid DISCONNECT.
 			c.disconnect(causeProtocol, codec.ReasonProtocolError, "Session Expiry Interval was 0 in CONNECT and cannot be set in DISCONNECT")
 			return false
 		}
-		if !c.srv.faults.has(fDisconnectExpiryIgnored) {
-			c.sessExpiry = p.Properties.SessionExpiry
-		}
+		c.sessExpiry = p.Properties.SessionExpiry
 	}
 	if p.ReasonCode == codec.ReasonNormalDisconnection {
 		c.cause.CompareAndSwap(int32(causeNone), int32(causeNormal)) // MQTT-3.14.4-3: will discarded

@@ -98,45 +98,71 @@ type delivery struct {
 	filter string // …and filter, to hand it to another member if this session ends
 }
 
+// retainedStore is the retained-message store as the server uses it: a *retainStore, reached
+// through an interface so that rules can wrap it and alter its answers (rules.wrapRetained).
+type retainedStore interface {
+	// put stores a retained message as its topic's, or deletes the topic's for an empty payload.
+	put(m *message)
+	// match returns the retained messages whose topic matches filter and which are not expired
+	// at now, in topic order.
+	match(filter string, now time.Time) []*message
+	// find returns every retained message whose topic keep accepts, expired ones included, in
+	// topic order.
+	find(keep func(topic string) bool) []*message
+	// size returns the number of retained messages.
+	size() int
+}
+
 // retainStore holds the last retained message per topic name.
 type retainStore struct {
 	mu sync.RWMutex
 	m  map[string]*message
 }
 
-func (r *retainStore) set(m *message) {
+// put replaces the topic's retained message (MQTT-3.3.1-5); an empty payload deletes it instead
+// and is not stored (MQTT-3.3.1-6/7).
+func (r *retainStore) put(m *message) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(m.payload) == 0 {
+		delete(r.m, m.topic)
+		return
+	}
 	r.m[m.topic] = m
-	r.mu.Unlock()
 }
 
-func (r *retainStore) remove(topic string) {
-	r.mu.Lock()
-	delete(r.m, topic)
-	r.mu.Unlock()
-}
-
-// match returns the retained messages whose topic matches filter, dropping expired ones unless
-// keepExpired.
-func (r *retainStore) match(filter string, dollarWildcards, keepExpired bool, now time.Time) []*message {
-	var out, dead []*message
+func (r *retainStore) size() int {
 	r.mu.RLock()
-	if !topics.HasWildcard(filter) {
-		if m := r.m[filter]; m != nil {
+	defer r.mu.RUnlock()
+	return len(r.m)
+}
+
+func (r *retainStore) find(keep func(topic string) bool) []*message {
+	var out []*message
+	r.mu.RLock()
+	for t, m := range r.m {
+		if keep(t) {
 			out = append(out, m)
-		}
-	} else {
-		for t, m := range r.m {
-			if topics.MatchFilter(filter, t, dollarWildcards) {
-				out = append(out, m)
-			}
 		}
 	}
 	r.mu.RUnlock()
 	// A deterministic order keeps transcripts reproducible; the specification sets none.
 	slices.SortFunc(out, func(a, b *message) int { return strings.Compare(a.topic, b.topic) })
-	if keepExpired {
-		return out
+	return out
+}
+
+// match deletes the expired messages it comes across: nothing may deliver them any more
+// (MQTT-3.3.2-5).
+func (r *retainStore) match(filter string, now time.Time) []*message {
+	var out, dead []*message
+	if topics.HasWildcard(filter) {
+		out = r.find(func(t string) bool { return topics.MatchFilter(filter, t) })
+	} else {
+		r.mu.RLock()
+		if m := r.m[filter]; m != nil {
+			out = append(out, m)
+		}
+		r.mu.RUnlock()
 	}
 	live := out[:0]
 	for _, m := range out {

@@ -22,15 +22,28 @@ import (
 // ErrServerClosed is returned by Serve and ListenAndServe after Close.
 var ErrServerClosed = errors.New("broker: server closed")
 
+// subscriptionTree is the subscription tree as the server uses it: a *topics.Tree, reached through
+// an interface so that rules can wrap it and alter its answers (rules.wrapTree).
+type subscriptionTree interface {
+	Subscribe(k *session, filter string, o topics.Options) (existed bool)
+	SubscribeShared(k *session, share, filter string, o topics.Options) (existed bool)
+	Unsubscribe(k *session, filter string) bool
+	UnsubscribeShared(k *session, share, filter string) bool
+	Match(topic string, prefer func(*session) bool, out []topics.Match[*session]) []topics.Match[*session]
+	PickShared(share, filter string, prefer func(*session) bool) (topics.Match[*session], bool)
+	All(out []topics.Match[*session]) []topics.Match[*session]
+	Len() int
+}
+
 // Server is an MQTT broker. Its methods are safe for concurrent use.
 type Server struct {
-	opts   Options
-	cfg    settings
-	faults faultSet
-	log    *slog.Logger
+	opts  Options
+	cfg   settings
+	rules rules // where this server departs from the specification: nowhere by default
+	log   *slog.Logger
 
-	tree     *topics.Tree[*session]
-	retained retainStore
+	tree     subscriptionTree
+	retained retainedStore
 
 	mu        sync.Mutex
 	sessions  map[string]*session
@@ -49,7 +62,7 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("broker options: %w", err)
 	}
-	faults, err := parseFaults(o.Faults)
+	rules, err := newRules(o.Faults)
 	if err != nil {
 		return nil, fmt.Errorf("broker options: %w", err)
 	}
@@ -71,13 +84,12 @@ func New(o Options) (*Server, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{
-		opts:   o,
-		cfg:    cfg,
-		faults: faults,
-		log:    log,
-		tree: topics.New[*session](topics.Config{DollarWildcards: faults.has(fDollarTopicsMatchWildcards), SharedToAll: faults.has(fSharedSubDeliversToAll),
-			PlusMatchesMany: faults.has(fPlusMatchesManyLevels), HashSkipsParent: faults.has(fHashSkipsParentLevel)}),
-		retained:  retainStore{m: make(map[string]*message)},
+		opts:      o,
+		cfg:       cfg,
+		rules:     rules,
+		log:       log,
+		tree:      rules.wrapTree(topics.New[*session]()),
+		retained:  rules.wrapRetained(&retainStore{m: make(map[string]*message)}),
 		sessions:  make(map[string]*session),
 		conns:     make(map[*conn]struct{}),
 		listeners: make(map[io.Closer]struct{}),
@@ -302,9 +314,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Unlock()
 	st.Connected = int(s.connected.Load())
 	st.Subscriptions = s.tree.Len()
-	s.retained.mu.RLock()
-	st.Retained = len(s.retained.m)
-	s.retained.mu.RUnlock()
+	st.Retained = s.retained.size()
 	return st
 }
 

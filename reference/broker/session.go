@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,7 +44,6 @@ type session struct {
 	pending  []delivery
 	inQoS2   map[uint16]struct{} // QoS 2 packet identifiers received, PUBREL not yet received
 	lastID   uint16
-	aliases  map[uint16]string // fault topic-alias-kept-across-connections: the client's Topic Aliases, kept with the session
 
 	expiryTimer *time.Timer
 	will        *will // a will waiting for its delay after the connection closed
@@ -58,10 +58,7 @@ func newSession(srv *Server, id string) *session {
 // window is how many QoS 1/2 messages may be unacknowledged on connection c.
 func (s *session) window(c *conn) int {
 	if c.v == codec.V5 {
-		if s.srv.faults.has(fReceiveMaxIgnored) {
-			return 65535
-		}
-		return int(c.recvMax)
+		return int(c.recvMax) // MQTT-3.3.4-9
 	}
 	return int(s.srv.cfg.maxInflight)
 }
@@ -87,29 +84,35 @@ func (s *session) deliver(d delivery) bool {
 		s.sendNewLocked(c, d) // onward delivery starts now
 		return true
 	}
-	if d.msg.expired(time.Now()) && !srv.faults.has(fExpiredMessageDelivered) {
-		return true // MQTT-3.3.2-5
+	if s.stale(&d, time.Now()) {
+		return true
 	}
 	if len(s.pending) >= srv.cfg.maxQueued {
 		srv.log.Debug("session queue full, message dropped", "client", s.id, "topic", d.msg.topic)
 		return false
 	}
-	if srv.faults.has(fQueueLIFO) {
-		s.pending = append([]delivery{d}, s.pending...)
-		return true
-	}
-	s.pending = append(s.pending, d)
+	s.pending = append(s.pending, d) // sent in order (MQTT-4.6.0-5/6)
+	srv.rules.queued(s.pending)
 	return true
+}
+
+// stale reports whether d's message expired before its onward delivery began: it is then not
+// delivered at all (MQTT-3.3.2-5).
+func (s *session) stale(d *delivery, now time.Time) bool {
+	return d.msg.expired(now) && !s.srv.rules.keepExpired
 }
 
 // nextIDLocked returns a packet identifier no flight uses (MQTT-2.2.1-4).
 func (s *session) nextIDLocked() uint16 {
+	if next := s.srv.rules.nextID; next != nil {
+		return next(s)
+	}
 	for {
 		s.lastID++
 		if s.lastID == 0 {
 			s.lastID = 1
 		}
-		if _, used := s.inflight[s.lastID]; !used || s.srv.faults.has(fPacketIDsPerConnection) {
+		if _, used := s.inflight[s.lastID]; !used {
 			return s.lastID
 		}
 	}
@@ -119,7 +122,7 @@ func (s *session) sendNewLocked(c *conn, d delivery) {
 	f := &flight{id: s.nextIDLocked(), d: d}
 	s.inflight[f.id] = f
 	s.order = append(s.order, f)
-	c.enqueueMessage(outItem{d: d, f: f, dup: s.srv.faults.has(fDupOnFirstDelivery)})
+	c.enqueueMessage(outItem{d: d, f: f})
 }
 
 // refillLocked moves queued messages into the window freed by acknowledgements.
@@ -134,7 +137,7 @@ func (s *session) refillLocked() {
 	for n < len(s.pending) && len(s.inflight) < w {
 		d := s.pending[n]
 		n++
-		if d.msg.expired(now) && !s.srv.faults.has(fExpiredMessageDelivered) {
+		if s.stale(&d, now) {
 			continue
 		}
 		s.sendNewLocked(c, d)
@@ -227,28 +230,22 @@ func (s *session) discarded(fs []*flight) {
 // resendLocked queues, on a resumed session, every unacknowledged PUBLISH (DUP 1 if it was sent
 // before) and PUBREL in the original order (MQTT-4.4.0-1, MQTT-4.6.0-1), then fills the window.
 func (s *session) resendLocked(c *conn) {
-	noDup := s.srv.faults.has(fNoDupOnRedelivery)
+	s.srv.rules.resuming(s)
 	now := time.Now()
-	for _, f := range s.order {
-		if f.done {
+	// A copy: removing a flight may clear the front of s.order, tombstones after f included.
+	for _, f := range slices.Clone(s.order) {
+		if f.done || !s.srv.rules.resends(f) {
 			continue
 		}
 		switch f.state {
 		case awaitAck:
-			if s.srv.faults.has(fInflightNotResent) {
-				s.removeFlightLocked(f)
-				continue
-			}
-			if !f.sent.Load() && f.d.msg.expired(now) && !s.srv.faults.has(fExpiredMessageDelivered) {
+			if !f.sent.Load() && s.stale(&f.d, now) {
 				// Never written, so onward delivery has not started: expiry applies (MQTT-3.3.2-5).
 				s.removeFlightLocked(f)
 				continue
 			}
-			c.enqueueMessage(outItem{d: f.d, f: f, dup: (f.sent.Load() && !noDup) || s.srv.faults.has(fDupOnFirstDelivery)})
+			c.enqueueMessage(outItem{d: f.d, f: f, dup: f.sent.Load()})
 		case awaitComp:
-			if s.srv.faults.has(fPubrelNotResent) {
-				continue
-			}
 			c.enqueue(outItem{pkt: &codec.Pubrel{PacketID: f.id}})
 		}
 	}

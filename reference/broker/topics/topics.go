@@ -22,27 +22,13 @@ type Options struct {
 type Match[K comparable] struct {
 	Key     K
 	Options Options
-	Filter  string // shared subscriptions only: the filter after $share/{group}/
+	Filter  string // shared subscriptions (and every entry All returns): the filter, after $share/{group}/ for a shared one
 	Group   string // shared subscriptions only: the share name
-}
-
-// Config switches deliberate deviations on, for mutation testing of the conformance suite.
-type Config struct {
-	// DollarWildcards lets filters that start with + or # match topic names that start with $,
-	// which MQTT-4.7.2-1 forbids.
-	DollarWildcards bool
-	// SharedToAll delivers a shared subscription's messages to every member instead of one.
-	SharedToAll bool
-	// PlusMatchesMany lets + match one or more levels instead of exactly one.
-	PlusMatchesMany bool
-	// HashSkipsParent stops "a/#" from matching "a".
-	HashSkipsParent bool
 }
 
 // Tree holds subscriptions keyed by subscriber K. It is safe for concurrent use; Match takes a
 // read lock only.
 type Tree[K comparable] struct {
-	cfg  Config
 	mu   sync.RWMutex
 	root *node[K]
 	n    int
@@ -72,8 +58,8 @@ type group[K comparable] struct {
 }
 
 // New returns an empty tree.
-func New[K comparable](cfg Config) *Tree[K] {
-	return &Tree[K]{cfg: cfg, root: &node[K]{}}
+func New[K comparable]() *Tree[K] {
+	return &Tree[K]{root: &node[K]{}}
 }
 
 // Len returns the number of subscriptions (shared memberships included).
@@ -264,7 +250,7 @@ func (t *Tree[K]) remove(k K, filter, share string, shared bool) bool {
 func (t *Tree[K]) Match(topic string, prefer func(K) bool, out []Match[K]) []Match[K] {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	dollar := len(topic) > 0 && topic[0] == '$' && !t.cfg.DollarWildcards
+	dollar := len(topic) > 0 && topic[0] == '$'
 	return t.match(t.root, topic, dollar, prefer, out)
 }
 
@@ -280,12 +266,9 @@ func (t *Tree[K]) match(n *node[K], topic string, noWild bool, prefer func(K) bo
 		if c := n.plus; c != nil {
 			if more {
 				out = t.match(c, rest, false, prefer, out)
-				if t.cfg.PlusMatchesMany {
-					out = t.matchPlusMany(c, rest, prefer, out)
-				}
 			} else {
 				out = t.collect(c, prefer, out)
-				if h := c.hash; h != nil && !t.cfg.HashSkipsParent {
+				if h := c.hash; h != nil {
 					out = t.collect(h, prefer, out)
 				}
 			}
@@ -296,25 +279,12 @@ func (t *Tree[K]) match(n *node[K], topic string, noWild bool, prefer func(K) bo
 			out = t.match(c, rest, false, prefer, out)
 		} else {
 			out = t.collect(c, prefer, out)
-			if h := c.hash; h != nil && !t.cfg.HashSkipsParent {
+			if h := c.hash; h != nil {
 				out = t.collect(h, prefer, out)
 			}
 		}
 	}
 	return out
-}
-
-// matchPlusMany is the PlusMatchesMany deviation: the + at node c also swallows one or more of
-// the levels in rest.
-func (t *Tree[K]) matchPlusMany(c *node[K], rest string, prefer func(K) bool, out []Match[K]) []Match[K] {
-	for {
-		_, r, more := strings.Cut(rest, "/")
-		if !more {
-			return t.collect(c, prefer, out)
-		}
-		out = t.match(c, r, false, prefer, out)
-		rest = r
-	}
 }
 
 func (t *Tree[K]) collect(n *node[K], prefer func(K) bool, out []Match[K]) []Match[K] {
@@ -323,10 +293,6 @@ func (t *Tree[K]) collect(n *node[K], prefer func(K) bool, out []Match[K]) []Mat
 	}
 	for _, g := range n.groups {
 		if len(g.members) == 0 {
-			continue
-		}
-		if t.cfg.SharedToAll {
-			out = append(out, g.members...)
 			continue
 		}
 		out = append(out, g.pick(prefer))
@@ -346,6 +312,44 @@ func (g *group[K]) pick(prefer func(K) bool) Match[K] {
 		}
 	}
 	return g.members[start]
+}
+
+// All appends every subscription to out, shared memberships included, each with the filter it
+// was made with in Filter (and its share name in Group for a shared one), in no particular
+// order: the tree's contents, for whoever needs to look past Match.
+func (t *Tree[K]) All(out []Match[K]) []Match[K] {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for level, c := range t.root.children {
+		out = c.all(level, out)
+	}
+	if t.root.plus != nil {
+		out = t.root.plus.all("+", out)
+	}
+	if t.root.hash != nil {
+		out = t.root.hash.all("#", out)
+	}
+	return out
+}
+
+// all appends the subscriptions at n, whose filter is filter, and below it.
+func (n *node[K]) all(filter string, out []Match[K]) []Match[K] {
+	for i := range n.subs {
+		out = append(out, Match[K]{Key: n.subs[i].key, Options: n.subs[i].opts, Filter: filter})
+	}
+	for _, g := range n.groups {
+		out = append(out, g.members...)
+	}
+	for level, c := range n.children {
+		out = c.all(filter+"/"+level, out)
+	}
+	if n.plus != nil {
+		out = n.plus.all(filter+"/+", out)
+	}
+	if n.hash != nil {
+		out = n.hash.all(filter+"/#", out)
+	}
+	return out
 }
 
 // PickShared chooses one member of the shared subscription share/filter round-robin, preferring
@@ -372,11 +376,10 @@ func (t *Tree[K]) PickShared(share, filter string, prefer func(K) bool) (m Match
 	return g.pick(prefer), true
 }
 
-// MatchFilter reports whether topic name topic matches filter f (section 4.7). With
-// dollarWildcards false, a filter starting with a wildcard does not match a topic starting with $
-// (MQTT-4.7.2-1).
-func MatchFilter(f, topic string, dollarWildcards bool) bool {
-	if !dollarWildcards && len(topic) > 0 && topic[0] == '$' && len(f) > 0 && (f[0] == '+' || f[0] == '#') {
+// MatchFilter reports whether topic name topic matches filter f (section 4.7); a filter starting
+// with a wildcard does not match a topic starting with $ (MQTT-4.7.2-1).
+func MatchFilter(f, topic string) bool {
+	if len(topic) > 0 && topic[0] == '$' && len(f) > 0 && (f[0] == '+' || f[0] == '#') {
 		return false
 	}
 	for {

@@ -41,12 +41,9 @@ func TestMatchFilter(t *testing.T) {
 		{"$SYS/monitor/+", "$SYS/monitor/Clients", true},
 	}
 	for _, tc := range tests {
-		if got := MatchFilter(tc.filter, tc.topic, false); got != tc.want {
+		if got := MatchFilter(tc.filter, tc.topic); got != tc.want {
 			t.Errorf("MatchFilter(%q, %q) = %v, want %v", tc.filter, tc.topic, got, tc.want)
 		}
-	}
-	if !MatchFilter("#", "$SYS/x", true) {
-		t.Error(`with dollarWildcards, "#" must match "$SYS/x"`)
 	}
 }
 
@@ -57,36 +54,34 @@ func TestTreeAgreesWithMatchFilter(t *testing.T) {
 		"/", "/#", "/+", "a//c", "a/+/#", "$SYS/#", "$SYS/+", "+/b/#", "a/b/c/d", "", "a/"}
 	topicsList := []string{"a", "a/b", "a/b/c", "a/x/c", "b", "/", "/a", "a//c", "$SYS", "$SYS/a",
 		"$SYS/a/b", "x/b", "a/b/c/d", "a/", "", "$", "a/b/"}
-	for _, cfg := range []Config{{}, {DollarWildcards: true}} {
-		tr := New[int](cfg)
-		for i, f := range filters {
-			tr.Subscribe(i, f, Options{QoS: byte(i % 3)})
+	tr := New[int]()
+	for i, f := range filters {
+		tr.Subscribe(i, f, Options{QoS: byte(i % 3)})
+	}
+	for _, topic := range topicsList {
+		var got []string
+		for _, m := range tr.Match(topic, nil, nil) {
+			got = append(got, filters[m.Key])
 		}
-		for _, topic := range topicsList {
-			var got []string
-			for _, m := range tr.Match(topic, nil, nil) {
-				got = append(got, filters[m.Key])
+		var want []string
+		for _, f := range filters {
+			if f != "" && MatchFilter(f, topic) {
+				want = append(want, f)
 			}
-			var want []string
-			for _, f := range filters {
-				if f != "" && MatchFilter(f, topic, cfg.DollarWildcards) {
-					want = append(want, f)
-				}
-			}
-			if f := ""; topic == "" && slices.Contains(filters, f) {
-				want = append(want, f) // the tree stores "" as one empty level: it matches ""
-			}
-			sort.Strings(got)
-			sort.Strings(want)
-			if !slices.Equal(got, want) {
-				t.Errorf("cfg %+v topic %q: tree matched %q, MatchFilter %q", cfg, topic, got, want)
-			}
+		}
+		if f := ""; topic == "" && slices.Contains(filters, f) {
+			want = append(want, f) // the tree stores "" as one empty level: it matches ""
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("topic %q: tree matched %q, MatchFilter %q", topic, got, want)
 		}
 	}
 }
 
 func TestSubscribeReplaceAndUnsubscribe(t *testing.T) {
-	tr := New[string](Config{})
+	tr := New[string]()
 	if tr.Subscribe("c1", "a/+", Options{QoS: 1}) {
 		t.Fatal("first subscribe reported an existing subscription")
 	}
@@ -112,7 +107,7 @@ func TestSubscribeReplaceAndUnsubscribe(t *testing.T) {
 }
 
 func TestSharedRoundRobin(t *testing.T) {
-	tr := New[string](Config{})
+	tr := New[string]()
 	for _, k := range []string{"c1", "c2", "c3"} {
 		tr.SubscribeShared(k, "g", "s/+", Options{QoS: 1})
 	}
@@ -146,11 +141,33 @@ func TestSharedRoundRobin(t *testing.T) {
 	if !tr.UnsubscribeShared("c2", "g", "s/+") || tr.UnsubscribeShared("c2", "g", "s/+") {
 		t.Fatal("UnsubscribeShared result wrong")
 	}
-	all := New[string](Config{SharedToAll: true})
-	all.SubscribeShared("a", "g", "t", Options{})
-	all.SubscribeShared("b", "g", "t", Options{})
-	if n := len(all.Match("t", nil, nil)); n != 2 {
-		t.Fatalf("SharedToAll delivered to %d members, want 2", n)
+}
+
+// TestAll checks that All returns every subscription once, with the filter it was made with.
+func TestAll(t *testing.T) {
+	tr := New[string]()
+	if got := tr.All(nil); len(got) != 0 {
+		t.Fatalf("empty tree: %+v", got)
+	}
+	tr.Subscribe("c1", "a/+/c", Options{QoS: 1})
+	tr.Subscribe("c2", "a/+/c", Options{QoS: 2})
+	tr.Subscribe("c1", "#", Options{})
+	tr.Subscribe("c3", "", Options{})
+	tr.Subscribe("c3", "/x/#", Options{ID: 9})
+	tr.SubscribeShared("c4", "g", "a/+/c", Options{QoS: 1})
+	tr.SubscribeShared("c5", "h", "$SYS/+", Options{})
+	tr.Unsubscribe("c2", "a/+/c")
+	var got []string
+	for _, m := range tr.All(nil) {
+		got = append(got, fmt.Sprintf("%s %s %s q%d id%d", m.Key, m.Group, m.Filter, m.Options.QoS, m.Options.ID))
+	}
+	sort.Strings(got)
+	want := []string{"c1  # q0 id0", "c1  a/+/c q1 id0", "c3   q0 id0", "c3  /x/# q0 id9", "c4 g a/+/c q1 id0", "c5 h $SYS/+ q0 id0"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("All:\n got  %q\n want %q", got, want)
+	}
+	if n := len(tr.All(nil)); n != tr.Len() {
+		t.Fatalf("All returned %d subscriptions, Len %d", n, tr.Len())
 	}
 }
 
@@ -183,7 +200,7 @@ func TestCovers(t *testing.T) {
 }
 
 func BenchmarkMatch(b *testing.B) {
-	tr := New[int](Config{})
+	tr := New[int]()
 	for i := 0; i < 10000; i++ {
 		tr.Subscribe(i, fmt.Sprintf("dev/%d/+", i), Options{})
 	}
@@ -199,7 +216,7 @@ func BenchmarkMatch(b *testing.B) {
 }
 
 func TestPickShared(t *testing.T) {
-	tr := New[string](Config{})
+	tr := New[string]()
 	if _, ok := tr.PickShared("g", "a/b", nil); ok {
 		t.Fatal("picked from an empty tree")
 	}
@@ -217,7 +234,7 @@ func TestPickShared(t *testing.T) {
 }
 
 func TestManySubscribersOneFilter(t *testing.T) {
-	tr := New[int](Config{})
+	tr := New[int]()
 	for i := 0; i < 100; i++ {
 		tr.Subscribe(i, "x/+", Options{QoS: byte(i % 3)})
 	}
