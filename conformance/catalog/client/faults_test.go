@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"net/url"
@@ -399,12 +400,84 @@ var faults = []fault{
 		}
 		return cut(p, f.willTopic) // Will Flag 1, no Will Topic
 	})},
+	{name: "forgets-incoming-alias", in: func(p []byte, _ int) []byte {
+		if typeOf(p) != codec.PUBLISH {
+			return p
+		}
+		// The client loses the alias the server set: an empty-topic PUBLISH arrives with an
+		// alias it never learnt.
+		return rewrite(codec.V5, p, func(pk codec.Packet) {
+			if pub := pk.(*codec.Publish); pub.Topic == "" && pub.Properties.Has(codec.PropTopicAlias) {
+				pub.Properties.SetTopicAlias(pub.Properties.TopicAlias%2 + 1)
+			}
+		})
+	}},
+	{name: "pubrel-waits-for-quota", out: func(p []byte, _ int, st *faultState) [][]byte {
+		// The client queues a PUBREL behind the PUBLISH packets its send quota holds back.
+		switch typeOf(p) {
+		case codec.PUBREL:
+			st.held = append(st.held, p)
+			return nil
+		case codec.PUBLISH:
+			out := append([][]byte{p}, st.held...)
+			st.held = nil
+			return out
+		}
+		return keep(p)
+	}},
+	{name: "ping-during-auth", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.AUTH {
+			return [][]byte{p, {0xC0, 0x00}}
+		}
+		return keep(p)
+	}},
+	{name: "auth-invalid-reason", out: onType(codec.AUTH, func(p []byte) { p[headerLen(p)] = 0x81 })},
+	{name: "ignores-auth-flags", in: clearFlags(codec.AUTH)},
+	{name: "ignores-suback-flags", in: clearFlags(codec.SUBACK)},
+	{name: "ignores-puback-flags", in: clearFlags(codec.PUBACK)},
+	{name: "ignores-pubrel-flags", in: func(p []byte, _ int) []byte {
+		if typeOf(p) == codec.PUBREL {
+			p[0] = p[0]&0xF0 | 0x02
+		}
+		return p
+	}},
+	{name: "accepts-ill-formed-topic", in: replaceInPublish(surrogateBytes, []byte("xxx"))},
+	{name: "accepts-nul-topic", in: replaceInPublish([]byte{0}, []byte("x"))},
+	{name: "accepts-wildcard-topic", in: replaceInPublish([]byte("+"), []byte("x"))},
 	{name: "auth-method-changed", out: func(p []byte, _ int, _ *faultState) [][]byte {
 		if typeOf(p) == codec.AUTH {
 			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Auth).Properties.SetAuthMethod("OTHER") }))
 		}
 		return keep(p)
 	}},
+}
+
+// surrogateBytes is U+D800 as UTF-8 would encode it (ill-formed).
+var surrogateBytes = []byte{0xED, 0xA0, 0x80}
+
+// clearFlags is an in fault: the client reads packets of type pt as if their reserved
+// fixed-header flags were 0, so it never notices them.
+func clearFlags(pt codec.PacketType) func([]byte, int) []byte {
+	return func(p []byte, _ int) []byte {
+		if typeOf(p) == pt {
+			p[0] &= 0xF0
+		}
+		return p
+	}
+}
+
+// replaceInPublish is an in fault: the client reads the topic of a PUBLISH as if old in it were
+// new (of the same length), so an invalid topic looks valid to it.
+func replaceInPublish(old, new []byte) func([]byte, int) []byte {
+	return func(p []byte, _ int) []byte {
+		if typeOf(p) != codec.PUBLISH {
+			return p
+		}
+		i := headerLen(p)
+		end := i + 2 + (int(p[i])<<8 | int(p[i+1]))
+		topic := bytes.ReplaceAll(p[i+2:end], old, new)
+		return append(append(append([]byte(nil), p[:i+2]...), topic...), p[end:]...)
+	}
 }
 
 // setAlias is an out fault that gives every PUBLISH the Topic Alias n, whatever the server
