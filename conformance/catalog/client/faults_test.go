@@ -444,6 +444,36 @@ var faults = []fault{
 	{name: "accepts-ill-formed-topic", in: replaceInPublish(surrogateBytes, []byte("xxx"))},
 	{name: "accepts-nul-topic", in: replaceInPublish([]byte{0}, []byte("x"))},
 	{name: "accepts-wildcard-topic", in: replaceInPublish([]byte("+"), []byte("x"))},
+	{name: "retry-on-same-connection", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		// A retry timer: each QoS 1/2 PUBLISH goes out again at once, with DUP 1.
+		if typeOf(p) == codec.PUBLISH && p[0]&0x06 != 0 && p[0]&0x08 == 0 {
+			dup := append([]byte(nil), p...)
+			dup[0] |= 0x08
+			return [][]byte{p, dup}
+		}
+		return keep(p)
+	}},
+	{name: "publish-after-pubrel", out: func(p []byte, _ int, st *faultState) [][]byte {
+		// The client resends the QoS 2 PUBLISH after its PUBREL, as if PUBREC had been lost.
+		switch {
+		case typeOf(p) == codec.PUBLISH && p[0]&0x06 == 0x04:
+			st.sent = append([]byte(nil), p...)
+		case typeOf(p) == codec.PUBREL && st.sent != nil:
+			dup := st.sent
+			dup[0] |= 0x08
+			st.sent = nil
+			return [][]byte{p, dup}
+		}
+		return keep(p)
+	}},
+	{name: "publish-id-reused", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		// Every QoS 1/2 PUBLISH gets identifier 1, whatever is in flight.
+		if typeOf(p) == codec.PUBLISH && p[0]&0x06 != 0 {
+			i := publishIDOffset(p)
+			p[i], p[i+1] = 0, 1
+		}
+		return keep(p)
+	}},
 	{name: "auth-method-changed", out: func(p []byte, _ int, _ *faultState) [][]byte {
 		if typeOf(p) == codec.AUTH {
 			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Auth).Properties.SetAuthMethod("OTHER") }))

@@ -165,6 +165,12 @@ var Proofs = []spec.Proof{
 		Cases: []string{"4.8/publish-topic-nul"}},
 	{Fault: "accepts-wildcard-topic", Statements: []string{"3.1.1:MQTT-4.8.0-1", "3.1.1:MQTT-3.3.2-2"},
 		Cases: []string{"4.8/publish-topic-wildcard"}},
+	{Fault: "retry-on-same-connection", Statements: []string{"MQTT-4.4.0-1"},
+		Cases: []string{"4.3/qos1-unacknowledged-until-puback@5.0", "4.3/qos2-unacknowledged-until-pubrec@5.0"}},
+	{Fault: "publish-after-pubrel", Statements: []string{"3.1.1:MQTT-4.3.3-1", "MQTT-4.3.3-6"},
+		Cases: []string{"4.3/qos2-pubrel-until-pubcomp"}},
+	{Fault: "publish-id-reused", Statements: []string{"3.1.1:MQTT-2.3.1-2", "3.1.1:MQTT-4.3.2-1", "3.1.1:MQTT-4.3.3-1", "MQTT-2.2.1-3", "MQTT-4.3.2-1", "MQTT-4.3.3-1"},
+		Cases: []string{"4.3/packet-ids-unique-in-flight", "4.3/qos2-ids-unique-until-pubcomp"}},
 	{Fault: "auth-method-changed", Statements: []string{"MQTT-4.12.0-5"},
 		Cases: []string{"3.1/auth-before-connack"}},
 }

@@ -94,6 +94,32 @@ func closes(t *c.T, conn *c.Conn) {
 	}
 }
 
+// quietExceptRetry is conn.ExpectNothing(d) for a sender that waits for an acknowledgement,
+// except that on 3.1.1 a repeat of the packet it waits on (retry: the PUBLISH with DUP 1, or
+// the PUBREL) is allowed: 3.1.1 requires resending on reconnection but does not forbid it on the
+// same connection (section 4.4), 5.0 allows it on reconnection only (MQTT-4.4.0-1).
+func quietExceptRetry(t *c.T, conn *c.Conn, d time.Duration, retry c.Matcher) {
+	if t.V5() {
+		conn.ExpectNothing(d)
+		return
+	}
+	want := "nothing for " + d.String() + " but a resend (" + retry.String() + ")"
+	deadline := time.Now().Add(d)
+	for {
+		p, closed := conn.Next(max(time.Until(deadline), time.Millisecond))
+		switch {
+		case p == nil && !closed:
+			return
+		case closed:
+			t.Failf(want, "connection closed", "[%s] expected %s, but the connection closed", conn.Label, want)
+		case retry.Match(p) == nil:
+			t.Logf("[%s] the client resent %s on the same connection (allowed on 3.1.1)", conn.Label, p)
+		default:
+			t.Failf(want, p.String(), "[%s] expected %s, got %s", conn.Label, want, p)
+		}
+	}
+}
+
 // sendsOnly reads what the client sends until it closes the connection or falls silent for the
 // step timeout, and fails the case on the first packet check rejects (DISCONNECT included).
 func sendsOnly(t *c.T, conn *c.Conn, what string, check func(codec.Packet) error) {
