@@ -453,3 +453,32 @@ func TestMalformedBeforeConnack(t *testing.T) {
 		})
 	}
 }
+
+// TestDialRefusesInvalidOptions checks that options which would break the protocol fail before
+// any connection (the address is never dialled) with an error that is ErrInvalidOptions and
+// names the rule; a dial failure is not ErrInvalidOptions.
+func TestDialRefusesInvalidOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		o    Options
+		rule string // in the message; "" for a valid option set
+	}{
+		{"password without user name", Options{Version: codec.V311, ClientID: "c", CleanStart: true, Password: []byte("pw")}, "MQTT-3.1.2-22"},
+		{"empty id, persistent session", Options{Version: codec.V311, CleanStart: false}, "MQTT-3.1.3-7"},
+		{"will QoS 3", Options{Version: codec.V5, CleanStart: true, Will: &Will{Topic: "w", QoS: 3}}, "MQTT-3.1.2-12"},
+		{"valid, nothing listening", Options{Version: codec.V5, ClientID: "c", CleanStart: true, DialTimeout: time.Second}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Dial(t.Context(), "tcp://127.0.0.1:1", tc.o)
+			if err == nil {
+				t.Fatal("Dial succeeded")
+			}
+			if got := errors.Is(err, ErrInvalidOptions); got != (tc.rule != "") {
+				t.Errorf("errors.Is(%v, ErrInvalidOptions) = %v", err, got)
+			}
+			if tc.rule != "" && !strings.Contains(err.Error(), tc.rule) {
+				t.Errorf("error %q does not name %s", err, tc.rule)
+			}
+		})
+	}
+}
