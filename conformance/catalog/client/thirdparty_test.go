@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mqttspec/mqttspec/conformance"
+	"github.com/mqttspec/mqttspec/conformance/catalog"
 	"github.com/mqttspec/mqttspec/conformance/drivers"
 	"github.com/mqttspec/mqttspec/reports"
 )
@@ -45,7 +46,21 @@ func TestThirdPartyClients(t *testing.T) {
 				t.Errorf("%s: %d of %d cases ended in status error: the driver is broken", name, res.Summary.Error, len(res.Cases))
 			}
 			checkKnown(t, name, res)
+			noMustWarns(t, name, res)
 		})
+	}
+}
+
+// noMustWarns fails the test for a warn on a MUST case: a MUST either holds or fails.
+func noMustWarns(t *testing.T, name string, res *reports.Results) {
+	must := map[string]bool{}
+	for _, cs := range catalog.ClientCases() {
+		must[cs.ID] = cs.Level == conformance.Must
+	}
+	for _, c := range res.Cases {
+		if c.Status == reports.Warn && must[c.ID] {
+			t.Errorf("%s: MUST case %s [%s] ended as warn: %s", name, c.ID, c.Version, c.Message)
+		}
 	}
 }
 
