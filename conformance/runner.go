@@ -266,7 +266,7 @@ func runCase(ctx context.Context, tg *Target, caps *Capabilities, d Driver, c *C
 
 // probeAlive connects a fresh client and expects a successful CONNACK.
 func probeAlive(ctx context.Context, tg *Target, v codec.Version, timeout time.Duration) error {
-	ack, err := probeConnect(ctx, tg, v, timeout)
+	ack, _, err := probeConnect(ctx, tg, v, timeout, false)
 	if err != nil {
 		return err
 	}
@@ -284,6 +284,12 @@ func capsInfo(c *Capabilities, tg *Target) map[string]string {
 	}
 	if c.MaximumPacketSize > 0 {
 		info["maximum_packet_size"] = fmt.Sprint(c.MaximumPacketSize)
+	}
+	for v, g := range c.GrantedQoS {
+		info["granted_qos_"+strings.ReplaceAll(v, ".", "")] = fmt.Sprint(g)
+	}
+	if len(c.Notes) > 0 {
+		info["discovery_notes"] = strings.Join(c.Notes, "; ")
 	}
 	for k, v := range tg.Info {
 		info[k] = v

@@ -156,7 +156,15 @@ type Capabilities struct {
 	ReceiveMaximum    uint16 // 65535 when absent
 	MaximumPacketSize uint32 // 0 = no limit announced
 	ServerKeepAlive   int    // -1 when absent
-	Missing           map[Feature]string
+	// GrantedQoS is the QoS the target granted to a QoS 2 subscription of the discovery probe,
+	// per version ("3.1.1", "5.0"); absent when the probe got no grant (refused, no SUBACK). A
+	// 3.1.1 CONNACK announces no Maximum QoS, so this is the only way to learn that a 3.1.1
+	// broker delivers at most QoS 1; MaximumQoS is lowered to the smallest grant.
+	GrantedQoS map[string]byte
+	// Notes are facts discovery found worth reporting that are no verdict (a v5 broker granting
+	// less than the Maximum QoS its CONNACK announces).
+	Notes   []string
+	Missing map[Feature]string
 	// lowered holds the features whose value above was lowered only because the descriptor
 	// disables them (the target announced more): cases about the announced value skip on them.
 	lowered map[Feature]bool
@@ -176,8 +184,9 @@ func Discover(ctx context.Context, tg *Target, timeout time.Duration) (*Capabili
 	caps := &Capabilities{MaximumQoS: 2, RetainAvailable: true, WildcardAvailable: true, SubIDAvailable: true,
 		SharedAvailable: true, ReceiveMaximum: 65535, ServerKeepAlive: -1, Missing: map[Feature]string{}}
 	var firstErr error
+	announcedQoS := byte(2)
 	for _, v := range []codec.Version{codec.V311, codec.V5} {
-		ack, err := probeConnect(ctx, tg, v, timeout)
+		ack, granted, err := probeConnect(ctx, tg, v, timeout, true)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("MQTT %s: %w", v, err)
@@ -190,6 +199,12 @@ func Discover(ctx context.Context, tg *Target, timeout time.Duration) (*Capabili
 			}
 			continue
 		}
+		if granted >= 0 {
+			if caps.GrantedQoS == nil {
+				caps.GrantedQoS = map[string]byte{}
+			}
+			caps.GrantedQoS[v.String()] = byte(granted)
+		}
 		if v == codec.V311 {
 			caps.V311 = true
 			continue
@@ -198,6 +213,7 @@ func Discover(ctx context.Context, tg *Target, timeout time.Duration) (*Capabili
 		p := &ack.Properties
 		if p.Has(codec.PropMaximumQoS) {
 			caps.MaximumQoS = p.MaximumQoS
+			announcedQoS = p.MaximumQoS
 		}
 		if p.Has(codec.PropRetainAvailable) {
 			caps.RetainAvailable = p.RetainAvailable == 1
@@ -224,11 +240,24 @@ func Discover(ctx context.Context, tg *Target, timeout time.Duration) (*Capabili
 		return nil, fmt.Errorf("target %s accepts neither MQTT 3.1.1 nor 5.0: %w", tg.URL, firstErr)
 	}
 	miss := func(f Feature, why string) { caps.Missing[f] = why }
+	qosWhy := fmt.Sprintf("CONNACK Maximum QoS is %d", caps.MaximumQoS)
+	// A server may grant less than a subscription asks (MQTT-3.8.4-6 / 5.0 MQTT-3.8.4-7); a case
+	// whose set-up needs a QoS 2 subscription cannot run on a target that never grants one, and
+	// only the cases about grants judge the grant itself.
+	for _, v := range []string{"3.1.1", "5.0"} {
+		if g, ok := caps.GrantedQoS[v]; ok && g < caps.MaximumQoS {
+			caps.MaximumQoS = g
+			qosWhy = fmt.Sprintf("the target grants QoS %d to a QoS 2 subscription (MQTT %s SUBACK)", g, v)
+		}
+	}
+	if g, ok := caps.GrantedQoS["5.0"]; ok && caps.V5 && g < announcedQoS {
+		caps.Notes = append(caps.Notes, fmt.Sprintf("the CONNACK announces Maximum QoS %d but a QoS 2 subscription is granted QoS %d", announcedQoS, g))
+	}
 	if caps.MaximumQoS < 1 {
-		miss(FeatureQoS1, "CONNACK Maximum QoS is 0")
+		miss(FeatureQoS1, qosWhy)
 	}
 	if caps.MaximumQoS < 2 {
-		miss(FeatureQoS2, fmt.Sprintf("CONNACK Maximum QoS is %d", caps.MaximumQoS))
+		miss(FeatureQoS2, qosWhy)
 	}
 	if !caps.RetainAvailable {
 		miss(FeatureRetain, "CONNACK Retain Available is 0")
@@ -318,35 +347,67 @@ func (c *Capabilities) lower(disabled []Feature, announced bool) {
 	}
 }
 
-func probeConnect(ctx context.Context, tg *Target, v codec.Version, timeout time.Duration) (*codec.Connack, error) {
+// probeConnect connects with a plain CONNECT of version v and, with grant and a CONNACK that
+// accepts the connection, subscribes at QoS 2 to a topic of its own to learn the QoS the target
+// grants (granted is -1 when not asked, or the SUBSCRIBE got a failure code or no SUBACK in time).
+func probeConnect(ctx context.Context, tg *Target, v codec.Version, timeout time.Duration, grant bool) (ack *codec.Connack, granted int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	nc, err := tg.Dial(ctx)
 	if err != nil {
-		return nil, err
+		return nil, -1, err
 	}
 	defer nc.Close()
 	_ = nc.SetDeadline(time.Now().Add(timeout))
-	c := &codec.Connect{ProtocolLevel: byte(v), CleanStart: true, KeepAlive: 30, ClientID: "mqttspecprobe" + shortID()}
+	id := "mqttspecprobe" + shortID()
+	c := &codec.Connect{ProtocolLevel: byte(v), CleanStart: true, KeepAlive: 30, ClientID: id}
 	if tg.Username != "" {
 		c.UsernameFlag, c.Username = true, tg.Username
 		c.PasswordFlag, c.Password = true, []byte(tg.Password)
 	}
-	if err := codec.NewWriter(nc, v).WritePacket(c); err != nil {
-		return nil, err
+	w := codec.NewWriter(nc, v)
+	r := codec.NewReader(nc, codec.Options{Version: v, MaxPacketSize: 1 << 20})
+	if err := w.WritePacket(c); err != nil {
+		return nil, -1, err
 	}
-	p, err := codec.NewReader(nc, codec.Options{Version: v, MaxPacketSize: 1 << 20}).ReadPacket()
+	p, err := r.ReadPacket()
 	if err != nil {
-		return nil, fmt.Errorf("no CONNACK: %w", err)
+		return nil, -1, fmt.Errorf("no CONNACK: %w", err)
 	}
 	ack, ok := p.(*codec.Connack)
 	if !ok {
-		return nil, fmt.Errorf("expected CONNACK, got %v", p.Type())
+		return nil, -1, fmt.Errorf("expected CONNACK, got %v", p.Type())
 	}
-	if ack.ReasonCode == 0 {
-		_ = codec.NewWriter(nc, v).WritePacket(&codec.Disconnect{})
+	if ack.ReasonCode != 0 {
+		return ack, -1, nil
 	}
-	return ack, nil
+	defer func() { _ = w.WritePacket(&codec.Disconnect{}) }()
+	if !grant {
+		return ack, -1, nil
+	}
+	return ack, probeGrant(w, r, "mqttspec/probe/"+id), nil
+}
+
+// probeGrant subscribes to filter at QoS 2 and returns the granted QoS from the SUBACK, or -1.
+// Packets before the SUBACK (a retained message, a v5 AUTH…) are passed over; the connection's
+// deadline bounds the wait.
+func probeGrant(w *codec.Writer, r *codec.Reader, filter string) int {
+	if err := w.WritePacket(&codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: filter, QoS: 2}}}); err != nil {
+		return -1
+	}
+	for range 16 {
+		p, err := r.ReadPacket()
+		if err != nil {
+			return -1
+		}
+		if sa, ok := p.(*codec.Suback); ok && sa.PacketID == 1 {
+			if len(sa.ReasonCodes) != 1 || sa.ReasonCodes[0] > 2 {
+				return -1
+			}
+			return int(sa.ReasonCodes[0])
+		}
+	}
+	return -1
 }
 
 // shortID returns 8 random alphanumeric characters (client identifiers must stay within the
