@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -91,6 +92,9 @@ var Faults = []Fault{
 	{Name: "keepalive-not-enforced", Statements: []string{"MQTT-3.1.2-22", "3.1.1:MQTT-3.1.2-24"},
 		Summary: "a client silent for more than 1.5 times its keep alive is not disconnected",
 		alter:   onConnect(func(c *conn, _ *codec.Connect) { c.keepAlive = 0 })},
+	{Name: "keepalive-2x", Statements: []string{"MQTT-3.1.2-22", "3.1.1:MQTT-3.1.2-24"},
+		Summary: "a silent client is disconnected after twice its keep alive instead of 1.5 times",
+		alter:   onConnect(func(c *conn, _ *codec.Connect) { c.keepAlive = c.keepAlive * 4 / 3 })},
 	{Name: "will-on-normal-disconnect", Statements: []string{"MQTT-3.14.4-3", "3.1.1:MQTT-3.14.4-3"},
 		Summary: "the Will Message is published even after a normal DISCONNECT",
 		alter: onReceive(func(_ *conn, p *codec.Disconnect) codec.Packet {
@@ -104,6 +108,20 @@ var Faults = []Fault{
 		alter: onConnect(func(c *conn, _ *codec.Connect) {
 			if c.will != nil {
 				c.will.delay = 0
+			}
+		})},
+	{Name: "will-delay-doubled", Statements: []string{"MQTT-3.1.2-8"},
+		Summary: "the Will Message is published after twice its Will Delay Interval",
+		alter: onConnect(func(c *conn, _ *codec.Connect) {
+			if c.will != nil && c.will.delay < 1<<31 {
+				c.will.delay *= 2
+			}
+		})},
+	{Name: "will-delay-halved", Statements: []string{"MQTT-3.1.2-8"},
+		Summary: "the Will Message is published after half its Will Delay Interval, before the delay has passed",
+		alter: onConnect(func(c *conn, _ *codec.Connect) {
+			if c.will != nil {
+				c.will.delay /= 2
 			}
 		})},
 	{Name: "will-retain-ignored", Statements: []string{"MQTT-3.1.2-15", "3.1.1:MQTT-3.1.2-17"},
@@ -159,6 +177,21 @@ var Faults = []Fault{
 			onRetainedMatch(func(st retainedStore, filter string, _ time.Time) []*message {
 				return st.find(func(t string) bool { return topics.MatchFilter(filter, t) })
 			}))},
+	{Name: "message-expiry-doubled", Statements: []string{"MQTT-3.3.2-5"},
+		Summary: "queued and retained messages expire after twice their Message Expiry Interval (the forwarded interval is right)",
+		// The broker keeps the message for twice the interval received, and forwards what a
+		// correct broker would: the received interval less the time waited (at least 1).
+		alter: both(onReceive(func(_ *conn, p *codec.Publish) codec.Packet {
+			if p.Properties.Has(codec.PropMessageExpiry) && p.Properties.MessageExpiry < 1<<31 {
+				p.Properties.SetMessageExpiry(2 * p.Properties.MessageExpiry)
+			}
+			return p
+		}), onPublish(func(_ *conn, d *delivery, p *codec.Publish) {
+			if !d.msg.expires.IsZero() {
+				left := time.Until(d.msg.expires) - time.Duration(d.msg.expiry/2)*time.Second
+				p.Properties.SetMessageExpiry(uint32(max(1, math.Ceil(left.Seconds()))))
+			}
+		}))},
 	{Name: "user-properties-reordered", Statements: []string{"MQTT-3.3.2-18", "MQTT-3.3.2-17"},
 		Summary: "User Properties of forwarded messages are sent in reverse order",
 		alter: onPublish(func(_ *conn, _ *delivery, p *codec.Publish) {
@@ -305,6 +338,22 @@ var Faults = []Fault{
 		alter: onClose(func(expiry uint32) uint32 {
 			if expiry != 0 {
 				return 0xFFFFFFFF
+			}
+			return expiry
+		})},
+	{Name: "session-expiry-halved", Statements: []string{"MQTT-3.1.2-23", "MQTT-4.1.0-2"},
+		Summary: "a v5 session is discarded after half its Session Expiry Interval, before the interval has passed",
+		alter: onClose(func(expiry uint32) uint32 {
+			if expiry != 0xFFFFFFFF {
+				return expiry / 2
+			}
+			return expiry
+		})},
+	{Name: "session-expiry-doubled", Statements: []string{"MQTT-4.1.0-2"},
+		Summary: "a v5 session is discarded after twice its Session Expiry Interval",
+		alter: onClose(func(expiry uint32) uint32 {
+			if expiry < 1<<31 { // 0 stays 0; 0xFFFFFFFF (never) stays never
+				return 2 * expiry
 			}
 			return expiry
 		})},

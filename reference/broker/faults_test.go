@@ -174,6 +174,24 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 		c, _ := connect(tb, addr, codec.V5, keepAlive(1))
 		c.expectDisconnect(codec.ReasonKeepAliveTimeout)
 	},
+	"keepalive-2x": func(tb testing.TB, addr string) {
+		start := time.Now()
+		c, _ := connect(tb, addr, codec.V5, keepAlive(1))
+		c.expectDisconnect(codec.ReasonKeepAliveTimeout)
+		if el := time.Since(start); el > 1800*time.Millisecond {
+			tb.Fatalf("disconnected %v after the CONNECT; keep alive 1 s means 1.5 s", el)
+		}
+	},
+	"will-delay-doubled": func(tb testing.TB, addr string) {
+		if el := willAfter(tb, addr, 1); el > 1300*time.Millisecond {
+			tb.Fatalf("will published %v after the close; Will Delay Interval 1 s", el)
+		}
+	},
+	"will-delay-halved": func(tb testing.TB, addr string) {
+		if el := willAfter(tb, addr, 2); el < 1950*time.Millisecond {
+			tb.Fatalf("will published %v after the close; Will Delay Interval 2 s", el)
+		}
+	},
 	"will-on-normal-disconnect": func(tb testing.TB, addr string) {
 		topic := uniq("f/")
 		watch, _ := connect(tb, addr, codec.V311)
@@ -264,6 +282,17 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 		if got := sub.publishes(1)[0]; got.Properties.MessageExpiry > 9 {
 			tb.Fatalf("Message Expiry %d after waiting 1.1 s of 10", got.Properties.MessageExpiry)
 		}
+	},
+	"message-expiry-doubled": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V5)
+		p := &codec.Publish{Topic: topic, Retain: true, QoS: 1, PacketID: 1, Payload: []byte("x")}
+		p.Properties.SetMessageExpiry(1)
+		pub.publish(p)
+		time.Sleep(1300 * time.Millisecond) // past the interval, well before twice it
+		sub, _ := connect(tb, addr, codec.V5)
+		sub.subscribe(1, codec.Subscription{Filter: topic})
+		sub.expectNothing(150 * time.Millisecond)
 	},
 	"expired-message-delivered": func(tb testing.TB, addr string) {
 		topic := uniq("f/")
@@ -417,6 +446,26 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 		sub, _ := connect(tb, addr, codec.V5)
 		sub.subscribe(1, codec.Subscription{Filter: topic, RetainHandling: 2})
 		sub.expectNothing(150 * time.Millisecond)
+	},
+	"session-expiry-doubled": func(tb testing.TB, addr string) {
+		id := uniq("f")
+		se := props(func(p *codec.Properties) { p.SetSessionExpiry(1) })
+		c, _ := connect(tb, addr, codec.V5, clientID(id), se)
+		c.disconnect()
+		time.Sleep(1300 * time.Millisecond) // past the interval, well before twice it
+		if _, ack := connect(tb, addr, codec.V5, clientID(id), notClean(), se); ack.SessionPresent {
+			tb.Fatal("Session Present 1 0.3 s after the Session Expiry Interval of 1 s passed")
+		}
+	},
+	"session-expiry-halved": func(tb testing.TB, addr string) {
+		id := uniq("f")
+		se := props(func(p *codec.Properties) { p.SetSessionExpiry(2) })
+		c, _ := connect(tb, addr, codec.V5, clientID(id), se)
+		c.disconnect()
+		time.Sleep(1500 * time.Millisecond) // past half the interval, before the interval
+		if _, ack := connect(tb, addr, codec.V5, clientID(id), notClean(), se); !ack.SessionPresent {
+			tb.Fatal("Session Present 0 0.5 s before the Session Expiry Interval of 2 s passed")
+		}
 	},
 	"session-expiry-ignored": func(tb testing.TB, addr string) {
 		id := uniq("f")
@@ -643,4 +692,20 @@ var exemptFromCrossCheck = map[string]bool{"wrong-packet-id-in-puback": true, "w
 // slowCheck marks scenarios that wait for timers; TestFaults covers them.
 var slowCheck = map[string]bool{"keepalive-not-enforced": true, "will-delay-ignored": true,
 	"message-expiry-not-decremented": true, "expired-message-delivered": true,
-	"session-expiry-ignored": true}
+	"session-expiry-ignored": true, "keepalive-2x": true, "will-delay-doubled": true,
+	"will-delay-halved": true, "message-expiry-doubled": true, "session-expiry-doubled": true,
+	"session-expiry-halved": true}
+
+// willAfter closes a v5 connection whose will has the given Will Delay Interval (in a session
+// that outlasts it) and returns how long the will took to reach a watcher.
+func willAfter(tb testing.TB, addr string, delay uint32) time.Duration {
+	topic := uniq("f/")
+	watch, _ := connect(tb, addr, codec.V5)
+	watch.subscribe(1, codec.Subscription{Filter: topic})
+	c, _ := connect(tb, addr, codec.V5, props(func(p *codec.Properties) { p.SetSessionExpiry(30) }),
+		withWill(topic, "x", 0, false, func(p *codec.Properties) { p.SetWillDelay(delay) }))
+	start := time.Now()
+	c.nc.Close()
+	expectP[*codec.Publish](watch)
+	return time.Since(start)
+}

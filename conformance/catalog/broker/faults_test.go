@@ -81,6 +81,15 @@ var faultCatches = map[string][]string{
 		"4.1/disconnect-expiry-0-discards"},
 	"disconnect-session-expiry-ignored":   {"4.1/disconnect-expiry-0-discards", "4.1/disconnect-expiry-extends"},
 	"topic-alias-kept-across-connections": {"3.3/topic-alias-not-carried-across-connections"},
+
+	// Off-by-factor timing faults, each caught by the case that measures the effect against its
+	// statement's bound and the run's timing tolerance.
+	"keepalive-2x":           {"3.1/keepalive-enforced"},
+	"will-delay-doubled":     {"3.1/will-delay-honoured"},
+	"will-delay-halved":      {"3.1/will-delay-honoured"},
+	"message-expiry-doubled": {"3.3/message-expiry-expired-not-delivered", "3.3/message-expiry-retained-expired"},
+	"session-expiry-doubled": {"4.1/session-expiry-discards-session"},
+	"session-expiry-halved":  {"4.1/session-kept-within-expiry"},
 }
 
 // catch is one faultCatches entry: a case, and the version it must fail on ("" = every version
