@@ -33,8 +33,7 @@ const (
 // quietScale returns the factor by which this run's windows exceed the ones the catalog was
 // written for (at least 1): the case hard deadlines grow with it.
 func (to Timeouts) quietScale() float64 {
-	f := max(1, float64(to.Quiet)/float64(DefaultQuiet), float64(to.Step)/float64(DefaultStep))
-	return f
+	return max(1, float64(to.Quiet)/float64(DefaultQuiet), float64(to.Step)/float64(DefaultStep))
 }
 
 // caseLimit is a case's hard deadline in this run: the deadline it was written with, grown in
