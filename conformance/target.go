@@ -165,13 +165,15 @@ type Capabilities struct {
 	// less than the Maximum QoS its CONNACK announces).
 	Notes   []string
 	Missing map[Feature]string
-	// lowered holds the features whose value above was lowered only because the descriptor
-	// disables them (the target announced more): cases about the announced value skip on them.
+	// lowered holds the features whose value above is lower than the target announced, because
+	// the descriptor disables them or the target grants less: cases about the announced value
+	// skip on them.
 	lowered map[Feature]bool
 }
 
 // LoweredByDescriptor reports whether the value for f (Maximum QoS for qos1/qos2, Retain
-// Available, …) is lower than the target announced, because the descriptor disables f. A case
+// Available, …) is lower than the target announced, because the descriptor disables f (or, for
+// Maximum QoS, because the target grants a QoS 2 subscription less than its CONNACK announces). A case
 // that checks how the target enforces its own announced limit cannot run then: the target does
 // not have the limit the case would assume.
 func (c *Capabilities) LoweredByDescriptor(f Feature) bool { return c.lowered[f] }
@@ -248,6 +250,14 @@ func Discover(ctx context.Context, tg *Target, timeout time.Duration) (*Capabili
 		if g, ok := caps.GrantedQoS[v]; ok && g < caps.MaximumQoS {
 			caps.MaximumQoS = g
 			qosWhy = fmt.Sprintf("the target grants QoS %d to a QoS 2 subscription (MQTT %s SUBACK)", g, v)
+		}
+	}
+	// Below what a v5 CONNACK announced, the lowered value is not the target's announced limit:
+	// the cases about enforcing that limit must not assume it (as with a disabled feature).
+	if caps.V5 && caps.MaximumQoS < announcedQoS {
+		caps.lowered = map[Feature]bool{FeatureQoS2: true}
+		if caps.MaximumQoS == 0 && announcedQoS > 0 {
+			caps.lowered[FeatureQoS1] = true
 		}
 	}
 	if g, ok := caps.GrantedQoS["5.0"]; ok && caps.V5 && g < announcedQoS {
