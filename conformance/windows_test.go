@@ -215,3 +215,33 @@ func TestTimedPacket(t *testing.T) {
 		})
 	}
 }
+
+// TestRunReportsWindows checks that a run's results name the windows its verdicts were reached
+// with, and that a quiet sleep notes its window.
+func TestRunReportsWindows(t *testing.T) {
+	tg := fakeBroker(t, connackThen(func(nc net.Conn) {}))
+	tests := []struct {
+		to                     Timeouts
+		step, quiet, tolerance string
+	}{
+		{Timeouts{}, "3s", "500ms", "300ms"},
+		{Timeouts{Step: 6 * time.Second}, "6s", "1s", "300ms"},
+		{Timeouts{Step: 6 * time.Second, Quiet: 100 * time.Millisecond, Tolerance: time.Second}, "6s", "100ms", "1s"},
+	}
+	for _, tc := range tests {
+		r := &Runner{Target: tg, Caps: allCaps(), Versions: []codec.Version{codec.V311}, Timeouts: tc.to}
+		cases := []Case{{ID: "3.1/sleeps", Title: "t", Level: Must, Versions: V311, Statements: []string{"MQTT-3.1.0-2"},
+			Run: func(t *T) { t.SleepQuiet(100 * time.Millisecond) }}}
+		res, err := r.Run(context.Background(), cases)
+		if err != nil {
+			t.Fatal(err)
+		}
+		info := res.Target.Info
+		if info["step_timeout"] != tc.step || info["quiet_window"] != tc.quiet || info["timing_tolerance"] != tc.tolerance {
+			t.Errorf("%+v: target info %v, want step %s quiet %s tolerance %s", tc.to, info, tc.step, tc.quiet, tc.tolerance)
+		}
+		if !transcriptHas(res.Cases[0], "(quiet window)") {
+			t.Errorf("%+v: the quiet sleep is not in the transcript: %+v", tc.to, res.Cases[0].Transcript)
+		}
+	}
+}
