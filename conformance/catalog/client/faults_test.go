@@ -36,8 +36,9 @@ type fault struct {
 
 // faultState is per client: packets a fault holds back or remembers.
 type faultState struct {
-	held [][]byte
-	sent []byte // resend-after-clean-start: the QoS 1 PUBLISH of the first connection
+	level byte // protocol level of the client's last CONNECT
+	held  [][]byte
+	sent  []byte // resend-after-clean-start: the QoS 1 PUBLISH of the first connection
 }
 
 func typeOf(p []byte) codec.PacketType { return codec.PacketType(p[0] >> 4) }
@@ -474,6 +475,50 @@ var faults = []fault{
 		}
 		return keep(p)
 	}},
+	{name: "qos0-with-packet-id", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		// A packet identifier written for every PUBLISH, QoS 0 included.
+		if typeOf(p) == codec.PUBLISH && p[0]&0x06 == 0 {
+			return keep(insert(p, topicEnd(p), []byte{0x00, 0x07}))
+		}
+		return keep(p)
+	}},
+	{name: "qos0-sent-as-qos1", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == codec.PUBLISH && p[0]&0x06 == 0 {
+			q := insert(p, topicEnd(p), []byte{0x00, 0x07})
+			q[0] |= 0x02
+			return keep(q)
+		}
+		return keep(p)
+	}},
+	{name: "no-property-length", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		// A 5.0 PUBLISH without its Property Length, as 3.1.1 would encode it.
+		if typeOf(p) == codec.PUBLISH && p[0]&0x06 == 0 {
+			if i := topicEnd(p); i < len(p) && p[i] == 0x00 {
+				return keep(cut(p, span{i, i + 1}))
+			}
+		}
+		return keep(p)
+	}},
+	{name: "remaining-length-not-minimal", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		// The Remaining Length padded with a 0x80 continuation and a 0x00 byte.
+		if typeOf(p) != codec.PUBLISH {
+			return keep(p)
+		}
+		h := headerLen(p)
+		q := append([]byte{p[0]}, p[1:h]...)
+		q[len(q)-1] |= 0x80
+		q = append(q, 0x00)
+		return keep(append(q, p[h:]...))
+	}},
+	{name: "subscribe-without-filters", out: withoutFilters(codec.SUBSCRIBE)},
+	{name: "unsubscribe-without-filters", out: withoutFilters(codec.UNSUBSCRIBE)},
+	{name: "puback-for-qos2", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		// The client answers a QoS 2 PUBLISH as if it were QoS 1.
+		if typeOf(p) == codec.PUBREC {
+			p[0] = byte(codec.PUBACK) << 4
+		}
+		return keep(p)
+	}},
 	{name: "auth-method-changed", out: func(p []byte, _ int, _ *faultState) [][]byte {
 		if typeOf(p) == codec.AUTH {
 			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Auth).Properties.SetAuthMethod("OTHER") }))
@@ -659,6 +704,43 @@ func withBody(first byte, body []byte) []byte {
 	return append(out, body...)
 }
 
+// topicEnd is where the topic name of a PUBLISH ends.
+func topicEnd(p []byte) int {
+	i := headerLen(p)
+	return i + 2 + (int(p[i])<<8 | int(p[i+1]))
+}
+
+// propLen is how many bytes the 5.0 property block starting at i takes, Property Length
+// included (0 on a 3.1.1 connection, which has none).
+func propLen(p []byte, i int, st *faultState) int {
+	if st.level != 5 {
+		return 0
+	}
+	n, mul, j := 0, 1, i
+	for {
+		b := p[j]
+		j++
+		n += int(b&0x7F) * mul
+		mul *= 128
+		if b&0x80 == 0 {
+			break
+		}
+	}
+	return j - i + n
+}
+
+// withoutFilters is an out fault that sends SUBSCRIBE or UNSUBSCRIBE packets (pt) with their
+// packet identifier and properties but no topic filter.
+func withoutFilters(pt codec.PacketType) func([]byte, int, *faultState) [][]byte {
+	return func(p []byte, _ int, st *faultState) [][]byte {
+		if typeOf(p) != pt {
+			return keep(p)
+		}
+		h := headerLen(p)
+		return keep(withBody(p[0], p[h:h+2+propLen(p, h+2, st)]))
+	}
+}
+
 // headerLen is the length of a packet's fixed header (type byte and Remaining Length).
 func headerLen(p []byte) int {
 	i := 1
@@ -838,6 +920,9 @@ func (c *faultConn) Write(b []byte) (int, error) {
 	c.wbuf = append([]byte(nil), rest...)
 	var out []byte
 	for _, p := range pkts {
+		if typeOf(p) == codec.CONNECT {
+			c.st.level = p[headerLen(p)+6]
+		}
 		for _, q := range c.f.out(p, c.n, c.st) {
 			out = append(out, q...)
 		}
