@@ -519,6 +519,23 @@ var faults = []fault{
 		}
 		return keep(p)
 	}},
+	// Each corrupts the one non-ASCII character the case puts in one string of the packet, as
+	// a client with a broken UTF-8 encoder would: its continuation byte becomes '('.
+	{name: "will-topic-ill-formed", out: illFormed(codec.CONNECT, "é")},
+	{name: "username-ill-formed", out: illFormed(codec.CONNECT, "ü")},
+	{name: "subscribe-filter-ill-formed", out: illFormed(codec.SUBSCRIBE, "ü")},
+	{name: "unsubscribe-filter-ill-formed", out: illFormed(codec.UNSUBSCRIBE, "ü")},
+	{name: "content-type-ill-formed", out: illFormed(codec.PUBLISH, "ü")},
+	{name: "user-property-ill-formed", out: illFormed(codec.PUBLISH, "к")},
+	{name: "client-id-ill-formed", out: onConnect(func(p []byte, f connectFields) []byte {
+		p[f.clientID.start+2] = 0xFF // never valid in UTF-8
+		return p
+	})},
+	{name: "will-qos-3", out: onType(codec.CONNECT, func(p []byte) {
+		if f := connectFlagsOffset(p); p[f]&0x04 != 0 {
+			p[f] |= 0x18
+		}
+	})},
 	{name: "auth-method-changed", out: func(p []byte, _ int, _ *faultState) [][]byte {
 		if typeOf(p) == codec.AUTH {
 			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Auth).Properties.SetAuthMethod("OTHER") }))
@@ -552,6 +569,19 @@ func replaceInPublish(old, new []byte) func([]byte, int) []byte {
 		end := i + 2 + (int(p[i])<<8 | int(p[i+1]))
 		topic := bytes.ReplaceAll(p[i+2:end], old, new)
 		return append(append(append([]byte(nil), p[:i+2]...), topic...), p[end:]...)
+	}
+}
+
+// illFormed is an out fault that breaks the first occurrence of the two-byte UTF-8 character ch
+// in packets of type pt (after the fixed header).
+func illFormed(pt codec.PacketType, ch string) func([]byte, int, *faultState) [][]byte {
+	return func(p []byte, _ int, _ *faultState) [][]byte {
+		if typeOf(p) == pt {
+			if i := bytes.Index(p[headerLen(p):], []byte(ch)); i >= 0 {
+				p[headerLen(p)+i+1] = '('
+			}
+		}
+		return keep(p)
 	}
 }
 
