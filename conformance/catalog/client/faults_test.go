@@ -30,15 +30,21 @@ type fault struct {
 	in   func(p []byte, conn int) []byte
 	// lateClose makes the client's Close of a connection take effect only 3 s later.
 	lateClose bool
+	// inject, when set, returns a packet the client sends right before its first DISCONNECT,
+	// built from the action (nil: none): what a client that skips a validation would have sent.
+	inject func(a conformance.Action, level byte) []byte
 	// The cases that must fail with the fault switched on, and the statements it breaks, are
 	// its row of clientcat.Proofs (proofs.go), which coverage reads.
 }
 
 // faultState is per client: packets a fault holds back or remembers.
 type faultState struct {
-	level byte // protocol level of the client's last CONNECT
-	held  [][]byte
-	sent  []byte // resend-after-clean-start: the QoS 1 PUBLISH of the first connection
+	action conformance.Action
+	level  byte // protocol level of the client's last CONNECT
+	// injected: the inject fault's packet has gone out
+	injected bool
+	held     [][]byte
+	sent     []byte // resend-after-clean-start: the QoS 1 PUBLISH of the first connection
 }
 
 func typeOf(p []byte) codec.PacketType { return codec.PacketType(p[0] >> 4) }
@@ -536,6 +542,49 @@ var faults = []fault{
 			p[f] |= 0x18
 		}
 	})},
+	{name: "sends-invalid-topic", inject: func(a conformance.Action, level byte) []byte {
+		// The client publishes to whatever topic name the application gives (the length
+		// prefix wraps above 65,535 bytes), instead of refusing it.
+		if a.Op != conformance.OpPublish || a.Will != nil {
+			return nil
+		}
+		body := append([]byte{byte(len(a.Topic) >> 8), byte(len(a.Topic))}, a.Topic...)
+		if level == 5 {
+			body = append(body, 0x00)
+		}
+		return withBody(0x30, append(body, a.Message...))
+	}},
+	{name: "sends-invalid-filter", inject: func(a conformance.Action, level byte) []byte {
+		// The client subscribes to whatever topic filter the application gives.
+		if a.Op != conformance.OpSubscribe {
+			return nil
+		}
+		body := []byte{0x00, 0x01}
+		if level == 5 {
+			body = append(body, 0x00)
+		}
+		body = append(append(body, byte(len(a.Topic)>>8), byte(len(a.Topic))), a.Topic...)
+		return withBody(0x82, append(body, a.QoS))
+	}},
+	{name: "sends-invalid-response-topic", inject: func(a conformance.Action, level byte) []byte {
+		// The client sends the Response Topic the application gives, wildcards included.
+		if a.Op != conformance.OpPublish || a.PublishProps == nil || !a.PublishProps.Has(codec.PropResponseTopic) || level != 5 {
+			return nil
+		}
+		rt := a.PublishProps.ResponseTopic
+		props := append([]byte{0x08, byte(len(rt) >> 8), byte(len(rt))}, rt...)
+		body := append([]byte{byte(len(a.Topic) >> 8), byte(len(a.Topic))}, a.Topic...)
+		body = append(append(append(body, byte(len(props))), props...), a.Message...)
+		return withBody(0x30, body)
+	}},
+	{name: "no-local-on-shared", out: func(p []byte, _ int, st *faultState) [][]byte {
+		// No Local set on every shared subscription (5.0: the last byte of a one-filter
+		// SUBSCRIBE is its Subscription Options).
+		if typeOf(p) == codec.SUBSCRIBE && st.level == 5 && bytes.Contains(p, []byte("$share/")) {
+			p[len(p)-1] |= 0x04
+		}
+		return keep(p)
+	}},
 	{name: "auth-method-changed", out: func(p []byte, _ int, _ *faultState) [][]byte {
 		if typeOf(p) == codec.AUTH {
 			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Auth).Properties.SetAuthMethod("OTHER") }))
@@ -878,9 +927,9 @@ func TestFaultsAreCaught(t *testing.T) {
 }
 
 func faultyReference(f fault) conformance.Driver {
-	return drivers.ReferenceWith("reference+"+f.name, func(_ conformance.Action, o *client.Options) {
+	return drivers.ReferenceWith("reference+"+f.name, func(a conformance.Action, o *client.Options) {
 		var conns atomic.Int32
-		st := &faultState{}
+		st := &faultState{action: a}
 		o.Dialer = func(ctx context.Context, u *url.URL) (net.Conn, error) {
 			var d net.Dialer
 			nc, err := d.DialContext(ctx, "tcp", u.Host)
@@ -941,7 +990,7 @@ func (c *faultConn) Close() error {
 }
 
 func (c *faultConn) Write(b []byte) (int, error) {
-	if c.f.out == nil {
+	if c.f.out == nil && c.f.inject == nil {
 		return c.Conn.Write(b)
 	}
 	c.wmu.Lock()
@@ -952,6 +1001,16 @@ func (c *faultConn) Write(b []byte) (int, error) {
 	for _, p := range pkts {
 		if typeOf(p) == codec.CONNECT {
 			c.st.level = p[headerLen(p)+6]
+		}
+		if c.f.inject != nil && typeOf(p) == codec.DISCONNECT && !c.st.injected {
+			c.st.injected = true
+			if q := c.f.inject(c.st.action, c.st.level); q != nil {
+				out = append(out, q...)
+			}
+		}
+		if c.f.out == nil {
+			out = append(out, p...)
+			continue
 		}
 		for _, q := range c.f.out(p, c.n, c.st) {
 			out = append(out, q...)

@@ -201,6 +201,23 @@ var Proofs = []spec.Proof{
 		Cases: []string{"3.1/client-id-first"}},
 	{Fault: "will-qos-3", Statements: []string{"3.1.1:MQTT-3.1.2-14", "MQTT-3.1.2-12"},
 		Cases: []string{"3.1/will-fields"}},
+	{Fault: "sends-invalid-topic", Statements: []string{
+		"3.1.1:MQTT-3.3.2-2", "3.1.1:MQTT-4.7.1-1", "3.1.1:MQTT-4.7.3-1", "3.1.1:MQTT-1.5.3-1", "3.1.1:MQTT-3.3.2-1", "3.1.1:MQTT-4.7.3-3",
+		"3.1.1:MQTT-4.7.3-2", "3.1.1:MQTT-1.5.3-2",
+		"MQTT-3.3.2-2", "MQTT-4.7.0-1", "MQTT-4.7.3-1", "MQTT-1.5.4-1", "MQTT-3.3.2-1", "MQTT-4.7.3-3", "MQTT-4.7.3-2", "MQTT-1.5.4-2"},
+		Cases: []string{"4.7/publish-topic-plus", "4.7/publish-topic-hash", "4.7/publish-topic-empty",
+			"4.7/publish-topic-ill-formed-utf8", "4.7/publish-topic-too-long", "4.7/publish-topic-nul"}},
+	{Fault: "sends-invalid-filter", Statements: []string{
+		"3.1.1:MQTT-4.7.1-2", "3.1.1:MQTT-4.7.1-3", "3.1.1:MQTT-4.7.3-1", "3.1.1:MQTT-1.5.3-1", "3.1.1:MQTT-3.8.3-1", "3.1.1:MQTT-4.7.3-3",
+		"3.1.1:MQTT-4.7.3-2", "3.1.1:MQTT-1.5.3-2", "MQTT-4.7.3-2", "MQTT-1.5.4-2",
+		"MQTT-4.7.1-1", "MQTT-4.7.1-2", "MQTT-4.7.3-1", "MQTT-1.5.4-1", "MQTT-3.8.3-1", "MQTT-4.7.3-3", "MQTT-4.8.2-1", "MQTT-4.8.2-2"},
+		Cases: []string{"4.7/filter-empty", "4.7/filter-hash-in-level", "4.7/filter-hash-not-last", "4.7/filter-ill-formed-utf8",
+			"4.7/filter-plus-in-level", "4.7/filter-too-long", "4.7/filter-nul", "4.7/shared-no-filter", "4.7/shared-share-name-empty",
+			"4.7/shared-share-name-wildcard"}},
+	{Fault: "sends-invalid-response-topic", Statements: []string{"MQTT-3.3.2-14"},
+		Cases: []string{"3.3/response-topic-wildcard"}},
+	{Fault: "no-local-on-shared", Statements: []string{"MQTT-3.8.3-4"},
+		Cases: []string{"4.8/shared-subscription-no-local"}},
 	{Fault: "auth-method-changed", Statements: []string{"MQTT-4.12.0-5"},
 		Cases: []string{"3.1/auth-before-connack"}},
 }
