@@ -43,8 +43,10 @@ type faultState struct {
 	level  byte // protocol level of the client's last CONNECT
 	// injected: the inject fault's packet has gone out
 	injected bool
-	held     [][]byte
-	sent     []byte // resend-after-clean-start: the QoS 1 PUBLISH of the first connection
+	// published: a QoS 1/2 PUBLISH has gone out (stops-pinging-after-publish)
+	published bool
+	held      [][]byte
+	sent      []byte // resend-after-clean-start: the QoS 1 PUBLISH of the first connection
 }
 
 func typeOf(p []byte) codec.PacketType { return codec.PacketType(p[0] >> 4) }
@@ -585,6 +587,60 @@ var faults = []fault{
 		}
 		return keep(p)
 	}},
+	{name: "password-without-flag", out: onConnect(func(p []byte, f connectFields) []byte {
+		if p[f.flags]&0xC4 != 0 { // only a CONNECT without credentials or will
+			return p
+		}
+		return insert(p, len(p), []byte{0, 2, 'p', 'w'}) // a Password, Password Flag 0
+	})},
+	{name: "client-id-missing", out: onConnect(func(p []byte, f connectFields) []byte {
+		return cut(p, f.clientID)
+	})},
+	{name: "payload-out-of-order", out: onConnect(func(p []byte, f connectFields) []byte {
+		if f.willTopic.end == 0 {
+			return p
+		}
+		// The Will Topic written before the ClientID (5.0: the Will Properties stay put).
+		id := append([]byte(nil), p[f.clientID.start:f.clientID.end]...)
+		wt := append([]byte(nil), p[f.willTopic.start:f.willTopic.end]...)
+		q := append([]byte(nil), p[:f.clientID.start]...)
+		q = append(q, wt...)
+		q = append(q, p[f.clientID.end:f.willTopic.start]...)
+		q = append(q, id...)
+		return append(q, p[f.willTopic.end:]...)
+	})},
+	{name: "forgets-session", out: func(p []byte, conn int, _ *faultState) [][]byte {
+		// Nothing of the session survives the connection: no PUBLISH is resent.
+		if typeOf(p) == codec.PUBLISH && conn > 1 && p[0]&0x08 != 0 {
+			return nil
+		}
+		return keep(p)
+	}},
+	{name: "leaves-before-ack", out: func(p []byte, _ int, _ *faultState) [][]byte {
+		// The client takes a QoS 1/2 message as delivered once written and leaves.
+		if typeOf(p) == codec.PUBLISH && p[0]&0x06 != 0 {
+			return [][]byte{p, {0xE0, 0x00}}
+		}
+		return keep(p)
+	}},
+	{name: "ignores-pubrec-error", in: func(p []byte, _ int) []byte {
+		// The client reads a failing PUBREC as a success and carries on with PUBREL.
+		if typeOf(p) == codec.PUBREC && len(p) > 4 && p[4] >= 0x80 {
+			p[4] = 0x00
+		}
+		return p
+	}},
+	{name: "stops-pinging-after-publish", out: func(p []byte, _ int, st *faultState) [][]byte {
+		// Once a QoS 1/2 message is out, the keep-alive timer is never rearmed.
+		switch {
+		case typeOf(p) == codec.PUBLISH && p[0]&0x06 != 0:
+			st.published = true
+		case typeOf(p) == codec.PINGREQ && st.published:
+			return nil
+		}
+		return keep(p)
+	}},
+	{name: "response-topic-ill-formed", out: illFormed(codec.PUBLISH, "reply")},
 	{name: "auth-method-changed", out: func(p []byte, _ int, _ *faultState) [][]byte {
 		if typeOf(p) == codec.AUTH {
 			return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Auth).Properties.SetAuthMethod("OTHER") }))
@@ -621,13 +677,18 @@ func replaceInPublish(old, new []byte) func([]byte, int) []byte {
 	}
 }
 
-// illFormed is an out fault that breaks the first occurrence of the two-byte UTF-8 character ch
-// in packets of type pt (after the fixed header).
+// illFormed is an out fault that makes the first occurrence of ch in packets of type pt (after
+// the fixed header) ill-formed UTF-8: the continuation byte of a two-byte character becomes '(',
+// the first byte of an ASCII word 0xFF.
 func illFormed(pt codec.PacketType, ch string) func([]byte, int, *faultState) [][]byte {
 	return func(p []byte, _ int, _ *faultState) [][]byte {
 		if typeOf(p) == pt {
 			if i := bytes.Index(p[headerLen(p):], []byte(ch)); i >= 0 {
-				p[headerLen(p)+i+1] = '('
+				if ch[0] < 0x80 {
+					p[headerLen(p)+i] = 0xFF
+				} else {
+					p[headerLen(p)+i+1] = '('
+				}
 			}
 		}
 		return keep(p)
