@@ -149,7 +149,7 @@ func TestSummaryAndSections(t *testing.T) {
 	for _, want := range []string{
 		`<span class="n" data-count="fail">1</span>`,
 		`<span class="n" data-count="pass">1</span>`,
-		`data-tested="4" data-testable="10">4 of 10</span> testable statements ran to a verdict (40.0%), <span class="covproven" data-proven="3">3</span> of them proven by a fault (30.0%)`,
+		`data-tested="4" data-testable="10">4 of 10</span> testable statements ran to a verdict (40.0%), <span class="covproven" data-proven="3">3</span> proven by a fault (30.0%)`,
 		`<li><code>MQTT-3.15.1-1</code>: needs --auth-method; target lacks AUTH</li>`,
 		`<dt>Duration</dt><dd>1m 05s</dd>`,
 		`<dt>Started</dt><dd>2026-01-01 00:00:00 UTC</dd>`,
