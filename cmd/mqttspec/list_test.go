@@ -69,12 +69,36 @@ func TestListJSONSources(t *testing.T) {
 					ID     string `json:"id"`
 					Source string `json:"source"`
 				} `json:"cases"`
+				Coverage map[string]struct {
+					Testable   int `json:"testable"`
+					Cited      int `json:"cited"`
+					Proven     int `json:"proven"`
+					Statements []struct {
+						ID     string   `json:"id"`
+						Status string   `json:"status"`
+						Faults []string `json:"faults"`
+					} `json:"statements"`
+				} `json:"coverage"`
 			}
 			if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
 				t.Fatal(err)
 			}
 			if doc.Schema != CatalogSchema || doc.Role != d.role || len(doc.Cases) != len(cases) {
 				t.Fatalf("schema %q role %q with %d cases, want %q %q %d", doc.Schema, doc.Role, len(doc.Cases), CatalogSchema, d.role, len(cases))
+			}
+			for _, v := range []string{spec.V311, spec.V5} {
+				cv, proven := doc.Coverage[v], 0
+				for _, st := range cv.Statements {
+					if st.Status == statusProven {
+						proven++
+						if len(st.Faults) == 0 {
+							t.Errorf("%s %s: proven by no fault", v, st.ID)
+						}
+					}
+				}
+				if cv.Testable == 0 || cv.Proven != proven || cv.Cited < cv.Proven {
+					t.Errorf("%s coverage: testable %d cited %d proven %d, %d statements proven", v, cv.Testable, cv.Cited, cv.Proven, proven)
+				}
 			}
 			texts := map[string]string{}
 			for _, c := range doc.Cases {
