@@ -146,6 +146,17 @@ func (c *Conn) expectTimed(what string, since time.Time, bound time.Duration, m 
 // allow may precede the close; the time measured is that of the first sign of the close (the
 // DISCONNECT, or the end of the stream). It returns the measured time.
 func (c *Conn) ExpectClosedAt(what string, since time.Time, bound time.Duration, opts ...CloseOption) time.Duration {
+	return c.expectClosedTimed(what, since, bound, true, opts)
+}
+
+// ExpectClosedBy is ExpectClosedAt without the lower bound: the close must come no later than
+// bound plus the timing tolerance, and may come any time before (a statement that requires the
+// close by a time but does not forbid an earlier one). It returns the measured time.
+func (c *Conn) ExpectClosedBy(what string, since time.Time, bound time.Duration, opts ...CloseOption) time.Duration {
+	return c.expectClosedTimed(what, since, bound, false, opts)
+}
+
+func (c *Conn) expectClosedTimed(what string, since time.Time, bound time.Duration, early bool, opts []CloseOption) time.Duration {
 	var s closeSpec
 	for _, o := range opts {
 		o(&s)
@@ -181,7 +192,7 @@ func (c *Conn) ExpectClosedAt(what string, since time.Time, bound time.Duration,
 		c.t.Failf("DISCONNECT "+codesString(s.disconnect)+" before the close", "closed without DISCONNECT", "[%s] the connection closed without a DISCONNECT %s", c.Label, codesString(s.disconnect))
 	}
 	d := first.Sub(since)
-	c.t.CheckBound(what, d, bound)
+	c.t.checkBound(what, d, bound, early)
 	return d
 }
 

@@ -16,6 +16,7 @@ var ownStatements = []own{
 	// MQTT 3.1.1
 	{V311, "mqttspec-3.1.1-1.5.3-should-1", Should, Both, true, "", "UTF-8 strings should not contain control characters (U+0001..U+001F, U+007F..U+009F) or Unicode non-characters; a receiver may close on them."},
 	{V311, "mqttspec-3.1.1-3.1.2-should-1", Should, Client, true, "", "A client that gets no PINGRESP within a reasonable time after PINGREQ should close the connection."},
+	{V311, "mqttspec-3.1.1-3.1.2-should-2", Should, Server, true, "", "The server should leave a silent client the full one and a half times its Keep Alive before disconnecting it (the period MQTT-3.1.2-24 grants)."},
 	{V311, "mqttspec-3.1.1-3.1.3-may-1", May, Server, true, "", "The server may accept ClientIds longer than 23 bytes or using characters outside 0-9, a-z, A-Z."},
 	{V311, "mqttspec-3.1.1-3.1.4-should-1", Should, Server, true, "", "When further CONNECT checks (authentication, authorization) fail, the server should send CONNACK with a non-zero return code before closing."},
 	{V311, "mqttspec-3.1.1-3.3.1-should-1", Should, Server, true, "", "A retained QoS 0 PUBLISH should become the topic's new retained message (the server may drop it later)."},
@@ -26,6 +27,7 @@ var ownStatements = []own{
 	// MQTT 5.0
 	{V5, "mqttspec-5.0-1.5.4-should-1", Should, Both, true, "", "UTF-8 strings should not contain the Disallowed Unicode code points (controls, non-characters); a receiver may treat them as malformed."},
 	{V5, "mqttspec-5.0-3.1.2-should-1", Should, Client, true, "", "A client that gets no PINGRESP within a reasonable time after PINGREQ should close the connection."},
+	{V5, "mqttspec-5.0-3.1.2-should-2", Should, Server, true, "", "The server should leave a silent client the full one and a half times the Keep Alive in force before disconnecting it (the period MQTT-3.1.2-22 grants)."},
 	{V5, "mqttspec-5.0-3.1.3-may-1", May, Server, true, "", "The server may accept ClientIDs longer than 23 bytes or using characters outside 0-9, a-z, A-Z."},
 	{V5, "mqttspec-5.0-3.1.4-should-1", Should, Server, true, "", "The server should perform authentication and authorization checks on CONNECT before accepting it."},
 	{V5, "mqttspec-5.0-3.2.2-should-1", Should, Server, true, "", "A CONNECT whose Will QoS exceeds the server's maximum should be refused with CONNACK 0x9B (QoS not supported)."},
