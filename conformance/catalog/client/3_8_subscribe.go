@@ -12,7 +12,7 @@ import (
 func init() {
 	catalog.Client(c.Case{
 		ID:         "3.8/subscribe-packet",
-		Title:      "a SUBSCRIBE has flags 0010, a non-zero packet identifier and exactly the requested filter and QoS",
+		Title:      "a SUBSCRIBE has flags 0010, a non-zero packet identifier and at least one well-formed UTF-8 filter",
 		Versions:   c.Both,
 		Level:      c.Must,
 		Statements: []string{"MQTT-3.8.1-1", "MQTT-3.8.3-1", "3.1.1:MQTT-3.8.3-3", "3.1.1:MQTT-2.3.1-1", "5.0:MQTT-3.8.3-2", "5.0:MQTT-2.2.1-3"},
@@ -24,8 +24,9 @@ func init() {
 			// and that there is at least one filter.
 			sub := subscribed(t, conn, topic, 1)
 			t.Check(sub.PacketID != 0, "packet identifier ≠ 0", "0", "SUBSCRIBE with packet identifier 0")
-			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m"), QoS: 1, PacketID: 1})
-			conn.Expect(c.Puback(1))
+			// QoS 0 messages end the subscription: how the client acknowledges is not this
+			// case's claim.
+			conn.Send(&codec.Publish{Topic: topic, Payload: []byte("m")})
 			lastMessage(t, conn, topic)
 		},
 	})

@@ -238,18 +238,17 @@ func afterResume(t *c.T, conn *c.Conn) {
 	}
 }
 
-// subscribed expects the client's SUBSCRIBE for exactly filter at qos and grants it.
+// subscribed expects the client's SUBSCRIBE and grants it. A well-formed SUBSCRIBE for anything
+// but exactly filter at qos skips the case: the client did not do what the case needs, which no
+// statement forbids (a malformed one fails, through the codec).
 func subscribed(t *c.T, conn *c.Conn, filter string, qos byte) *codec.Subscribe {
-	sub := conn.Expect(c.Type(codec.SUBSCRIBE).Where(fmt.Sprintf("one filter %q at QoS %d", filter, qos), func(p codec.Packet) error {
-		s := p.(*codec.Subscribe)
-		if len(s.Subscriptions) != 1 {
-			return fmt.Errorf("%d topic filters, want 1", len(s.Subscriptions))
-		}
-		if got := s.Subscriptions[0]; got.Filter != filter || got.QoS != qos {
-			return fmt.Errorf("filter %q at QoS %d, want %q at QoS %d", got.Filter, got.QoS, filter, qos)
-		}
-		return nil
-	})).(*codec.Subscribe)
+	sub := conn.Expect(c.Type(codec.SUBSCRIBE)).(*codec.Subscribe)
+	if len(sub.Subscriptions) != 1 {
+		t.Skipf("the client subscribed to %d topic filters, not to %q at QoS %d as asked: %s", len(sub.Subscriptions), filter, qos, sub)
+	}
+	if got := sub.Subscriptions[0]; got.Filter != filter || got.QoS != qos {
+		t.Skipf("the client subscribed to %q at QoS %d, not to %q at QoS %d as asked", got.Filter, got.QoS, filter, qos)
+	}
 	codes := []codec.ReasonCode{codec.ReasonCode(qos)}
 	conn.Send(&codec.Suback{PacketID: sub.PacketID, ReasonCodes: codes})
 	return sub
