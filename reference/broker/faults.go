@@ -464,6 +464,170 @@ var Faults = []Fault{
 				return p
 			})(r)
 		}},
+	{Name: "utf8-unchecked", Statements: []string{"MQTT-1.5.4-1", "3.1.1:MQTT-1.5.3-1", "MQTT-3.3.2-1", "3.1.1:MQTT-3.3.2-1",
+		"MQTT-3.3.2-13", "MQTT-3.3.2-19", "MQTT-1.5.7-1", "MQTT-4.13.1-1", "3.1.1:MQTT-4.8.0-1"},
+		Summary: "ill-formed UTF-8 (or an encoded surrogate) in a string after CONNECT is accepted instead of closing the connection",
+		alter:   unchecked("utf8-invalid")},
+	{Name: "utf8-null-accepted", Statements: []string{"MQTT-1.5.4-2", "3.1.1:MQTT-1.5.3-2", "MQTT-4.7.3-2", "3.1.1:MQTT-4.7.3-2"},
+		Summary: "a U+0000 character in a topic name or filter is accepted instead of closing the connection",
+		alter:   unchecked("utf8-null")},
+	{Name: "wildcard-topic-name-accepted", Statements: []string{"MQTT-3.3.2-2", "3.1.1:MQTT-3.3.2-2", "MQTT-4.7.0-1", "3.1.1:MQTT-4.7.1-1"},
+		Summary: "a PUBLISH whose topic name contains + or # is accepted instead of closing the connection",
+		alter:   unchecked("topic-name-wildcard")},
+	{Name: "empty-topic-accepted", Statements: []string{"MQTT-4.7.3-1", "3.1.1:MQTT-4.7.3-1"},
+		Summary: "a zero-length topic name or topic filter (without a Topic Alias) is accepted",
+		alter:   unchecked("topic-empty", "topic-empty-no-alias")},
+	{Name: "misplaced-hash-accepted", Statements: []string{"MQTT-4.7.1-1", "3.1.1:MQTT-4.7.1-2"},
+		Summary: "a topic filter with # not alone in the last level (\"a/#/b\", \"a#\") is accepted",
+		alter:   unchecked("filter-hash")},
+	{Name: "partial-plus-accepted", Statements: []string{"MQTT-4.7.1-2", "3.1.1:MQTT-4.7.1-3"},
+		Summary: "a topic filter with + sharing a level with other characters (\"a+/b\") is accepted",
+		alter:   unchecked("filter-plus")},
+	{Name: "subscribe-without-filters-accepted", Statements: []string{"MQTT-3.8.3-2", "3.1.1:MQTT-3.8.3-3"},
+		Summary: "a SUBSCRIBE with no topic filter is answered with an empty SUBACK instead of closing the connection",
+		alter:   unchecked("subscribe-empty")},
+	{Name: "unsubscribe-without-filters-accepted", Statements: []string{"MQTT-3.10.3-2", "3.1.1:MQTT-3.10.3-2"},
+		Summary: "an UNSUBSCRIBE with no topic filter is answered with an empty UNSUBACK instead of closing the connection",
+		alter:   unchecked("unsubscribe-empty")},
+	{Name: "subscription-options-unchecked", Statements: []string{"MQTT-3.8.3-5", "3.1.1:MQTT-3.8.3-4"},
+		Summary: "reserved bits of the subscription options, and a requested QoS of 3, are ignored instead of closing the connection",
+		alter:   unchecked("subscribe-options-reserved", "subscribe-qos3")},
+	{Name: "no-local-on-shared-accepted", Statements: []string{"MQTT-3.8.3-4"},
+		Summary: "No Local 1 on a shared subscription is accepted instead of being a Protocol Error",
+		alter:   unchecked("shared-no-local")},
+	{Name: "publish-qos3-accepted", Statements: []string{"MQTT-3.3.1-4", "3.1.1:MQTT-3.3.1-4"},
+		Summary: "a PUBLISH with both QoS bits set is handled instead of closing the connection",
+		alter:   unchecked("publish-qos3")},
+	{Name: "topic-alias-zero-accepted", Statements: []string{"MQTT-3.3.2-8"},
+		Summary: "a PUBLISH with Topic Alias 0 is accepted instead of closing the connection",
+		alter:   unchecked("topic-alias-zero")},
+	{Name: "response-topic-wildcard-accepted", Statements: []string{"MQTT-3.3.2-14"},
+		Summary: "a PUBLISH whose Response Topic contains a wildcard is accepted",
+		alter:   unchecked("response-topic-wildcard")},
+	{Name: "share-name-unchecked", Statements: []string{"MQTT-4.8.2-1", "MQTT-4.8.2-2"},
+		Summary: "a $share/ filter with an empty or wildcard share name, or no filter after it, is accepted",
+		alter:   unchecked("shared-filter-invalid", "shared-name-empty")},
+	{Name: "disconnect-flags-unchecked", Statements: []string{"MQTT-3.14.1-1", "3.1.1:MQTT-3.14.1-1"},
+		Summary: "a DISCONNECT with non-zero fixed-header flags is taken for a normal disconnection (the will is discarded)",
+		alter:   unchecked("disconnect-flags")},
+	{Name: "auth-flags-unchecked", Statements: []string{"MQTT-3.15.1-1"},
+		Summary: "an AUTH with non-zero fixed-header flags is processed instead of closing the connection",
+		alter:   unchecked("auth-flags")},
+	{Name: "will-not-stored", Statements: []string{"MQTT-3.1.2-8", "3.1.1:MQTT-3.1.2-8"},
+		Summary: "the Will Message of a CONNECT is accepted but not stored, so it is never published",
+		alter:   onConnect(func(c *conn, _ *codec.Connect) { c.will = nil })},
+	{Name: "will-retain-0-retained", Statements: []string{"MQTT-3.1.2-14", "3.1.1:MQTT-3.1.2-16"},
+		Summary: "a Will Message with Will Retain 0 is published as a retained message",
+		alter: onConnect(func(c *conn, _ *codec.Connect) {
+			if c.will != nil {
+				c.will.msg.retain = true
+			}
+		})},
+	{Name: "will-kept-for-next-connection", Statements: []string{"MQTT-3.1.2-10", "3.1.1:MQTT-3.1.2-10", "3.1.1:MQTT-3.1.2-12"},
+		Summary: "a client's Will Message outlives its connection: a later connection of the same client without a will gets the old one",
+		alter: func(r *rules) {
+			var mu sync.Mutex
+			wills := map[string]will{} // the last will each client identifier connected with
+			onConnect(func(c *conn, _ *codec.Connect) {
+				mu.Lock()
+				defer mu.Unlock()
+				if c.will != nil {
+					wills[c.clientID] = *c.will
+				} else if w, ok := wills[c.clientID]; ok {
+					c.will = &w
+				}
+			})(r)
+		}},
+	{Name: "retain-0-stored", Statements: []string{"MQTT-3.3.1-8", "3.1.1:MQTT-3.3.1-12"},
+		Summary: "a PUBLISH with RETAIN 0 is stored as the topic's retained message (an empty one deletes it)",
+		alter: onReceive(func(_ *conn, p *codec.Publish) codec.Packet {
+			p.Retain = true
+			return p
+		})},
+	{Name: "retained-not-replaced", Statements: []string{"MQTT-3.3.1-5", "3.1.1:MQTT-3.3.1-5"},
+		Summary: "a retained message does not replace the one already retained for its topic (the first one stays)",
+		alter: onRetainedPut(func(st retainedStore, m *message) {
+			if len(m.payload) > 0 && len(st.find(func(t string) bool { return t == m.topic })) > 0 {
+				return
+			}
+			st.put(m)
+		})},
+	{Name: "retained-qos0-not-replacing", Statements: []string{"3.1.1:MQTT-3.3.1-7", "MQTT-3.3.1-5"},
+		Summary: "a retained QoS 0 message does not replace a retained QoS 1 or 2 message on its topic",
+		alter: onRetainedPut(func(st retainedStore, m *message) {
+			if len(m.payload) > 0 && m.qos == 0 {
+				for _, old := range st.find(func(t string) bool { return t == m.topic }) {
+					if old.qos > 0 {
+						return
+					}
+				}
+			}
+			st.put(m)
+		})},
+	{Name: "retain-as-published-ignored", Statements: []string{"MQTT-3.3.1-13"},
+		Summary: "Retain As Published is ignored: messages forwarded to such subscriptions always have RETAIN 0",
+		alter:   onSubscribe(func(o *topics.Options) { o.RetainAsPublished = false })},
+	{Name: "payload-format-dropped", Statements: []string{"MQTT-3.3.2-4"},
+		Summary: "forwarded messages lose their Payload Format Indicator",
+		alter:   onPublish(func(_ *conn, _ *delivery, p *codec.Publish) { p.Properties.Clear(codec.PropPayloadFormat) })},
+	{Name: "content-type-dropped", Statements: []string{"MQTT-3.3.2-20"},
+		Summary: "forwarded messages lose their Content Type",
+		alter:   onPublish(func(_ *conn, _ *delivery, p *codec.Publish) { p.Properties.Clear(codec.PropContentType) })},
+	{Name: "response-topic-dropped", Statements: []string{"MQTT-3.3.2-15"},
+		Summary: "forwarded messages lose their Response Topic",
+		alter:   onPublish(func(_ *conn, _ *delivery, p *codec.Publish) { p.Properties.Clear(codec.PropResponseTopic) })},
+	{Name: "wrong-packet-id-in-suback", Statements: []string{"MQTT-2.2.1-6", "3.1.1:MQTT-2.3.1-7", "MQTT-3.8.4-2", "3.1.1:MQTT-3.8.4-2"},
+		Summary: "SUBACK carries the packet identifier of the SUBSCRIBE plus one",
+		alter: onSend(func(_ *conn, p *codec.Suback) codec.Packet {
+			p.PacketID++
+			return p
+		})},
+	{Name: "wrong-packet-id-in-unsuback", Statements: []string{"MQTT-2.2.1-6", "3.1.1:MQTT-2.3.1-7", "3.1.1:MQTT-3.10.4-5"},
+		Summary: "UNSUBACK carries the packet identifier of the UNSUBSCRIBE plus one",
+		alter: onSend(func(_ *conn, p *codec.Unsuback) codec.Packet {
+			p.PacketID++
+			return p
+		})},
+	{Name: "subscribe-no-suback", Statements: []string{"MQTT-3.8.4-1", "3.1.1:MQTT-3.8.4-1"},
+		Summary: "SUBSCRIBE is processed but never acknowledged",
+		alter:   onSend(func(*conn, *codec.Suback) codec.Packet { return nil })},
+	{Name: "refused-connack-session-present", Statements: []string{"MQTT-3.2.2-6", "3.1.1:MQTT-3.2.2-4"},
+		Summary: "a CONNACK refusing the connection carries Session Present 1 when the client has a stored session",
+		alter: onSend(func(_ *conn, p *codec.Connack) codec.Packet {
+			if p.ReasonCode != 0 {
+				p.SessionPresent = true
+			}
+			return p
+		})},
+	{Name: "dup-set-when-downgraded-to-qos0", Statements: []string{"MQTT-3.3.1-2", "3.1.1:MQTT-3.3.1-2"},
+		Summary: "a message published at QoS 1 or 2 and delivered at QoS 0 (downgraded) goes out with DUP 1",
+		alter: onPublish(func(_ *conn, d *delivery, p *codec.Publish) {
+			if p.QoS == 0 && d.msg.qos > 0 {
+				p.Dup = true
+			}
+		})},
+	{Name: "subscription-ids-first-only", Statements: []string{"MQTT-3.3.4-4"},
+		Summary: "a message matching several subscriptions of a client carries only the first one's Subscription Identifier",
+		alter: onPublish(func(_ *conn, _ *delivery, p *codec.Publish) {
+			if len(p.Properties.SubscriptionIDs) > 1 {
+				p.Properties.SubscriptionIDs = p.Properties.SubscriptionIDs[:1]
+			}
+		})},
+	{Name: "response-information-unrequested", Statements: []string{"MQTT-3.1.2-28"},
+		Summary: "CONNACK carries Response Information even when the client did not request it",
+		alter: onSend(func(c *conn, p *codec.Connack) codec.Packet {
+			if c.v == codec.V5 && p.ReasonCode == 0 && !p.Properties.Has(codec.PropResponseInfo) {
+				p.Properties.SetResponseInfo("response/" + c.clientID)
+			}
+			return p
+		})},
+	{Name: "topic-alias-maximum-exceeded", Statements: []string{"MQTT-3.1.2-26", "MQTT-3.1.2-27", "MQTT-3.3.2-11"},
+		Summary: "the broker uses one Topic Alias more than the client's Topic Alias Maximum (one when the client allowed none)",
+		alter: onConnect(func(c *conn, _ *codec.Connect) {
+			if c.v == codec.V5 && c.aliasMaxOut < 65535 {
+				c.aliasMaxOut++
+			}
+		})},
 }
 
 // newRules returns the rules of a broker with the named faults switched on.

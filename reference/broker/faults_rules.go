@@ -319,8 +319,14 @@ var flagRules = map[string]bool{"reserved-flags": true, "pubrel-flags": true, "s
 // decodeIgnoringFlags decodes a packet the codec rejected for its fixed-header flags as if they
 // were right; any other violation still fails with err.
 func decodeIgnoringFlags(o codec.Options, raw []byte, err error) (codec.Packet, error) {
+	return decodeIgnoring(flagRules, o, raw, err)
+}
+
+// decodeIgnoring decodes a packet the codec rejected only for violations of the codec rules in
+// ignored (by codec.Rule name) as if it were right; any other violation still fails with err.
+func decodeIgnoring(ignored map[string]bool, o codec.Options, raw []byte, err error) (codec.Packet, error) {
 	var ce *codec.Error
-	if !errors.As(err, &ce) || !flagRules[ce.Rule] {
+	if !errors.As(err, &ce) || !ignored[ce.Rule] {
 		return nil, err
 	}
 	o.Lenient = true
@@ -330,11 +336,33 @@ func decodeIgnoringFlags(o codec.Options, raw []byte, err error) (codec.Packet, 
 		return nil, err
 	}
 	for _, v := range viol {
-		if !flagRules[v.Rule] {
+		if !ignored[v.Rule] {
 			return nil, err
 		}
 	}
 	return p, nil
+}
+
+// unchecked is the alter of a fault that leaves the named codec rules unchecked on packets after
+// the handshake: a packet breaking only those is handled as if it were well formed. It chains
+// with an undecodable hook set before it, so that such faults combine.
+func unchecked(names ...string) func(*rules) {
+	ignored := map[string]bool{}
+	for _, n := range names {
+		ignored[n] = true
+	}
+	return func(r *rules) {
+		prev := r.undecodable
+		r.undecodable = func(o codec.Options, raw []byte, err error) (codec.Packet, error) {
+			if p, rerr := decodeIgnoring(ignored, o, raw, err); rerr == nil {
+				return p, nil
+			}
+			if prev != nil {
+				return prev(o, raw, err)
+			}
+			return nil, err
+		}
+	}
 }
 
 // unexpired drops the messages expired at now.

@@ -611,6 +611,191 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 		c.send(b)
 		c.expectDisconnect(codec.ReasonProtocolError)
 	},
+	"utf8-unchecked": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x30, rawStr("a\xff"), []byte("x")))
+	},
+	"utf8-null-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x30, rawStr("a\x00b"), []byte("x")))
+	},
+	"wildcard-topic-name-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x30, rawStr("a/+"), []byte("x")))
+	},
+	"empty-topic-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x30, rawStr(""), []byte("x")))
+	},
+	"misplaced-hash-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x82, []byte{0, 1}, rawStr("a/#/b"), []byte{0}))
+	},
+	"partial-plus-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x82, []byte{0, 1}, rawStr("a+/b"), []byte{0}))
+	},
+	"subscribe-without-filters-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x82, []byte{0, 1}))
+	},
+	"unsubscribe-without-filters-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0xA2, []byte{0, 1}))
+	},
+	"subscription-options-unchecked": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x82, []byte{0, 1}, rawStr(uniq("f/")), []byte{0xC0}))
+	},
+	"no-local-on-shared-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V5, rawPacket(0x82, []byte{0, 1, 0}, rawStr("$share/g/"+uniq("f")), []byte{0x04}))
+	},
+	"publish-qos3-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x36, rawStr(uniq("f/")), []byte{0, 1}, []byte("x")))
+	},
+	"topic-alias-zero-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V5, rawPacket(0x30, rawStr(uniq("f/")), []byte{3, 0x23, 0, 0}, []byte("x")))
+	},
+	"response-topic-wildcard-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V5, rawPacket(0x30, rawStr(uniq("f/")), []byte{6, 0x08}, rawStr("r/+"), []byte("x")))
+	},
+	"share-name-unchecked": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V5, rawPacket(0x82, []byte{0, 1, 0}, rawStr("$share//"+uniq("f")), []byte{0}))
+	},
+	"disconnect-flags-unchecked": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		w := watcher(tb, addr, topic)
+		c, _ := connect(tb, addr, codec.V311, withWill(topic, "w", 0, false, nil))
+		c.sendRaw([]byte{0xE1, 0})
+		checkPublish(tb, w.publishes(1)[0], topic, "w", 0, false)
+	},
+	"auth-flags-unchecked": func(tb testing.TB, addr string) {
+		// Without enhanced authentication an AUTH is a Protocol Error; with its flags wrong it is
+		// malformed before that.
+		c, _ := connect(tb, addr, codec.V5)
+		c.sendRaw([]byte{0xF1, 0})
+		c.expectDisconnect(codec.ReasonMalformedPacket)
+	},
+	"will-not-stored": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		w := watcher(tb, addr, topic)
+		c, _ := connect(tb, addr, codec.V311, withWill(topic, "w", 0, false, nil))
+		c.nc.Close()
+		checkPublish(tb, w.publishes(1)[0], topic, "w", 0, false)
+	},
+	"will-retain-0-retained": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		w := watcher(tb, addr, topic)
+		c, _ := connect(tb, addr, codec.V311, withWill(topic, "w", 0, false, nil))
+		c.nc.Close()
+		w.publishes(1)
+		late := watcher(tb, addr, topic)
+		late.expectNothing(200 * time.Millisecond)
+	},
+	"will-kept-for-next-connection": func(tb testing.TB, addr string) {
+		id, topic := uniq("f"), uniq("f/")
+		w := watcher(tb, addr, topic)
+		c, _ := connect(tb, addr, codec.V311, clientID(id), withWill(topic, "w", 0, false, nil))
+		c.disconnect()
+		c, _ = connect(tb, addr, codec.V311, clientID(id))
+		c.nc.Close()
+		w.expectNothing(300 * time.Millisecond)
+	},
+	"retain-0-stored": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, Payload: []byte("x")})
+		pub.ping()
+		watcher(tb, addr, topic).expectNothing(150 * time.Millisecond)
+	},
+	"retained-not-replaced": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, Retain: true, Payload: []byte("a")})
+		pub.publish(&codec.Publish{Topic: topic, Retain: true, Payload: []byte("b")})
+		pub.ping()
+		checkPublish(tb, watcher(tb, addr, topic).publishes(1)[0], topic, "b", 0, true)
+	},
+	"retained-qos0-not-replacing": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, Retain: true, QoS: 1, PacketID: 1, Payload: []byte("a")})
+		pub.publish(&codec.Publish{Topic: topic, Retain: true, Payload: []byte("b")})
+		pub.ping()
+		checkPublish(tb, watcher(tb, addr, topic).publishes(1)[0], topic, "b", 0, true)
+	},
+	"retain-as-published-ignored": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V5)
+		sub.subscribe(1, codec.Subscription{Filter: topic, RetainAsPublished: true})
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, Retain: true, Payload: []byte("x")})
+		checkPublish(tb, sub.publishes(1)[0], topic, "x", 0, true)
+	},
+	"payload-format-dropped": func(tb testing.TB, addr string) {
+		if p := forwardedV5(tb, addr, func(p *codec.Properties) { p.SetPayloadFormat(1) }); !p.Properties.Has(codec.PropPayloadFormat) {
+			tb.Fatalf("Payload Format Indicator not forwarded: %v", p)
+		}
+	},
+	"content-type-dropped": func(tb testing.TB, addr string) {
+		if p := forwardedV5(tb, addr, func(p *codec.Properties) { p.SetContentType("text/plain") }); p.Properties.ContentType != "text/plain" {
+			tb.Fatalf("Content Type not forwarded: %v", p)
+		}
+	},
+	"response-topic-dropped": func(tb testing.TB, addr string) {
+		if p := forwardedV5(tb, addr, func(p *codec.Properties) { p.SetResponseTopic("r/1") }); p.Properties.ResponseTopic != "r/1" {
+			tb.Fatalf("Response Topic not forwarded: %v", p)
+		}
+	},
+	"wrong-packet-id-in-suback": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V311)
+		c.subscribe(7, codec.Subscription{Filter: uniq("f/")})
+	},
+	"wrong-packet-id-in-unsuback": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V311)
+		c.send(&codec.Unsubscribe{PacketID: 7, Filters: []string{uniq("f/")}})
+		if ack := expectP[*codec.Unsuback](c); ack.PacketID != 7 {
+			tb.Fatalf("UNSUBACK id %d, want 7", ack.PacketID)
+		}
+	},
+	"subscribe-no-suback": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V311)
+		c.subscribe(7, codec.Subscription{Filter: uniq("f/")})
+	},
+	"refused-connack-session-present": func(tb testing.TB, addr string) {
+		// 3.1.1 refuses an empty Client Identifier with Clean Session 0 (MQTT-3.1.3-8).
+		c := dial(tb, addr, codec.V311)
+		c.send(connectPacket(clientID(""), notClean()))
+		if ack := expectP[*codec.Connack](c); ack.ReasonCode == 0 || ack.SessionPresent {
+			tb.Fatalf("want a refusal with Session Present 0, got %v", ack)
+		}
+	},
+	"dup-set-when-downgraded-to-qos0": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		w := watcher(tb, addr, topic)
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1, Payload: []byte("x")})
+		if p := w.publishes(1)[0]; p.Dup {
+			tb.Fatalf("QoS 0 delivery with DUP 1: %v", p)
+		}
+	},
+	"subscription-ids-first-only": func(tb testing.TB, addr string) {
+		base := uniq("f/")
+		topic := base + "/x"
+		sub, _ := connect(tb, addr, codec.V5)
+		for i, f := range []string{topic, base + "/+"} {
+			s := &codec.Subscribe{PacketID: uint16(i + 1), Subscriptions: []codec.Subscription{{Filter: f}}}
+			s.Properties.SubscriptionIDs = []uint32{uint32(i + 1)}
+			sub.send(s)
+			expectP[*codec.Suback](sub)
+		}
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, Payload: []byte("x")})
+		if p := sub.publishes(1)[0]; len(p.Properties.SubscriptionIDs) != 2 {
+			tb.Fatalf("want Subscription Identifiers 1 and 2, got %v", p)
+		}
+	},
+	"response-information-unrequested": func(tb testing.TB, addr string) {
+		if _, ack := connect(tb, addr, codec.V5); ack.Properties.Has(codec.PropResponseInfo) {
+			tb.Fatalf("Response Information without a request: %v", ack)
+		}
+	},
+	"topic-alias-maximum-exceeded": func(tb testing.TB, addr string) {
+		if p := forwardedV5(tb, addr, func(*codec.Properties) {}); p.Properties.Has(codec.PropTopicAlias) {
+			tb.Fatalf("Topic Alias sent to a client that allowed none: %v", p)
+		}
+	},
 }
 
 // TestFaults runs each fault's scenario against a correct broker (it must pass) and against the
@@ -673,7 +858,7 @@ func TestFaultsChangeOneBehaviour(t *testing.T) {
 
 // dependsOn lists, per scenario, the other faulted behaviours it observes on purpose.
 var dependsOn = map[string][]string{
-	"will-retain-ignored":               {"retained-not-sent-on-subscribe", "retained-sent-without-retain"},
+	"will-retain-ignored":               {"retained-not-sent-on-subscribe", "retained-sent-without-retain", "will-not-stored"},
 	"retained-not-sent-on-subscribe":    {"retained-sent-without-retain"},
 	"retained-sent-without-retain":      {"retained-not-sent-on-subscribe"},
 	"retained-exact-match-only":         {"retained-not-sent-on-subscribe", "retained-sent-without-retain"},
@@ -681,13 +866,29 @@ var dependsOn = map[string][]string{
 	"no-dup-on-redelivery":              {"inflight-not-resent"},
 	"packet-ids-restart-per-connection": {"inflight-not-resent"},
 	"suback-wrong-order":                {"granted-qos-above-requested"},
-	"qos-not-downgraded":                {"granted-qos-above-requested"},
-	"unsubscribe-keeps-subscription":    {"unsubscribe-no-unsuback"},
+	"qos-not-downgraded":                {"granted-qos-above-requested", "dup-set-when-downgraded-to-qos0"},
+	"unsubscribe-keeps-subscription":    {"unsubscribe-no-unsuback", "wrong-packet-id-in-unsuback"},
+	"disconnect-flags-unchecked":        {"reserved-flags-accepted", "will-not-stored"},
+	"auth-flags-unchecked":              {"reserved-flags-accepted"},
+	"will-qos-ignored":                  {"will-not-stored"},
+	"will-retain-0-retained":            {"will-not-stored"},
+	"empty-id-persistent-accepted":      {"refused-connack-session-present"},
+	"unsubscribe-no-unsuback":           {"wrong-packet-id-in-unsuback"},
+	"topic-alias-not-resolved":          {"topic-alias-maximum-exceeded"},
+	"shared-sub-delivers-to-all":        {"dup-set-when-downgraded-to-qos0"},
+	"retained-qos0-not-replacing":       {"retained-not-replaced", "retained-sent-without-retain", "retained-not-sent-on-subscribe"},
+	"retained-not-replaced":             {"retained-sent-without-retain", "retained-not-sent-on-subscribe"},
+	"refused-connack-session-present":   {"empty-id-persistent-accepted"},
+	"subscription-ids-first-only":       {"subscription-id-dropped"},
+	"wrong-packet-id-in-unsuback":       {"unsubscribe-no-unsuback"},
+	"will-kept-for-next-connection":     {"will-on-normal-disconnect"},
 }
 
 // exemptFromCrossCheck are faults in behaviours every scenario relies on: the QoS 1 and 2 publish
-// helper checks the PUBACK and PUBREC identifiers, and PINGREQ is how scenarios wait for the broker.
-var exemptFromCrossCheck = map[string]bool{"wrong-packet-id-in-puback": true, "wrong-packet-id-in-pubrec": true, "pingreq-ignored": true}
+// helper checks the PUBACK and PUBREC identifiers, the subscribe helper the SUBACK, and PINGREQ is
+// how scenarios wait for the broker.
+var exemptFromCrossCheck = map[string]bool{"wrong-packet-id-in-puback": true, "wrong-packet-id-in-pubrec": true, "pingreq-ignored": true,
+	"wrong-packet-id-in-suback": true, "subscribe-no-suback": true}
 
 // slowCheck marks scenarios that wait for timers; TestFaults covers them.
 var slowCheck = map[string]bool{"keepalive-not-enforced": true, "will-delay-ignored": true,
@@ -708,4 +909,69 @@ func willAfter(tb testing.TB, addr string, delay uint32) time.Duration {
 	c.nc.Close()
 	expectP[*codec.Publish](watch)
 	return time.Since(start)
+}
+
+// rawPacket builds a packet by hand, for the malformed ones codec.Encode refuses to write: the
+// first byte of the fixed header, then the Remaining Length, then the parts.
+func rawPacket(first byte, parts ...[]byte) []byte {
+	var body []byte
+	for _, p := range parts {
+		body = append(body, p...)
+	}
+	out := []byte{first}
+	n := len(body)
+	for {
+		b := byte(n % 128)
+		if n /= 128; n > 0 {
+			b |= 0x80
+		}
+		out = append(out, b)
+		if n == 0 {
+			break
+		}
+	}
+	return append(out, body...)
+}
+
+// rawStr is a length-prefixed string, written as given (ill-formed UTF-8 included).
+func rawStr(s string) []byte { return append([]byte{byte(len(s) >> 8), byte(len(s))}, s...) }
+
+// closesOn connects with version v, sends raw and requires the broker to close the connection
+// (after a DISCONNECT with an error reason code, on 5.0).
+func closesOn(tb testing.TB, addr string, v codec.Version, raw []byte) {
+	tb.Helper()
+	c, _ := connect(tb, addr, v)
+	c.sendRaw(raw)
+	p, err := c.next(wait)
+	if err == nil {
+		d, ok := p.(*codec.Disconnect)
+		if !ok || !d.ReasonCode.IsError() {
+			tb.Fatalf("expected the connection to close, got %v", p)
+		}
+		c.expectClosed(wait)
+		return
+	}
+	if !isClosed(err) {
+		tb.Fatalf("expected the connection to close, got %v", err)
+	}
+}
+
+// watcher connects a 3.1.1 client subscribed to topic at QoS 0.
+func watcher(tb testing.TB, addr, topic string) *tconn {
+	w, _ := connect(tb, addr, codec.V311)
+	w.subscribe(1, codec.Subscription{Filter: topic})
+	return w
+}
+
+// forwardedV5 subscribes a v5 client to a fresh topic, publishes a message with the properties
+// set by f, and returns what the subscriber received.
+func forwardedV5(tb testing.TB, addr string, f func(*codec.Properties)) *codec.Publish {
+	topic := uniq("f/")
+	sub, _ := connect(tb, addr, codec.V5)
+	sub.subscribe(1, codec.Subscription{Filter: topic})
+	pub, _ := connect(tb, addr, codec.V5)
+	p := &codec.Publish{Topic: topic, Payload: []byte("x")}
+	f(&p.Properties)
+	pub.publish(p)
+	return sub.publishes(1)[0]
 }
