@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -449,6 +450,31 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 	return out
 }
 
+// explain gives an acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK) or an
+// AUTH the Reason String why, when the client's Request Problem Information allows one: with 0
+// these packets carry none (MQTT-3.1.2-29). CONNACK and DISCONNECT set theirs directly, as the
+// rule allows them regardless. Whether it fits the client's Maximum Packet Size is decided when
+// the packet is written (appendItem).
+func (c *conn) explain(pr *codec.Properties, why string) {
+	if why != "" && c.v == codec.V5 && c.problemInfo {
+		pr.SetReasonString(why)
+	}
+}
+
+// echoUsers returns the User Properties of a SUBSCRIBE or UNSUBSCRIBE on its SUBACK or UNSUBACK,
+// in order, so that a client can match its own annotations with the answer; like a Reason
+// String, only when the client's Request Problem Information allows (MQTT-3.1.2-29), and left
+// out when they would make the answer exceed its Maximum Packet Size (MQTT-3.9.2-2,
+// MQTT-3.11.2-2). The request's strings may alias the read buffer: they are copied.
+func (c *conn) echoUsers(dst, req *codec.Properties) {
+	if c.v != codec.V5 || !c.problemInfo {
+		return
+	}
+	for _, u := range req.User {
+		dst.AddUser(strings.Clone(u.Key), strings.Clone(u.Value))
+	}
+}
+
 var errTooLarge = errors.New("larger than the client's Maximum Packet Size (discarded as if sent, MQTT-3.1.2-25)")
 
 // stripDiagnostics returns p without Reason String and User Properties, or nil when p has none.
@@ -486,6 +512,16 @@ func stripDiagnostics(p codec.Packet) codec.Packet {
 			return &y
 		}
 	case *codec.Pubrec:
+		y := *x
+		if strip(&y.Properties) {
+			return &y
+		}
+	case *codec.Pubrel:
+		y := *x
+		if strip(&y.Properties) {
+			return &y
+		}
+	case *codec.Pubcomp:
 		y := *x
 		if strip(&y.Properties) {
 			return &y

@@ -62,6 +62,7 @@ func (c *conn) handshake() bool {
 	srv.rules.receive(c, cp)
 	c.clientID = cp.ClientID
 	c.log = c.log.With("version", c.v.String())
+	c.clientLimits(cp)
 	if r, ok := c.checkConnect(cp); !ok {
 		c.log = c.log.With("client", c.clientID)
 		c.refuse(r)
@@ -233,6 +234,31 @@ func (c *conn) authenticate(cp *codec.Connect, deadline time.Time) ([]byte, refu
 	}
 }
 
+// clientLimits records, as soon as the CONNECT is decoded, what binds every packet the broker
+// sends from then on, the refusing CONNACK and the AUTH packets of enhanced authentication
+// included: the client's Maximum Packet Size (MQTT-3.1.2-24; a Reason String or User Property
+// that would exceed it is left out, MQTT-3.2.2-19/20, MQTT-3.15.2-2/3) and its Request Problem
+// Information (MQTT-3.1.2-29).
+func (c *conn) clientLimits(cp *codec.Connect) {
+	if c.v != codec.V5 {
+		return
+	}
+	pr := &cp.Properties
+	if pr.Has(codec.PropMaximumPacketSize) {
+		c.maxOut = int(pr.MaximumPacketSize)
+	}
+	if pr.Has(codec.PropRequestProblemInfo) {
+		c.problemInfo = pr.RequestProblemInfo == 1
+	}
+}
+
+// ResponseInformation is the Response Information the broker returns in the CONNACK of a v5
+// client that sets Request Response Information 1 (never otherwise, MQTT-3.1.2-28): the topic
+// prefix "response/<client identifier>/", below which the client may build the Response Topics
+// of its requests. The broker gives topics below it no special treatment: they are ordinary
+// topics, subject to the ACL like any other.
+func ResponseInformation(clientID string) string { return "response/" + clientID + "/" }
+
 // setupSession records what the CONNECT asked for: keep alive, v5 limits, session expiry, will.
 func (c *conn) setupSession(cp *codec.Connect) {
 	cfg := &c.srv.cfg
@@ -243,13 +269,7 @@ func (c *conn) setupSession(cp *codec.Connect) {
 		if pr.Has(codec.PropReceiveMaximum) {
 			c.recvMax = pr.ReceiveMaximum
 		}
-		if pr.Has(codec.PropMaximumPacketSize) {
-			c.maxOut = int(pr.MaximumPacketSize)
-		}
 		c.aliasMaxOut = pr.TopicAliasMaximum
-		if pr.Has(codec.PropRequestProblemInfo) {
-			c.problemInfo = pr.RequestProblemInfo == 1
-		}
 		c.sessExpiry = pr.SessionExpiry
 		switch {
 		case cfg.serverKeepAlive > 0:
@@ -320,7 +340,28 @@ func (c *conn) connack(cp *codec.Connect, assigned bool, authReply []byte) *code
 			pr.SetAuthData(authReply)
 		}
 	}
+	if cp.Properties.RequestResponseInfo == 1 {
+		pr.SetResponseInfo(ResponseInformation(c.clientID)) // only when requested: MQTT-3.1.2-28
+	}
 	return ack
+}
+
+// explainConnack gives a success CONNACK a short Reason String saying what the client got — a
+// new or a resumed session, and the authentication method that admitted it — for a client that
+// asked for diagnostics (Request Problem Information 1). The rule allows a CONNACK one even with
+// 0 (MQTT-3.1.2-29); the broker keeps quiet then, as the client said it wants no extra text.
+func (c *conn) explainConnack(ack *codec.Connack) {
+	if c.v != codec.V5 || !c.problemInfo {
+		return
+	}
+	why := "new session"
+	if ack.SessionPresent {
+		why = "session resumed"
+	}
+	if c.authMethod != "" {
+		why += ", authenticated with " + c.authMethod
+	}
+	ack.Properties.SetReasonString(why)
 }
 
 // attach binds the connection to its session — taking the client identifier over from a live
@@ -370,6 +411,7 @@ func (s *Server) attach(c *conn, clean bool, ack *codec.Connack) bool {
 		sess.online.Store(true)
 		c.sess = sess
 		ack.SessionPresent = present && c.v != codec.V31 // MQTT-3.2.2-3 (3.1.1: MQTT-3.2.2-2); 3.1 has no such flag
+		c.explainConnack(ack)
 		c.enqueue(outItem{pkt: ack})
 		c.connacked.Store(true)
 		if present {

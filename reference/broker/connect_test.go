@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -98,13 +99,14 @@ func TestAssignedClientIdentifier(t *testing.T) {
 
 func TestDefaultConnackProperties(t *testing.T) {
 	addr := brokertest.Start(t, broker.Options{})
+	// No Request Problem Information in the CONNECT means 1: the CONNACK says what the client got.
 	_, ack := connect(t, addr, codec.V5)
 	got := ack.Properties.IDs()
-	want := []codec.PropID{codec.PropReceiveMaximum, codec.PropTopicAliasMaximum}
-	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+	want := []codec.PropID{codec.PropReceiveMaximum, codec.PropTopicAliasMaximum, codec.PropReasonString}
+	if !slices.Equal(sortedIDs(got), sortedIDs(want)) {
 		t.Fatalf("default CONNACK properties %v, want %v", ack.Properties.String(), want)
 	}
-	if ack.Properties.ReceiveMaximum != 256 || ack.Properties.TopicAliasMaximum != 100 {
+	if ack.Properties.ReceiveMaximum != 256 || ack.Properties.TopicAliasMaximum != 100 || ack.Properties.ReasonString != "new session" {
 		t.Fatalf("defaults: %v", ack.Properties.String())
 	}
 }
@@ -395,4 +397,10 @@ func TestSessionTakeover(t *testing.T) {
 			old.expectDisconnect(codec.ReasonSessionTakenOver) // MQTT-3.1.4-3
 		})
 	}
+}
+
+func sortedIDs(ids []codec.PropID) []codec.PropID {
+	out := slices.Clone(ids)
+	slices.Sort(out)
+	return out
 }

@@ -13,6 +13,20 @@
 // Options.MaxQueued. Session state (subscriptions, unacknowledged messages, queued messages, QoS 2
 // identifiers) lives apart from the connection and survives reconnects per Session Expiry.
 //
+// A v5 client is told why. Every answer that may carry a Reason String says what went wrong
+// when the broker refuses or cannot do something: a refusing CONNACK, PUBACK and PUBREC 0x87 (the
+// ACL denies the topic), PUBREL and PUBCOMP 0x92 (no flow with that packet identifier), SUBACK
+// and UNSUBACK failures (naming the filters by position), a DISCONNECT; a successful CONNACK says
+// whether the session is new or resumed and which authentication method admitted the client, and
+// AUTH 0x00 confirms a re-authentication. SUBACK and UNSUBACK return the request's User
+// Properties, in order. Except on CONNACK refusals and DISCONNECT, all of this is sent only when
+// the client's Request Problem Information is 1 (the default); and any Reason String or User
+// Property that would make a packet exceed the client's Maximum Packet Size is left out of it.
+// A client that sets Request Response Information 1 gets Response Information in its CONNACK:
+// the topic prefix ResponseInformation returns, "response/<client identifier>/", for the
+// Response Topics of its requests (an ordinary topic, subject to the ACL); with 0 or none it
+// gets none.
+//
 // Options.Faults switches the broker into named, deliberate specification violations (see
 // Faults) for mutation-testing the conformance suite. The handlers are written as the
 // specification reads; where a violation can depart from it they pass through a seam of the

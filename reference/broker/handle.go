@@ -187,7 +187,7 @@ func (c *conn) onPublish(p *codec.Publish) bool {
 	if !srv.opts.ACL.CanPublish(c.clientID, c.user, topic) {
 		c.log.Info("PUBLISH not authorized", "topic", topic)
 		if c.v == codec.V5 {
-			c.ackPublish(p, codec.ReasonNotAuthorized, "not authorized")
+			c.ackPublish(p, codec.ReasonNotAuthorized, "not authorized to publish to "+quoteShort(topic))
 			return true
 		}
 		// 3.1.1 MQTT-3.3.5-2: acknowledge positively, deliver nothing.
@@ -226,9 +226,7 @@ func (c *conn) routeFrom(p *codec.Publish, topic string) {
 // ackPublish sends PUBACK or PUBREC for a QoS 1/2 PUBLISH.
 func (c *conn) ackPublish(p *codec.Publish, rc codec.ReasonCode, reason string) {
 	var props codec.Properties
-	if reason != "" && c.problemInfo && c.v == codec.V5 {
-		props.SetReasonString(reason) // only when the client asked for problem information (MQTT-3.1.2-29)
-	}
+	c.explain(&props, reason)
 	switch p.QoS {
 	case 1:
 		c.enqueue(outItem{pkt: &codec.Puback{PacketID: p.PacketID, ReasonCode: rc, Properties: props}}) // MQTT-2.2.1-5
@@ -246,6 +244,7 @@ func (c *conn) onPubrel(p *codec.Pubrel) {
 	comp := &codec.Pubcomp{PacketID: p.PacketID}
 	if !ok && c.v == codec.V5 {
 		comp.ReasonCode = codec.ReasonPacketIDNotFound
+		c.explain(&comp.Properties, fmt.Sprintf("no QoS 2 PUBLISH with packet identifier %d is awaiting release", p.PacketID))
 	}
 	c.enqueue(outItem{pkt: comp}) // MQTT-4.3.3-11
 }
@@ -435,7 +434,10 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 			sends = append(sends, retainedSend{rec.inner, rec.opts})
 		}
 	}
-	c.enqueue(outItem{pkt: &codec.Suback{PacketID: p.PacketID, ReasonCodes: codes}}) // MQTT-3.8.4-1
+	ack := &codec.Suback{PacketID: p.PacketID, ReasonCodes: codes}
+	c.explain(&ack.Properties, refusedFilters(codec.SUBACK, codes, func(rc codec.ReasonCode) bool { return rc >= 0x80 }))
+	c.echoUsers(&ack.Properties, &p.Properties)
+	c.enqueue(outItem{pkt: ack}) // MQTT-3.8.4-1
 	now := time.Now()
 	for _, rs := range sends {
 		for _, m := range srv.retained.match(rs.filter, now) {
@@ -468,6 +470,8 @@ func (c *conn) onUnsubscribe(p *codec.Unsubscribe) {
 	ack := &codec.Unsuback{PacketID: p.PacketID}
 	if c.v == codec.V5 {
 		ack.ReasonCodes = codes
+		c.explain(&ack.Properties, refusedFilters(codec.UNSUBACK, codes, func(rc codec.ReasonCode) bool { return rc != codec.ReasonSuccess }))
+		c.echoUsers(&ack.Properties, &p.Properties)
 	}
 	c.enqueue(outItem{pkt: ack}) // MQTT-3.10.4-4, even when nothing was unsubscribed (MQTT-3.10.4-5)
 }
@@ -526,6 +530,7 @@ func (c *conn) onAuth(p *codec.Auth) bool {
 			c.user = id.Username() // the ACL follows the re-authenticated identity
 		}
 		c.reauth = nil
+		c.explain(&a.Properties, "re-authenticated with "+c.authMethod)
 	}
 	a.Properties.SetAuthMethod(c.authMethod)
 	if len(reply) > 0 {
@@ -533,4 +538,33 @@ func (c *conn) onAuth(p *codec.Auth) bool {
 	}
 	c.enqueue(outItem{pkt: a})
 	return true
+}
+
+// refusedFilters is the Reason String of a SUBACK or UNSUBACK: which filters, by position in the
+// request, got a code that refused selects, and the code's name; "" when none did. It names at most three, to
+// stay short (the filters themselves may be long).
+func refusedFilters(t codec.PacketType, codes []codec.ReasonCode, refused func(codec.ReasonCode) bool) string {
+	var parts []string
+	n := 0
+	for i, rc := range codes {
+		if !refused(rc) {
+			continue
+		}
+		if n++; n <= 3 {
+			parts = append(parts, fmt.Sprintf("filter %d: %s", i+1, rc.NameFor(t, codec.V5)))
+		}
+	}
+	if n > 3 {
+		parts = append(parts, fmt.Sprintf("%d more", n-3))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// quoteShort quotes a topic for a Reason String, or says "this topic" when it is too long to
+// keep the string short.
+func quoteShort(topic string) string {
+	if len(topic) > 64 {
+		return "this topic"
+	}
+	return fmt.Sprintf("%q", topic)
 }

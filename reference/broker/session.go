@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -191,6 +192,7 @@ func (s *session) onPubrec(c *conn, p *codec.Pubrec) codec.Packet {
 		rel := &codec.Pubrel{PacketID: p.PacketID}
 		if c.v == codec.V5 {
 			rel.ReasonCode = codec.ReasonPacketIDNotFound
+			c.explain(&rel.Properties, fmt.Sprintf("no QoS 2 PUBLISH with packet identifier %d is awaiting its PUBREC", p.PacketID))
 		}
 		return rel
 	}
