@@ -384,7 +384,7 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 			c.wlog.Error("cannot encode packet", "packet", pkt.String(), "err", err)
 			return buf[:start]
 		}
-		if c.maxOut > 0 && len(out)-start > c.maxOut {
+		if c.maxOut > 0 && len(out)-start > c.maxOut && !c.srv.rules.exempt(pkt) {
 			// Drop the optional diagnostics first (MQTT-3.2.2-19/20 and the like), then the packet.
 			if stripped := stripDiagnostics(pkt); stripped != nil {
 				if out, err = stripped.AppendTo(buf[:start], c.v); err == nil && len(out)-start <= c.maxOut {

@@ -628,6 +628,16 @@ var Faults = []Fault{
 				c.aliasMaxOut++
 			}
 		})},
+	{Name: "problem-info-0-ignored", Statements: []string{"MQTT-3.1.2-29"},
+		Summary: "Request Problem Information 0 is ignored: PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK and AUTH still carry Reason Strings and User Properties",
+		alter:   onConnect(func(c *conn, _ *codec.Connect) { c.problemInfo = true })},
+	{Name: "diagnostics-exceed-maximum-packet-size", Statements: []string{"MQTT-3.2.2-19", "MQTT-3.2.2-20",
+		"MQTT-3.4.2-2", "MQTT-3.4.2-3", "MQTT-3.5.2-2", "MQTT-3.5.2-3", "MQTT-3.6.2-2", "MQTT-3.6.2-3", "MQTT-3.7.2-2", "MQTT-3.7.2-3",
+		"MQTT-3.9.2-1", "MQTT-3.9.2-2", "MQTT-3.11.2-1", "MQTT-3.11.2-2", "MQTT-3.14.2-3", "MQTT-3.14.2-4", "MQTT-3.15.2-2", "MQTT-3.15.2-3"},
+		Summary: "a control packet whose Reason String or User Properties make it exceed the client's Maximum Packet Size is sent whole instead of without them",
+		alter: func(r *rules) {
+			r.unlimited = func(p codec.Packet) bool { return stripDiagnostics(p) != nil }
+		}},
 }
 
 // newRules returns the rules of a broker with the named faults switched on.

@@ -51,6 +51,9 @@ type rules struct {
 	// closeHooks map the Session Expiry Interval in force when a connection closes to the one
 	// the session gets.
 	closeHooks []func(expiry uint32) uint32
+	// unlimited, when set, exempts the control packets it selects from the client's Maximum
+	// Packet Size: they are sent whole, however large. It runs on the writer goroutine.
+	unlimited func(p codec.Packet) bool
 }
 
 func (r *rules) receive(c *conn, p codec.Packet) codec.Packet {
@@ -124,6 +127,10 @@ func (r *rules) resuming(s *session) {
 
 func (r *rules) resends(f *flight) bool {
 	return r.resendIf == nil || r.resendIf(f)
+}
+
+func (r *rules) exempt(p codec.Packet) bool {
+	return r.unlimited != nil && r.unlimited(p)
 }
 
 func (r *rules) closing(expiry uint32) uint32 {

@@ -796,6 +796,22 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 			tb.Fatalf("Topic Alias sent to a client that allowed none: %v", p)
 		}
 	},
+	"problem-info-0-ignored": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V5, props(func(p *codec.Properties) { p.SetRequestProblemInfo(0) }))
+		c.send(&codec.Pubrel{PacketID: 5})
+		if comp := expectP[*codec.Pubcomp](c); comp.Properties.Has(codec.PropReasonString) {
+			tb.Fatalf("%v carries a Reason String although Request Problem Information is 0", comp)
+		}
+	},
+	"diagnostics-exceed-maximum-packet-size": func(tb testing.TB, addr string) {
+		const limit = 16
+		c, _ := connect(tb, addr, codec.V5, props(func(p *codec.Properties) { p.SetMaximumPacketSize(limit) }))
+		c.send(&codec.Pubrel{PacketID: 5})
+		comp := expectP[*codec.Pubcomp](c)
+		if b, err := codec.Encode(comp, codec.V5); err != nil || len(b) > limit {
+			tb.Fatalf("%v is %d bytes, beyond the Maximum Packet Size %d (%v)", comp, len(b), limit, err)
+		}
+	},
 }
 
 // TestFaults runs each fault's scenario against a correct broker (it must pass) and against the

@@ -117,6 +117,11 @@ var FaultCases = map[string][]string{
 	"subscription-ids-first-only":          {"3.3/subscription-ids-overlapping", "3.8/subscription-ids-overlapping"},
 	"response-information-unrequested":     {"3.2/no-response-information-unless-requested"},
 	"topic-alias-maximum-exceeded":         {"3.1/topic-alias-maximum-1", "3.1/topic-alias-maximum-0-explicit"},
+	"problem-info-0-ignored":               {"3.2/no-reason-string-unless-allowed"},
+	"diagnostics-exceed-maximum-packet-size": {"3.2/connack-within-maximum-packet-size", "3.4/puback-within-maximum-packet-size",
+		"3.5/pubrec-within-maximum-packet-size", "3.6/pubrel-within-maximum-packet-size", "3.7/pubcomp-within-maximum-packet-size",
+		"3.9/suback-within-maximum-packet-size", "3.11/unsuback-within-maximum-packet-size", "4.12/auth-within-maximum-packet-size",
+		"4.13/disconnect-within-maximum-packet-size"},
 }
 
 // Proofs joins FaultCases with the statements each fault breaks, in the order of the reference
