@@ -215,6 +215,34 @@ func (t *T) PersistentConnect(id string) *codec.Connect {
 	return p
 }
 
+// StartAuth begins an enhanced-authentication exchange of the case with the target's method
+// and returns the Authentication Data for the CONNECT (or AUTH 0x19) that starts it; AuthAnswer
+// answers that exchange's challenges. A new StartAuth (re-authentication) starts a new exchange,
+// which stateful methods such as SCRAM need.
+func (t *T) StartAuth() []byte {
+	initial, step := t.AuthExchange()
+	t.mu.Lock()
+	t.authStep = step
+	t.mu.Unlock()
+	return initial
+}
+
+// AuthAnswer computes the client's response to a challenge of the exchange StartAuth began; a
+// method that cannot answer ends the case as an error (the target descriptor is incomplete).
+func (t *T) AuthAnswer(challenge []byte) []byte {
+	t.mu.Lock()
+	step := t.authStep
+	t.mu.Unlock()
+	if step == nil {
+		t.Errorf("the server sent an authentication challenge but no exchange was started, or the method has no step")
+	}
+	resp, err := step(challenge)
+	if err != nil {
+		t.Errorf("authentication step of %s: %v", t.Target.AuthMethod, err)
+	}
+	return resp
+}
+
 // AuthExchange starts one client side of the target's enhanced-authentication method: the data
 // for the CONNECT (or AUTH 0x19) and the function answering each challenge. It ends the case as
 // an error when the descriptor describes no method.

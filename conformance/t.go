@@ -73,6 +73,8 @@ type T struct {
 	eventsLost int
 
 	client *clientSide // client-role runs only
+
+	authStep func(challenge []byte) ([]byte, error) // the exchange StartAuth began
 }
 
 func newT(ctx context.Context, c *Case, v codec.Version, tg *Target, caps *Capabilities, to Timeouts, runID string) *T {

@@ -49,6 +49,7 @@ type testFlags struct {
 	expectFile, reportURL    string
 	faults                   []string
 	wsURL                    string
+	auth                     authFlags
 }
 
 func init() {
@@ -80,6 +81,10 @@ func init() {
 	fl.StringVarP(&f.password, "password", "P", "", "password the cases connect with")
 	fl.StringVar(&f.bad, "bad-password", "", "a password the target refuses for --username (enables credential cases)")
 	fl.StringVar(&f.deniedTopic, "denied-topic", "", "a topic the target's ACL denies (enables ACL cases)")
+	fl.StringVar(&f.auth.method, "auth-method", "", "v5 enhanced authentication method the target supports (enables the enhanced-authentication cases)")
+	fl.StringVar(&f.auth.data, "auth-data", "", "Authentication Data for --auth-method when it needs no challenge: text, hex:0a0b…, or @file")
+	fl.StringVar(&f.auth.scramUser, "scram-user", "", "user for --auth-method SCRAM-SHA-256 (with --scram-password)")
+	fl.StringVar(&f.auth.scramPassword, "scram-password", "", "password of --scram-user")
 	fl.StringVar(&f.wsURL, "websocket-url", "", "a ws:// or wss:// URL of the same broker (enables the WebSocket transport cases)")
 	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "do not verify the target's TLS certificate")
 	fl.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of the CA that signed the target's certificate")
@@ -142,6 +147,9 @@ func buildTarget(ctx context.Context, f *testFlags) (*conformance.Target, func()
 	}
 	if f.deniedTopic != "" {
 		tg.DeniedTopic = f.deniedTopic
+	}
+	if err := f.auth.apply(tg); err != nil {
+		return nil, nil, err
 	}
 	if f.wsURL != "" {
 		ws := &conformance.Target{URL: f.wsURL}

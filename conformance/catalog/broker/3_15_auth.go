@@ -9,9 +9,9 @@ import (
 )
 
 // Section 3.15 (AUTH) and 4.12 (enhanced authentication). Cases that run an exchange need the
-// target descriptor's AuthMethod and AuthStep (FeatureEnhancedAuth); the others check what every
-// v5 server must do when enhanced authentication is not asked for, or asked for with a method it
-// does not know.
+// target descriptor's authentication method (FeatureEnhancedAuth; each exchange through
+// T.StartAuth and T.AuthAnswer); the others check what every v5 server must do when enhanced
+// authentication is not asked for, or asked for with a method it does not know.
 
 // unknownMethod is an authentication method no server supports.
 const unknownMethod = "mqttspec-no-such-method"
@@ -30,22 +30,20 @@ func withMethod(m *c.M, method string) *c.M {
 func authConnect(t *c.T) *codec.Connect {
 	p := t.DefaultConnect()
 	p.Properties.SetAuthMethod(t.Target.AuthMethod)
-	if t.Target.AuthInitial != nil {
-		p.Properties.SetAuthData(t.Target.AuthInitial)
+	if data := t.StartAuth(); data != nil {
+		p.Properties.SetAuthData(data)
 	}
 	return p
 }
 
-// answer computes the client's response to a server challenge.
-func answer(t *c.T, challenge []byte) []byte {
-	if t.Target.AuthStep == nil {
-		t.Errorf("the server sent an authentication challenge but the target descriptor has no AuthStep")
+// reauth returns an AUTH 0x19 starting re-authentication: a new exchange with the method.
+func reauth(t *c.T, method string) *codec.Auth {
+	a := &codec.Auth{ReasonCode: codec.ReasonReAuthenticate}
+	a.Properties.SetAuthMethod(method)
+	if data := t.StartAuth(); data != nil {
+		a.Properties.SetAuthData(data)
 	}
-	resp, err := t.Target.AuthStep(challenge)
-	if err != nil {
-		t.Errorf("the target descriptor's AuthStep failed: %v", err)
-	}
-	return resp
+	return a
 }
 
 // continueAuth is the client's AUTH 0x18 carrying data.
@@ -118,11 +116,7 @@ var _ = catalog.Broker(c.Case{
 		conn := t.Dial("")
 		conn.Send(authConnect(t))
 		exchange(t, conn, withMethod(c.Connack(0), t.Target.AuthMethod))
-		a := &codec.Auth{ReasonCode: codec.ReasonReAuthenticate}
-		a.Properties.SetAuthMethod(t.Target.AuthMethod)
-		if t.Target.AuthInitial != nil {
-			a.Properties.SetAuthData(t.Target.AuthInitial)
-		}
+		a := reauth(t, t.Target.AuthMethod)
 		conn.SendRaw(c.WithFlags(t.Encode(a, codec.V5), 0x01), "AUTH 0x19 with fixed-header flags 0001")
 		conn.ExpectClosed(c.OrDisconnect(malformedOnly...))
 	},
@@ -158,7 +152,7 @@ func watchAuth(t *c.T, conn *c.Conn, done *c.M, seen func(codec.Packet)) codec.P
 			return p
 		}
 		seen(a)
-		conn.Send(continueAuth(method, answer(t, a.Properties.AuthData)))
+		conn.Send(continueAuth(method, t.AuthAnswer(a.Properties.AuthData)))
 	}
 	t.Fatalf("the authentication exchange did not end after 10 challenges")
 	return nil

@@ -104,12 +104,7 @@ var _ = catalog.Broker(c.Case{
 		conn := t.Dial("")
 		conn.Send(authConnect(t))
 		exchange(t, conn, withMethod(c.Connack(0), method))
-		a := &codec.Auth{ReasonCode: codec.ReasonReAuthenticate}
-		a.Properties.SetAuthMethod(method)
-		if t.Target.AuthInitial != nil {
-			a.Properties.SetAuthData(t.Target.AuthInitial)
-		}
-		conn.Send(a)
+		conn.Send(reauth(t, method))
 		exchange(t, conn, withMethod(c.Auth(codec.ReasonSuccess), method))
 		conn.ExpectOpen()
 	},
