@@ -31,7 +31,7 @@ type Fault struct {
 // Faults lists every fault the broker implements. Adding a fault is adding a row (see
 // docs/faults.md).
 var Faults = []Fault{
-	{Name: "no-second-connect-check", Statements: []string{"MQTT-3.1.0-2"},
+	{Name: "no-second-connect-check", Statements: []string{"MQTT-3.1.0-2", "3.1.1:MQTT-3.1.0-2", "MQTT-3.2.0-2"},
 		Summary: "a second CONNECT on a connection is answered with another CONNACK instead of closing the connection",
 		alter: onReceive(func(c *conn, p *codec.Connect) codec.Packet {
 			if c.sess == nil {
@@ -46,7 +46,7 @@ var Faults = []Fault{
 			p.SessionPresent = false
 			return p
 		})},
-	{Name: "clean-start-ignored", Statements: []string{"MQTT-3.1.2-4", "3.1.1:MQTT-3.1.2-6"},
+	{Name: "clean-start-ignored", Statements: []string{"MQTT-3.1.2-4", "3.1.1:MQTT-3.1.2-6", "MQTT-3.1.4-4", "3.1.1:MQTT-3.1.4-3"},
 		Summary: "Clean Start / Clean Session 1 resumes an existing session instead of discarding it",
 		alter:   onConnect(func(_ *conn, cp *codec.Connect) { cp.CleanStart = false })},
 	{Name: "assigned-client-id-missing", Statements: []string{"MQTT-3.2.2-16", "MQTT-3.1.3-7"},
@@ -226,7 +226,8 @@ var Faults = []Fault{
 			}
 			return kept
 		})},
-	{Name: "reserved-flags-accepted", Statements: []string{"MQTT-2.1.3-1", "MQTT-3.6.1-1", "MQTT-3.8.1-1", "MQTT-3.10.1-1", "3.1.1:MQTT-2.2.2-2"},
+	{Name: "reserved-flags-accepted", Statements: []string{"MQTT-2.1.3-1", "MQTT-3.6.1-1", "MQTT-3.8.1-1", "MQTT-3.10.1-1", "3.1.1:MQTT-2.2.2-2",
+		"3.1.1:MQTT-2.2.2-1", "3.1.1:MQTT-3.6.1-1", "3.1.1:MQTT-3.8.1-1", "3.1.1:MQTT-3.10.1-1"},
 		Summary: "packets whose fixed-header flags differ from the required values are processed as if they were right",
 		alter:   func(r *rules) { r.undecodable = decodeIgnoringFlags }},
 	{Name: "unsubscribe-no-unsuback", Statements: []string{"MQTT-3.10.4-4", "MQTT-3.10.4-5", "3.1.1:MQTT-3.10.4-4"},
@@ -246,7 +247,7 @@ var Faults = []Fault{
 			}
 			return p
 		})},
-	{Name: "plus-matches-many-levels", Statements: []string{"MQTT-3.3.2-3", "§4.7.1"},
+	{Name: "plus-matches-many-levels", Statements: []string{"MQTT-3.3.2-3", "3.1.1:MQTT-3.3.2-3", "§4.7.1"},
 		Summary: "a + in a filter matches one or more topic levels, like # (\"a/+\" matches \"a/b/c\")",
 		alter:   onMatch(matchBy(plusMatchesMany))},
 	{Name: "hash-skips-parent-level", Statements: []string{"§4.7.1"},
@@ -471,7 +472,7 @@ var Faults = []Fault{
 	{Name: "utf8-null-accepted", Statements: []string{"MQTT-1.5.4-2", "3.1.1:MQTT-1.5.3-2", "MQTT-4.7.3-2", "3.1.1:MQTT-4.7.3-2"},
 		Summary: "a U+0000 character in a topic name or filter is accepted instead of closing the connection",
 		alter:   unchecked("utf8-null")},
-	{Name: "wildcard-topic-name-accepted", Statements: []string{"MQTT-3.3.2-2", "3.1.1:MQTT-3.3.2-2", "MQTT-4.7.0-1", "3.1.1:MQTT-4.7.1-1"},
+	{Name: "wildcard-topic-name-accepted", Statements: []string{"MQTT-3.3.2-2", "3.1.1:MQTT-3.3.2-2", "MQTT-4.7.0-1", "3.1.1:MQTT-4.7.1-1", "3.1.1:MQTT-4.8.0-1"},
 		Summary: "a PUBLISH whose topic name contains + or # is accepted instead of closing the connection",
 		alter:   unchecked("topic-name-wildcard")},
 	{Name: "empty-topic-accepted", Statements: []string{"MQTT-4.7.3-1", "3.1.1:MQTT-4.7.3-1"},
@@ -513,7 +514,7 @@ var Faults = []Fault{
 	{Name: "auth-flags-unchecked", Statements: []string{"MQTT-3.15.1-1"},
 		Summary: "an AUTH with non-zero fixed-header flags is processed instead of closing the connection",
 		alter:   unchecked("auth-flags")},
-	{Name: "will-not-stored", Statements: []string{"MQTT-3.1.2-8", "3.1.1:MQTT-3.1.2-8"},
+	{Name: "will-not-stored", Statements: []string{"MQTT-3.1.2-8", "3.1.1:MQTT-3.1.2-8", "MQTT-3.1.2-7"},
 		Summary: "the Will Message of a CONNECT is accepted but not stored, so it is never published",
 		alter:   onConnect(func(c *conn, _ *codec.Connect) { c.will = nil })},
 	{Name: "will-retain-0-retained", Statements: []string{"MQTT-3.1.2-14", "3.1.1:MQTT-3.1.2-16"},
@@ -628,6 +629,120 @@ var Faults = []Fault{
 				c.aliasMaxOut++
 			}
 		})},
+	{Name: "session-present-always-1", Statements: []string{"MQTT-3.2.2-2", "MQTT-3.2.2-3", "3.1.1:MQTT-3.2.2-1", "3.1.1:MQTT-3.2.2-3"},
+		Summary: "CONNACK accepting a connection always carries Session Present 1, even for a new session",
+		alter: onSend(func(_ *conn, p *codec.Connack) codec.Packet {
+			if p.ReasonCode == 0 {
+				p.SessionPresent = true
+			}
+			return p
+		})},
+	{Name: "empty-client-ids-share-one", Statements: []string{"3.1.1:MQTT-3.1.3-6"},
+		Summary: "every 3.1.1 client connecting with an empty ClientId (Clean Session 1) is given the same one, so each takes the previous one over",
+		alter: onReceive(func(c *conn, p *codec.Connect) codec.Packet {
+			if c.sess == nil && c.v == codec.V311 && p.ClientID == "" && p.CleanStart {
+				p.ClientID = "anonymous"
+			}
+			return p
+		})},
+	{Name: "resubscribe-keeps-old-qos", Statements: []string{"MQTT-3.8.4-3", "3.1.1:MQTT-3.8.4-3"},
+		Summary: "subscribing again to an existing filter keeps the subscription's old maximum QoS instead of replacing it",
+		alter: onReceive(func(c *conn, p *codec.Subscribe) codec.Packet {
+			c.sess.mu.Lock()
+			defer c.sess.mu.Unlock()
+			for i, sub := range p.Subscriptions {
+				if old, ok := c.sess.subs[sub.Filter]; ok {
+					p.Subscriptions[i].QoS = old.opts.QoS
+				}
+			}
+			return p
+		})},
+	{Name: "resubscribe-no-retained", Statements: []string{"MQTT-3.8.4-4"},
+		Summary: "subscribing again to an existing filter does not resend the matching retained messages (as if Retain Handling were 1)",
+		alter: onReceive(func(c *conn, p *codec.Subscribe) codec.Packet {
+			c.sess.mu.Lock()
+			defer c.sess.mu.Unlock()
+			for i, sub := range p.Subscriptions {
+				if _, ok := c.sess.subs[sub.Filter]; ok && sub.RetainHandling == 0 {
+					p.Subscriptions[i].RetainHandling = 1
+				}
+			}
+			return p
+		})},
+	{Name: "topic-matching-case-insensitive", Statements: []string{"MQTT-4.7.3-4", "3.1.1:MQTT-4.7.3-4", "3.1.1:MQTT-3.3.2-3"},
+		Summary: "topic filters match topic names ignoring case (\"a/B\" matches \"a/b\")",
+		alter: onMatch(matchBy(func(f, topic string) bool {
+			return topics.MatchFilter(strings.ToLower(f), strings.ToLower(topic))
+		}))},
+	{Name: "topic-bom-stripped", Statements: []string{"MQTT-1.5.4-3", "3.1.1:MQTT-1.5.3-3"},
+		Summary: "a U+FEFF (byte order mark) starting a level of a received topic name is stripped",
+		alter: onReceive(func(_ *conn, p *codec.Publish) codec.Packet {
+			p.Topic = strings.ReplaceAll(strings.TrimPrefix(p.Topic, "\uFEFF"), "/\uFEFF", "/")
+			return p
+		})},
+	{Name: "long-topic-dropped", Statements: []string{"MQTT-4.7.3-3", "3.1.1:MQTT-4.7.3-3"},
+		Summary: "a PUBLISH whose topic name is longer than 32767 bytes is silently dropped",
+		alter: onReceive(func(_ *conn, p *codec.Publish) codec.Packet {
+			if len(p.Topic) > 32767 {
+				return nil
+			}
+			return p
+		})},
+	{Name: "offline-sessions-skipped", Statements: []string{"MQTT-4.5.0-1", "3.1.1:MQTT-4.5.0-1", "3.1.1:MQTT-3.1.2-5"},
+		Summary: "messages are not queued for a stored session whose client is disconnected",
+		alter: onMatch(func(t subscriptionTree, topic string, prefer func(*session) bool, out []topics.Match[*session]) []topics.Match[*session] {
+			n := len(out)
+			out = t.Match(topic, prefer, out)
+			kept := out[:n]
+			for _, m := range out[n:] {
+				if m.Group != "" || m.Key.online.Load() {
+					kept = append(kept, m)
+				}
+			}
+			return kept
+		})},
+	{Name: "takeover-disconnect-normal", Statements: []string{"MQTT-3.1.4-3"},
+		Summary: "a connection taken over by another with the same Client Identifier gets DISCONNECT 0x00 instead of 0x8E",
+		alter: onSend(func(_ *conn, p *codec.Disconnect) codec.Packet {
+			if p.ReasonCode == codec.ReasonSessionTakenOver {
+				p.ReasonCode = codec.ReasonNormalDisconnection
+			}
+			return p
+		})},
+	{Name: "takeover-disconnect-session-expiry", Statements: []string{"MQTT-3.14.2-2"},
+		Summary: "the DISCONNECT sent to a connection taken over carries a Session Expiry Interval",
+		alter: onSend(func(_ *conn, p *codec.Disconnect) codec.Packet {
+			if p.ReasonCode == codec.ReasonSessionTakenOver {
+				p.Properties.SetSessionExpiry(0)
+			}
+			return p
+		})},
+	{Name: "unsuback-first-reason-only", Statements: []string{"MQTT-3.11.3-1"},
+		Summary: "an UNSUBACK for several topic filters carries only the first filter's reason code",
+		alter: onSend(func(_ *conn, p *codec.Unsuback) codec.Packet {
+			if len(p.ReasonCodes) > 1 {
+				p.ReasonCodes = p.ReasonCodes[:1]
+			}
+			return p
+		})},
+	{Name: "suback-first-reason-only", Statements: []string{"MQTT-3.8.4-6", "3.1.1:MQTT-3.8.4-5"},
+		Summary: "a SUBACK for several topic filters carries only the first filter's reason code",
+		alter: onSend(func(_ *conn, p *codec.Suback) codec.Packet {
+			if len(p.ReasonCodes) > 1 {
+				p.ReasonCodes = p.ReasonCodes[:1]
+			}
+			return p
+		})},
+	{Name: "will-properties-dropped", Statements: []string{"MQTT-3.1.3-10"},
+		Summary: "the Will Message is published without the properties given in the CONNECT's Will Properties",
+		alter: onConnect(func(c *conn, _ *codec.Connect) {
+			if c.will != nil {
+				c.will.msg.props = nil
+			}
+		})},
+	{Name: "qos1-not-acknowledged", Statements: []string{"MQTT-3.3.4-1", "3.1.1:MQTT-3.3.4-1", "MQTT-4.3.2-4", "3.1.1:MQTT-4.3.2-2"},
+		Summary: "a QoS 1 PUBLISH is delivered but never acknowledged with PUBACK",
+		alter:   onSend(func(*conn, *codec.Puback) codec.Packet { return nil })},
 	{Name: "problem-info-0-ignored", Statements: []string{"MQTT-3.1.2-29"},
 		Summary: "Request Problem Information 0 is ignored: PUBACK, PUBREC, PUBREL, PUBCOMP, SUBACK, UNSUBACK and AUTH still carry Reason Strings and User Properties",
 		alter:   onConnect(func(c *conn, _ *codec.Connect) { c.problemInfo = true })},
