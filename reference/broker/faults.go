@@ -261,7 +261,7 @@ var Faults = []Fault{
 			}
 			return p
 		})},
-	{Name: "wrong-packet-id-in-pubrec", Statements: []string{"MQTT-2.2.1-5", "3.1.1:MQTT-2.3.1-6"},
+	{Name: "wrong-packet-id-in-pubrec", Statements: []string{"MQTT-2.2.1-5", "3.1.1:MQTT-2.3.1-6", "MQTT-4.3.3-8"},
 		Summary: "PUBREC carries the packet identifier of the QoS 2 PUBLISH plus one",
 		alter: onSend(func(_ *conn, p *codec.Pubrec) codec.Packet {
 			p.PacketID++
@@ -378,10 +378,10 @@ var Faults = []Fault{
 				c.will.msg.qos = 0
 			}
 		})},
-	{Name: "pubrel-not-resent", Statements: []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1"},
+	{Name: "pubrel-not-resent", Statements: []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1", "MQTT-4.3.3-5"},
 		Summary: "on session resumption, PUBRELs of QoS 2 deliveries waiting for PUBCOMP are not re-sent",
 		alter:   func(r *rules) { r.resendIf = func(f *flight) bool { return f.state != awaitComp } }},
-	{Name: "inflight-not-resent", Statements: []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1"},
+	{Name: "inflight-not-resent", Statements: []string{"MQTT-4.4.0-1", "3.1.1:MQTT-4.4.0-1", "MQTT-4.3.2-3", "MQTT-4.3.3-3"},
 		Summary: "on session resumption, unacknowledged QoS 1/2 PUBLISH packets are dropped instead of re-sent",
 		alter: onResume(func(s *session) {
 			for _, f := range slices.Clone(s.order) {
@@ -753,6 +753,60 @@ var Faults = []Fault{
 		alter: func(r *rules) {
 			r.unlimited = func(p codec.Packet) bool { return stripDiagnostics(p) != nil }
 		}},
+	{Name: "session-not-resumed", Statements: []string{"MQTT-3.1.2-5", "3.1.1:MQTT-3.1.2-4", "3.1.1:MQTT-4.1.0-1"},
+		Summary: "Clean Start / Clean Session 0 is treated as 1: a stored session is discarded instead of resumed",
+		alter:   onConnect(func(_ *conn, cp *codec.Connect) { cp.CleanStart = true })},
+	{Name: "subscription-id-sticky", Statements: []string{"MQTT-3.3.4-5"},
+		Summary: "the last Subscription Identifier a client gave is attached to deliveries for its subscriptions made without one",
+		alter: func(r *rules) {
+			var mu sync.Mutex
+			last := map[*session]uint32{}
+			onReceive(func(c *conn, p *codec.Subscribe) codec.Packet {
+				if len(p.Properties.SubscriptionIDs) > 0 {
+					mu.Lock()
+					last[c.sess] = p.Properties.SubscriptionIDs[0]
+					mu.Unlock()
+				}
+				return p
+			})(r)
+			onPublish(func(c *conn, _ *delivery, p *codec.Publish) {
+				mu.Lock()
+				id := last[c.sess]
+				mu.Unlock()
+				if id != 0 && len(p.Properties.SubscriptionIDs) == 0 {
+					p.Properties.SubscriptionIDs = []uint32{id}
+				}
+			})(r)
+		}},
+	{Name: "unsuback-no-subscription-0x10", Statements: []string{"MQTT-3.11.3-2"},
+		Summary: "UNSUBACK reports a filter with no subscription as 0x10 (a PUBACK code) instead of 0x11 No subscription existed",
+		alter: onSend(func(_ *conn, p *codec.Unsuback) codec.Packet {
+			for i, rc := range p.ReasonCodes {
+				if rc == codec.ReasonNoSubscriptionExisted {
+					p.ReasonCodes[i] = codec.ReasonNoMatchingSubscribers
+				}
+			}
+			return p
+		})},
+	{Name: "takeover-disconnect-0x85", Statements: []string{"MQTT-3.14.2-1"},
+		Summary: "a connection taken over gets DISCONNECT 0x85 (a CONNACK code) instead of 0x8E Session taken over",
+		alter: onSend(func(_ *conn, p *codec.Disconnect) codec.Packet {
+			if p.ReasonCode == codec.ReasonSessionTakenOver {
+				p.ReasonCode = codec.ReasonClientIDNotValid
+			}
+			return p
+		})},
+	{Name: "pubcomp-unknown-id-0x80", Statements: []string{"MQTT-3.7.2-1"},
+		Summary: "a PUBREL for an unknown packet identifier is answered with PUBCOMP 0x80 (not a PUBCOMP code) instead of 0x92",
+		alter: onSend(func(_ *conn, p *codec.Pubcomp) codec.Packet {
+			if p.ReasonCode == codec.ReasonPacketIDNotFound {
+				p.ReasonCode = codec.ReasonUnspecifiedError
+			}
+			return p
+		})},
+	{Name: "outbound-packet-id-always-1", Statements: []string{"MQTT-4.3.2-1", "3.1.1:MQTT-4.3.2-1", "MQTT-4.3.3-1", "3.1.1:MQTT-4.3.3-1"},
+		Summary: "every QoS 1/2 PUBLISH the broker sends uses packet identifier 1, even while another one is in flight",
+		alter:   func(r *rules) { r.nextID = func(*session) uint16 { return 1 } }},
 }
 
 // newRules returns the rules of a broker with the named faults switched on.

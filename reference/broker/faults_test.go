@@ -921,6 +921,64 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 			tb.Fatalf("%v is %d bytes, beyond the Maximum Packet Size %d (%v)", comp, len(b), limit, err)
 		}
 	},
+	"session-not-resumed": func(tb testing.TB, addr string) {
+		id, topic := uniq("f"), uniq("f/")
+		c, _ := connect(tb, addr, codec.V311, clientID(id), notClean())
+		c.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		c.disconnect()
+		c, _ = connect(tb, addr, codec.V311, clientID(id), notClean())
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1, Payload: []byte("x")})
+		checkPublish(tb, c.publishes(1)[0], topic, "x", 1, false) // the resumed subscription
+	},
+	"subscription-id-sticky": func(tb testing.TB, addr string) {
+		a, b := uniq("f/"), uniq("f/")
+		sub, _ := connect(tb, addr, codec.V5)
+		s := &codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: a}}}
+		s.Properties.SubscriptionIDs = []uint32{5}
+		sub.send(s)
+		expectP[*codec.Suback](sub)
+		sub.subscribe(2, codec.Subscription{Filter: b})
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: b, Payload: []byte("x")})
+		if p := sub.publishes(1)[0]; len(p.Properties.SubscriptionIDs) != 0 {
+			tb.Fatalf("delivery for a subscription without identifier carries one: %v", p)
+		}
+	},
+	"unsuback-no-subscription-0x10": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V5)
+		c.send(&codec.Unsubscribe{PacketID: 2, Filters: []string{uniq("f/")}})
+		if ack := expectP[*codec.Unsuback](c); len(ack.ReasonCodes) != 1 || ack.ReasonCodes[0] != codec.ReasonNoSubscriptionExisted {
+			tb.Fatalf("UNSUBACK for a filter never subscribed: %v", ack)
+		}
+	},
+	"takeover-disconnect-0x85": func(tb testing.TB, addr string) {
+		id := uniq("f")
+		old, _ := connect(tb, addr, codec.V5, clientID(id))
+		connect(tb, addr, codec.V5, clientID(id))
+		if d := expectP[*codec.Disconnect](old); d.ReasonCode != codec.ReasonSessionTakenOver {
+			tb.Fatalf("taken-over connection got %v, want 0x8E", d)
+		}
+	},
+	"pubcomp-unknown-id-0x80": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V5)
+		c.send(&codec.Pubrel{PacketID: 9})
+		if comp := expectP[*codec.Pubcomp](c); comp.PacketID != 9 || comp.ReasonCode != codec.ReasonPacketIDNotFound {
+			tb.Fatalf("PUBREL for an unknown identifier answered with %v, want PUBCOMP 0x92", comp)
+		}
+	},
+	"outbound-packet-id-always-1": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V311)
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1, Payload: []byte("a")})
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 2, Payload: []byte("b")})
+		// Neither is acknowledged: both are in flight and need distinct identifiers.
+		if a, b := expectP[*codec.Publish](sub), expectP[*codec.Publish](sub); a.PacketID == b.PacketID {
+			tb.Fatalf("two PUBLISH packets in flight with identifier %d", a.PacketID)
+		}
+	},
 }
 
 // TestFaults runs each fault's scenario against a correct broker (it must pass) and against the
@@ -989,7 +1047,7 @@ var dependsOn = map[string][]string{
 	"retained-exact-match-only":              {"retained-not-sent-on-subscribe", "retained-sent-without-retain"},
 	"disconnect-session-expiry-ignored":      {"session-kept-without-expiry", "session-present-always-1"},
 	"no-dup-on-redelivery":                   {"inflight-not-resent"},
-	"packet-ids-restart-per-connection":      {"inflight-not-resent"},
+	"packet-ids-restart-per-connection":      {"inflight-not-resent", "outbound-packet-id-always-1"},
 	"suback-wrong-order":                     {"granted-qos-above-requested", "suback-first-reason-only"},
 	"qos-not-downgraded":                     {"granted-qos-above-requested", "dup-set-when-downgraded-to-qos0"},
 	"unsubscribe-keeps-subscription":         {"unsubscribe-no-unsuback", "wrong-packet-id-in-unsuback"},
@@ -1010,19 +1068,24 @@ var dependsOn = map[string][]string{
 	"clean-start-ignored":                    {"session-present-always-1"},
 	"session-kept-without-expiry":            {"session-present-always-1"},
 	"queue-lifo":                             {"offline-sessions-skipped"},
-	"takeover-disconnect-normal":             {"takeover-disconnect-session-expiry"},
+	"takeover-disconnect-normal":             {"takeover-disconnect-session-expiry", "takeover-disconnect-0x85"},
 	"resubscribe-no-retained":                {"retained-not-sent-on-subscribe"},
 	"will-properties-dropped":                {"will-not-stored"},
 	"resubscribe-keeps-old-qos":              {"granted-qos-above-requested"},
 	"unsuback-first-reason-only":             {"unsubscribe-no-unsuback"},
-	"diagnostics-exceed-maximum-packet-size": {"max-packet-size-ignored", "response-information-unrequested"},
+	"diagnostics-exceed-maximum-packet-size": {"max-packet-size-ignored", "response-information-unrequested", "pubcomp-unknown-id-0x80"},
+	"problem-info-0-ignored":                 {"pubcomp-unknown-id-0x80"},
+	"takeover-disconnect-session-expiry":     {"takeover-disconnect-0x85"},
+	"takeover-disconnect-0x85":               {"takeover-disconnect-session-expiry", "takeover-disconnect-normal"},
+	"unsuback-no-subscription-0x10":          {"unsubscribe-no-unsuback"},
 }
 
 // exemptFromCrossCheck are faults in behaviours every scenario relies on: the QoS 1 and 2 publish
-// helper checks the PUBACK and PUBREC identifiers, the subscribe helper the SUBACK, and PINGREQ is
-// how scenarios wait for the broker.
+// helper checks the PUBACK and PUBREC identifiers, the subscribe helper the SUBACK, PINGREQ is how
+// scenarios wait for the broker, and every resumption scenario needs Clean Start 0 to resume.
 var exemptFromCrossCheck = map[string]bool{"wrong-packet-id-in-puback": true, "wrong-packet-id-in-pubrec": true, "pingreq-ignored": true,
-	"wrong-packet-id-in-suback": true, "subscribe-no-suback": true, "qos1-not-acknowledged": true}
+	"wrong-packet-id-in-suback": true, "subscribe-no-suback": true, "qos1-not-acknowledged": true,
+	"session-not-resumed": true}
 
 // slowCheck marks scenarios that wait for timers; TestFaults covers them.
 var slowCheck = map[string]bool{"keepalive-not-enforced": true, "will-delay-ignored": true,

@@ -136,6 +136,12 @@ var FaultCases = map[string][]string{
 		"3.5/pubrec-within-maximum-packet-size", "3.6/pubrel-within-maximum-packet-size", "3.7/pubcomp-within-maximum-packet-size",
 		"3.9/suback-within-maximum-packet-size", "3.11/unsuback-within-maximum-packet-size", "4.12/auth-within-maximum-packet-size",
 		"4.13/disconnect-within-maximum-packet-size"},
+	"session-not-resumed":           {"3.2/session-present-1-on-resume", "4.1/queued-messages-delivered-on-reconnect"},
+	"subscription-id-sticky":        {"3.8/subscription-id-absent-without-one"},
+	"unsuback-no-subscription-0x10": {"3.11/no-subscription-existed-0x11"},
+	"takeover-disconnect-0x85":      {"3.1/client-takeover@5.0"},
+	"pubcomp-unknown-id-0x80":       {"3.7/pubrel-repeated-gets-pubcomp@5.0"},
+	"outbound-packet-id-always-1":   {"4.3/sender-packet-ids-unused"},
 }
 
 // Proofs joins FaultCases with the statements each fault breaks, in the order of the reference
