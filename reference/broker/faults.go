@@ -717,7 +717,7 @@ var Faults = []Fault{
 			}
 			return p
 		})},
-	{Name: "unsuback-first-reason-only", Statements: []string{"MQTT-3.11.3-1"},
+	{Name: "unsuback-first-reason-only", Statements: []string{"MQTT-3.11.3-1", "MQTT-3.10.4-6"},
 		Summary: "an UNSUBACK for several topic filters carries only the first filter's reason code",
 		alter: onSend(func(_ *conn, p *codec.Unsuback) codec.Packet {
 			if len(p.ReasonCodes) > 1 {
@@ -725,7 +725,7 @@ var Faults = []Fault{
 			}
 			return p
 		})},
-	{Name: "suback-first-reason-only", Statements: []string{"MQTT-3.8.4-6", "3.1.1:MQTT-3.8.4-5"},
+	{Name: "suback-first-reason-only", Statements: []string{"MQTT-3.8.4-6", "3.1.1:MQTT-3.8.4-5", "MQTT-3.8.4-5", "3.1.1:MQTT-3.8.4-4"},
 		Summary: "a SUBACK for several topic filters carries only the first filter's reason code",
 		alter: onSend(func(_ *conn, p *codec.Suback) codec.Packet {
 			if len(p.ReasonCodes) > 1 {
@@ -807,6 +807,97 @@ var Faults = []Fault{
 	{Name: "outbound-packet-id-always-1", Statements: []string{"MQTT-4.3.2-1", "3.1.1:MQTT-4.3.2-1", "MQTT-4.3.3-1", "3.1.1:MQTT-4.3.3-1"},
 		Summary: "every QoS 1/2 PUBLISH the broker sends uses packet identifier 1, even while another one is in flight",
 		alter:   func(r *rules) { r.nextID = func(*session) uint16 { return 1 } }},
+	{Name: "retained-empty-stored", Statements: []string{"MQTT-3.3.1-7", "3.1.1:MQTT-3.3.1-11"},
+		Summary: "a retained PUBLISH with an empty payload replaces the retained message with an empty one, sent to later subscribers, instead of leaving none",
+		alter: func(r *rules) {
+			var mu sync.Mutex
+			empties := map[string]*message{} // topics whose retained message is an empty one
+			onRetainedPut(func(st retainedStore, m *message) {
+				mu.Lock()
+				if len(m.payload) == 0 {
+					empties[m.topic] = m
+				} else {
+					delete(empties, m.topic)
+				}
+				mu.Unlock()
+				st.put(m)
+			})(r)
+			onRetainedMatch(func(st retainedStore, filter string, now time.Time) []*message {
+				ms := st.match(filter, now)
+				mu.Lock()
+				defer mu.Unlock()
+				for t, m := range empties {
+					if topics.MatchFilter(filter, t) {
+						ms = append(ms, m)
+					}
+				}
+				return ms
+			})(r)
+		}},
+	{Name: "qos2-id-kept-after-pubcomp", Statements: []string{"MQTT-4.3.3-12"},
+		Summary: "a QoS 2 packet identifier stays in use after the PUBCOMP, so a new PUBLISH reusing it is taken for a duplicate (acknowledged, never delivered)",
+		alter: onReceive(func(c *conn, p *codec.Pubrel) codec.Packet {
+			c.sess.mu.Lock()
+			_, known := c.sess.inQoS2[p.PacketID]
+			c.sess.mu.Unlock()
+			if !known {
+				return p
+			}
+			c.enqueue(outItem{pkt: &codec.Pubcomp{PacketID: p.PacketID}}) // without forgetting the identifier
+			return nil
+		})},
+	{Name: "puback-error-ignored", Statements: []string{"MQTT-4.4.0-2"},
+		Summary: "a PUBACK with an error reason code is ignored: the message stays unacknowledged and is sent again on reconnection",
+		alter: onReceive(func(_ *conn, p *codec.Puback) codec.Packet {
+			if p.ReasonCode.IsError() {
+				return nil
+			}
+			return p
+		})},
+	{Name: "pubrec-error-taken-as-success", Statements: []string{"MQTT-4.3.3-4", "MQTT-4.4.0-2"},
+		Summary: "a PUBREC with an error reason code is taken for success and answered with PUBREL",
+		alter: onReceive(func(_ *conn, p *codec.Pubrec) codec.Packet {
+			if p.ReasonCode.IsError() {
+				p.ReasonCode = codec.ReasonSuccess
+			}
+			return p
+		})},
+	{Name: "qos1-dup-dropped", Statements: []string{"MQTT-4.3.2-5"},
+		Summary: "a QoS 1 PUBLISH with DUP 1 reusing an identifier already acknowledged is acknowledged but dropped as a duplicate",
+		alter: func(r *rules) {
+			var mu sync.Mutex
+			seen := map[*session]map[uint16]bool{}
+			onReceive(func(c *conn, p *codec.Publish) codec.Packet {
+				if p.QoS != 1 {
+					return p
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				ids := seen[c.sess]
+				if ids == nil {
+					ids = map[uint16]bool{}
+					seen[c.sess] = ids
+				}
+				if p.Dup && ids[p.PacketID] {
+					c.enqueue(outItem{pkt: &codec.Puback{PacketID: p.PacketID}})
+					return nil
+				}
+				ids[p.PacketID] = true
+				return p
+			})(r)
+		}},
+	{Name: "shared-qos-not-downgraded", Statements: []string{"MQTT-4.8.2-3"},
+		Summary: "messages delivered on a shared subscription go out at the published QoS, ignoring the QoS granted to the member",
+		alter: onMatch(func(t subscriptionTree, topic string, prefer func(*session) bool, out []topics.Match[*session]) []topics.Match[*session] {
+			n := len(out)
+			out = t.Match(topic, prefer, out)
+			for i := n; i < len(out); i++ {
+				if out[i].Group != "" {
+					out[i].Options.QoS = 2
+				}
+			}
+			return out
+		})},
 }
 
 // newRules returns the rules of a broker with the named faults switched on.

@@ -979,6 +979,69 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 			tb.Fatalf("two PUBLISH packets in flight with identifier %d", a.PacketID)
 		}
 	},
+	"retained-empty-stored": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, Retain: true})
+		pub.ping()
+		watcher(tb, addr, topic).expectNothing(150 * time.Millisecond)
+	},
+	"qos2-id-kept-after-pubcomp": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		w, _ := connect(tb, addr, codec.V311)
+		w.subscribe(1, codec.Subscription{Filter: topic, QoS: 2})
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 2, PacketID: 7, Payload: []byte("a")})
+		w.publishes(1)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 2, PacketID: 7, Payload: []byte("b")})
+		if got := w.publishes(1)[0]; string(got.Payload) != "b" {
+			tb.Fatalf("second message with identifier 7: %v", got)
+		}
+	},
+	"puback-error-ignored": func(tb testing.TB, addr string) {
+		id, topic := uniq("f"), uniq("f/")
+		se := props(func(p *codec.Properties) { p.SetSessionExpiry(60) })
+		sub, _ := connect(tb, addr, codec.V5, clientID(id), se)
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1, Payload: []byte("x")})
+		p := expectP[*codec.Publish](sub)
+		sub.send(&codec.Puback{PacketID: p.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
+		sub.ping()
+		sub.nc.Close()
+		sub, _ = connect(tb, addr, codec.V5, clientID(id), notClean(), se)
+		sub.expectNothing(200 * time.Millisecond) // refused, so acknowledged: not re-sent
+	},
+	"pubrec-error-taken-as-success": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V5)
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 2})
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 2, PacketID: 1, Payload: []byte("x")})
+		p := expectP[*codec.Publish](sub)
+		sub.send(&codec.Pubrec{PacketID: p.PacketID, ReasonCode: codec.ReasonUnspecifiedError})
+		sub.expectNothing(200 * time.Millisecond) // the flow ends: no PUBREL
+	},
+	"qos1-dup-dropped": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		w, _ := connect(tb, addr, codec.V311)
+		w.subscribe(1, codec.Subscription{Filter: topic, QoS: 2})
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 3, Payload: []byte("a")})
+		w.publishes(1)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 3, Dup: true, Payload: []byte("b")})
+		if got := w.publishes(1)[0]; string(got.Payload) != "b" {
+			tb.Fatalf("second message with identifier 3: %v", got)
+		}
+	},
+	"shared-qos-not-downgraded": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		m, _ := connect(tb, addr, codec.V5)
+		m.subscribe(1, codec.Subscription{Filter: "$share/g/" + topic})
+		pub, _ := connect(tb, addr, codec.V5)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1, Payload: []byte("x")})
+		checkPublish(tb, m.publishes(1)[0], topic, "x", 0, false)
+	},
 }
 
 // TestFaults runs each fault's scenario against a correct broker (it must pass) and against the
@@ -1078,6 +1141,8 @@ var dependsOn = map[string][]string{
 	"takeover-disconnect-session-expiry":     {"takeover-disconnect-0x85"},
 	"takeover-disconnect-0x85":               {"takeover-disconnect-session-expiry", "takeover-disconnect-normal"},
 	"unsuback-no-subscription-0x10":          {"unsubscribe-no-unsuback"},
+	"retain-empty-not-deleted":               {"retained-empty-stored"},
+	"shared-qos-not-downgraded":              {"granted-qos-above-requested", "qos-not-downgraded", "dup-set-when-downgraded-to-qos0"},
 }
 
 // exemptFromCrossCheck are faults in behaviours every scenario relies on: the QoS 1 and 2 publish

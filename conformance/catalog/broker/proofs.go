@@ -142,6 +142,12 @@ var FaultCases = map[string][]string{
 	"takeover-disconnect-0x85":      {"3.1/client-takeover@5.0"},
 	"pubcomp-unknown-id-0x80":       {"3.7/pubrel-repeated-gets-pubcomp@5.0"},
 	"outbound-packet-id-always-1":   {"4.3/sender-packet-ids-unused"},
+	"retained-empty-stored":         {"3.3/retained-empty-payload-not-stored"},
+	"qos2-id-kept-after-pubcomp":    {"4.3/qos2-id-reusable-after-pubcomp"},
+	"puback-error-ignored":          {"4.4/puback-error-not-resent@5.0"},
+	"pubrec-error-taken-as-success": {"4.3/client-pubrec-error-ends-flow", "4.4/pubrec-error-not-resent"},
+	"qos1-dup-dropped":              {"4.3/qos1-id-reusable-after-puback"},
+	"shared-qos-not-downgraded":     {"4.8/shared-one-member-per-message"},
 }
 
 // Proofs joins FaultCases with the statements each fault breaks, in the order of the reference
