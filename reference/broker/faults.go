@@ -390,7 +390,7 @@ var Faults = []Fault{
 				}
 			}
 		})},
-	{Name: "queue-lifo", Statements: []string{"MQTT-4.6.0-5", "MQTT-4.6.0-6", "3.1.1:MQTT-4.6.0-6"},
+	{Name: "queue-lifo", Statements: []string{"MQTT-4.6.0-5", "MQTT-4.6.0-6", "3.1.1:MQTT-4.6.0-6", "3.1.1:MQTT-4.6.0-5"},
 		Summary: "messages queued for a session (offline or beyond the in-flight window) are sent newest first",
 		alter: func(r *rules) {
 			r.queueHooks = append(r.queueHooks, func(pending []delivery) {
@@ -897,6 +897,13 @@ var Faults = []Fault{
 				}
 			}
 			return out
+		})},
+	{Name: "qos0-sent-with-dup", Statements: []string{"MQTT-4.3.1-1", "3.1.1:MQTT-4.3.1-1", "MQTT-3.3.1-2", "3.1.1:MQTT-3.3.1-2"},
+		Summary: "every QoS 0 PUBLISH the broker sends has DUP 1",
+		alter: onPublish(func(_ *conn, _ *delivery, p *codec.Publish) {
+			if p.QoS == 0 {
+				p.Dup = true
+			}
 		})},
 }
 

@@ -1042,6 +1042,15 @@ var faultChecks = map[string]func(tb testing.TB, addr string){
 		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1, Payload: []byte("x")})
 		checkPublish(tb, m.publishes(1)[0], topic, "x", 0, false)
 	},
+	"qos0-sent-with-dup": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		w := watcher(tb, addr, topic)
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, Payload: []byte("x")})
+		if p := w.publishes(1)[0]; p.Dup {
+			tb.Fatalf("QoS 0 delivery with DUP 1: %v", p)
+		}
+	},
 }
 
 // TestFaults runs each fault's scenario against a correct broker (it must pass) and against the
@@ -1147,10 +1156,11 @@ var dependsOn = map[string][]string{
 
 // exemptFromCrossCheck are faults in behaviours every scenario relies on: the QoS 1 and 2 publish
 // helper checks the PUBACK and PUBREC identifiers, the subscribe helper the SUBACK, PINGREQ is how
-// scenarios wait for the broker, and every resumption scenario needs Clean Start 0 to resume.
+// scenarios wait for the broker, every resumption scenario needs Clean Start 0 to resume, and most
+// scenarios read QoS 0 deliveries (the test reader refuses DUP 1 on them).
 var exemptFromCrossCheck = map[string]bool{"wrong-packet-id-in-puback": true, "wrong-packet-id-in-pubrec": true, "pingreq-ignored": true,
 	"wrong-packet-id-in-suback": true, "subscribe-no-suback": true, "qos1-not-acknowledged": true,
-	"session-not-resumed": true}
+	"session-not-resumed": true, "qos0-sent-with-dup": true}
 
 // slowCheck marks scenarios that wait for timers; TestFaults covers them.
 var slowCheck = map[string]bool{"keepalive-not-enforced": true, "will-delay-ignored": true,

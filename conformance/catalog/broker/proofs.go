@@ -148,6 +148,7 @@ var FaultCases = map[string][]string{
 	"pubrec-error-taken-as-success": {"4.3/client-pubrec-error-ends-flow", "4.4/pubrec-error-not-resent"},
 	"qos1-dup-dropped":              {"4.3/qos1-id-reusable-after-puback"},
 	"shared-qos-not-downgraded":     {"4.8/shared-one-member-per-message"},
+	"qos0-sent-with-dup":            {"4.3/qos0-delivered-dup0-without-packet-id"},
 }
 
 // Proofs joins FaultCases with the statements each fault breaks, in the order of the reference
