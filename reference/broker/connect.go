@@ -106,8 +106,11 @@ func (c *conn) handshake() bool {
 	c.setupSession(cp)
 	ack := c.connack(cp, assigned, authReply)
 	srv.rules.connected(c, cp)
-	present := srv.attach(c, cp.CleanStart, ack)
+	// The CONNECT deadline ends before attach: once attached, a takeover may kick this
+	// connection, whose read deadline (takeoverGrace) a later clear would wipe, leaving the
+	// kicked connection reading forever and the taking-over CONNECT waiting for it.
 	c.nc.SetReadDeadline(time.Time{})
+	present := srv.attach(c, cp.CleanStart, ack)
 	c.log.Debug("client connected", "clean", cp.CleanStart, "session_present", present, "keepalive", cp.KeepAlive)
 	return true
 }
