@@ -32,19 +32,18 @@ type Conn struct {
 	// Connack is the CONNACK received by T.Connect.
 	Connack *codec.Connack
 
-	t        *T
-	nc       net.Conn
-	version  atomic.Uint32
-	in       chan inbound
-	done     chan struct{} // closed when the reader goroutine ends
-	once     sync.Once
-	nextID   uint16
-	sender   codec.Side // who we are (the side whose rules our packets follow)
-	peer     codec.Side // who the target is
-	mu       sync.Mutex
-	ended    bool // the stream ended (seen by an Expect)
-	endErr   error
-	closedAt time.Duration
+	t       *T
+	nc      net.Conn
+	version atomic.Uint32
+	in      chan inbound
+	done    chan struct{} // closed when the reader goroutine ends
+	once    sync.Once
+	nextID  uint16
+	sender  codec.Side // who we are (the side whose rules our packets follow)
+	peer    codec.Side // who the target is
+	mu      sync.Mutex
+	ended   bool // the stream ended (seen by an Expect)
+	endErr  error
 	// The times behind timing verdicts (windows.go): when the close arrived, when the case last
 	// began a write, when the last packet it took arrived.
 	closedTime time.Time
@@ -212,7 +211,6 @@ func (c *Conn) recv(d time.Duration) (inbound, bool) {
 			if in.err != nil {
 				c.endErr = in.err
 			}
-			c.closedAt = time.Since(c.t.start)
 			if in.at.IsZero() {
 				in.at = time.Now()
 			}

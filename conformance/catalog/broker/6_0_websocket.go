@@ -49,17 +49,14 @@ var _ = catalog.Broker(c.Case{
 		ws := wsDial(t)
 		// Each SendRaw below is one binary WebSocket message (one frame).
 		conn := t.WrapConn("ws", websocket.NetConn(context.Background(), ws, websocket.MessageBinary))
-		connect, err := codec.Encode(t.DefaultConnect(), t.Version)
-		if err != nil {
-			t.Errorf("encode: %v", err)
-		}
+		connect := t.Encode(t.DefaultConnect(), t.Version)
 		half := len(connect) / 2
 		conn.SendRaw(connect[:half], "first half of CONNECT (frame 1)")
 		t.Sleep(50 * time.Millisecond)
 		conn.SendRaw(connect[half:], "second half of CONNECT (frame 2)")
 		conn.Expect(c.Connack(0))
-		sub, _ := codec.Encode(&codec.Subscribe{PacketID: 7, Subscriptions: []codec.Subscription{{Filter: t.Topic("ws")}}}, t.Version)
-		ping, _ := codec.Encode(&codec.Pingreq{}, t.Version)
+		sub := t.Encode(&codec.Subscribe{PacketID: 7, Subscriptions: []codec.Subscription{{Filter: t.Topic("ws")}}}, t.Version)
+		ping := t.Encode(&codec.Pingreq{}, t.Version)
 		conn.SendRaw(append(sub, ping...), "SUBSCRIBE and PINGREQ in one frame")
 		conn.Expect(c.Suback(7, 0))
 		conn.Expect(c.Pingresp())
@@ -76,7 +73,7 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		ws := wsDial(t)
 		defer ws.CloseNow()
-		connect, _ := codec.Encode(t.DefaultConnect(), t.Version)
+		connect := t.Encode(t.DefaultConnect(), t.Version)
 		ctx, cancel := context.WithTimeout(t.Context(), t.Timeouts.Step)
 		defer cancel()
 		t.Logf("send: CONNECT as a WebSocket text frame (%x)", connect)

@@ -50,8 +50,7 @@ func init() {
 		Run: func(t *c.T) {
 			t.StartClient(c.Action{Op: c.OpConnect, Duration: 10 * time.Second})
 			conn, _ := connected(t, "")
-			b, _ := codec.Encode(&codec.Disconnect{ReasonCode: codec.ReasonServerShuttingDown}, codec.V5)
-			b[0] |= 0x01
+			b := c.WithFlags(t.Encode(&codec.Disconnect{ReasonCode: codec.ReasonServerShuttingDown}, codec.V5), 0x01)
 			conn.SendRaw(b, "DISCONNECT 0x8B with fixed-header flags 0001")
 			conn.ExpectErrorClose(codec.ReasonMalformedPacket)
 		},

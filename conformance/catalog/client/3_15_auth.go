@@ -54,8 +54,7 @@ func init() {
 			}
 			ch := &codec.Auth{ReasonCode: codec.ReasonContinueAuthentication}
 			ch.Properties.SetAuthMethod("MQTTSPEC-ECHO").SetAuthData([]byte("challenge"))
-			b, _ := codec.Encode(ch, codec.V5)
-			b[0] |= 0x02
+			b := c.WithFlags(t.Encode(ch, codec.V5), 0x02)
 			conn.SendRaw(b, "AUTH 0x18 with fixed-header flags 0010")
 			conn.ExpectErrorClose(codec.ReasonMalformedPacket)
 		},

@@ -45,19 +45,19 @@ func init() {
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				p := &codec.Publish{Topic: t.Topic("sub"), Payload: []byte("m")}
 				p.Properties.SetTopicAlias(0)
-				return enc(t, p), "PUBLISH with Topic Alias 0"
+				return t.Encode(p, t.Version), "PUBLISH with Topic Alias 0"
 			}}, codes: []codec.ReasonCode{codec.ReasonProtocolError, codec.ReasonTopicAliasInvalid}},
 		{id: "4.13/publish-topic-alias-unknown", dID: "4.13/publish-topic-alias-unknown-disconnect", v: violation{what: "a PUBLISH with an empty topic and an alias never set", setup: aliasSubscriber,
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				p := &codec.Publish{Topic: "", Payload: []byte("m")}
 				p.Properties.SetTopicAlias(1)
-				return enc(t, p), "PUBLISH with an empty topic and Topic Alias 1, never set"
+				return t.Encode(p, t.Version), "PUBLISH with an empty topic and Topic Alias 1, never set"
 			}}, codes: []codec.ReasonCode{codec.ReasonProtocolError}},
 		{id: "4.13/publish-topic-alias-above-maximum", dID: "4.13/publish-topic-alias-above-maximum-disconnect", v: violation{what: "a PUBLISH with a Topic Alias above the client's Topic Alias Maximum", setup: aliasSubscriber,
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				p := &codec.Publish{Topic: t.Topic("sub"), Payload: []byte("m")}
 				p.Properties.SetTopicAlias(3)
-				return enc(t, p), "PUBLISH with Topic Alias 3; the client allows 2"
+				return t.Encode(p, t.Version), "PUBLISH with Topic Alias 3; the client allows 2"
 			}}, codes: []codec.ReasonCode{codec.ReasonTopicAliasInvalid}},
 		{id: "4.13/publish-above-maximum-packet-size", dID: "4.13/publish-above-maximum-packet-size-disconnect", v: violation{what: "a PUBLISH larger than the client's Maximum Packet Size",
 			setup: func(t *c.T) *c.Conn {
@@ -70,7 +70,7 @@ func init() {
 				return conn
 			},
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-				return enc(t, &codec.Publish{Topic: t.Topic("sub"), Payload: bytes.Repeat([]byte("x"), 300)}), "PUBLISH of about 350 bytes; the client allows 256"
+				return t.Encode(&codec.Publish{Topic: t.Topic("sub"), Payload: bytes.Repeat([]byte("x"), 300)}, t.Version), "PUBLISH of about 350 bytes; the client allows 256"
 			}}, codes: []codec.ReasonCode{codec.ReasonPacketTooLarge}},
 		{id: "4.13/publish-above-receive-maximum", dID: "4.13/publish-above-receive-maximum-disconnect", v: violation{what: "a second QoS 2 PUBLISH while the first is unfinished and the client's Receive Maximum is 1",
 			setup: func(t *c.T) *c.Conn {
@@ -85,7 +85,7 @@ func init() {
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				conn.Send(&codec.Publish{Topic: t.Topic("sub"), Payload: []byte("1"), QoS: 2, PacketID: 1})
 				conn.Expect(c.Pubrec(1))
-				return enc(t, &codec.Publish{Topic: t.Topic("sub"), Payload: []byte("2"), QoS: 2, PacketID: 2}), "a second QoS 2 PUBLISH before the PUBREL of the first"
+				return t.Encode(&codec.Publish{Topic: t.Topic("sub"), Payload: []byte("2"), QoS: 2, PacketID: 2}, t.Version), "a second QoS 2 PUBLISH before the PUBREL of the first"
 			}}, codes: []codec.ReasonCode{codec.ReasonReceiveMaximumExceeded}},
 		{id: "4.13/unexpected-auth", dID: "4.13/unexpected-auth-disconnect", v: violation{what: "an AUTH although the client sent no Authentication Method",
 			setup: func(t *c.T) *c.Conn {
@@ -96,7 +96,7 @@ func init() {
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				a := &codec.Auth{ReasonCode: codec.ReasonContinueAuthentication}
 				a.Properties.SetAuthMethod("MQTTSPEC-ECHO")
-				return enc(t, a), "AUTH 0x18 to a client without an Authentication Method"
+				return t.Encode(a, t.Version), "AUTH 0x18 to a client without an Authentication Method"
 			}}, codes: []codec.ReasonCode{codec.ReasonProtocolError}},
 		{id: "4.13/connack-unrequested-auth-method", dID: "4.13/connack-unrequested-auth-method-disconnect", v: violation{what: "a CONNACK with an Authentication Method the client did not send",
 			setup: func(t *c.T) *c.Conn {
@@ -107,7 +107,7 @@ func init() {
 			packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 				ack := &codec.Connack{}
 				ack.Properties.SetAuthMethod("MQTTSPEC-ECHO")
-				return enc(t, ack), "CONNACK with Authentication Method MQTTSPEC-ECHO"
+				return t.Encode(ack, t.Version), "CONNACK with Authentication Method MQTTSPEC-ECHO"
 			}}, codes: []codec.ReasonCode{codec.ReasonProtocolError}},
 	} {
 		catalog.Client(c.Case{

@@ -22,29 +22,29 @@ type violation struct {
 
 var publishQoS3 = violation{what: "a PUBLISH with both QoS bits set", setup: subscriber,
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-		b := enc(t, &codec.Publish{Topic: t.Topic("sub"), Payload: []byte("m"), QoS: 1, PacketID: 1})
+		b := t.Encode(&codec.Publish{Topic: t.Topic("sub"), Payload: []byte("m"), QoS: 1, PacketID: 1}, t.Version)
 		b[0] |= 0x06
 		return b, "PUBLISH with QoS bits 11"
 	}}
 
 var publishPacketIDZero = violation{what: "a QoS 1 PUBLISH with packet identifier 0", setup: subscriber,
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-		return enc(t, &codec.Publish{Topic: t.Topic("sub"), Payload: []byte("m"), QoS: 1}), "QoS 1 PUBLISH with packet identifier 0"
+		return t.Encode(&codec.Publish{Topic: t.Topic("sub"), Payload: []byte("m"), QoS: 1}, t.Version), "QoS 1 PUBLISH with packet identifier 0"
 	}}
 
 var publishTopicWildcard = violation{what: "a PUBLISH whose topic name contains +", setup: subscriber,
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-		return enc(t, &codec.Publish{Topic: t.Topic("+"), Payload: []byte("m")}), "PUBLISH to a topic name with +"
+		return t.Encode(&codec.Publish{Topic: t.Topic("+"), Payload: []byte("m")}, t.Version), "PUBLISH to a topic name with +"
 	}}
 
 var publishTopicIllFormedUTF8 = violation{what: "a PUBLISH whose topic name is ill-formed UTF-8", setup: subscriber,
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-		return enc(t, &codec.Publish{Topic: t.Topic("x" + surrogate), Payload: []byte("m")}), "PUBLISH with an encoded surrogate in the topic"
+		return t.Encode(&codec.Publish{Topic: t.Topic("x" + surrogate), Payload: []byte("m")}, t.Version), "PUBLISH with an encoded surrogate in the topic"
 	}}
 
 var publishTopicNUL = violation{what: "a PUBLISH whose topic name contains U+0000", setup: subscriber,
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-		return enc(t, &codec.Publish{Topic: t.Topic("x\x00"), Payload: []byte("m")}), "PUBLISH with U+0000 in the topic"
+		return t.Encode(&codec.Publish{Topic: t.Topic("x\x00"), Payload: []byte("m")}, t.Version), "PUBLISH with U+0000 in the topic"
 	}}
 
 var remainingLengthFiveBytes = violation{what: "a Remaining Length of five bytes", setup: subscriber,
@@ -57,7 +57,7 @@ var packetType0 = violation{what: "a packet of the reserved type 0", setup: subs
 
 var secondConnack = violation{what: "a second CONNACK", setup: subscriber,
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-		return enc(t, &codec.Connack{}), "a second CONNACK"
+		return t.Encode(&codec.Connack{}, t.Version), "a second CONNACK"
 	}}
 
 var connackReservedFlags = violation{what: "a CONNACK with a reserved acknowledge flag set",
@@ -67,7 +67,7 @@ var connackReservedFlags = violation{what: "a CONNACK with a reserved acknowledg
 		return conn
 	},
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
-		b := enc(t, &codec.Connack{})
+		b := t.Encode(&codec.Connack{}, t.Version)
 		b[2] |= 0x80
 		return b, "CONNACK with acknowledge flags 0x80"
 	}}
@@ -80,7 +80,7 @@ var subackReservedFlags = violation{what: "a SUBACK with a fixed-header flag set
 	},
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 		sub := conn.Expect(c.Type(codec.SUBSCRIBE)).(*codec.Subscribe)
-		b := enc(t, &codec.Suback{PacketID: sub.PacketID, ReasonCodes: []codec.ReasonCode{1}})
+		b := t.Encode(&codec.Suback{PacketID: sub.PacketID, ReasonCodes: []codec.ReasonCode{1}}, t.Version)
 		b[0] |= 0x01
 		return b, "SUBACK with fixed-header flags 0001"
 	}}
@@ -93,7 +93,7 @@ var pubackReservedFlags = violation{what: "a PUBACK with a fixed-header flag set
 	},
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 		pub := conn.ExpectPublish(c.Publish(t.Topic("pub"), []byte("m"), 1))
-		b := enc(t, &codec.Puback{PacketID: pub.PacketID})
+		b := t.Encode(&codec.Puback{PacketID: pub.PacketID}, t.Version)
 		b[0] |= 0x02
 		return b, "PUBACK with fixed-header flags 0010"
 	}}
@@ -102,7 +102,7 @@ var pubrelReservedFlags = violation{what: "a PUBREL with fixed-header flags 0000
 	packet: func(t *c.T, conn *c.Conn) ([]byte, string) {
 		conn.Send(&codec.Publish{Topic: t.Topic("sub"), Payload: []byte("m"), QoS: 2, PacketID: 3})
 		conn.Expect(c.Pubrec(3))
-		b := enc(t, &codec.Pubrel{PacketID: 3})
+		b := t.Encode(&codec.Pubrel{PacketID: 3}, t.Version)
 		b[0] &^= 0x02
 		return b, "PUBREL with fixed-header flags 0000"
 	}}
@@ -125,15 +125,6 @@ func aliasSubscriber(t *c.T) *c.Conn {
 	}
 	subscribed(t, conn, t.Topic("sub"), 2)
 	return conn
-}
-
-// enc encodes p for the case's version.
-func enc(t *c.T, p codec.Packet) []byte {
-	b, err := codec.Encode(p, t.Version)
-	if err != nil {
-		t.Errorf("encode %v: %v", p.Type(), err)
-	}
-	return b
 }
 
 // reasonFor is the 5.0 reason code the codec assigns to bytes a client receives.
