@@ -384,14 +384,27 @@ func (c *Conn) ExpectClosed(opts ...CloseOption) []codec.Packet {
 	if len(s.connack) > 0 {
 		want += " (CONNACK " + codesString(s.connack) + " allowed first)"
 	}
-	deadline := time.Now().Add(s.within)
+	seen, _, closed := c.awaitClose(s, time.Now().Add(s.within), want)
+	if !closed {
+		c.t.Failf(want, "connection still open after "+s.within.String(), "[%s] expected the target to close the connection within %v; it is still open", c.Label, s.within)
+	}
+	return seen
+}
+
+// awaitClose reads until the stream ends or deadline passes, allowing before the close only the
+// DISCONNECT or CONNACK that s allows (anything else fails the case, as does a missing required
+// one). It returns the allowed packets, when the first sign of the close arrived (the first of
+// them, or the end of the stream), and whether the connection closed by the deadline; the caller
+// words the failure for a connection still open.
+func (c *Conn) awaitClose(s closeSpec, deadline time.Time, want string) (seen []codec.Packet, first time.Time, closed bool) {
 	sawDisc, sawConnack := false, false
-	var seen []codec.Packet
 	for {
-		left := time.Until(deadline)
-		in, ok := c.recv(max(left, time.Millisecond))
+		in, ok := c.recv(max(time.Until(deadline), time.Millisecond))
 		if !ok {
-			c.t.Failf(want, "connection still open after "+s.within.String(), "[%s] expected the target to close the connection within %v; it is still open", c.Label, s.within)
+			return seen, first, false
+		}
+		if first.IsZero() {
+			first = in.at
 		}
 		if in.eof {
 			break
@@ -430,7 +443,7 @@ func (c *Conn) ExpectClosed(opts ...CloseOption) []codec.Packet {
 	if s.needConnack && !sawConnack {
 		c.t.Failf(want, "closed without CONNACK", "[%s] the connection closed without a CONNACK %s", c.Label, codesString(s.connack))
 	}
-	return seen
+	return seen, first, true
 }
 
 // Next waits up to d for the next packet without judging it: it returns the packet, or

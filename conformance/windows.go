@@ -162,34 +162,12 @@ func (c *Conn) expectClosedTimed(what string, since time.Time, bound time.Durati
 		o(&s)
 	}
 	tol := c.t.Timeouts.Tolerance
-	// As in expectTimed: a late close is reported with its time.
-	deadline := since.Add(bound + tol + c.t.Timeouts.Step)
-	sawDisc := false
-	var first time.Time
-	for {
-		in, ok := c.recv(max(time.Until(deadline), time.Millisecond))
-		if !ok {
-			waited := time.Since(since)
-			c.t.Failf(fmt.Sprintf("%s after %s to %s", what, Seconds(bound), Seconds(bound+tol)), "still open after "+Seconds(waited),
-				"[%s] %s: still open after %s; bound %s, tolerance %s", c.Label, what, Seconds(waited), Seconds(bound), Seconds(tol))
-		}
-		if first.IsZero() {
-			first = in.at
-		}
-		if in.eof {
-			break
-		}
-		if in.err != nil {
-			c.t.Failf("the connection closed", "malformed packet", "[%s] expected the close, got a malformed packet: %v", c.Label, in.err)
-		}
-		if d, isDisc := in.p.(*codec.Disconnect); isDisc && c.Version() == codec.V5 && !sawDisc && containsCode(s.disconnect, d.ReasonCode) {
-			sawDisc = true
-			continue
-		}
-		c.t.Failf("the connection closed", in.p.String(), "[%s] expected the connection to close, got %s", c.Label, in.p)
-	}
-	if s.needDisconnect && !sawDisc && c.Version() == codec.V5 {
-		c.t.Failf("DISCONNECT "+codesString(s.disconnect)+" before the close", "closed without DISCONNECT", "[%s] the connection closed without a DISCONNECT %s", c.Label, codesString(s.disconnect))
+	// As in expectTimed: waiting a step past the tolerance reports a late close with its time.
+	_, first, closed := c.awaitClose(s, since.Add(bound+tol+c.t.Timeouts.Step), "the connection closed")
+	if !closed {
+		waited := time.Since(since)
+		c.t.Failf(fmt.Sprintf("%s after %s to %s", what, Seconds(bound), Seconds(bound+tol)), "still open after "+Seconds(waited),
+			"[%s] %s: still open after %s; bound %s, tolerance %s", c.Label, what, Seconds(waited), Seconds(bound), Seconds(tol))
 	}
 	d := first.Sub(since)
 	c.t.checkBound(what, d, bound, early)
