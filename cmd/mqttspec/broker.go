@@ -50,6 +50,7 @@ authentication methods from a YAML file (see reference/broker/config.go). Logs a
 				o.TLSKeyFile = keyFile
 			}
 			o.Faults = append(o.Faults, faults...)
+			broker.ConfigureFaults(&o, faults)
 			logger, err := newLogger(cmd, logLevel, logFormat)
 			if err != nil {
 				return failWith(exitUsage, err)

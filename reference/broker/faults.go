@@ -23,14 +23,34 @@ type Fault struct {
 	Statements []string // statements the fault breaks: 5.0 IDs, 3.1.1 IDs marked "3.1.1:", "§x.y" for a section without one
 	Summary    string   // what the broker does wrong
 
+	// Configure, when set, is the configuration under which the fault shows (a maximum QoS the
+	// faulty broker ignores, a user whose password it does not check): tests, `mqttspec broker
+	// --fault` and the embedded target apply it to the correct and the faulty broker alike, so
+	// that the two differ in the fault only. Nil when the default configuration shows it.
+	Configure func(o *Options)
+
 	// alter adds the fault's hooks to the broker's rules (faults_rules.go): the whole of the
 	// fault's behaviour, so that the handlers carry none of it.
 	alter func(r *rules)
 }
 
 // Faults lists every fault the broker implements. Adding a fault is adding a row (see
-// docs/faults.md).
-var Faults = []Fault{
+// docs/faults.md) to one of the area tables it is joined from.
+var Faults = slices.Concat(faults, connectFaults, capabilityFaults, flowFaults)
+
+// ConfigureFaults applies the Configure of every named fault to o (unknown names are left to
+// New to report).
+func ConfigureFaults(o *Options, names []string) {
+	for _, n := range names {
+		if i := slices.IndexFunc(Faults, func(f Fault) bool { return f.Name == n }); i >= 0 && Faults[i].Configure != nil {
+			Faults[i].Configure(o)
+		}
+	}
+}
+
+// faults are the first faults written, on every area; newer ones go to the area tables
+// (faults_connect.go, faults_capability.go, faults_flow.go).
+var faults = []Fault{
 	{Name: "no-second-connect-check", Statements: []string{"MQTT-3.1.0-2", "3.1.1:MQTT-3.1.0-2", "MQTT-3.2.0-2"},
 		Summary: "a second CONNECT on a connection is answered with another CONNACK instead of closing the connection",
 		alter: onReceive(func(c *conn, p *codec.Connect) codec.Packet {

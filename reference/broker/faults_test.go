@@ -1067,8 +1067,14 @@ func TestFaults(t *testing.T) {
 		}
 		t.Run(f.Name, func(t *testing.T) {
 			t.Parallel()
-			good := brokertest.Start(t, broker.Options{})
-			bad := brokertest.Start(t, broker.Options{Faults: []string{f.Name}})
+			var good, bad string
+			{
+				o := broker.Options{}
+				broker.ConfigureFaults(&o, []string{f.Name})
+				good = brokertest.Start(t, o)
+				o.Faults = []string{f.Name}
+				bad = brokertest.Start(t, o)
+			}
 			if failed, msg := runProbe(t, func(tb testing.TB) { check(tb, good) }); failed {
 				t.Fatalf("scenario fails on the correct broker: %s", msg)
 			}
@@ -1091,16 +1097,35 @@ func TestFaultsChangeOneBehaviour(t *testing.T) {
 	for _, f := range broker.Faults {
 		t.Run(f.Name, func(t *testing.T) {
 			t.Parallel()
-			addr := brokertest.Start(t, broker.Options{Faults: []string{f.Name}})
+			o := broker.Options{Faults: []string{f.Name}}
+			broker.ConfigureFaults(&o, o.Faults)
+			addr := brokertest.Start(t, o)
+			var good string // the correct broker under the fault's configuration, if it has one
+			if f.Configure != nil {
+				o.Faults = nil
+				good = brokertest.Start(t, o)
+			}
 			var wg sync.WaitGroup
 			for name, check := range faultChecks {
 				if name == f.Name || slowCheck[name] || slices.Contains(dependsOn[name], f.Name) || exemptFromCrossCheck[f.Name] {
+					continue
+				}
+				// A scenario that needs its own configuration (Fault.Configure) runs in TestFaults
+				// only: against another fault's configuration it would test something else.
+				if configured[name] {
 					continue
 				}
 				// Scenarios use their own topics and client identifiers: they run side by side.
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					// Under a fault's own configuration, a scenario that fails on the correct broker
+					// so configured says nothing about the fault.
+					if good != "" {
+						if failed, _ := runProbe(t, func(tb testing.TB) { check(tb, good) }); failed {
+							return
+						}
+					}
 					if failed, msg := runProbe(t, func(tb testing.TB) { check(tb, addr) }); failed {
 						t.Errorf("fault %q also breaks the scenario of %q: %s", f.Name, name, msg)
 					}
@@ -1110,6 +1135,17 @@ func TestFaultsChangeOneBehaviour(t *testing.T) {
 		})
 	}
 }
+
+// configured marks the scenarios of faults with a Configure: they need that configuration.
+var configured = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range broker.Faults {
+		if f.Configure != nil {
+			m[f.Name] = true
+		}
+	}
+	return m
+}()
 
 // dependsOn lists, per scenario, the other faulted behaviours it observes on purpose.
 var dependsOn = map[string][]string{

@@ -139,6 +139,7 @@ func runWithFault(t *testing.T, fault string, cases []conformance.Case) *reports
 	t.Helper()
 	o := embedded.Options()
 	o.Faults = []string{fault}
+	broker.ConfigureFaults(&o, o.Faults)
 	tg, stop, err := embedded.Start(context.Background(), o)
 	if err != nil {
 		t.Fatalf("embedded target with fault %s: %v", fault, err)

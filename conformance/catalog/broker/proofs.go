@@ -11,8 +11,28 @@ import (
 // that breaks one version's behaviour (or a case whose other version cannot see it). The cases
 // are the most direct ones, not every case the fault happens to break. TestFaultsAreCaught
 // (faults_test.go) runs every entry, so `mqttspec list` and run coverage may count a statement
-// the fault breaks (its Statements) as proven through these cases.
-var FaultCases = map[string][]string{
+// the fault breaks (its Statements) as proven through these cases. The entries are kept in one
+// table per area of the reference broker's faults (proofs_*.go).
+var FaultCases = joinCases(faultCases, connectFaultCases, capabilityFaultCases, flowFaultCases)
+
+// joinCases merges the area tables of FaultCases. A fault in two tables is a programming mistake
+// that would make one entry silently win, so it stops the package at initialisation, which every
+// test of the package shows.
+func joinCases(tables ...map[string][]string) map[string][]string {
+	out := map[string][]string{}
+	for _, t := range tables {
+		for name, ids := range t {
+			if _, dup := out[name]; dup {
+				panic("FaultCases: fault " + name + " in two area tables")
+			}
+			out[name] = ids
+		}
+	}
+	return out
+}
+
+// faultCases are the entries of the faults in reference/broker/faults.go.
+var faultCases = map[string][]string{
 	"no-second-connect-check":    {"3.1/second-connect-is-protocol-error", "3.1/will-on-protocol-error"},
 	"session-present-always-0":   {"3.2/session-present-1-on-resume", "3.1/takeover-keeps-session", "4.1/subscriptions-survive-reconnect"},
 	"clean-start-ignored":        {"3.1/clean-start-discards-session", "3.2/session-present-0-on-clean-start"},
