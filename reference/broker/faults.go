@@ -36,7 +36,7 @@ type Fault struct {
 
 // Faults lists every fault the broker implements. Adding a fault is adding a row (see
 // docs/faults.md) to one of the area tables it is joined from.
-var Faults = slices.Concat(faults, connectFaults, capabilityFaults, flowFaults)
+var Faults = slices.Concat(faults, connectFaults, sessionFaults, capabilityFaults, flowFaults)
 
 // ConfigureFaults applies the Configure of every named fault to o (unknown names are left to
 // New to report).
@@ -49,7 +49,7 @@ func ConfigureFaults(o *Options, names []string) {
 }
 
 // faults are the first faults written, on every area; newer ones go to the area tables
-// (faults_connect.go, faults_capability.go, faults_flow.go).
+// (faults_connect.go, faults_session.go, faults_capability.go, faults_flow.go).
 var faults = []Fault{
 	{Name: "no-second-connect-check", Statements: []string{"MQTT-3.1.0-2", "3.1.1:MQTT-3.1.0-2", "MQTT-3.2.0-2"},
 		Summary: "a second CONNECT on a connection is answered with another CONNACK instead of closing the connection",

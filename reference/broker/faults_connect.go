@@ -1,4 +1,5 @@
 package broker
 
-// connectFaults are the faults of the CONNECT handshake, CONNACK, client identifiers, takeover and the close that ends a connection.
+// connectFaults are the faults of the CONNECT handshake: validating the CONNECT, refusing it, the
+// CONNACK, and closing a connection on an error.
 var connectFaults = []Fault{}

@@ -13,7 +13,7 @@ import (
 // (faults_test.go) runs every entry, so `mqttspec list` and run coverage may count a statement
 // the fault breaks (its Statements) as proven through these cases. The entries are kept in one
 // table per area of the reference broker's faults (proofs_*.go).
-var FaultCases = joinCases(faultCases, connectFaultCases, capabilityFaultCases, flowFaultCases)
+var FaultCases = joinCases(faultCases, connectFaultCases, sessionFaultCases, capabilityFaultCases, flowFaultCases)
 
 // joinCases merges the area tables of FaultCases. A fault in two tables is a programming mistake
 // that would make one entry silently win, so it stops the package at initialisation, which every
