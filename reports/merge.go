@@ -81,6 +81,7 @@ func cloneCase(c Case) Case {
 	c.Statements = append([]string(nil), c.Statements...)
 	c.Transcript = append([]Event(nil), c.Transcript...)
 	c.Labels = append([]string(nil), c.Labels...)
+	c.Reruns = append([]Status(nil), c.Reruns...)
 	return c
 }
 

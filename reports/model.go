@@ -174,6 +174,20 @@ type Case struct {
 	DurationMs float64  `json:"duration_ms"`
 	Transcript []Event  `json:"transcript,omitempty"`
 	Labels     []string `json:"labels,omitempty"`
+	// Reruns are the verdicts of the same case in further runs of the same target (mqttspec
+	// matrix runs every target more than once), in run order; Status is the first run's. A case
+	// whose reruns differ from Status is unstable.
+	Reruns []Status `json:"reruns,omitempty"`
+}
+
+// Unstable reports whether a rerun of the case ended with another verdict than the first run.
+func (c *Case) Unstable() bool {
+	for _, s := range c.Reruns {
+		if s != c.Status {
+			return true
+		}
+	}
+	return false
 }
 
 // Judged reports whether the case ran to a verdict on its statements: pass or fail, or warn
@@ -305,6 +319,12 @@ func (r *Results) Validate() error {
 			add("%s: duplicate of cases[%d] for version %s", where, j, cs.Version)
 		}
 		seen[cs.Key()] = i
+		for k, st := range cs.Reruns {
+			if !st.Valid() {
+				add("%s: reruns[%d] %q is not one of pass, fail, warn, skip, error", where, k, st)
+				break
+			}
+		}
 		for k, e := range cs.Transcript {
 			if e.Dir != "send" && e.Dir != "recv" && e.Dir != "note" {
 				add("%s: transcript[%d].dir is %q, want send, recv or note", where, k, e.Dir)

@@ -50,7 +50,14 @@ type toolbar struct {
 	Levels   []string
 	Diff     bool
 	Diffs    int
+	Unstable int // comparison rows with an unstable cell (0: no checkbox)
+	Sections []sectionOption
 	Total    int
+}
+
+// sectionOption is one entry of the section filter.
+type sectionOption struct {
+	Anchor, Title string
 }
 
 func toolbarData(p *page) toolbar {
@@ -58,10 +65,16 @@ func toolbarData(p *page) toolbar {
 	if p.Single != nil {
 		t.Counts = p.Single.Counts
 		t.Total = len(p.Single.R.Cases)
+		for _, s := range p.Single.Sections {
+			t.Sections = append(t.Sections, sectionOption{s.Anchor, s.Title})
+		}
 		return t
 	}
 	c := p.Compare
-	t.Diff, t.Diffs, t.Total = true, c.Diffs, c.Rows
+	t.Diff, t.Diffs, t.Unstable, t.Total = true, c.Diffs, c.Unstable, c.Rows
+	for _, s := range c.Sections {
+		t.Sections = append(t.Sections, sectionOption{s.Anchor, s.Title})
+	}
 	for _, s := range reports.Statuses {
 		n := 0
 		for _, sec := range c.Sections {

@@ -339,6 +339,18 @@ func comparisonFixture() []*reports.Results {
 	}
 	rs[2].Cases = rs[2].Cases[:150] // one target ran fewer cases
 	rs[2].Recount()
+	// The matrix runs each target twice: every seventh case of the second target changed its
+	// verdict in the rerun (unstable), the others kept it.
+	for i := range rs[1].Cases {
+		c := &rs[1].Cases[i]
+		c.Reruns = []reports.Status{c.Status}
+		if i%7 == 3 {
+			c.Reruns[0] = reports.Skip
+			if c.Status == reports.Skip {
+				c.Reruns[0] = reports.Pass
+			}
+		}
+	}
 	return rs
 }
 
@@ -418,6 +430,29 @@ func TestBrowserComparison(t *testing.T) {
 	}
 	if n := len(eval[[]string](t, b, visibleRows)); n != anyFail {
 		t.Fatalf("rows with a failure: %d visible, want %d", n, anyFail)
+	}
+	b.step(t, "reset", chromedp.Click(chromedp.CSS(`#f-reset`)))
+
+	// Only unstable: the rows whose second-target cell changed between runs, marked as such.
+	unstable := 0
+	for _, c := range rs[1].Cases {
+		if c.Unstable() {
+			unstable++
+		}
+	}
+	b.step(t, "only unstable", chromedp.Click(chromedp.CSS(`#f-unstable`)))
+	marked := eval[int](t, b, `[...document.querySelectorAll('tr.case')].filter(r => r.getClientRects().length > 0 && r.querySelector('button.badge.unstable[data-run="1"]')).length`)
+	if n := len(eval[[]string](t, b, visibleRows)); n != unstable || marked != unstable || unstable == 0 {
+		t.Fatalf("only unstable: %d rows visible (%d marked), want %d", n, marked, unstable)
+	}
+	b.step(t, "reset", chromedp.Click(chromedp.CSS(`#f-reset`)))
+
+	// Section filter: one section's rows only.
+	sect := eval[string](t, b, `document.querySelectorAll('#f-section option')[2].value`)
+	inSect := eval[int](t, b, `document.getElementById(`+fmt.Sprintf("%q", sect)+`).querySelectorAll('tr.case').length`)
+	b.step(t, "one section", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.getElementById('f-section'); s.value = %q; s.dispatchEvent(new Event('change')); })()`, sect)))
+	if n := len(eval[[]string](t, b, visibleRows)); n != inSect || n == 0 || n == len(keys) {
+		t.Fatalf("section %s: %d rows visible, want %d", sect, n, inSect)
 	}
 	b.step(t, "reset", chromedp.Click(chromedp.CSS(`#f-reset`)))
 

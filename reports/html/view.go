@@ -346,19 +346,21 @@ type columnView struct {
 }
 
 type cellView struct {
-	Present bool
-	Run     int
-	Index   int // case index within the run (page order)
-	Status  string
-	Tip     string
+	Present  bool
+	Run      int
+	Index    int // case index within the run (page order)
+	Status   string
+	Tip      string
+	Unstable bool // a rerun of the target ended with another verdict
 }
 
 type rowView struct {
 	Row   *reports.Row
 	Q     string
-	SS    string // space-separated statuses of the cells ("none" for a missing one)
-	Diff  bool
-	Cells []cellView
+	SS       string // space-separated statuses of the cells ("none" for a missing one)
+	Diff     bool
+	Unstable bool // some cell is unstable
+	Cells    []cellView
 }
 
 type cmpSection struct {
@@ -372,6 +374,7 @@ type compareView struct {
 	Sections []cmpSection
 	Rows     int
 	Diffs    int
+	Unstable int // rows with an unstable cell
 }
 
 func buildCompare(rs []*reports.Results, cat reports.Catalog) *compareView {
@@ -428,14 +431,25 @@ func buildCompare(rs []*reports.Results, cat reports.Catalog) *compareView {
 				continue
 			}
 			tip := cmp.Columns[ri].Label + ": " + string(c.Status)
+			if c.Unstable() {
+				runs := []string{string(c.Status)}
+				for _, s := range c.Reruns {
+					runs = append(runs, string(s))
+				}
+				tip += " (unstable: runs " + strings.Join(runs, ", ") + ")"
+				rv.Unstable = true
+			}
 			if c.Message != "" {
 				tip += " — " + c.Message
 			}
-			rv.Cells = append(rv.Cells, cellView{Present: true, Run: ri, Index: pos[ri][c], Status: string(c.Status), Tip: tip})
+			rv.Cells = append(rv.Cells, cellView{Present: true, Run: ri, Index: pos[ri][c], Status: string(c.Status), Tip: tip, Unstable: c.Unstable()})
 			ss = append(ss, string(c.Status))
 			q = append(q, c.Message)
 			q = append(q, c.Statements...)
 			q = append(q, c.Labels...)
+		}
+		if rv.Unstable {
+			v.Unstable++
 		}
 		rv.SS = strings.Join(ss, " ")
 		rv.Q = strings.ToLower(strings.Join(q, " "))

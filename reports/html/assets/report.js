@@ -117,6 +117,8 @@
   var fLevel = doc.getElementById('f-level');
   var fText = doc.getElementById('f-text');
   var fDiff = doc.getElementById('f-diff');
+  var fUnstable = doc.getElementById('f-unstable');
+  var fSection = doc.getElementById('f-section');
   var shownEl = doc.getElementById('shown');
 
   function apply() {
@@ -125,15 +127,19 @@
     var v = fVersion ? fVersion.value : '', l = fLevel ? fLevel.value : '';
     var words = fText ? fText.value.trim().toLowerCase().split(/\s+/).filter(Boolean) : [];
     var onlyDiff = fDiff && fDiff.checked;
+    var onlyUnstable = fUnstable && fUnstable.checked;
+    var sect = fSection ? fSection.value : '';
     var shown = 0, perSection = sections.map(function () { return 0; });
     for (var k = 0; k < rows.length; k++) {
       var r = rows[k], d = r.dataset, ok;
       if (d.ss !== undefined) {
         ok = d.ss.split(' ').some(function (s) { return want[s]; });
         if (onlyDiff && !d.diff) ok = false;
+        if (onlyUnstable && !d.unstable) ok = false;
       } else {
         ok = !!want[d.s];
       }
+      if (ok && sect && sections[rowSection[k]].id !== sect) ok = false;
       if (ok && v && d.v !== v) ok = false;
       if (ok && l && d.l !== l) ok = false;
       if (ok && words.length) {
@@ -161,7 +167,7 @@
   }
 
   chips.forEach(function (c) { c.addEventListener('change', apply); });
-  [fVersion, fLevel, fDiff].forEach(function (e) { if (e) e.addEventListener('change', apply); });
+  [fVersion, fLevel, fDiff, fUnstable, fSection].forEach(function (e) { if (e) e.addEventListener('change', apply); });
   if (fText) fText.addEventListener('input', applySoon);
   var reset = doc.getElementById('f-reset');
   if (reset) reset.addEventListener('click', function () {
@@ -170,6 +176,8 @@
     if (fLevel) fLevel.value = '';
     if (fText) fText.value = '';
     if (fDiff) fDiff.checked = false;
+    if (fUnstable) fUnstable.checked = false;
+    if (fSection) fSection.value = '';
     apply();
   });
 
