@@ -355,8 +355,8 @@ type cellView struct {
 }
 
 type rowView struct {
-	Row   *reports.Row
-	Q     string
+	Row      *reports.Row
+	Q        string
 	SS       string // space-separated statuses of the cells ("none" for a missing one)
 	Diff     bool
 	Unstable bool // some cell is unstable
