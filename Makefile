@@ -4,7 +4,7 @@ BIN      ?= bin/mqttspec
 REPORT   ?= out/report
 PKGS     ?= ./...
 
-.PHONY: all build test vet race bench fuzz-smoke fuzz-libfuzzer conformance list catalog-docs clean
+.PHONY: all build test vet race bench fuzz-smoke fuzz-libfuzzer conformance matrix list catalog-docs clean
 
 all: build test
 
@@ -41,6 +41,12 @@ fuzz-libfuzzer:
 # Conformance against the embedded reference broker; writes the report to $(REPORT).
 conformance: build
 	$(BIN) test broker --target embedded --version all --report $(REPORT)
+
+# The conformance matrix: every broker and client of matrix/*.yaml, twice each, into docs/matrix
+# (see docs/matrix.md; installs nothing: matrix/brokers/install.sh installs the brokers).
+MATRIX_OUT ?= docs/matrix
+matrix: build
+	$(BIN) matrix --out $(MATRIX_OUT)
 
 list: build
 	$(BIN) list --markdown
