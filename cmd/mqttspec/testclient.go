@@ -21,6 +21,7 @@ type testClientFlags struct {
 	cmd                      string
 	cmdConnect, cmdPublish   string
 	cmdSubscribe             string
+	cmdRefusals              []int
 	version                  string
 	cases, labels            []string
 	parallel                 int
@@ -73,6 +74,7 @@ placeholder: those cases are skipped with the cmd driver.`,
 	fl.StringVar(&f.cmdConnect, "cmd-connect", "", "cmd driver: template for connect (overrides --cmd)")
 	fl.StringVar(&f.cmdPublish, "cmd-publish", "", "cmd driver: template for publish (overrides --cmd)")
 	fl.StringVar(&f.cmdSubscribe, "cmd-subscribe", "", "cmd driver: template for subscribe (overrides --cmd)")
+	fl.IntSliceVar(&f.cmdRefusals, "cmd-refusal-exit-codes", nil, "cmd driver: exit statuses by which the program says it refused an action before connecting (e.g. 2,3); without them a refusal case cannot tell a refusal from a crash and skips")
 	fl.StringVar(&f.version, "version", "all", "protocol version: 3.1.1, 5 or all")
 	fl.StringSliceVar(&f.cases, "case", nil, "run only cases whose ID matches this glob or prefix (repeatable)")
 	fl.StringSliceVar(&f.labels, "label", nil, "run only cases with this label: statement ID, MUST/SHOULD, section, version (repeatable)")
@@ -96,7 +98,15 @@ func (f *testClientFlags) driverConfig() (drivers.Config, error) {
 		}
 	}
 	hasTemplate := cfg.Command != "" || len(cfg.Templates) > 0
+	for _, c := range f.cmdRefusals {
+		if c < 1 || c > 255 {
+			return cfg, fmt.Errorf("--cmd-refusal-exit-codes: %d is not an exit status of a refusal (1 to 255)", c)
+		}
+	}
+	cfg.RefusalExitCodes = f.cmdRefusals
 	switch {
+	case f.driver != "cmd" && len(f.cmdRefusals) > 0:
+		return cfg, fmt.Errorf("--cmd-refusal-exit-codes needs --driver cmd (not %s)", f.driver)
 	case f.driver == "cmd" && !hasTemplate:
 		return cfg, errors.New("--driver cmd needs --cmd or --cmd-connect/--cmd-publish/--cmd-subscribe")
 	case f.driver != "cmd" && hasTemplate:

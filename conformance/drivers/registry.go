@@ -17,6 +17,9 @@ type Config struct {
 	// operation.
 	Command   string
 	Templates map[conformance.Op]string
+	// RefusalExitCodes are the cmd program's exit statuses that mean "refused before connecting"
+	// (Command.RefusalExitCodes).
+	RefusalExitCodes []int
 }
 
 // ByName returns the named driver, ready to use (programs found, the paho program built), and a
@@ -46,7 +49,7 @@ func ByName(ctx context.Context, name string, cfg Config) (conformance.Driver, f
 		}
 		return p, p.Close, nil
 	case "cmd":
-		c := &Command{Default: cfg.Command, Templates: cfg.Templates}
+		c := &Command{Default: cfg.Command, Templates: cfg.Templates, RefusalExitCodes: cfg.RefusalExitCodes}
 		if err := c.Check(); err != nil {
 			return nil, nil, err
 		}
