@@ -21,16 +21,20 @@ type refusal struct {
 func (c *conn) refuse(r refusal) {
 	c.cause.CompareAndSwap(int32(causeNone), int32(causeProtocol))
 	c.log.Info("CONNECT refused", "reason", r.why)
+	var ack *codec.Connack
 	switch {
 	case c.v == codec.V5:
-		ack := &codec.Connack{ReasonCode: r.v5}
+		ack = &codec.Connack{ReasonCode: r.v5}
 		if r.why != "" {
 			ack.Properties.SetReasonString(r.why)
 		}
-		c.finish(ack)
 	case r.v3 != 0:
-		c.finish(&codec.Connack{ReasonCode: r.v3})
+		ack = &codec.Connack{ReasonCode: r.v3}
 	}
+	if ack != nil {
+		c.finish(ack)
+	}
+	c.srv.rules.refused(c, ack)
 }
 
 // handshake reads the CONNECT, validates and authenticates it, attaches the session and queues
@@ -52,6 +56,9 @@ func (c *conn) handshake() bool {
 		return false
 	}
 	pkt, _, err := codec.DecodeWith(codec.Options{Sender: codec.SideClient}, raw, nil)
+	if err != nil {
+		pkt, err = srv.rules.rescueConnect(raw, err)
+	}
 	if err != nil {
 		c.refuseMalformed(err)
 		return false

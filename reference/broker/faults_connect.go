@@ -1,5 +1,124 @@
 package broker
 
+import (
+	"io"
+	"sync"
+	"time"
+
+	"github.com/mqttspec/mqttspec/codec"
+)
+
 // connectFaults are the faults of the CONNECT handshake: validating the CONNECT, refusing it, the
 // CONNACK, and closing a connection on an error.
-var connectFaults = []Fault{}
+var connectFaults = []Fault{
+	{Name: "connect-protocol-name-unchecked", Statements: []string{"MQTT-3.1.2-1", "3.1.1:MQTT-3.1.2-1"},
+		Summary: "a CONNECT whose protocol name is not MQTT (MQIsdp for 3.1) is accepted as if it were",
+		alter:   uncheckedConnect("connect-protocol-name")},
+	{Name: "connect-reserved-flag-accepted", Statements: []string{"MQTT-3.1.2-3", "3.1.1:MQTT-3.1.2-3"},
+		Summary: "a CONNECT whose reserved connect flag (bit 0) is 1 is accepted instead of closed as malformed",
+		alter:   uncheckedConnect("connect-reserved-flag")},
+	{Name: "connect-trailing-bytes-accepted", Statements: []string{"MQTT-3.1.4-1", "3.1.1:MQTT-3.1.4-1", "3.1.1:MQTT-3.1.2-18"},
+		Summary: "a CONNECT with bytes after its last payload field (a user name although User Name Flag is 0) is accepted, the bytes ignored",
+		alter:   uncheckedConnect("trailing-bytes")},
+	{Name: "unknown-protocol-level-as-311", Statements: []string{"3.1.1:MQTT-3.1.2-2"},
+		Summary: "a CONNECT with an unknown protocol level is read and accepted as MQTT 3.1.1 instead of refused with return code 0x01",
+		alter: func(r *rules) {
+			r.connectUndecodable = func(raw []byte, err error) (codec.Packet, error) {
+				p, rerr := decodeIgnoring(map[string]bool{"connect-protocol-level": true}, codec.Options{Version: codec.V311, Sender: codec.SideClient}, raw, err)
+				if rerr != nil {
+					return nil, err
+				}
+				p.(*codec.Connect).ProtocolLevel = byte(codec.V311) // "anything but 5 is 3.1.1"
+				return p, nil
+			}
+		}},
+	{Name: "refused-connection-left-open", Statements: []string{"3.1.1:MQTT-3.2.2-5", "MQTT-3.2.2-7", "MQTT-4.13.2-1", "MQTT-3.1.4-2"},
+		Summary: "after a refusing CONNACK the broker leaves the connection open, waiting for the client to close it",
+		alter: onRefused(func(c *conn, ack *codec.Connack) {
+			if ack == nil {
+				return // a refusal without CONNACK still closes at once
+			}
+			// The connect timeout bounds the wait; whatever the client sends meanwhile is ignored.
+			c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.connectTimeout))
+			io.Copy(io.Discard, io.LimitReader(c.nc, 1<<20))
+		})},
+	{Name: "refused-connect-keeps-processing", Statements: []string{"3.1.1:MQTT-3.1.4-5", "MQTT-3.1.4-6"},
+		Summary: "packets that arrived behind a refused CONNECT are still handled before the close: a PUBLISH sent with it is delivered",
+		alter: onRefused(func(c *conn, _ *codec.Connack) {
+			// What is already on the wire is read for a moment, the PUBLISHes routed.
+			c.nc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			for {
+				raw, err := c.r.ReadRaw()
+				if err != nil {
+					return
+				}
+				p, _, err := codec.DecodeWith(codec.Options{Version: c.v, Sender: codec.SideClient}, raw, nil)
+				if pub, ok := p.(*codec.Publish); ok && err == nil {
+					c.srv.route(newMessage(pub, pub.Topic, c.clientID, c.v == codec.V5))
+				}
+			}
+		})},
+	{Name: "malformed-connect-answered-with-disconnect", Statements: []string{"MQTT-3.14.0-1"},
+		Summary: "a v5 CONNECT the broker finds malformed or a protocol error is answered with DISCONNECT instead of CONNACK before the close",
+		alter: onSend(func(c *conn, p *codec.Connack) codec.Packet {
+			if c.v == codec.V5 && (p.ReasonCode == codec.ReasonMalformedPacket || p.ReasonCode == codec.ReasonProtocolError) {
+				// The error path of every other packet, reused for the CONNECT.
+				return &codec.Disconnect{ReasonCode: p.ReasonCode, Properties: p.Properties}
+			}
+			return p
+		})},
+	{Name: "v5-refusal-with-v311-return-code", Statements: []string{"MQTT-3.2.2-8"},
+		Summary: "a v5 CONNACK refusing a bad user name or password carries the 3.1.1 return code 0x04, which is no v5 Connect Reason Code",
+		Configure: func(o *Options) {
+			// A user whose wrong password the scenario sends; the embedded target's users stay.
+			if o.Users == nil {
+				o.Users = map[string]string{}
+			}
+			o.Users["fault-user"] = "fault-password"
+		},
+		alter: onSend(func(c *conn, p *codec.Connack) codec.Packet {
+			if c.v == codec.V5 && p.ReasonCode == codec.ReasonBadUsernameOrPassword {
+				p.ReasonCode = codec.ConnRefusedBadUsernamePassword
+			}
+			return p
+		})},
+	{Name: "connack-after-pipelined-packets", Statements: []string{"MQTT-3.2.0-1", "3.1.1:MQTT-3.2.0-1"},
+		Summary: "the CONNACK of a new session goes out only once the session is stored, asynchronously: packets sent behind the CONNECT are answered first",
+		alter: func(r *rules) {
+			var late sync.Map // CONNACKs queued again after the delay, to be sent as they are
+			onSend(func(c *conn, p *codec.Connack) codec.Packet {
+				if p.ReasonCode != 0 || p.SessionPresent {
+					return p
+				}
+				if _, again := late.LoadAndDelete(p); again {
+					return p
+				}
+				late.Store(p, true)
+				time.AfterFunc(50*time.Millisecond, func() {
+					if !c.enqueue(outItem{pkt: p}) {
+						late.Delete(p)
+					}
+				})
+				return nil
+			})(r)
+		}},
+}
+
+// uncheckedConnect is the alter of a fault that leaves the named codec rules unchecked on the
+// handshake's CONNECT: one breaking only those is handled as if it were well formed.
+func uncheckedConnect(names ...string) func(*rules) {
+	ignored := map[string]bool{}
+	for _, n := range names {
+		ignored[n] = true
+	}
+	return func(r *rules) {
+		r.connectUndecodable = func(raw []byte, err error) (codec.Packet, error) {
+			return decodeIgnoring(ignored, codec.Options{Sender: codec.SideClient}, raw, err)
+		}
+	}
+}
+
+// onRefused adds a hook run after a CONNECT is refused.
+func onRefused(h func(c *conn, ack *codec.Connack)) func(*rules) {
+	return func(r *rules) { r.refusedHooks = append(r.refusedHooks, h) }
+}

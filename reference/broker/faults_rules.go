@@ -54,6 +54,12 @@ type rules struct {
 	// unlimited, when set, exempts the control packets it selects from the client's Maximum
 	// Packet Size: they are sent whole, however large. It runs on the writer goroutine.
 	unlimited func(p codec.Packet) bool
+	// connectUndecodable, when set, is given the handshake's CONNECT the codec rejected and
+	// returns the CONNECT the broker handles instead (or the error, which refuses it).
+	connectUndecodable func(raw []byte, err error) (codec.Packet, error)
+	// refusedHooks run once a CONNECT is refused, after its refusing CONNACK (ack; nil when the
+	// refusal sends none) was written and before the connection closes, on the reader goroutine.
+	refusedHooks []func(c *conn, ack *codec.Connack)
 }
 
 func (r *rules) receive(c *conn, p codec.Packet) codec.Packet {
@@ -70,6 +76,19 @@ func (r *rules) rescue(o codec.Options, raw []byte, err error) (codec.Packet, er
 		return nil, err
 	}
 	return r.undecodable(o, raw, err)
+}
+
+func (r *rules) rescueConnect(raw []byte, err error) (codec.Packet, error) {
+	if r.connectUndecodable == nil {
+		return nil, err
+	}
+	return r.connectUndecodable(raw, err)
+}
+
+func (r *rules) refused(c *conn, ack *codec.Connack) {
+	for _, h := range r.refusedHooks {
+		h(c, ack)
+	}
 }
 
 func (r *rules) connected(c *conn, cp *codec.Connect) {

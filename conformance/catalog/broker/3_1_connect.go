@@ -169,6 +169,21 @@ var _ = catalog.Broker(c.Case{
 })
 
 var _ = catalog.Broker(c.Case{
+	ID:         "3.1/connect-bytes-after-payload",
+	Title:      "a CONNECT otherwise acceptable (the target's credentials included) with two bytes after its last payload field is malformed: refused and the connection closed",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Statements: []string{"MQTT-3.1.4-1"},
+	Run: func(t *c.T) {
+		// Unlike 3.1/connect-trailing-bytes, the CONNECT carries the target's credentials: a
+		// target that requires them could refuse the other for the missing user name alone.
+		conn := t.Dial("")
+		conn.SendRaw(connectWithTrailing(t, t.DefaultConnect(), []byte{0, 0}), "CONNECT followed by two bytes past its last field")
+		conn.ExpectConnectRefused(nil, malformedOrProtocol)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
 	ID:         "3.1/rejected-connect-stops-processing",
 	Title:      "after refusing a CONNECT the server processes nothing sent behind it: a PUBLISH in the same segment is not delivered",
 	Versions:   c.Both,
@@ -761,7 +776,7 @@ var _ = catalog.Broker(c.Case{
 	Versions:   c.Both,
 	Level:      c.Must,
 	Requires:   []c.Feature{c.FeatureCredentials},
-	Statements: []string{"3.1.1:MQTT-3.2.2-5", "3.1.1:MQTT-3.2.2-4", "5.0:MQTT-3.1.4-2", "MQTT-3.2.2-7", "5.0:MQTT-3.2.2-6", "MQTT-4.13.2-1"},
+	Statements: []string{"3.1.1:MQTT-3.2.2-5", "3.1.1:MQTT-3.2.2-4", "5.0:MQTT-3.1.4-2", "MQTT-3.2.2-7", "5.0:MQTT-3.2.2-6", "5.0:MQTT-3.2.2-8", "MQTT-4.13.2-1"},
 	Run: func(t *c.T) {
 		p := t.DefaultConnect()
 		p.Password = []byte(t.Target.BadPassword)
