@@ -102,6 +102,14 @@ var connectFaults = []Fault{
 				return nil
 			})(r)
 		}},
+	{Name: "connack-resumed-flag-bit-1", Statements: []string{"MQTT-3.2.2-1"},
+		Summary: "a v5 CONNACK resuming a session also sets acknowledge flag bit 1, which is reserved, beside Session Present",
+		alter: onSend(func(c *conn, p *codec.Connack) codec.Packet {
+			if c.v == codec.V5 && p.SessionPresent {
+				p.ReservedFlags |= 1 // a "session restored from the store" mark of the broker's own
+			}
+			return p
+		})},
 }
 
 // uncheckedConnect is the alter of a fault that leaves the named codec rules unchecked on the

@@ -3,6 +3,7 @@ package broker_test
 import (
 	"errors"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -95,11 +96,23 @@ var (
 			}
 			expectP[*codec.Pingresp](c)
 		},
+		"connack-resumed-flag-bit-1": func(tb testing.TB, addr string) {
+			id := uniq("f")
+			se := props(func(p *codec.Properties) { p.SetSessionExpiry(60) })
+			c, _ := connect(tb, addr, codec.V5, clientID(id), se)
+			c.disconnect()
+			connect(tb, addr, codec.V5, clientID(id), notClean(), se) // the test reader checks the flags
+		},
 	}
 	connectDependsOn = map[string][]string{
-		// That scenario requires the close after its refusing CONNACK, which this fault leaves
-		// out; the entry replaces the one in dependsOn, whose fault it keeps.
-		"empty-id-persistent-accepted": {"refused-connack-session-present", "refused-connection-left-open"},
+		// That scenario requires the close after its refusing CONNACK, which this fault leaves out.
+		"empty-id-persistent-accepted": {"refused-connection-left-open"},
+		// These scenarios resume a v5 session: the test reader rejects the CONNACK whose reserved
+		// flag bit this fault sets.
+		"no-dup-on-redelivery":                {"connack-resumed-flag-bit-1"},
+		"puback-error-ignored":                {"connack-resumed-flag-bit-1"},
+		"session-present-always-0":            {"connack-resumed-flag-bit-1"},
+		"topic-alias-kept-across-connections": {"connack-resumed-flag-bit-1"},
 	}
 )
 
@@ -135,5 +148,8 @@ func notAccepted(tb testing.TB, addr string, v codec.Version, raw []byte) {
 
 func init() {
 	maps.Copy(faultChecks, connectChecks)
-	maps.Copy(dependsOn, connectDependsOn)
+	// Added to, not replacing, what dependsOn already lists for a scenario.
+	for name, faults := range connectDependsOn {
+		dependsOn[name] = slices.Concat(dependsOn[name], faults)
+	}
 }

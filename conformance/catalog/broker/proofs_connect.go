@@ -12,4 +12,5 @@ var connectFaultCases = map[string][]string{
 	"malformed-connect-answered-with-disconnect": {"3.1/reserved-flag-set@5.0", "3.1/connect-truncated@5.0", "3.1/connect-trailing-bytes@5.0"},
 	"v5-refusal-with-v311-return-code":           {"3.1/bad-password-refused@5.0"},
 	"connack-after-pipelined-packets":            {"3.2/connack-is-first-packet"},
+	"connack-resumed-flag-bit-1":                 {"3.2/connack-reserved-bits-zero"},
 }
