@@ -22,6 +22,7 @@ type Record struct {
 	Err        error
 	Violations []codec.Error
 	WebSocket  bool
+	Alias      *Alias // see Message.Alias
 }
 
 // Conversation is everything found on one stream, in the order it was found.
@@ -91,6 +92,10 @@ func Collect(r io.Reader, o Options) (*Capture, error) {
 func (m *Message) Record() Record {
 	r := Record{Frame: m.Frame, Time: m.Time, Dir: m.Dir, Type: m.Type, Flags: m.Flags, Size: m.Size,
 		Version: m.Version, Err: m.Err, WebSocket: m.WebSocket}
+	if m.Alias != nil {
+		a := *m.Alias // its Topic owns its memory (see half.resolveAlias)
+		r.Alias = &a
+	}
 	if m.Raw == nil {
 		return r
 	}

@@ -24,8 +24,13 @@ type PacketInfo struct {
 	Size    int       `json:"size"`
 	WS      bool      `json:"ws,omitempty"`
 
-	ID             *uint16  `json:"id,omitempty"`
-	Topic          *string  `json:"topic,omitempty"`
+	ID    *uint16 `json:"id,omitempty"`
+	Topic *string `json:"topic,omitempty"` // as on the wire: "" when a Topic Alias stands for it
+	// ResolvedTopic is, for a PUBLISH with an empty Topic Name and a Topic Alias, the topic the
+	// alias was set to earlier on the connection in the same direction; AliasUnset says no
+	// earlier packet set it.
+	ResolvedTopic  *string  `json:"resolved_topic,omitempty"`
+	AliasUnset     bool     `json:"alias_unset,omitempty"`
 	QoS            *byte    `json:"qos,omitempty"`
 	Dup            bool     `json:"dup,omitempty"`
 	Retain         bool     `json:"retain,omitempty"`
@@ -100,6 +105,13 @@ func Describe(m *Message) *PacketInfo {
 	}
 	if m.Packet != nil {
 		pi.fill(m.Packet, m.Version)
+	}
+	if a := m.Alias; a != nil && !a.Set {
+		if a.Unset {
+			pi.AliasUnset = true
+		} else if a.Topic != "" {
+			pi.ResolvedTopic = ptr(a.Topic)
+		}
 	}
 	return pi
 }
@@ -337,6 +349,12 @@ func (pi *PacketInfo) details() string {
 	}
 	if pi.Topic != nil {
 		add("topic=%q", *pi.Topic)
+	}
+	if pi.ResolvedTopic != nil {
+		add("resolved=%q", *pi.ResolvedTopic)
+	}
+	if pi.AliasUnset {
+		add("resolved=? (alias never set)")
 	}
 	if pi.QoS != nil {
 		add("qos=%d", *pi.QoS)

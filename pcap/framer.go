@@ -296,6 +296,11 @@ func (h *half) emit(raw []byte, hd codec.Header) {
 	if err != nil {
 		m.Packet = nil
 		rd.sum.Undecodable++
+	} else if m.Version == codec.V5 {
+		switch hd.Type {
+		case codec.PUBLISH, codec.CONNECT, codec.CONNACK:
+			h.aliases(m)
+		}
 	}
 	rd.sum.Violations += len(dec.Violations)
 	h.deliver(m)
@@ -324,5 +329,29 @@ func (h *half) deliver(m *Message) {
 	h.conn.s.Packets[dirIndex(h.dir)]++
 	if rd.h.Packet != nil {
 		rd.h.Packet(m)
+	}
+}
+
+// aliases follows Topic Alias state: the Topic Alias Maximum each side announced (CONNECT for
+// what the server may send, CONNACK for what the client may send) and, for a PUBLISH with a
+// Topic Alias, resolves it against this direction's mappings (m.Alias).
+func (h *half) aliases(m *Message) {
+	c := h.conn
+	switch p := m.Packet.(type) {
+	case *codec.Connect:
+		if h.dir == FromClient {
+			c.aliasMax[1], c.aliasKnown[1] = p.Properties.TopicAliasMaximum, true
+		}
+	case *codec.Connack:
+		if h.dir == FromServer {
+			c.aliasMax[0], c.aliasKnown[0] = p.Properties.TopicAliasMaximum, true
+		}
+	case *codec.Publish:
+		if a, ok := h.aliasTab.Apply(p); ok {
+			i := dirIndex(h.dir)
+			a.Maximum, a.Announced = c.aliasMax[i], c.aliasKnown[i]
+			h.alias = a
+			m.Alias = &h.alias
+		}
 	}
 }

@@ -168,6 +168,29 @@ type Message struct {
 	Violations []codec.Error
 	// WebSocket is set when the packet travelled inside WebSocket frames.
 	WebSocket bool
+	// Alias describes a v5 PUBLISH that carries a Topic Alias (nil for every other packet).
+	Alias *Alias
+}
+
+// Alias is how a PUBLISH's Topic Alias resolves. Mappings are kept per connection and direction,
+// the way the receiver keeps them [MQTT-3.3.2-7]: a PUBLISH with a Topic Name and an alias sets
+// the mapping, one with an empty Topic Name uses it.
+type Alias struct {
+	Alias uint16
+	// Topic is the topic the alias stands for after this packet: the packet's own Topic Name
+	// when it has one (it sets or replaces the mapping), else the name the alias was last set to
+	// on this connection and direction ("" when Unset).
+	Topic string
+	// Set is true when the packet carries a Topic Name, so it (re)defines the mapping.
+	Set bool
+	// Unset is true when the Topic Name is empty and no earlier packet in this direction set the
+	// alias: the receiver cannot know the topic (a Protocol Error).
+	Unset bool
+	// Maximum is the Topic Alias Maximum the receiver announced (the client in CONNECT for the
+	// server's aliases, the server in CONNACK for the client's), and Announced says whether that
+	// announcement was captured.
+	Maximum   uint16
+	Announced bool
 }
 
 // NoteKind classifies a Note.

@@ -34,8 +34,12 @@ type tcpConn struct {
 	version       codec.Version
 	guesses       int
 	detected      bool // MQTT because its server endpoint was detected (Options.Detect)
-	half          [2]half
-	finished      bool
+	// aliasMax is the Topic Alias Maximum that binds each sender (index 0 the client, bound by
+	// the CONNACK; 1 the server, bound by the CONNECT); aliasKnown says it was captured.
+	aliasMax   [2]uint16
+	aliasKnown [2]bool
+	half       [2]half
+	finished   bool
 }
 
 // half is one direction of a connection.
@@ -50,6 +54,10 @@ type half struct {
 	ws        *wsHalf
 	mq        framer
 	seqBase   uint32 // the sequence number this direction started at, moved to seqOrigin
+	// The Topic Alias mappings this direction's sender set (see half.aliases), and the Alias
+	// handed out with the current Message.
+	aliasTab AliasTable
+	alias    Alias
 }
 
 // seqOrigin is where the reassembler sees each direction start (see Accept). It is a variable

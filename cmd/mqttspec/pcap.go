@@ -292,10 +292,17 @@ func pcapReplayCmd() *cobra.Command {
 		Long: `Every stream whose CONNECT was captured is replayed on a new connection to --target (tcp://,
 tls://, ws:// or wss://), with a client identifier made unique to the run. Client packets keep
 their captured order across streams; before each one the replay waits (up to --step-timeout)
-for the target to have answered as much as the captured server had. The target's answers are
-compared with the captured ones by type, flags, reason codes and identifiers (the identifiers a
-server chooses are numbered by order of appearance); the client's acknowledgements follow the
-target's numbering. Exit status 1 when any stream was answered differently.`,
+for the target to have answered as much as the captured server had.
+
+The target's answers are aligned with the captured ones by type, flags, topic, reason codes and
+identifiers (the identifiers a server chooses are numbered by order of appearance, its Topic
+Aliases resolved); the client's acknowledgements follow the target's numbering, and a client
+Topic Alias above the target's Topic Alias Maximum is sent as its topic. Aligned packets are then
+compared in full: payloads and properties, with per-property rules (Assigned Client Identifier,
+Authentication Data and Reason String by presence, Message Expiry Interval within the time the
+brokers may have held the message apart, everything else exactly). Lines: ' ' same, '-' only in
+the capture, '+' only from the target, '~' both with different content, followed by both packets.
+Exit status 1 when any stream was answered differently.`,
 		Example: `  mqttspec pcap replay capture.pcapng --target tcp://127.0.0.1:1883 --as-fast
   mqttspec pcap replay capture.pcap --port 18830 --target ws://127.0.0.1:9001/mqtt --speed 10`,
 		Args: cobra.ExactArgs(1),
@@ -395,11 +402,26 @@ func printReplay(w io.Writer, r *replay.Result) {
 		if s.Err != nil {
 			fmt.Fprintf(w, "  error: %v\n", s.Err)
 		}
-		for _, l := range s.Diff {
+		for _, l := range diffLines(s) {
 			fmt.Fprintf(w, "  %s\n", l)
 		}
 	}
 	fmt.Fprintf(w, "%d of %d streams answered differently\n", r.Differences(), len(r.Streams))
+}
+
+// diffLines renders a stream's diff: a '~' line (same packet, different content) is followed by
+// both sides' packets.
+func diffLines(s *replay.StreamResult) []string {
+	var out []string
+	k := 0
+	for _, l := range s.Diff {
+		out = append(out, l.String())
+		if l.Op == '~' && k < len(s.Changes) {
+			out = append(out, "    captured: "+s.Changes[k].Captured, "    replayed: "+s.Changes[k].Replayed)
+			k++
+		}
+	}
+	return out
 }
 
 // replayResults records a replay in the results model: one case per replayed stream, failing
@@ -423,11 +445,7 @@ func replayResults(file, target, transport string, r *replay.Result, start time.
 			c.Status, c.Message = reports.Pass, fmt.Sprintf("%d answers, all as captured", len(s.Replayed))
 		default:
 			c.Status = reports.Fail
-			var lines []string
-			for _, l := range s.Diff {
-				lines = append(lines, l.String())
-			}
-			c.Message = "answers differ from the capture:\n" + strings.Join(lines, "\n")
+			c.Message = "answers differ from the capture:\n" + strings.Join(diffLines(s), "\n")
 			if s.Err != nil {
 				c.Message = s.Err.Error() + "\n" + c.Message
 			}

@@ -172,3 +172,36 @@ func TestPcapDetectFlag(t *testing.T) {
 		})
 	}
 }
+
+// TestPcapTopicAlias: on the synthetic Topic Alias capture, decode keeps the wire topic and adds
+// the resolved one (text and JSON), and check fails on the aliases used before they were set.
+func TestPcapTopicAlias(t *testing.T) {
+	file := filepath.Join("..", "..", "pcap", "testdata", "alias.pcap")
+	out, _, code := runPcap(t, pcapDecodeCmd, file)
+	if code != exitOK || strings.Count(out, `topic="" resolved="al/one"`) != 2 || strings.Count(out, `topic="" resolved="al/two"`) != 1 ||
+		strings.Count(out, `resolved=? (alias never set)`) != 2 {
+		t.Errorf("decode (exit %d):\n%s", code, out)
+	}
+	out, _, code = runPcap(t, pcapDecodeCmd, "--json", file)
+	resolved := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		if m["type"] == "PUBLISH" && m["topic"] == "" {
+			if r, ok := m["resolved_topic"].(string); ok && r != "" || m["alias_unset"] == true {
+				resolved++
+			} else {
+				t.Errorf("alias-only PUBLISH without resolved_topic or alias_unset: %s", l)
+			}
+		}
+	}
+	if code != exitOK || resolved != 5 {
+		t.Errorf("decode --json: exit %d, %d alias-only PUBLISH accounted for, want 5", code, resolved)
+	}
+	out, _, code = runPcap(t, pcapCheckCmd, file)
+	if code != exitFailures || !strings.Contains(out, "3.3/topic-alias-set-before-use/client") || !strings.Contains(out, "MQTT-3.3.2-7") {
+		t.Errorf("check (exit %d):\n%s", code, out)
+	}
+}

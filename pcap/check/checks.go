@@ -365,6 +365,23 @@ func Checks() []*Check {
 			Run:     topicAliases,
 		},
 		{
+			ID: "3.3/topic-alias-set-before-use", Title: "a PUBLISH with an empty Topic Name uses a Topic Alias its sender set earlier on the connection", Section: "3.3.2.3.4", Level: "MUST",
+			// Mappings live only within one network connection [MQTT-3.3.2-7]: an alias the
+			// connection never set is one the receiver cannot know (a Protocol Error in 3.3.2.3.4;
+			// the statement is the closest numbered one).
+			Cites:   both(Cite{V5: ids("MQTT-3.3.2-7")}),
+			Applies: func(c *Conv) bool { return FromStart(c) && c.Version == codec.V5 },
+			Run: func(c *Conv, r *Reporter) {
+				for i := range c.Recs {
+					rec := &c.Recs[i]
+					if rec.AliasUnset {
+						r.Fail(rec.From, "MQTT-3.3.2-7", i, "PUBLISH with an empty Topic Name and Topic Alias %d, which no earlier PUBLISH from the %s on this connection set",
+							rec.Packet.(*codec.Publish).Properties.TopicAlias, rec.From)
+					}
+				}
+			},
+		},
+		{
 			ID: "3.1/maximum-packet-size", Title: "no packet exceeds the Maximum Packet Size its receiver announced", Section: "3.1.2.11.4", Level: "MUST",
 			Cites: map[Role]Cite{
 				Client: {V5: ids("MQTT-3.2.2-15")},

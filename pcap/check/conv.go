@@ -15,6 +15,9 @@ type Rec struct {
 	// Topic is a PUBLISH's topic name with its Topic Alias resolved ("" when the alias was never
 	// set on this connection).
 	Topic string
+	// AliasUnset is set on a PUBLISH with an empty Topic Name whose Topic Alias no earlier packet
+	// of its sender on this connection set.
+	AliasUnset bool
 }
 
 // Conv is one stream as the checks see it.
@@ -82,7 +85,7 @@ func newConv(cv *pcap.Conversation, end time.Time) *Conv {
 	if cv.Stream.Version == codec.V5 {
 		c.Version = codec.V5
 	}
-	aliases := [2]map[uint16]string{{}, {}}
+	var aliases [2]pcap.AliasTable
 	for i, r := range cv.Records {
 		rec := Rec{Record: r, From: Client}
 		if r.Dir == pcap.FromServer {
@@ -99,13 +102,8 @@ func newConv(cv *pcap.Conversation, end time.Time) *Conv {
 			}
 		case *codec.Publish:
 			rec.Topic = p.Topic
-			if p.Properties.Has(codec.PropTopicAlias) {
-				m := aliases[dirIndex(r.Dir)]
-				if p.Topic != "" {
-					m[p.Properties.TopicAlias] = p.Topic
-				} else {
-					rec.Topic = m[p.Properties.TopicAlias]
-				}
+			if a, ok := aliases[dirIndex(r.Dir)].Apply(p); ok {
+				rec.Topic, rec.AliasUnset = a.Topic, a.Unset
 			}
 		}
 		c.Recs = append(c.Recs, rec)

@@ -7,12 +7,23 @@
 // answered as many packets as the captured server had by then, so that causality survives
 // replay at any speed. Packet identifiers the server chose are mapped: when the target numbers
 // its messages differently, the client's acknowledgements are rewritten to the target's numbers,
-// and both answer lists show server-chosen identifiers by order of appearance (#1, #2…).
+// and both answer lists show server-chosen identifiers by order of appearance (#1, #2…). Topic
+// Aliases are resolved on both sides (the server's choice of aliases is its own), and a client
+// alias above the target's Topic Alias Maximum is sent as the topic it stands for.
+//
+// The answers are compared in two steps. Their skeletons (type, flags, topic, reason codes,
+// identifiers) are aligned by longest common subsequence; a packet present on one side only is a
+// '-' or '+' line. Aligned packets are then compared in full — properties and payload — with
+// per-property rules (see compareDetails), and one that differs is a '~' line whose Change holds
+// both sides' packets and what differs. Retained messages and messages queued for an offline
+// session are server PUBLISH packets like the others: their payloads and properties are compared.
 package replay
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -80,7 +91,17 @@ type StreamResult struct {
 	Captured []string `json:"captured,omitempty"`
 	Replayed []string `json:"replayed,omitempty"`
 	Diff     []Line   `json:"diff,omitempty"`
-	Same     bool     `json:"same"`
+	// Changes details the '~' lines of Diff, in their order: both sides' packets and what differs.
+	Changes []Change `json:"changes,omitempty"`
+	Same    bool     `json:"same"`
+}
+
+// Change is a packet both sides sent (same type, flags, topic, reason codes and identifiers)
+// with different content.
+type Change struct {
+	Captured string   `json:"captured"`
+	Replayed string   `json:"replayed"`
+	Differs  []string `json:"differs"` // one entry per differing property or the payload
 }
 
 // Equal reports whether the target answered as the captured server did.
@@ -96,7 +117,8 @@ func (s *StreamResult) Equal() bool {
 	return true
 }
 
-// Line is one line of a diff: ' ' both, '-' only captured, '+' only replayed.
+// Line is one line of a diff: ' ' both, '-' only captured, '+' only replayed, '~' both with
+// different content (the skeleton, then what differs; StreamResult.Changes has both packets).
 type Line struct {
 	Op   byte
 	Text string
@@ -186,6 +208,13 @@ type player struct {
 	rerr   error
 	bad    string   // the target's packet that could not be decoded
 	pubIDs []uint16 // identifiers of the target's QoS>0 messages, by order of first use
+	// The target's CONNACK Topic Alias Maximum: client aliases above it are sent as topics.
+	aliasMax uint16
+	// sendAliases are the client aliases the replay did set on the target (for alias-only
+	// packets: sent as captured only when the mapping exists there).
+	sendAliases map[uint16]string
+	started     time.Time // when the connection to the target was opened
+	ended       time.Time
 }
 
 func plan(cv *pcap.Conversation, o *Options) *player {
@@ -301,6 +330,7 @@ func (p *player) run(ctx context.Context, seq *sequencer, start, first time.Time
 				return
 			}
 			conn = c
+			p.started = time.Now()
 			go p.read(conn, v)
 		}
 		p.waitFor(ctx, it.serverBefore)
@@ -331,6 +361,12 @@ func (p *player) bytes(it *sendItem, v codec.Version) ([]byte, string) {
 		if b, err := c.AppendTo(nil, v); err == nil {
 			return b, Normalize(&c, nil)
 		}
+	case *codec.Publish:
+		if r.Alias != nil {
+			if b, desc, ok := p.publishAlias(pk, r.Alias, v); ok {
+				return b, desc
+			}
+		}
 	case *codec.Puback, *codec.Pubrec, *codec.Pubcomp:
 		if it.ackOrdinal >= 0 {
 			p.mu.Lock()
@@ -353,6 +389,37 @@ func (p *player) bytes(it *sendItem, v codec.Version) ([]byte, string) {
 		}
 	}
 	return r.Raw, Normalize(r.Packet, nil)
+}
+
+// publishAlias re-maps a captured client PUBLISH with a Topic Alias for the target: an alias the
+// target allows (its CONNACK Topic Alias Maximum) goes out as captured; otherwise the packet is
+// sent with the topic the alias stands for and no alias. An alias-only packet whose mapping the
+// replay did not set on the target (because it was sent as a topic) goes out with the topic too.
+func (p *player) publishAlias(pk *codec.Publish, a *pcap.Alias, v codec.Version) ([]byte, string, bool) {
+	p.mu.Lock()
+	max := p.aliasMax
+	p.mu.Unlock()
+	if p.sendAliases == nil {
+		p.sendAliases = map[uint16]string{}
+	}
+	if a.Alias != 0 && a.Alias <= max && (a.Set || p.sendAliases[a.Alias] == a.Topic && a.Topic != "") {
+		if a.Set {
+			p.sendAliases[a.Alias] = a.Topic
+		}
+		return nil, "", false // as captured
+	}
+	if a.Topic == "" {
+		return nil, "", false // unresolvable: as captured, the target's answer is the finding
+	}
+	delete(p.sendAliases, a.Alias)
+	q := *pk
+	q.Topic = a.Topic
+	q.Properties.Clear(codec.PropTopicAlias) // a copy: the slices it shares are not written
+	b, err := q.AppendTo(nil, v)
+	if err != nil {
+		return nil, "", false
+	}
+	return b, Normalize(&q, nil) + fmt.Sprintf(" (Topic Alias %d sent as its topic: the target allows %d)", a.Alias, max), true
 }
 
 // read collects the target's packets until the connection ends.
@@ -378,6 +445,9 @@ func (p *player) read(conn net.Conn, v codec.Version) {
 		}
 		if pub, ok := pk.(*codec.Publish); ok && pub.QoS > 0 && !(pub.Dup && containsID(p.pubIDs, pub.PacketID)) {
 			p.pubIDs = append(p.pubIDs, pub.PacketID)
+		}
+		if ca, ok := pk.(*codec.Connack); ok {
+			p.aliasMax = ca.Properties.TopicAliasMaximum
 		}
 		p.got = append(p.got, pk)
 		p.cond.Broadcast()
@@ -431,12 +501,24 @@ func (p *player) finish() {
 	got := p.got
 	rerr, bad := p.rerr, p.bad
 	p.mu.Unlock()
-	p.res.Captured = normalizeAll(p.captured)
-	p.res.Replayed = normalizeAll(got)
+	ca, re := normalizeAll(p.captured), normalizeAll(got)
 	if bad != "" {
-		p.res.Replayed = append(p.res.Replayed, bad)
+		re = append(re, answer{key: bad, full: bad})
 	}
-	p.res.Diff = diff(p.res.Captured, p.res.Replayed)
+	for _, a := range ca {
+		p.res.Captured = append(p.res.Captured, a.full)
+	}
+	for _, a := range re {
+		p.res.Replayed = append(p.res.Replayed, a.full)
+	}
+	// Message Expiry Intervals differ by how long each broker held the message: at most the
+	// longer of the captured stream and its replay, plus a second of rounding.
+	s := p.conv.Stream
+	slack := s.End.Sub(s.Start)
+	if !p.started.IsZero() {
+		slack = max(slack, time.Since(p.started))
+	}
+	p.res.Diff, p.res.Changes = diff(ca, re, rules{expirySlack: uint32(slack/time.Second) + 1})
 	if p.res.Err == nil && rerr != nil {
 		p.res.Err = fmt.Errorf("reading the target: %w", rerr)
 	}
@@ -507,8 +589,8 @@ func (s *sequencer) release(g int) {
 
 // Normalize renders a packet for comparison: type, flags, reason codes and the identifiers of
 // client requests; ids maps identifiers the server chose to their order of appearance (nil
-// leaves them as they are). Properties, payloads and client identifiers are left out: they
-// legitimately differ between runs and brokers.
+// leaves them as they are). Properties, payloads and client identifiers are left out of this
+// skeleton: the answers are aligned on it, then compared in full (see compareDetails).
 func Normalize(p codec.Packet, ids func(uint16) string) string {
 	id := func(x uint16) string {
 		if ids != nil {
@@ -582,48 +664,193 @@ func codes(rc []codec.ReasonCode) string {
 	return "[" + strings.Join(s, ",") + "]"
 }
 
-// normalizeAll renders server packets, numbering the identifiers the server chose (its QoS>0
-// messages and their PUBREL) by order of appearance.
-func normalizeAll(ps []codec.Packet) []string {
+// answer is one server packet rendered for comparison: key is its skeleton (Normalize, with
+// the topic its alias stands for), full adds its properties and payload.
+type answer struct {
+	key, full string
+	pkt       codec.Packet
+}
+
+// normalizeAll renders one connection's server packets, numbering the identifiers the server
+// chose (its QoS>0 messages and their PUBREL) by order of appearance and resolving its Topic
+// Aliases (which aliases a server assigns is its own choice).
+func normalizeAll(ps []codec.Packet) []answer {
 	ord := map[uint16]int{}
 	n := 0
-	out := make([]string, 0, len(ps))
+	var aliases pcap.AliasTable
+	out := make([]answer, 0, len(ps))
 	for _, p := range ps {
-		if pub, ok := p.(*codec.Publish); ok && pub.QoS > 0 {
-			if _, seen := ord[pub.PacketID]; !seen || !pub.Dup {
-				n++
-				ord[pub.PacketID] = n
+		shown := p
+		if pub, ok := p.(*codec.Publish); ok {
+			if pub.QoS > 0 {
+				if _, seen := ord[pub.PacketID]; !seen || !pub.Dup {
+					n++
+					ord[pub.PacketID] = n
+				}
+			}
+			if a, ok := aliases.Apply(pub); ok {
+				q := *pub
+				q.Topic = a.Topic
+				if a.Unset {
+					q.Topic = fmt.Sprintf("?alias %d", a.Alias)
+				}
+				shown = &q
 			}
 		}
-		out = append(out, Normalize(p, func(id uint16) string {
+		key := Normalize(shown, func(id uint16) string {
 			if k, ok := ord[id]; ok {
 				return fmt.Sprintf("#%d", k)
 			}
 			return fmt.Sprintf("?%d", id)
-		}))
+		})
+		out = append(out, answer{key: key, full: key + details(p), pkt: p})
 	}
 	return out
 }
 
-// diff aligns two lists by their longest common subsequence.
-func diff(a, b []string) []Line {
+// details renders what the skeleton leaves out: the properties (Topic Alias aside: resolved into
+// the topic) and a PUBLISH's payload.
+func details(p codec.Packet) string {
+	var parts []string
+	if props := codec.PropertiesOf(p); props != nil {
+		for _, pr := range pcap.Properties(props) {
+			if pr.Name == codec.PropTopicAlias.String() {
+				continue
+			}
+			parts = append(parts, pr.Name+"="+pr.Value)
+		}
+	}
+	s := ""
+	if len(parts) > 0 {
+		s = " props={" + strings.Join(parts, ", ") + "}"
+	}
+	if pub, ok := p.(*codec.Publish); ok {
+		s += " payload=" + payloadText(pub.Payload)
+	}
+	return s
+}
+
+// payloadText shows a short printable payload as a quoted string, anything else by its length
+// and the start of its SHA-256.
+func payloadText(b []byte) string {
+	printable := len(b) <= 64
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e {
+			printable = false
+			break
+		}
+	}
+	if printable {
+		return fmt.Sprintf("%q", b)
+	}
+	sum := sha256.Sum256(b)
+	return fmt.Sprintf("%d bytes sha256:%x", len(b), sum[:6])
+}
+
+// rules are the per-property comparison rules of compareDetails.
+type rules struct {
+	// expirySlack is how many seconds a Message Expiry Interval may differ by: each broker
+	// decrements it by the time it held the message, which differs between capture and replay.
+	expirySlack uint32
+}
+
+// compareDetails lists what differs between two packets with the same skeleton, property by
+// property. Values a broker makes up per connection or per run are compared by presence only:
+// Assigned Client Identifier (random), Authentication Data (nonces), Reason String (free text of
+// the implementation). The Message Expiry Interval must be present on both sides or neither, and
+// the two values within the slack. Topic Alias is not compared (resolved into the topic). Every
+// other property, the order of User Properties, and the payload are compared exactly.
+func compareDetails(a, b codec.Packet, r rules) []string {
+	var out []string
+	pa, pb := codec.PropertiesOf(a), codec.PropertiesOf(b)
+	if pa != nil && pb != nil {
+		ids := map[codec.PropID]bool{}
+		for _, id := range pa.IDs() {
+			ids[id] = true
+		}
+		for _, id := range pb.IDs() {
+			ids[id] = true
+		}
+		sorted := make([]codec.PropID, 0, len(ids))
+		for id := range ids {
+			sorted = append(sorted, id)
+		}
+		sort.Slice(sorted, func(i, j int) bool { return sorted[i] < sorted[j] })
+		for _, id := range sorted {
+			ha, hb := pa.Has(id), pb.Has(id)
+			va, vb := propText(pa, id), propText(pb, id)
+			switch {
+			case id == codec.PropTopicAlias:
+				continue
+			case ha != hb:
+				out = append(out, fmt.Sprintf("%v: captured %s, replayed %s", id, orAbsent(ha, va), orAbsent(hb, vb)))
+			case id == codec.PropAssignedClientID, id == codec.PropAuthData, id == codec.PropReasonString:
+				continue // present on both sides: the value is the broker's own
+			case id == codec.PropMessageExpiry:
+				x, y := pa.MessageExpiry, pb.MessageExpiry
+				if max(x, y)-min(x, y) > r.expirySlack {
+					out = append(out, fmt.Sprintf("%v: captured %d, replayed %d (more than the %d s the brokers may have held the message apart)", id, x, y, r.expirySlack))
+				}
+			case va != vb:
+				out = append(out, fmt.Sprintf("%v: captured %s, replayed %s", id, va, vb))
+			}
+		}
+	}
+	if x, ok := a.(*codec.Publish); ok {
+		if y, ok := b.(*codec.Publish); ok && !bytes.Equal(x.Payload, y.Payload) {
+			out = append(out, fmt.Sprintf("payload: captured %s, replayed %s", payloadText(x.Payload), payloadText(y.Payload)))
+		}
+	}
+	return out
+}
+
+func orAbsent(has bool, v string) string {
+	if !has {
+		return "absent"
+	}
+	return v
+}
+
+// propText renders one property (all values of a repeatable one, in order) as pcap prints it.
+func propText(p *codec.Properties, id codec.PropID) string {
+	var vs []string
+	for _, pr := range pcap.Properties(p) {
+		if pr.Name == id.String() {
+			vs = append(vs, pr.Value)
+		}
+	}
+	return strings.Join(vs, " ")
+}
+
+// diff aligns two answer lists by the longest common subsequence of their skeletons, then
+// compares the aligned pairs in full: a pair that differs is a '~' line with its Change.
+func diff(a, b []answer, r rules) ([]Line, []Change) {
+	var changes []Change
+	same := func(x, y answer) Line {
+		d := compareDetails(x.pkt, y.pkt, r)
+		if len(d) == 0 {
+			return Line{' ', x.full}
+		}
+		changes = append(changes, Change{Captured: x.full, Replayed: y.full, Differs: d})
+		return Line{'~', x.key + ": " + strings.Join(d, "; ")}
+	}
 	if len(a)*len(b) > 4_000_000 {
 		// Too long for the quadratic alignment: compare position by position.
 		var out []Line
 		for i := 0; i < max(len(a), len(b)); i++ {
 			switch {
-			case i < len(a) && i < len(b) && a[i] == b[i]:
-				out = append(out, Line{' ', a[i]})
+			case i < len(a) && i < len(b) && a[i].key == b[i].key:
+				out = append(out, same(a[i], b[i]))
 			default:
 				if i < len(a) {
-					out = append(out, Line{'-', a[i]})
+					out = append(out, Line{'-', a[i].full})
 				}
 				if i < len(b) {
-					out = append(out, Line{'+', b[i]})
+					out = append(out, Line{'+', b[i].full})
 				}
 			}
 		}
-		return out
+		return out, changes
 	}
 	l := make([][]int, len(a)+1)
 	for i := range l {
@@ -631,7 +858,7 @@ func diff(a, b []string) []Line {
 	}
 	for i := len(a) - 1; i >= 0; i-- {
 		for j := len(b) - 1; j >= 0; j-- {
-			if a[i] == b[j] {
+			if a[i].key == b[j].key {
 				l[i][j] = l[i+1][j+1] + 1
 			} else {
 				l[i][j] = max(l[i+1][j], l[i][j+1])
@@ -642,22 +869,22 @@ func diff(a, b []string) []Line {
 	i, j := 0, 0
 	for i < len(a) && j < len(b) {
 		switch {
-		case a[i] == b[j]:
-			out = append(out, Line{' ', a[i]})
+		case a[i].key == b[j].key:
+			out = append(out, same(a[i], b[j]))
 			i, j = i+1, j+1
 		case l[i+1][j] >= l[i][j+1]:
-			out = append(out, Line{'-', a[i]})
+			out = append(out, Line{'-', a[i].full})
 			i++
 		default:
-			out = append(out, Line{'+', b[j]})
+			out = append(out, Line{'+', b[j].full})
 			j++
 		}
 	}
 	for ; i < len(a); i++ {
-		out = append(out, Line{'-', a[i]})
+		out = append(out, Line{'-', a[i].full})
 	}
 	for ; j < len(b); j++ {
-		out = append(out, Line{'+', b[j]})
+		out = append(out, Line{'+', b[j].full})
 	}
-	return out
+	return out, changes
 }

@@ -124,9 +124,9 @@ func TestReplayReferenceBroker(t *testing.T) {
 		{' ', "CONNACK session_present=false rc=0x00"},
 		{'-', "SUBACK id=1 rc=[0x02]"},
 		{'+', "SUBACK id=1 rc=[0x01]"},
-		{' ', `PUBLISH topic="test/q1" qos=1 id=#1`},
-		{'-', `PUBLISH topic="test/q2" qos=2 id=#2`},
-		{'+', `PUBLISH topic="test/q2" qos=1 id=#2`},
+		{' ', `PUBLISH topic="test/q1" qos=1 id=#1 payload="one"`},
+		{'-', `PUBLISH topic="test/q2" qos=2 id=#2 payload="two"`},
+		{'+', `PUBLISH topic="test/q2" qos=1 id=#2 payload="two"`},
 	} {
 		if !slices.Contains(sub.Diff, l) {
 			t.Errorf("subscriber diff lacks %q:\n%s", l, lines(sub.Diff))
@@ -162,6 +162,14 @@ func synthetic(v codec.Version, recs ...pcap.Record) *pcap.Capture {
 	return &pcap.Capture{Summary: &pcap.Summary{Stats: pcap.Stats{First: t0, Last: s.End}, Streams: []*pcap.Stream{s}}, Conversations: []*pcap.Conversation{cv}}
 }
 
+// refConnack is the CONNACK the reference broker (default options) answers a v5 clean start
+// with: the properties are compared, so a synthetic capture replayed against it carries them.
+func refConnack() *codec.Connack {
+	ca := &codec.Connack{}
+	ca.Properties.SetReceiveMaximum(256).SetTopicAliasMaximum(100).SetReasonString("captured text")
+	return ca
+}
+
 func c(p codec.Packet) pcap.Record { return pcap.Record{Dir: pcap.FromClient, Packet: p} }
 func s(p codec.Packet) pcap.Record { return pcap.Record{Dir: pcap.FromServer, Packet: p} }
 
@@ -172,7 +180,7 @@ func TestReplayIdentifiers(t *testing.T) {
 	v := codec.V5
 	cp := synthetic(v,
 		c(&codec.Connect{ClientID: "ids", CleanStart: true, KeepAlive: 30}),
-		s(&codec.Connack{}),
+		s(refConnack()),
 		c(&codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: "ids/t", QoS: 1}}}),
 		s(&codec.Suback{PacketID: 1, ReasonCodes: []codec.ReasonCode{1}}),
 		c(&codec.Publish{QoS: 1, PacketID: 2, Topic: "ids/t", Payload: []byte("x")}),
@@ -285,5 +293,181 @@ func TestReplayTiming(t *testing.T) {
 	_, err = Run(ctx, cp, Options{Dial: dialer(addr), Speed: 0.01}) // would take 37 s
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 5*time.Second {
 		t.Errorf("cancelled replay: err %v after %v", err, time.Since(start))
+	}
+}
+
+// aliasSession is a v5 client subscribed to its own topic that publishes with Topic Alias 1
+// (set, then alias-only); the captured server delivered both messages with alias 7 of its own
+// choosing. deliveries changes what the captured server delivered.
+func aliasSession(deliveries ...*codec.Publish) *pcap.Capture {
+	v := codec.V5
+	connect := &codec.Connect{ClientID: "alias", CleanStart: true, KeepAlive: 30}
+	connect.Properties.SetTopicAliasMaximum(10)
+	set := &codec.Publish{Topic: "al/x", Payload: []byte("one")}
+	set.Properties.SetTopicAlias(1)
+	use := &codec.Publish{Payload: []byte("two")}
+	use.Properties.SetTopicAlias(1)
+	if deliveries == nil {
+		d1 := &codec.Publish{Topic: "al/x", Payload: []byte("one")}
+		d1.Properties.SetTopicAlias(7)
+		d2 := &codec.Publish{Payload: []byte("two")}
+		d2.Properties.SetTopicAlias(7)
+		deliveries = []*codec.Publish{d1, d2}
+	}
+	recs := []pcap.Record{
+		c(connect), s(refConnack()),
+		c(&codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: "al/#"}}}),
+		s(&codec.Suback{PacketID: 1, ReasonCodes: []codec.ReasonCode{0}}),
+		c(set), s(deliveries[0]), c(use), s(deliveries[1]),
+		c(&codec.Pingreq{}), s(&codec.Pingresp{}),
+	}
+	cp := synthetic(v, recs...)
+	// Collect would have resolved the client's aliases; synthetic records need it done here.
+	var tab pcap.AliasTable
+	for i := range cp.Conversations[0].Records {
+		r := &cp.Conversations[0].Records[i]
+		if p, ok := r.Packet.(*codec.Publish); ok && r.Dir == pcap.FromClient {
+			if a, ok := tab.Apply(p); ok {
+				r.Alias = &a
+			}
+		}
+	}
+	return cp
+}
+
+// TestReplayTopicAliases: the server's aliases are its own choice (resolved on both sides, the
+// answers compare equal), and a client alias the target does not allow is sent as its topic.
+func TestReplayTopicAliases(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		max      *uint16
+		rewrites int // client PUBLISH packets sent with the topic instead of the alias
+	}{
+		{"target allows aliases", nil, 0},
+		{"target allows none", broker.Ptr[uint16](0), 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := brokertest.Start(t, broker.Options{TopicAliasMaximum: tc.max})
+			r, err := Run(context.Background(), aliasSession(), Options{Dial: dialer(addr), AsFast: true, Suffix: "-a"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := r.Streams[0]
+			if st.Err != nil {
+				t.Fatal(st.Err)
+			}
+			pubs := 0
+			for _, l := range st.Diff {
+				if strings.HasPrefix(l.Text, "PUBLISH") || strings.HasPrefix(l.Text, "CONNACK") && l.Op == '~' {
+					if strings.HasPrefix(l.Text, "PUBLISH") {
+						pubs++
+					}
+					if l.Op != ' ' && !strings.HasPrefix(l.Text, "CONNACK") {
+						t.Errorf("delivery differs: %s\n%s", l, lines(st.Diff))
+					}
+				}
+			}
+			if pubs != 2 {
+				t.Errorf("%d deliveries compared, want 2:\n%s", pubs, lines(st.Diff))
+			}
+			n := 0
+			for _, x := range st.Sent {
+				if strings.Contains(x, "sent as its topic") {
+					n++
+					if !strings.Contains(x, `topic="al/x"`) {
+						t.Errorf("rewritten PUBLISH %q lacks the topic", x)
+					}
+				}
+			}
+			if n != tc.rewrites {
+				t.Errorf("%d PUBLISH sent with the topic instead of the alias, want %d: %q", n, tc.rewrites, st.Sent)
+			}
+		})
+	}
+}
+
+// TestReplayContentDifferences plants a payload and a property difference in the captured
+// deliveries of a v5 session and replays it against the reference broker: the skeletons align,
+// and the two packets are reported as '~' changes with both sides and what differs.
+func TestReplayContentDifferences(t *testing.T) {
+	d1 := &codec.Publish{Topic: "al/x", Payload: []byte("planted")} // the client sent "one"
+	d1.Properties.SetTopicAlias(7)
+	d2 := &codec.Publish{Payload: []byte("two")}
+	d2.Properties.SetTopicAlias(7)
+	d2.Properties.AddUser("planted", "yes") // the client sent no User Property
+	addr := brokertest.Start(t, broker.Options{})
+	r, err := Run(context.Background(), aliasSession(d1, d2), Options{Dial: dialer(addr), AsFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := r.Streams[0]
+	if st.Equal() || r.Differences() != 1 {
+		t.Fatalf("planted differences not reported:\n%s", lines(st.Diff))
+	}
+	var tilde []Line
+	for _, l := range st.Diff {
+		switch l.Op {
+		case '~':
+			tilde = append(tilde, l)
+		case '-', '+':
+			t.Errorf("unaligned line %s: the skeletons should match\n%s", l, lines(st.Diff))
+		}
+	}
+	if len(tilde) != 2 || len(st.Changes) != 2 {
+		t.Fatalf("%d '~' lines, %d changes, want 2 of each:\n%s", len(tilde), len(st.Changes), lines(st.Diff))
+	}
+	want := []struct{ captured, replayed, differs string }{
+		{`payload="planted"`, `payload="one"`, `payload: captured "planted", replayed "one"`},
+		{`User Property="planted":"yes"`, `payload="two"`, `User Property: captured "planted":"yes", replayed absent`},
+	}
+	for i, w := range want {
+		ch := st.Changes[i]
+		if !strings.Contains(ch.Captured, w.captured) || !strings.Contains(ch.Replayed, w.replayed) ||
+			!slices.Contains(ch.Differs, w.differs) || len(ch.Differs) != 1 {
+			t.Errorf("change %d: %+v, want captured with %q, replayed with %q, differs %q", i, ch, w.captured, w.replayed, w.differs)
+		}
+		if !strings.Contains(tilde[i].Text, w.differs) {
+			t.Errorf("line %q does not say %q", tilde[i], w.differs)
+		}
+	}
+	js, err := json.Marshal(st)
+	if err != nil || !strings.Contains(string(js), `"changes":[{"captured":`) {
+		t.Errorf("JSON %s (%v) lacks the changes", js, err)
+	}
+}
+
+// TestCompareDetailsRules covers the per-property rules one by one.
+func TestCompareDetailsRules(t *testing.T) {
+	pub := func(f func(p *codec.Properties)) *codec.Publish {
+		p := &codec.Publish{Topic: "t", Payload: []byte("x")}
+		f(&p.Properties)
+		return p
+	}
+	none := func(*codec.Properties) {}
+	for _, tc := range []struct {
+		name   string
+		a, b   codec.Packet
+		differ bool
+	}{
+		{"expiry decremented within the slack", pub(func(p *codec.Properties) { p.SetMessageExpiry(100) }), pub(func(p *codec.Properties) { p.SetMessageExpiry(97) }), false},
+		{"expiry beyond the slack", pub(func(p *codec.Properties) { p.SetMessageExpiry(100) }), pub(func(p *codec.Properties) { p.SetMessageExpiry(80) }), true},
+		{"expiry on one side only", pub(func(p *codec.Properties) { p.SetMessageExpiry(100) }), pub(none), true},
+		{"topic alias ignored", pub(func(p *codec.Properties) { p.SetTopicAlias(3) }), pub(func(p *codec.Properties) { p.SetTopicAlias(9) }), false},
+		{"subscription identifier", pub(func(p *codec.Properties) { p.SubscriptionIDs = []uint32{1} }), pub(func(p *codec.Properties) { p.SubscriptionIDs = []uint32{2} }), true},
+		{"user property order", pub(func(p *codec.Properties) { p.AddUser("a", "1").AddUser("b", "2") }), pub(func(p *codec.Properties) { p.AddUser("b", "2").AddUser("a", "1") }), true},
+		{"correlation data", pub(func(p *codec.Properties) { p.SetCorrelationData([]byte{1}) }), pub(func(p *codec.Properties) { p.SetCorrelationData([]byte{2}) }), true},
+		{"assigned client id is the broker's", &codec.Connack{Properties: *new(codec.Properties).SetAssignedClientID("auto-1")}, &codec.Connack{Properties: *new(codec.Properties).SetAssignedClientID("auto-2")}, false},
+		{"assigned client id missing", &codec.Connack{Properties: *new(codec.Properties).SetAssignedClientID("auto-1")}, &codec.Connack{}, true},
+		{"reason string text is the broker's", &codec.Puback{Properties: *new(codec.Properties).SetReasonString("a")}, &codec.Puback{Properties: *new(codec.Properties).SetReasonString("b")}, false},
+		{"receive maximum", &codec.Connack{Properties: *new(codec.Properties).SetReceiveMaximum(10)}, &codec.Connack{Properties: *new(codec.Properties).SetReceiveMaximum(20)}, true},
+		{"payload", &codec.Publish{Topic: "t", Payload: []byte("a")}, &codec.Publish{Topic: "t", Payload: []byte("b")}, true},
+		{"same", pub(func(p *codec.Properties) { p.SetContentType("c") }), pub(func(p *codec.Properties) { p.SetContentType("c") }), false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := compareDetails(tc.a, tc.b, rules{expirySlack: 5})
+			if (len(d) > 0) != tc.differ {
+				t.Errorf("differences %q, want differ=%v", d, tc.differ)
+			}
+		})
 	}
 }
