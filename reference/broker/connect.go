@@ -171,7 +171,7 @@ func (c *conn) checkConnect(cp *codec.Connect) (refusal, bool) {
 	case c.v == codec.V5 && cp.Properties.Has(codec.PropAuthMethod) && c.srv.opts.AuthMethods[cp.Properties.AuthMethod] == nil:
 		return refusal{v5: codec.ReasonBadAuthenticationMethod, why: fmt.Sprintf("authentication method %q is not supported", cp.Properties.AuthMethod)}, false // MQTT-4.12.0-1
 	}
-	return refusal{}, true
+	return c.srv.rules.checkConnect(c, cp)
 }
 
 // authenticate runs the enhanced authentication exchange of section 4.12 before CONNACK.

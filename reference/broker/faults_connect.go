@@ -110,6 +110,14 @@ var connectFaults = []Fault{
 			}
 			return p
 		})},
+	{Name: "will-with-user-name-refused", Statements: []string{"3.1.1:MQTT-3.1.4-4", "MQTT-3.1.4-5"},
+		Summary: "a valid CONNECT carrying both a Will Message and a user name is refused as malformed: the payload parser expects the user name and password before the will fields",
+		alter: onCheckConnect(func(_ *conn, cp *codec.Connect) (refusal, bool) {
+			if cp.WillFlag && cp.UsernameFlag {
+				return refusal{v5: codec.ReasonMalformedPacket, why: "CONNECT payload: will topic expected after the password"}, false
+			}
+			return refusal{}, true
+		})},
 }
 
 // uncheckedConnect is the alter of a fault that leaves the named codec rules unchecked on the
@@ -129,4 +137,9 @@ func uncheckedConnect(names ...string) func(*rules) {
 // onRefused adds a hook run after a CONNECT is refused.
 func onRefused(h func(c *conn, ack *codec.Connack)) func(*rules) {
 	return func(r *rules) { r.refusedHooks = append(r.refusedHooks, h) }
+}
+
+// onCheckConnect adds a check of a well-formed CONNECT, which refuses it when it fails.
+func onCheckConnect(h func(c *conn, cp *codec.Connect) (refusal, bool)) func(*rules) {
+	return func(r *rules) { r.connectChecks = append(r.connectChecks, h) }
 }

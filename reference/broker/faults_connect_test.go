@@ -103,6 +103,12 @@ var (
 			c.disconnect()
 			connect(tb, addr, codec.V5, clientID(id), notClean(), se) // the test reader checks the flags
 		},
+		"will-with-user-name-refused": func(tb testing.TB, addr string) {
+			for _, v := range []codec.Version{codec.V311, codec.V5} {
+				c, _ := connect(tb, addr, v, creds("someone", "secret"), withWill(uniq("w/"), "w", 1, false, nil))
+				c.disconnect()
+			}
+		},
 	}
 	connectDependsOn = map[string][]string{
 		// That scenario requires the close after its refusing CONNACK, which this fault leaves out.

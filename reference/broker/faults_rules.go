@@ -60,6 +60,9 @@ type rules struct {
 	// refusedHooks run once a CONNECT is refused, after its refusing CONNACK (ack; nil when the
 	// refusal sends none) was written and before the connection closes, on the reader goroutine.
 	refusedHooks []func(c *conn, ack *codec.Connack)
+	// connectChecks are further checks of a well-formed CONNECT, after the broker's own
+	// (checkConnect): the first that fails refuses the CONNECT. They run on the reader goroutine.
+	connectChecks []func(c *conn, cp *codec.Connect) (refusal, bool)
 }
 
 func (r *rules) receive(c *conn, p codec.Packet) codec.Packet {
@@ -89,6 +92,15 @@ func (r *rules) refused(c *conn, ack *codec.Connack) {
 	for _, h := range r.refusedHooks {
 		h(c, ack)
 	}
+}
+
+func (r *rules) checkConnect(c *conn, cp *codec.Connect) (refusal, bool) {
+	for _, h := range r.connectChecks {
+		if rf, ok := h(c, cp); !ok {
+			return rf, false
+		}
+	}
+	return refusal{}, true
 }
 
 func (r *rules) connected(c *conn, cp *codec.Connect) {

@@ -13,4 +13,5 @@ var connectFaultCases = map[string][]string{
 	"v5-refusal-with-v311-return-code":           {"3.1/bad-password-refused@5.0"},
 	"connack-after-pipelined-packets":            {"3.2/connack-is-first-packet"},
 	"connack-resumed-flag-bit-1":                 {"3.2/connack-reserved-bits-zero"},
+	"will-with-user-name-refused":                {"3.1/valid-connect-all-fields-accepted"},
 }
