@@ -157,3 +157,23 @@ func TestAliasTable(t *testing.T) {
 		t.Error("after an overflow an unknown alias is still reported as never set")
 	}
 }
+
+// TestHTTPUpgrade: what makes a client's first bytes on a plain MQTT port WebSocket.
+func TestHTTPUpgrade(t *testing.T) {
+	for _, tc := range []struct {
+		data string
+		want bool
+	}{
+		{"GET /mqtt HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", true},
+		{"GET /mqtt HTTP/1.1\r\nupgrade :websocket\r\n\r\n", true},
+		{"GET /mqtt HTTP/1.1\r\nHost: x\r\n", true}, // cut short: the header may follow
+		{"GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n", false},
+		{"GET", false},
+		{"\x10\x0c\x00\x04MQTT\x04\x02\x00\x3c\x00\x00", false},
+		{"POST / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n", false},
+	} {
+		if got := httpUpgrade([]byte(tc.data)); got != tc.want {
+			t.Errorf("httpUpgrade(%q) = %v, want %v", tc.data, got, tc.want)
+		}
+	}
+}

@@ -2,7 +2,10 @@
 // streams on MQTT ports and extracts the MQTT packets they carry, also from inside WebSocket.
 //
 // Which connections are MQTT: those with a port in Options.Ports (default 1883), or in
-// Options.WebSocketPorts (80, 8080, 9001) after an HTTP upgrade. With Options.Detect, brokers on
+// Options.WebSocketPorts (80, 8080, 9001) after an HTTP upgrade. A connection on a port of
+// Options.Ports whose client starts with an HTTP GET carrying an Upgrade header is decoded as
+// MQTT over WebSocket (no MQTT packet starts with 'G'), told once per server endpoint with a
+// NoteWebSocket. With Options.Detect, brokers on
 // other ports are found by content: a connection whose client sends a plausible CONNECT as its
 // first bytes (first byte 0x10, a Remaining Length of at most four bytes large enough for the
 // variable header, protocol name "MQTT" with level 4 or 5 or "MQIsdp" with level 3), or an HTTP

@@ -145,6 +145,9 @@ type reader struct {
 	hs          handshakes               // SYN and SYN-ACK of unlisted connections
 	pending     int                      // 1 + index in sum.Detected of the detection whose stream is opening
 	pendingText string
+
+	// wsOnMQTT lists the server endpoints on Options.Ports found to carry WebSocket (told once).
+	wsOnMQTT map[netip.AddrPort]bool
 }
 
 // segCtx is the reassembly context of one TCP segment: the reassembler keeps it with queued

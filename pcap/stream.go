@@ -1,6 +1,7 @@
 package pcap
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"time"
@@ -245,7 +246,19 @@ func (h *half) feed(data []byte) {
 	c := h.conn
 	if c.mode == modeUndecided {
 		switch {
-		case h.dir == FromClient && data[0] == 'G' && c.class&portWS != 0:
+		case h.dir == FromClient && data[0] == 'G' && c.class&portWS != 0,
+			h.dir == FromClient && c.class&portMQTT != 0 && httpUpgrade(data):
+			if c.class&portWS == 0 && !c.rd.wsOnMQTT[c.server] {
+				// No MQTT packet starts with 'G' (0x47, PUBACK with flags 7): the port was named as
+				// plain MQTT but the client speaks WebSocket, like a broker's WebSocket listener.
+				// Told once per server endpoint, like a detection.
+				if c.rd.wsOnMQTT == nil {
+					c.rd.wsOnMQTT = map[netip.AddrPort]bool{}
+				}
+				c.rd.wsOnMQTT[c.server] = true
+				c.rd.emitNoteAt(c.s, h.dir, h.curFrame, h.curTime, NoteWebSocket, int64(len(data)),
+					fmt.Sprintf("the client's first bytes on MQTT port %d are an HTTP upgrade: decoded as MQTT over WebSocket (name the port with --ws-port)", c.server.Port()))
+			}
 			c.mode = modeWS
 			c.s.WebSocket = &WebSocketInfo{}
 			for i := range c.half {
@@ -300,4 +313,26 @@ func (rd *reader) emitNoteAt(s *Stream, d Direction, frame int, t time.Time, k N
 	}
 	rd.note = Note{Frame: frame, Time: t, Stream: s, Dir: d, Kind: k, Text: text, Bytes: n}
 	rd.h.Note(&rd.note)
+}
+
+// httpUpgrade reports whether a client's first bytes are an HTTP GET asking for an upgrade: "GET "
+// and, among the header lines present in data (the request may continue in later segments), an
+// Upgrade header; a request cut short before its header lines end counts when it could still
+// carry one.
+func httpUpgrade(data []byte) bool {
+	if !bytes.HasPrefix(data, []byte("GET ")) {
+		return false
+	}
+	head := data[:min(len(data), maxHTTP)]
+	end := bytes.Index(head, []byte("\r\n\r\n"))
+	if end >= 0 {
+		head = head[:end+2]
+	}
+	for _, line := range bytes.Split(head, []byte("\r\n"))[1:] {
+		name, _, ok := bytes.Cut(line, []byte(":"))
+		if ok && bytes.EqualFold(bytes.TrimSpace(name), []byte("upgrade")) {
+			return true
+		}
+	}
+	return end < 0
 }

@@ -107,7 +107,9 @@ func init() {
 		Long: `Read pcap and pcapng captures (also gzipped) of MQTT traffic: Ethernet, Linux cooked (SLL,
 SLL2), BSD loopback and raw IP; IPv4 and IPv6; TCP reassembled (out-of-order segments,
 retransmissions, gaps reported); MQTT on --port (default 1883) and, after an HTTP upgrade, inside
-WebSocket on --ws-port (default 80, 8080, 9001). The version of each stream comes from its CONNECT.
+WebSocket on --ws-port (default 80, 8080, 9001); a client that starts with an HTTP upgrade on a
+--port port is decoded as WebSocket too (a "websocket" note says so). The version of each stream
+comes from its CONNECT.
 
 Brokers on other ports are found by content (--detect, on by default): a connection whose client
 starts with an MQTT CONNECT (protocol name MQTT level 4 or 5, or MQIsdp level 3), or with an HTTP

@@ -205,3 +205,54 @@ func TestPcapTopicAlias(t *testing.T) {
 		t.Errorf("check (exit %d):\n%s", code, out)
 	}
 }
+
+// TestPcapWebSocketAnyPort decodes the committed WebSocket capture with its port named as
+// WebSocket, named as plain MQTT, and not named at all: the packets are the same three times
+// (text and JSON); naming it with --port adds one note saying the client spoke WebSocket there,
+// not naming it the detection note.
+func TestPcapWebSocketAnyPort(t *testing.T) {
+	file := filepath.Join("..", "..", "pcap", "testdata", "websocket.pcapng")
+	split := func(out string) (packets, notes []string) {
+		for _, l := range strings.Split(strings.TrimRight(out, "\n"), "\n") {
+			if strings.Contains(l, `"note":`) || strings.Contains(l, " # ") {
+				notes = append(notes, l)
+				continue
+			}
+			packets = append(packets, l)
+		}
+		return packets, notes
+	}
+	for _, format := range [][]string{nil, {"--json"}} {
+		var base, baseNotes []string
+		for _, tc := range []struct {
+			args []string
+			note string // the note only this way of naming the port adds
+		}{
+			{[]string{"--ws-port", "22448"}, ""},
+			{[]string{"--port", "22448"}, "are an HTTP upgrade: decoded as MQTT over WebSocket"},
+			{nil, "is not a listed port but carries MQTT over WebSocket"},
+		} {
+			out, _, code := runPcap(t, pcapDecodeCmd, append(append(append([]string{}, format...), tc.args...), file)...)
+			packets, notes := split(out)
+			if code != exitOK || len(packets) < 40 {
+				t.Fatalf("%v %v: exit %d, %d packets", format, tc.args, code, len(packets))
+			}
+			if base == nil {
+				base, baseNotes = packets, notes
+				continue
+			}
+			if !slices.Equal(packets, base) {
+				t.Errorf("%v %v: the packets differ from --ws-port's", format, tc.args)
+			}
+			var extra []string
+			for _, n := range notes {
+				if !slices.Contains(baseNotes, n) {
+					extra = append(extra, n)
+				}
+			}
+			if len(extra) != 1 || !strings.Contains(extra[0], tc.note) || len(notes) != len(baseNotes)+1 {
+				t.Errorf("%v %v: notes beyond --ws-port's %q, want one saying %q", format, tc.args, extra, tc.note)
+			}
+		}
+	}
+}
