@@ -184,6 +184,7 @@ func (c *conn) authenticate(cp *codec.Connect, deadline time.Time) ([]byte, refu
 			return nil, refusal{v5: codec.ReasonNotAuthorized, why: "authentication exchange too long"}, false
 		}
 		reply, done, err := ex.Step(data)
+		reply, done, err = c.srv.rules.authStepped(reply, done, err)
 		if err != nil {
 			rc := codec.ReasonNotAuthorized
 			var ae *AuthError

@@ -63,6 +63,17 @@ type rules struct {
 	// connectChecks are further checks of a well-formed CONNECT, after the broker's own
 	// (checkConnect): the first that fails refuses the CONNECT. They run on the reader goroutine.
 	connectChecks []func(c *conn, cp *codec.Connect) (refusal, bool)
+	// wildcardsAnyway takes wildcard filters even when the broker is configured without
+	// wildcard subscriptions.
+	wildcardsAnyway bool
+	// authStep, when set, sees the outcome of each step of an enhanced authentication exchange
+	// at CONNECT (rules.authStepped) and may change it.
+	authStep func(reply []byte, done bool, err error) ([]byte, bool, error)
+	// wsHandshake, when set, wraps the ResponseWriter answering a WebSocket handshake;
+	// wsStream, when set, turns the accepted WebSocket into the connection's byte stream instead
+	// of websocket.NetConn over binary messages (rules.webSocket, faults_capability.go).
+	wsHandshake wsHandshakeFunc
+	wsStream    wsStreamFunc
 }
 
 func (r *rules) receive(c *conn, p codec.Packet) codec.Packet {

@@ -396,7 +396,7 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 				rec.share, rec.inner = g, f
 			}
 		}
-		if !cfg.wildcard && topics.HasWildcard(rec.inner) {
+		if !cfg.wildcard && !srv.rules.wildcardsAnyway && topics.HasWildcard(rec.inner) {
 			if v5 {
 				c.disconnect(causeProtocol, codec.ReasonWildcardSubsNotSupported, "Wildcard Subscriptions are not supported")
 				return false

@@ -146,7 +146,7 @@ func (s *Server) WebSocketHandler(path string) http.Handler {
 			http.Error(w, "MQTT over WebSocket needs the mqtt subprotocol", http.StatusBadRequest)
 			return
 		}
-		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		ws, err := websocket.Accept(s.rules.wsWriter(w), r, &websocket.AcceptOptions{
 			Subprotocols:       []string{WebSocketSubprotocol},
 			InsecureSkipVerify: true, // no origin check: a test broker serves pages from anywhere
 		})
@@ -160,6 +160,6 @@ func (s *Server) WebSocketHandler(path string) http.Handler {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		s.ServeConn(websocket.NetConn(ctx, ws, websocket.MessageBinary))
+		s.ServeConn(s.rules.webSocket(ctx, ws))
 	})
 }

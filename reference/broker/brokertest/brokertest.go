@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,12 +41,27 @@ func StartServer(t testing.TB, o broker.Options) (*broker.Server, string) {
 		srv.Close()
 		t.Fatalf("brokertest: %v", err)
 	}
+	servers.Store(a.String(), srv)
 	t.Cleanup(func() {
+		servers.Delete(a.String())
 		if err := srv.Close(); err != nil {
 			t.Errorf("brokertest: close: %v", err)
 		}
 	})
 	return srv, a.String()
+}
+
+// servers maps the address Start returned to its Server, for ServerAt.
+var servers sync.Map
+
+// ServerAt returns the Server that Start or StartServer started on addr and that is still
+// running, or nil: for a test given only the address that needs another listener of the same
+// broker (brokertest.Listen).
+func ServerAt(addr string) *broker.Server {
+	if s, ok := servers.Load(addr); ok {
+		return s.(*broker.Server)
+	}
+	return nil
 }
 
 // Listen adds a listener (tls://, ws://, wss://…, port 0 for a free one) to a running server
