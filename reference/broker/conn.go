@@ -430,6 +430,9 @@ func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []
 	}
 	c.srv.rules.publish(c, d, &p)
 	out, err := p.AppendTo(buf, c.v)
+	if err == nil {
+		out = c.srv.rules.encoded(c, out, start)
+	}
 	if err == nil && c.maxOut > 0 && len(out)-start > c.maxOut {
 		err = errTooLarge
 	}

@@ -118,6 +118,20 @@ var connectFaults = []Fault{
 			}
 			return refusal{}, true
 		})},
+	{Name: "publish-length-four-bytes", Statements: []string{"MQTT-1.5.5-1"},
+		Summary: "a v5 PUBLISH whose Remaining Length needs more than one byte has it written in four, as a header reserved before the size was known",
+		alter: onEncoded(func(c *conn, pkt []byte) []byte {
+			if c.v != codec.V5 {
+				return pkt
+			}
+			h, err := codec.ParseHeader(pkt, c.v)
+			if err != nil || h.Len == 2 || h.Len == 5 {
+				return pkt // one byte is minimal; four is what the bug writes anyway
+			}
+			n := h.Remaining
+			out := append([]byte{pkt[0]}, byte(n)|0x80, byte(n>>7)|0x80, byte(n>>14)|0x80, byte(n>>21))
+			return append(out, pkt[h.Len:]...)
+		})},
 }
 
 // uncheckedConnect is the alter of a fault that leaves the named codec rules unchecked on the
@@ -142,4 +156,9 @@ func onRefused(h func(c *conn, ack *codec.Connack)) func(*rules) {
 // onCheckConnect adds a check of a well-formed CONNECT, which refuses it when it fails.
 func onCheckConnect(h func(c *conn, cp *codec.Connect) (refusal, bool)) func(*rules) {
 	return func(r *rules) { r.connectChecks = append(r.connectChecks, h) }
+}
+
+// onEncoded adds a hook that rewrites the bytes of an encoded PUBLISH delivery.
+func onEncoded(h func(c *conn, pkt []byte) []byte) func(*rules) {
+	return func(r *rules) { r.encodedHooks = append(r.encodedHooks, h) }
 }

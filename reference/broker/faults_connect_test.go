@@ -109,6 +109,15 @@ var (
 				c.disconnect()
 			}
 		},
+		"publish-length-four-bytes": func(tb testing.TB, addr string) {
+			// 200 bytes of payload: a Remaining Length of two bytes, which the test reader checks.
+			topic := uniq("f/")
+			sub, _ := connect(tb, addr, codec.V5)
+			sub.subscribe(1, codec.Subscription{Filter: topic})
+			pub, _ := connect(tb, addr, codec.V5)
+			pub.publish(&codec.Publish{Topic: topic, Payload: make([]byte, 200)})
+			sub.publishes(1)
+		},
 	}
 	connectDependsOn = map[string][]string{
 		// That scenario requires the close after its refusing CONNACK, which this fault leaves out.

@@ -63,17 +63,9 @@ type rules struct {
 	// connectChecks are further checks of a well-formed CONNECT, after the broker's own
 	// (checkConnect): the first that fails refuses the CONNECT. They run on the reader goroutine.
 	connectChecks []func(c *conn, cp *codec.Connect) (refusal, bool)
-	// wildcardsAnyway takes wildcard filters even when the broker is configured without
-	// wildcard subscriptions.
-	wildcardsAnyway bool
-	// authStep, when set, sees the outcome of each step of an enhanced authentication exchange
-	// at CONNECT (rules.authStepped) and may change it.
-	authStep func(reply []byte, done bool, err error) ([]byte, bool, error)
-	// wsHandshake, when set, wraps the ResponseWriter answering a WebSocket handshake;
-	// wsStream, when set, turns the accepted WebSocket into the connection's byte stream instead
-	// of websocket.NetConn over binary messages (rules.webSocket, faults_capability.go).
-	wsHandshake wsHandshakeFunc
-	wsStream    wsStreamFunc
+	// encodedHooks see a PUBLISH built for a delivery once it is encoded (buf[start:]) and return
+	// the bytes to send instead, in a slice of their own; on the writer goroutine.
+	encodedHooks []func(c *conn, pkt []byte) []byte
 }
 
 func (r *rules) receive(c *conn, p codec.Packet) codec.Packet {
@@ -112,6 +104,13 @@ func (r *rules) checkConnect(c *conn, cp *codec.Connect) (refusal, bool) {
 		}
 	}
 	return refusal{}, true
+}
+
+func (r *rules) encoded(c *conn, buf []byte, start int) []byte {
+	for _, h := range r.encodedHooks {
+		buf = append(buf[:start], h(c, buf[start:])...)
+	}
+	return buf
 }
 
 func (r *rules) connected(c *conn, cp *codec.Connect) {

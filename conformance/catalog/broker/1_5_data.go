@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"strings"
+
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
 	"github.com/mqttspec/mqttspec/conformance/catalog"
@@ -158,5 +160,34 @@ var _ = catalog.Broker(c.Case{
 		conn.SendRaw(c.Reframe(byte(codec.PUBLISH)<<4, b), "PUBLISH QoS 0 with Property Length encoded as 80 00")
 		conn.ExpectClosed(c.OrDisconnect(malformedOnly...))
 		sub.ExpectNothing(0)
+	},
+})
+
+var _ = catalog.Broker(c.Case{
+	ID:         "1.5/server-vbi-minimal",
+	Title:      "the server writes its Variable Byte Integers in the fewest bytes: deliveries whose Remaining Length takes one, two and three bytes, and one whose Property Length takes two",
+	Versions:   c.V5,
+	Level:      c.Must,
+	Statements: []string{"MQTT-1.5.5-1"},
+	Run: func(t *c.T) {
+		// The server is the sender here: the case's decoder rejects a longer encoding than
+		// needed (rule varint-non-minimal), so receiving each delivery intact is the check.
+		topic := t.Topic("vbi")
+		sub := t.Sub("sub", topic, 0)
+		pub := t.Pub("pub")
+		sizes := []int{10, 300}
+		if mps := t.Caps.MaximumPacketSize; mps == 0 || int(mps) > 20000+len(topic)+64 {
+			sizes = append(sizes, 20000)
+		}
+		for _, n := range sizes {
+			payload := []byte(strings.Repeat("v", n))
+			pub.Publish(&codec.Publish{Topic: topic, Payload: payload})
+			sub.Receive(c.Publish(topic, payload, 0))
+		}
+		// A 150-byte User Property, forwarded unaltered (MQTT-3.3.2-17): a Property Length of two bytes.
+		p := &codec.Publish{Topic: topic, Payload: []byte("props")}
+		p.Properties.AddUser("k", strings.Repeat("u", 150))
+		pub.Publish(p)
+		sub.Receive(c.Publish(topic, []byte("props"), 0))
 	},
 })

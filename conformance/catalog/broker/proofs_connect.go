@@ -14,4 +14,5 @@ var connectFaultCases = map[string][]string{
 	"connack-after-pipelined-packets":            {"3.2/connack-is-first-packet"},
 	"connack-resumed-flag-bit-1":                 {"3.2/connack-reserved-bits-zero"},
 	"will-with-user-name-refused":                {"3.1/valid-connect-all-fields-accepted"},
+	"publish-length-four-bytes":                  {"1.5/server-vbi-minimal"},
 }
