@@ -66,6 +66,17 @@ type rules struct {
 	// encodedHooks see a PUBLISH built for a delivery once it is encoded (buf[start:]) and return
 	// the bytes to send instead, in a slice of their own; on the writer goroutine.
 	encodedHooks []func(c *conn, pkt []byte) []byte
+	// wildcardsAnyway takes wildcard filters even when the broker is configured without
+	// wildcard subscriptions.
+	wildcardsAnyway bool
+	// authStep, when set, sees the outcome of each step of an enhanced authentication exchange
+	// at CONNECT (rules.authStepped) and may change it.
+	authStep func(reply []byte, done bool, err error) ([]byte, bool, error)
+	// wsHandshake, when set, wraps the ResponseWriter answering a WebSocket handshake;
+	// wsStream, when set, turns the accepted WebSocket into the connection's byte stream instead
+	// of websocket.NetConn over binary messages (rules.webSocket, faults_capability.go).
+	wsHandshake wsHandshakeFunc
+	wsStream    wsStreamFunc
 }
 
 func (r *rules) receive(c *conn, p codec.Packet) codec.Packet {
