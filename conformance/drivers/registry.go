@@ -9,7 +9,7 @@ import (
 )
 
 // Names lists the drivers ByName knows.
-var Names = []string{"reference", "mosquitto", "mqttjs", "paho", "cmd"}
+var Names = []string{"reference", "mosquitto", "mqttjs", "paho", "pahoc", "pahopython", "cmd"}
 
 // Config holds what ByName needs beyond a driver's name.
 type Config struct {
@@ -45,6 +45,18 @@ func ByName(ctx context.Context, name string, cfg Config) (conformance.Driver, f
 		p := &Paho{}
 		if _, err := p.Build(ctx); err != nil {
 			p.Close()
+			return nil, nil, err
+		}
+		return p, p.Close, nil
+	case "pahoc":
+		p := &PahoC{}
+		if err := p.Available(); err != nil {
+			return nil, nil, err
+		}
+		return p, noop, nil
+	case "pahopython":
+		p := &PahoPython{}
+		if err := p.Available(); err != nil {
 			return nil, nil, err
 		}
 		return p, p.Close, nil
