@@ -50,6 +50,18 @@ var (
 				tb.Fatalf("SUBACK %v for a wildcard filter on a broker without wildcard subscriptions, want [0x80]", ack.ReasonCodes)
 			}
 		},
+		"shared-unavailable-accepted": func(tb testing.TB, addr string) {
+			c, _ := connect(tb, addr, codec.V5)
+			c.send(&codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: "$share/g/" + uniq("f/")}}})
+			c.expectDisconnect(codec.ReasonSharedSubsNotSupported)
+		},
+		"subscription-ids-unavailable-accepted": func(tb testing.TB, addr string) {
+			c, _ := connect(tb, addr, codec.V5)
+			s := &codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: uniq("f/")}}}
+			s.Properties.SubscriptionIDs = []uint32{3}
+			c.send(s)
+			c.expectDisconnect(codec.ReasonSubscriptionIDsNotSupported)
+		},
 		"suback-failure-v5-code-on-v311": func(tb testing.TB, addr string) {
 			c, _ := connect(tb, addr, codec.V311)
 			// The test reader refuses a 3.1.1 SUBACK with a reserved return code, so 0x87 fails

@@ -66,9 +66,9 @@ type rules struct {
 	// encodedHooks see a PUBLISH built for a delivery once it is encoded (buf[start:]) and return
 	// the bytes to send instead, in a slice of their own; on the writer goroutine.
 	encodedHooks []func(c *conn, pkt []byte) []byte
-	// wildcardsAnyway takes wildcard filters even when the broker is configured without
-	// wildcard subscriptions.
-	wildcardsAnyway bool
+	// wildcardsAnyway, sharedAnyway and subIDsAnyway take wildcard filters, shared
+	// subscriptions and Subscription Identifiers even when the broker is configured without them.
+	wildcardsAnyway, sharedAnyway, subIDsAnyway bool
 	// authStep, when set, sees the outcome of each step of an enhanced authentication exchange
 	// at CONNECT (rules.authStepped) and may change it.
 	authStep func(reply []byte, done bool, err error) ([]byte, bool, error)

@@ -372,7 +372,7 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 	v5 := c.v == codec.V5
 	var subID uint32
 	if len(p.Properties.SubscriptionIDs) > 0 {
-		if !cfg.subID {
+		if !cfg.subID && !srv.rules.subIDsAnyway {
 			c.disconnect(causeProtocol, codec.ReasonSubscriptionIDsNotSupported, "Subscription Identifiers are not supported")
 			return false
 		}
@@ -389,7 +389,7 @@ func (c *conn) onSubscribe(p *codec.Subscribe) bool {
 		rec := subRecord{inner: sub.Filter}
 		if v5 {
 			if g, f, ok := codec.SharedFilter(sub.Filter); ok {
-				if !cfg.shared {
+				if !cfg.shared && !srv.rules.sharedAnyway {
 					c.disconnect(causeProtocol, codec.ReasonSharedSubsNotSupported, "Shared Subscriptions are not supported")
 					return false
 				}

@@ -10,6 +10,8 @@ var capabilityFaultCases = map[string][]string{
 	"server-keepalive-not-announced":        {"3.1/keepalive-enforced@5.0"},
 	"unauthorized-publish-not-acknowledged": {"3.3/unauthorized-publish-acknowledged-or-closed"},
 	"wildcard-unavailable-accepted":         {"3.8/wildcard-unsupported-refused"},
+	"shared-unavailable-accepted":           {"3.8/shared-unsupported-refused"},
+	"subscription-ids-unavailable-accepted": {"3.8/subscription-ids-unsupported-refused"},
 	"suback-failure-v5-code-on-v311":        {"3.9/acl-denied-filter-in-order@3.1.1"},
 	"unsupported-auth-method-ignored":       {"4.12/unsupported-auth-method"},
 	"auth-continue-reason-unset":            {"4.12/enhanced-auth-success", "4.12/re-authentication"},
