@@ -29,8 +29,11 @@ const DefaultPython = "/usr/bin/python3"
 // library's network thread, reconnection and acknowledgements. It runs with -I (isolated: no
 // PYTHON* variables, no user site directory), so that the system module is the one imported.
 //
-// paho-mqtt 1.6 has no enhanced authentication (it neither sends nor handles AUTH packets), so
-// actions with an Authentication Method are declined; everything else the driver programs take
+// paho-mqtt 1.6 has no enhanced authentication (it neither sends nor handles AUTH packets) and no
+// Topic Aliases (nothing in it reads the Topic Alias property: an aliased PUBLISH reaches the
+// application with an empty topic), so actions with an Authentication Method or a Topic Alias
+// Maximum to announce are declined — announcing a Topic Alias Maximum the library cannot honour
+// would be this program's fault, not the library's; everything else the driver programs take
 // (helperWhy) reaches the library.
 type PahoPython struct {
 	// Python is the interpreter (default DefaultPython).
@@ -83,6 +86,9 @@ func (p *PahoPython) Supports(a conformance.Action) bool { return p.Why(a) == ""
 func (p *PahoPython) Why(a conformance.Action) string {
 	if a.AuthMethod != "" {
 		return "paho-mqtt 1.6 has no enhanced authentication (no AUTH packet support)"
+	}
+	if a.TopicAliasMaximum != 0 {
+		return "paho-mqtt 1.6 does not implement Topic Aliases (an aliased PUBLISH reaches the application with an empty topic), so it cannot announce a Topic Alias Maximum"
 	}
 	return helperWhy("paho-mqtt", a)
 }

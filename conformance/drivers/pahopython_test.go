@@ -71,6 +71,7 @@ func TestPahoPythonLibraryCalls(t *testing.T) {
 		{"3.1.1 persistent session, reconnecting", conformance.Action{Op: conformance.OpPublish, Version: codec.V311, Host: "h", Port: 5, ClientID: "c1", KeepSession: true, Reconnect: true, KeepAlive: 3},
 			[]string{`"clean_session": false`, `"reconnect_on_failure": true`, `["reconnect_delay_set", {"max_delay": 1, "min_delay": 0.2}]`, `{"keepalive": 3}`}, nil},
 		{"5.0 session and limits", conformance.Action{Op: conformance.OpSubscribe, Version: codec.V5, Host: "h", Port: 5, ClientID: "c", KeepSession: true, ReceiveMaximum: 3, TopicAliasMaximum: 2, MaximumPacketSize: 1000},
+			// (The driver declines a Topic Alias Maximum; the program still passes it on.)
 			[]string{`["Client", {"client_id": "c", "protocol": 5, "reconnect_on_failure": false}]`,
 				`{"clean_start": false, "keepalive": 60, "properties": {"MaximumPacketSize": 1000, "ReceiveMaximum": 3, "SessionExpiryInterval": 300, "TopicAliasMaximum": 2}}`},
 			[]string{"clean_session"}},
@@ -126,8 +127,9 @@ func TestPahoPythonDeclines(t *testing.T) {
 		{"3.1", conformance.Action{Op: conformance.OpConnect, Version: codec.V31}, "3.1.1 and 5.0"},
 		{"enhanced authentication", conformance.Action{Op: conformance.OpConnect, Version: codec.V5, AuthMethod: "m"}, "AUTH"},
 		{"topic alias on a PUBLISH", conformance.Action{Op: conformance.OpPublish, Version: codec.V5, PublishProps: &alias}, "Topic Alias"},
+		{"topic alias maximum", conformance.Action{Op: conformance.OpSubscribe, Version: codec.V5, TopicAliasMaximum: 1}, "Topic Aliases"},
 		{"reconnect, session, unsubscribe, limits", conformance.Action{Op: conformance.OpSubscribe, Version: codec.V5, Reconnect: true, KeepSession: true,
-			Unsubscribe: []string{"a"}, ReceiveMaximum: 1, TopicAliasMaximum: 1, MaximumPacketSize: 99, Count: 3}, ""},
+			Unsubscribe: []string{"a"}, ReceiveMaximum: 1, MaximumPacketSize: 99, Count: 3}, ""},
 		{"NUL in a topic", conformance.Action{Op: conformance.OpPublish, Version: codec.V311, Topic: "a\x00"}, ""},
 	} {
 		why := p.Why(tc.a)
