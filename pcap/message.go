@@ -81,6 +81,9 @@ type Stream struct {
 
 	// WebSocket is non-nil when the stream carries MQTT over WebSocket.
 	WebSocket *WebSocketInfo
+	// TLS is set when the client started a TLS handshake: the stream is encrypted and carries
+	// no decoded packets.
+	TLS bool
 
 	// Closed records how each direction ended: by FIN, by RST, or not at all within the capture.
 	ClientClose, ServerClose Close
@@ -208,9 +211,10 @@ const (
 	NoteWebSocket  NoteKind = "websocket"   // the WebSocket handshake, or a problem with its framing
 	NoteWSText     NoteKind = "ws-text"     // a WebSocket text frame (MQTT must use binary frames)
 	NoteTruncated  NoteKind = "snaplen"     // a frame was captured shorter than it was on the wire
-	NoteFragmented NoteKind = "ip-fragment" // an IP fragment (not reassembled)
+	NoteFragmented NoteKind = "ip-fragment" // an IP datagram whose fragments could not be reassembled
 	NoteLinkType   NoteKind = "link-type"   // frames of a link type Read cannot decode
 	NoteDetected   NoteKind = "detected"    // MQTT found on an unlisted port by its content (Options.Detect)
+	NoteTLS        NoteKind = "tls"         // a TLS connection on an MQTT or TLS port: encrypted, not decoded
 )
 
 // Note is something about the capture worth telling that is not an MQTT packet.
@@ -236,11 +240,17 @@ type Stats struct {
 	Format   Format
 	Frames   int // frames in the capture
 	IP       int // frames that carried IPv4 or IPv6
-	TCP      int // TCP segments on MQTT or WebSocket ports, or of connections to detected endpoints
+	TCP      int // TCP segments on MQTT, WebSocket or TLS ports, or of connections to detected endpoints
 	NonIP    int // frames of other protocols (ARP…) or unsupported link types
 	Snapped  int // frames captured shorter than their wire length
-	Fragment int // IP fragments (skipped)
-	Packets  int // MQTT packets
+	Fragment int // IP fragments of TCP segments (reassembled when they can be)
+	// Reassembled counts the datagrams put back together from fragments, FragmentsDropped those
+	// given up (fragments missing, too old, or over the reassembly limits).
+	Reassembled, FragmentsDropped int
+	// TLSStreams counts the TLS connections (not decoded): those to a TLS port whose client sent
+	// a ClientHello, and the streams on MQTT ports whose client started a TLS handshake.
+	TLSStreams int
+	Packets    int // MQTT packets
 	// ByType counts MQTT packets per packet type (index = codec.PacketType).
 	ByType          [16]int
 	Violations      int // violations listed by the lenient decoder, over all packets

@@ -24,6 +24,12 @@ type Options struct {
 	// WebSocketPorts carry MQTT over WebSocket when the stream starts with an HTTP upgrade
 	// (default 80, 8080 and 9001).
 	WebSocketPorts []uint16
+	// TLSPorts carry MQTT over TLS (default 8883): each connection to one whose client sends a
+	// TLS ClientHello is counted and told (Stats.TLSStreams, a NoteTLS without a Stream), not
+	// decoded: the traffic is encrypted. A connection on Ports or WebSocketPorts whose client
+	// starts with a TLS handshake record is reported the same way (Stream.TLS). Plain MQTT on a
+	// TLS port is left to Detect, like any unlisted port.
+	TLSPorts []uint16
 	// MaxPacketSize is the largest MQTT packet that is buffered and decoded (default 16 MiB).
 	// Larger packets are reported with their header and skipped without being buffered.
 	MaxPacketSize int
@@ -53,6 +59,10 @@ const DefaultPort = 1883
 // DefaultWebSocketPorts are the ports checked for MQTT over WebSocket when none are given.
 var DefaultWebSocketPorts = []uint16{80, 8080, 9001}
 
+// DefaultTLSPorts are the ports whose TLS connections are reported when none are given (the IANA
+// port of MQTT over TLS).
+var DefaultTLSPorts = []uint16{8883}
+
 // DefaultMaxPacketSize is the default Options.MaxPacketSize.
 const DefaultMaxPacketSize = 16 << 20
 
@@ -63,6 +73,9 @@ func (o *Options) withDefaults() Options {
 	}
 	if c.WebSocketPorts == nil {
 		c.WebSocketPorts = DefaultWebSocketPorts
+	}
+	if c.TLSPorts == nil {
+		c.TLSPorts = DefaultTLSPorts
 	}
 	if c.MaxPacketSize <= 0 {
 		c.MaxPacketSize = DefaultMaxPacketSize
@@ -123,6 +136,9 @@ type reader struct {
 	ports [65536]uint8
 	sum   Summary
 
+	tlsPorts [65536]bool
+	tlsSeen  map[tlsKey]bool // connections to TLS ports whose ClientHello was counted
+
 	asm     *reassembly.Assembler
 	pool    *reassembly.StreamPool
 	conns   []*tcpConn // every connection that got a Stream, to finish them
@@ -138,7 +154,9 @@ type reader struct {
 	frame int
 	now   time.Time
 	snapN bool // a snaplen note was given
-	fragN bool // an IP fragment note was given
+	fragN bool // the note on datagrams that could not be reassembled was given
+
+	defrag defragmenter
 
 	// Options.Detect (see detect.go)
 	endpoints   map[netip.AddrPort]uint8 // detected server endpoints and what they carry
@@ -167,6 +185,9 @@ func newReader(o Options, h Handler) *reader {
 	}
 	for _, p := range o.WebSocketPorts {
 		rd.ports[p] |= portWS
+	}
+	for _, p := range o.TLSPorts {
+		rd.tlsPorts[p] = true
 	}
 	rd.sum.LinkTypes = map[uint32]int{}
 	rd.pool = reassembly.NewStreamPool(&factory{rd: rd})
@@ -241,14 +262,17 @@ func (rd *reader) handleFrame(f *frame) {
 		if rd.ip4.DecodeFromBytes(b, gopacket.NilDecodeFeedback) != nil {
 			return
 		}
-		if rd.ip4.Flags&layers.IPv4MoreFragments != 0 || rd.ip4.FragOffset != 0 {
-			rd.fragment()
-			return
-		}
 		if rd.ip4.Protocol != layers.IPProtocolTCP {
 			return
 		}
 		netFlow, payload = rd.ip4.NetworkFlow(), rd.ip4.Payload
+		if rd.ip4.Flags&layers.IPv4MoreFragments != 0 || rd.ip4.FragOffset != 0 {
+			src, dst := flowAddrs(netFlow)
+			k := fragKey{src: src, dst: dst, proto: uint8(layers.IPProtocolTCP), id: uint32(rd.ip4.Id)}
+			if payload = rd.fragment(k, int(rd.ip4.FragOffset)*8, rd.ip4.Flags&layers.IPv4MoreFragments != 0, payload); payload == nil {
+				return
+			}
+		}
 	case 6:
 		if rd.ip6.DecodeFromBytes(b, gopacket.NilDecodeFeedback) != nil {
 			return
@@ -271,8 +295,18 @@ func (rd *reader) handleFrame(f *frame) {
 				}
 				next, p = layers.IPProtocol(p[0]), p[(int(p[1])+2)*4:]
 			case layers.IPProtocolIPv6Fragment:
-				rd.fragment()
-				return
+				// Next Header, reserved, offset (13 bits) and M flag, identification (RFC 8200 4.5).
+				if len(p) < 8 {
+					return
+				}
+				fo := int(p[2])<<8 | int(p[3])
+				src, dst := flowAddrs(rd.ip6.NetworkFlow())
+				k := fragKey{src: src, dst: dst, proto: p[0], id: uint32(p[4])<<24 | uint32(p[5])<<16 | uint32(p[6])<<8 | uint32(p[7])}
+				whole := rd.fragment(k, fo&^7, fo&1 != 0, p[8:])
+				if whole == nil {
+					return
+				}
+				next, p = layers.IPProtocol(k.proto), whole
 			default:
 				return
 			}
@@ -286,6 +320,9 @@ func (rd *reader) handleFrame(f *frame) {
 		return
 	}
 	sp, dp := uint16(payload[0])<<8|uint16(payload[1]), uint16(payload[2])<<8|uint16(payload[3])
+	if rd.tlsPorts[dp] && rd.ports[sp] == 0 && rd.ports[dp] == 0 {
+		rd.tlsHello(netFlow, payload, sp, dp)
+	}
 	if rd.ports[sp] == 0 && rd.ports[dp] == 0 && (!rd.o.Detect || !rd.detect(netFlow, payload, sp, dp, f)) {
 		return
 	}
@@ -307,6 +344,39 @@ func (rd *reader) handleFrame(f *frame) {
 	}
 }
 
+// tlsKey identifies a connection to a TLS port.
+type tlsKey struct {
+	client, server netip.AddrPort
+}
+
+// maxTLSSeen bounds the table of counted TLS connections; beyond it, retransmitted ClientHellos
+// may be counted twice.
+const maxTLSSeen = 1 << 16
+
+// tlsHello counts a connection to a TLS port whose client sends a ClientHello (handshake record,
+// message type 1), once per connection, and tells it. tcp is the TCP header and payload.
+func (rd *reader) tlsHello(netFlow gopacket.Flow, tcp []byte, sp, dp uint16) {
+	doff := int(tcp[12]>>4) * 4
+	if doff < 20 || doff > len(tcp) {
+		return
+	}
+	data := tcp[doff:]
+	if !tlsRecord(data) || data[5] != 1 {
+		return
+	}
+	src, dst := flowAddrs(netFlow)
+	k := tlsKey{netip.AddrPortFrom(src, sp), netip.AddrPortFrom(dst, dp)}
+	if rd.tlsSeen[k] {
+		return
+	}
+	if rd.tlsSeen == nil || len(rd.tlsSeen) >= maxTLSSeen {
+		rd.tlsSeen = map[tlsKey]bool{}
+	}
+	rd.tlsSeen[k] = true
+	rd.sum.TLSStreams++
+	rd.emitNote(nil, FromClient, NoteTLS, int64(len(data)), fmt.Sprintf("TLS connection from %v to %v (ClientHello on a TLS port): TLS, not decoded (the traffic is encrypted)", k.client, k.server))
+}
+
 func (rd *reader) snapped(caplen, origLen int) {
 	rd.sum.Snapped++
 	if !rd.snapN {
@@ -316,16 +386,31 @@ func (rd *reader) snapped(caplen, origLen int) {
 	}
 }
 
-func (rd *reader) fragment() {
+// fragment adds an IP fragment to its datagram and returns the datagram's payload when this
+// fragment completes it (nil otherwise; see defrag.go).
+func (rd *reader) fragment(k fragKey, off int, more bool, data []byte) []byte {
 	rd.sum.Fragment++
-	if !rd.fragN {
-		rd.fragN = true
-		rd.emitNote(nil, 0, NoteFragmented, 0, "IP fragments are not reassembled; their TCP data is missing")
+	whole := rd.defrag.add(k, off, more, data, rd.now)
+	if whole != nil {
+		rd.sum.Reassembled++
 	}
+	rd.fragDropped()
+	return whole
+}
+
+// fragDropped tells (once) that fragmented datagrams were given up: their data shows up as gaps.
+func (rd *reader) fragDropped() {
+	if rd.defrag.dropped > 0 && !rd.fragN {
+		rd.fragN = true
+		rd.emitNote(nil, 0, NoteFragmented, 0, "an IP datagram could not be reassembled (fragments missing, too old or over the limits): its data is missing")
+	}
+	rd.sum.FragmentsDropped = rd.defrag.dropped
 }
 
 // finish flushes what the reassembler still holds and closes every stream.
 func (rd *reader) finish() {
+	rd.defrag.finish()
+	rd.fragDropped()
 	func() {
 		defer func() { _ = recover() }() // see run: never panic on hostile input
 		rd.asm.FlushAll()

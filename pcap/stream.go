@@ -264,6 +264,12 @@ func (h *half) feed(data []byte) {
 			for i := range c.half {
 				c.half[i].ws = &wsHalf{h: &c.half[i]}
 			}
+		case h.dir == FromClient && tlsRecord(data):
+			c.mode = modeIgnored
+			c.s.TLS = true
+			c.rd.sum.TLSStreams++
+			c.rd.emitNoteAt(c.s, h.dir, h.curFrame, h.curTime, NoteTLS, int64(len(data)),
+				fmt.Sprintf("the client starts a TLS handshake with %v: TLS, not decoded (the traffic is encrypted)", c.server))
 		case c.class&portMQTT != 0:
 			c.mode = modeMQTT
 		default:
@@ -335,4 +341,16 @@ func httpUpgrade(data []byte) bool {
 		}
 	}
 	return end < 0
+}
+
+// tlsRecord reports whether a client's first bytes are a TLS handshake record: content type 22,
+// protocol version 3.x (SSL 3.0 to TLS 1.3, which keeps 3.1 or 3.3 in the record layer) and a
+// record length within the 2^14 + 2048 bytes TLS allows. No MQTT packet starts with 0x16 (type 1,
+// CONNECT, needs flags 0) and no HTTP request does.
+func tlsRecord(b []byte) bool {
+	if len(b) < 5 || b[0] != 0x16 || b[1] != 3 || b[2] > 4 {
+		return false
+	}
+	n := int(b[3])<<8 | int(b[4])
+	return n > 0 && n <= 1<<14+2048
 }

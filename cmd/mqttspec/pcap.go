@@ -25,6 +25,7 @@ import (
 type pcapFlags struct {
 	ports     []uint
 	wsPorts   []uint
+	tlsPorts  []uint
 	maxPacket int
 	version   string
 	detect    bool
@@ -34,6 +35,7 @@ func (f *pcapFlags) add(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.UintSliceVar(&f.ports, "port", nil, "TCP ports carrying MQTT (repeat or comma-separate; default 1883)")
 	fl.UintSliceVar(&f.wsPorts, "ws-port", nil, "TCP ports carrying MQTT over WebSocket (default 80,8080,9001)")
+	fl.UintSliceVar(&f.tlsPorts, "tls-port", nil, "TCP ports carrying MQTT over TLS, reported as TLS but not decoded (default 8883)")
 	fl.IntVar(&f.maxPacket, "max-packet", pcap.DefaultMaxPacketSize, "largest MQTT packet decoded; larger ones are reported and skipped")
 	fl.StringVarP(&f.version, "version", "V", "", "MQTT version of streams whose CONNECT was not captured (3.1, 3.1.1, 5; default: guess)")
 	fl.BoolVar(&f.detect, "detect", true, "also decode connections on other ports whose client starts with an MQTT CONNECT (or a WebSocket upgrade offering mqtt)")
@@ -54,6 +56,15 @@ func (f *pcapFlags) options() (pcap.Options, error) {
 				return o, fmt.Errorf("--ws-port %d is not a TCP port", p)
 			}
 			o.WebSocketPorts = append(o.WebSocketPorts, uint16(p))
+		}
+	}
+	if f.tlsPorts != nil {
+		o.TLSPorts = []uint16{}
+		for _, p := range f.tlsPorts {
+			if p == 0 || p > 65535 {
+				return o, fmt.Errorf("--tls-port %d is not a TCP port", p)
+			}
+			o.TLSPorts = append(o.TLSPorts, uint16(p))
 		}
 	}
 	if f.maxPacket <= 0 {
@@ -106,10 +117,12 @@ func init() {
 		Short: "Decode, check, replay and mine packet captures of MQTT traffic",
 		Long: `Read pcap and pcapng captures (also gzipped) of MQTT traffic: Ethernet, Linux cooked (SLL,
 SLL2), BSD loopback and raw IP; IPv4 and IPv6; TCP reassembled (out-of-order segments,
-retransmissions, gaps reported); MQTT on --port (default 1883) and, after an HTTP upgrade, inside
+retransmissions, gaps reported), IP fragments reassembled; MQTT on --port (default 1883) and,
+after an HTTP upgrade, inside
 WebSocket on --ws-port (default 80, 8080, 9001); a client that starts with an HTTP upgrade on a
 --port port is decoded as WebSocket too (a "websocket" note says so). The version of each stream
-comes from its CONNECT.
+comes from its CONNECT. Connections on --tls-port (default 8883), and those on the other ports
+whose client starts a TLS handshake, are counted and reported as TLS, not decoded.
 
 Brokers on other ports are found by content (--detect, on by default): a connection whose client
 starts with an MQTT CONNECT (protocol name MQTT level 4 or 5, or MQIsdp level 3), or with an HTTP
@@ -216,7 +229,15 @@ func printReadSummary(w io.Writer, s *pcap.Summary, detect bool) {
 	}
 	fmt.Fprintln(w)
 	printDetections(w, s)
-	if s.Packets == 0 && s.Frames > 0 {
+	if s.TLSStreams > 0 {
+		fmt.Fprintf(w, "%d TLS connections, not decoded: the traffic is encrypted\n", s.TLSStreams)
+	}
+	if s.Reassembled > 0 || s.FragmentsDropped > 0 {
+		fmt.Fprintf(w, "IP: %d fragments, %d datagrams reassembled, %d given up\n", s.Fragment, s.Reassembled, s.FragmentsDropped)
+	}
+	if s.Packets == 0 && s.Frames > 0 && s.TLSStreams > 0 {
+		fmt.Fprintln(w, "no MQTT in clear: the MQTT traffic of this capture is inside TLS (decrypting is not supported)")
+	} else if s.Packets == 0 && s.Frames > 0 {
 		if detect {
 			fmt.Fprintln(w, "no MQTT found on the listed ports, nor any connection elsewhere starting with a CONNECT (detection needs it in the capture): name the broker's port with --port (or --ws-port for WebSocket)")
 		} else {

@@ -256,3 +256,27 @@ func TestPcapWebSocketAnyPort(t *testing.T) {
 		}
 	}
 }
+
+// TestPcapTLSAndFragments: on the synthetic capture of TLS connections and fragmented sessions,
+// decode tells the TLS streams (a note each and a summary line) and reassembles the fragments.
+func TestPcapTLSAndFragments(t *testing.T) {
+	file := filepath.Join("..", "..", "pcap", "testdata", "tls-fragments.pcap")
+	out, stderr, code := runPcap(t, pcapDecodeCmd, file)
+	if code != exitOK || strings.Count(out, "# tls") != 2 || strings.Count(out, "TLS, not decoded") != 2 ||
+		strings.Count(out, `topic="frag/t" qos=1 payload=4000`) != 2 {
+		t.Errorf("decode (exit %d):\n%s", code, out)
+	}
+	for _, want := range []string{"2 TLS connections, not decoded", "IP: 8 fragments, 2 datagrams reassembled, 0 given up"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	js, _, _ := runPcap(t, pcapDecodeCmd, "--json", file)
+	if n := strings.Count(js, `"note":"tls"`); n != 2 {
+		t.Errorf("--json: %d tls notes, want 2", n)
+	}
+	_, stderr, _ = runPcap(t, pcapDecodeCmd, "--tls-port", "1", file)
+	if !strings.Contains(stderr, "1 TLS connections") {
+		t.Errorf("--tls-port 1 (8883 no longer TLS): %s", stderr)
+	}
+}
