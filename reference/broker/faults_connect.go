@@ -32,6 +32,18 @@ var connectFaults = []Fault{
 				return p, nil
 			}
 		}},
+	{Name: "unknown-protocol-level-as-5", Statements: []string{"MQTT-3.1.2-2"},
+		Summary: "a CONNECT with a protocol level above 5 is read and accepted as MQTT 5.0 instead of refused (CONNACK 0x84 or the close)",
+		alter: func(r *rules) {
+			r.connectUndecodable = func(raw []byte, err error) (codec.Packet, error) {
+				p, rerr := decodeIgnoring(map[string]bool{"connect-protocol-level": true}, codec.Options{Version: codec.V5, Sender: codec.SideClient}, raw, err)
+				if rerr != nil || p.(*codec.Connect).ProtocolLevel < byte(codec.V5) {
+					return nil, err
+				}
+				p.(*codec.Connect).ProtocolLevel = byte(codec.V5) // "5 or later"
+				return p, nil
+			}
+		}},
 	{Name: "refused-connection-left-open", Statements: []string{"3.1.1:MQTT-3.2.2-5", "MQTT-3.2.2-7", "MQTT-4.13.2-1", "MQTT-3.1.4-2"},
 		Summary: "after a refusing CONNACK the broker leaves the connection open, waiting for the client to close it",
 		alter: onRefused(func(c *conn, ack *codec.Connack) {

@@ -34,6 +34,9 @@ var (
 		"unknown-protocol-level-as-311": func(tb testing.TB, addr string) {
 			notAccepted(tb, addr, codec.V311, encodeConnect(tb, codec.V311, func(cp *codec.Connect) { cp.ProtocolLevel = 6 }))
 		},
+		"unknown-protocol-level-as-5": func(tb testing.TB, addr string) {
+			notAccepted(tb, addr, codec.V5, encodeConnect(tb, codec.V5, func(cp *codec.Connect) { cp.ProtocolLevel = 6 }))
+		},
 		"refused-connection-left-open": func(tb testing.TB, addr string) {
 			// An authentication method the broker does not know gets CONNACK 0x8C.
 			c := dial(tb, addr, codec.V5)

@@ -1,7 +1,11 @@
 package broker
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"time"
 
@@ -238,22 +242,49 @@ var _ = catalog.Broker(c.Case{
 
 var _ = catalog.Broker(c.Case{
 	ID:         "3.1/protocol-level-unsupported-0x84",
-	Title:      "a v5-only server refuses a CONNECT with protocol level 6: the connection is closed, at most after a CONNACK 0x84 (Unsupported Protocol Version)",
+	Title:      "a CONNECT with protocol level 6 in the v5 layout is refused: the connection is closed, at most after a CONNACK 0x84 (Unsupported Protocol Version), or 0x01 in the 3.1.1 layout from a server that also speaks 3.1.1",
 	Versions:   c.V5,
 	Level:      c.Must,
 	Statements: []string{"MQTT-3.1.2-2", "MQTT-3.2.2-7", "MQTT-4.13.2-1"},
 	Run: func(t *c.T) {
-		// The level-6 CONNECT is the same bytes whichever version the runner speaks; a server
-		// that also speaks 3.1.1 may answer as 3.1.1 requires (CONNACK 0x01 in 3.1.1 format),
-		// which the 3.1.1 half checks.
-		if t.Caps.V311 {
-			t.Skipf("the target also accepts MQTT 3.1.1; 3.1/protocol-level-unsupported covers it")
-		}
-		conn := t.Dial("")
 		p := t.DefaultConnect()
 		p.ProtocolLevel = 6
-		conn.Send(p)
-		conn.ExpectClosed(c.OrConnack(codec.ReasonUnsupportedProtocolVersion))
+		if !t.Caps.V311 {
+			conn := t.Dial("")
+			conn.Send(p)
+			conn.ExpectClosed(c.OrConnack(codec.ReasonUnsupportedProtocolVersion))
+			return
+		}
+		// A server that also speaks 3.1.1 may answer as 3.1.1 requires (CONNACK 0x01 in the
+		// 3.1.1 layout), which a v5 decoder rejects: the answer is read raw and judged by layout.
+		nc, err := t.Target.Dial(t.Context())
+		if err != nil {
+			t.Errorf("dial %s: %v", t.Target.URL, err)
+		}
+		defer nc.Close()
+		t.Logf("sending a level-6 CONNECT in the v5 layout; reading the answer raw")
+		nc.SetDeadline(time.Now().Add(t.Timeouts.Step))
+		if _, err := nc.Write(t.Encode(p, codec.V5)); err != nil {
+			t.Errorf("write: %v", err)
+		}
+		r := codec.NewReader(nc, codec.Options{MaxPacketSize: 1 << 16})
+		raw, err := r.ReadRaw()
+		if err != nil {
+			t.Check(isClosedErr(err), "the connection closed", err.Error(), "the level-6 CONNECT got neither an answer nor a close within %v: %v", t.Timeouts.Step, err)
+			return
+		}
+		t.Logf("received % X", raw)
+		v311 := []byte{byte(codec.CONNACK) << 4, 2, 0, byte(codec.ConnRefusedProtocolVersion)}
+		if !bytes.Equal(raw, v311) {
+			ack, _, derr := codec.DecodeWith(codec.Options{Version: codec.V5, Sender: codec.SideServer}, raw, nil)
+			a, ok := ack.(*codec.Connack)
+			t.Check(derr == nil && ok && a.ReasonCode == codec.ReasonUnsupportedProtocolVersion && !a.SessionPresent,
+				"the close, at most after CONNACK 0x84 (v5 layout) or 0x01 (3.1.1 layout)", fmt.Sprintf("% X", raw),
+				"the level-6 CONNECT was answered with % X (decoded as v5: %v, %v), not a refusing CONNACK", raw, ack, derr)
+		}
+		_, err = r.ReadRaw()
+		t.Check(err != nil && isClosedErr(err), "the connection closed after the CONNACK", fmt.Sprint(err),
+			"after its refusing CONNACK the connection was not closed within %v (%v)", t.Timeouts.Step, err)
 	},
 })
 
@@ -817,3 +848,12 @@ var _ = catalog.Broker(c.Case{
 		conn.ExpectClosed(c.WithConnack(badCredentialCodes(t)...))
 	},
 })
+
+// isClosedErr reports whether a read error is the peer closing the connection (not a timeout).
+func isClosedErr(err error) bool {
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return false
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) || errors.As(err, &ne)
+}

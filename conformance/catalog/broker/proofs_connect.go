@@ -7,6 +7,7 @@ var connectFaultCases = map[string][]string{
 	"connect-reserved-flag-accepted":             {"3.1/reserved-flag-set"},
 	"connect-trailing-bytes-accepted":            {"3.1/connect-bytes-after-payload", "3.1/connect-trailing-bytes@3.1.1"},
 	"unknown-protocol-level-as-311":              {"3.1/protocol-level-unsupported"},
+	"unknown-protocol-level-as-5":                {"3.1/protocol-level-unsupported-0x84"},
 	"refused-connection-left-open":               {"3.1/bad-password-refused", "3.2/refused-connack-session-present-0", "3.1/protocol-level-unsupported"},
 	"refused-connect-keeps-processing":           {"3.1/rejected-connect-stops-processing"},
 	"malformed-connect-answered-with-disconnect": {"3.1/reserved-flag-set@5.0", "3.1/connect-truncated@5.0", "3.1/connect-trailing-bytes@5.0"},
