@@ -93,6 +93,7 @@ func init() {
 	fl.StringVar(&f.reportURL, "report-url", "", "URL of the published HTML report, linked from summary.md")
 	fl.StringSliceVar(&f.faults, "fault", nil, "embedded target only: switch the reference broker into a named deliberate bug (mutation testing; see reference/broker/faults.go)")
 	_ = fl.MarkHidden("fault")
+	groupFlags(brokerCmd, brokerFlagGroups)
 	testCmd.AddCommand(brokerCmd)
 	rootCmd.AddCommand(testCmd)
 }
@@ -181,12 +182,12 @@ func isTTY(w io.Writer) bool {
 }
 
 func runTestBroker(cmd *cobra.Command, f *testFlags) error {
+	if err := validateBrokerFlags(f); err != nil {
+		return failWith(exitUsage, err)
+	}
 	versions, err := parseVersions(f.version)
 	if err != nil {
 		return failWith(exitUsage, err)
-	}
-	if f.parallel < 1 || f.parallel > 64 {
-		return failWith(exitUsage, fmt.Errorf("--parallel must be between 1 and 64, not %d", f.parallel))
 	}
 	cases, err := conformance.Select(catalog.BrokerCases(), f.cases, f.labels)
 	if err != nil {
