@@ -22,28 +22,24 @@ var connectFaults = []Fault{
 		alter:   uncheckedConnect("trailing-bytes")},
 	{Name: "unknown-protocol-level-as-311", Statements: []string{"3.1.1:MQTT-3.1.2-2"},
 		Summary: "a CONNECT with an unknown protocol level is read and accepted as MQTT 3.1.1 instead of refused with return code 0x01",
-		alter: func(r *rules) {
-			r.connectUndecodable = func(raw []byte, err error) (codec.Packet, error) {
-				p, rerr := decodeIgnoring(map[string]bool{"connect-protocol-level": true}, codec.Options{Version: codec.V311, Sender: codec.SideClient}, raw, err)
-				if rerr != nil {
-					return nil, err
-				}
-				p.(*codec.Connect).ProtocolLevel = byte(codec.V311) // "anything but 5 is 3.1.1"
-				return p, nil
+		alter: onUndecodableConnect(func(raw []byte, err error) (codec.Packet, error) {
+			p, rerr := decodeIgnoring(map[string]bool{"connect-protocol-level": true}, codec.Options{Version: codec.V311, Sender: codec.SideClient}, raw, err)
+			if rerr != nil {
+				return nil, err
 			}
-		}},
+			p.(*codec.Connect).ProtocolLevel = byte(codec.V311) // "anything but 5 is 3.1.1"
+			return p, nil
+		})},
 	{Name: "unknown-protocol-level-as-5", Statements: []string{"MQTT-3.1.2-2"},
 		Summary: "a CONNECT with a protocol level above 5 is read and accepted as MQTT 5.0 instead of refused (CONNACK 0x84 or the close)",
-		alter: func(r *rules) {
-			r.connectUndecodable = func(raw []byte, err error) (codec.Packet, error) {
-				p, rerr := decodeIgnoring(map[string]bool{"connect-protocol-level": true}, codec.Options{Version: codec.V5, Sender: codec.SideClient}, raw, err)
-				if rerr != nil || p.(*codec.Connect).ProtocolLevel < byte(codec.V5) {
-					return nil, err
-				}
-				p.(*codec.Connect).ProtocolLevel = byte(codec.V5) // "5 or later"
-				return p, nil
+		alter: onUndecodableConnect(func(raw []byte, err error) (codec.Packet, error) {
+			p, rerr := decodeIgnoring(map[string]bool{"connect-protocol-level": true}, codec.Options{Version: codec.V5, Sender: codec.SideClient}, raw, err)
+			if rerr != nil || p.(*codec.Connect).ProtocolLevel < byte(codec.V5) {
+				return nil, err
 			}
-		}},
+			p.(*codec.Connect).ProtocolLevel = byte(codec.V5) // "5 or later"
+			return p, nil
+		})},
 	{Name: "refused-connection-left-open", Statements: []string{"3.1.1:MQTT-3.2.2-5", "MQTT-3.2.2-7", "MQTT-4.13.2-1", "MQTT-3.1.4-2"},
 		Summary: "after a refusing CONNACK the broker leaves the connection open, waiting for the client to close it",
 		alter: onRefused(func(c *conn, ack *codec.Connack) {
@@ -172,9 +168,25 @@ func uncheckedConnect(names ...string) func(*rules) {
 	for _, n := range names {
 		ignored[n] = true
 	}
+	return onUndecodableConnect(func(raw []byte, err error) (codec.Packet, error) {
+		return decodeIgnoring(ignored, codec.Options{Sender: codec.SideClient}, raw, err)
+	})
+}
+
+// onUndecodableConnect makes rescue what the broker handles for a handshake CONNECT the codec
+// rejected (it returns the error to refuse it still). It chains with a rescue set before it, so
+// that such faults combine.
+func onUndecodableConnect(rescue func(raw []byte, err error) (codec.Packet, error)) func(*rules) {
 	return func(r *rules) {
+		prev := r.connectUndecodable
 		r.connectUndecodable = func(raw []byte, err error) (codec.Packet, error) {
-			return decodeIgnoring(ignored, codec.Options{Sender: codec.SideClient}, raw, err)
+			if p, rerr := rescue(raw, err); rerr == nil {
+				return p, nil
+			}
+			if prev != nil {
+				return prev(raw, err)
+			}
+			return nil, err
 		}
 	}
 }
