@@ -189,7 +189,14 @@ class Run:
         log("subscribed mid=%d granted=%s" % (mid, codes))
 
     def on_message(self, client, userdata, msg):
-        log("received", json.dumps(msg.topic), json.dumps(msg.payload.decode("latin1")))
+        # The library delivers a topic that is not UTF-8 and raises UnicodeDecodeError when
+        # msg.topic is read; left uncaught that would end its network thread, and the
+        # connection would stay open because of this program, not the library.
+        try:
+            topic = json.dumps(msg.topic)
+        except UnicodeDecodeError:
+            topic = "(not UTF-8: %s)" % msg._topic.hex()
+        log("received", topic, json.dumps(msg.payload.decode("latin1")))
         self.received += 1
         if self.op == "subscribe" and self.received == self.count:
             unsub = [text(h) for h in self.a["unsubscribe-hex"]]
