@@ -8,9 +8,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,12 +44,18 @@ import (
 //   - No option for Will properties, enhanced authentication, the client's Receive Maximum,
 //     Topic Alias Maximum or Maximum Packet Size, an UNSUBSCRIBE, or PUBLISH properties other
 //     than a Message Expiry Interval above 0 (--message-expiry) and one User Property
-//     (--user-property). Command-line arguments cannot carry a NUL byte.
+//     (--user-property). Command-line arguments cannot carry a NUL byte; a payload with one goes
+//     in a file (-f), which the program reads whole.
 //   - --will-retain consumes the argument after it (pubsub_opts.c advances past it), so the
 //     driver follows it with a placeholder.
 type PahoC struct {
 	// Pub and Sub are the programs (default: paho_c_pub and paho_c_sub from PATH).
 	Pub, Sub string
+
+	once  sync.Once
+	tmp   string // holds the payload files of -f
+	err   error
+	files atomic.Int64
 }
 
 // pahoCDelimiter ends every message paho_c_sub prints: the driver counts them.
@@ -111,8 +120,6 @@ func (p *PahoC) Why(a conformance.Action) string {
 	case a.Op == conformance.OpPublish && a.PublishProps != nil && !pahoCProps(a.PublishProps):
 		return "paho_c_pub takes only a Message Expiry Interval above 0 (--message-expiry) and one User Property (--user-property) for a PUBLISH"
 	case strings.ContainsRune(a.Topic, 0) || strings.ContainsRune(a.ClientID, 0) || strings.ContainsRune(a.Username, 0) || hasNUL(a.Password):
-		return "a command-line argument cannot carry a NUL byte"
-	case a.Op == conformance.OpPublish && hasNUL(a.Message):
 		return "a command-line argument cannot carry a NUL byte"
 	case a.Will != nil && (strings.ContainsRune(a.Will.Topic, 0) || hasNUL(a.Will.Payload)):
 		return "a command-line argument cannot carry a NUL byte"
@@ -225,9 +232,13 @@ func (p *PahoC) command(a conformance.Action) pahoCRun {
 	case conformance.OpPublish:
 		argv := append([]string{pub}, common...)
 		argv = append(argv, "-t", a.Topic)
-		if len(a.Message) == 0 {
+		switch {
+		case len(a.Message) == 0:
 			argv = append(argv, "-n")
-		} else {
+		case bytes.IndexByte(a.Message, 0) >= 0:
+			// Start writes the payload to this file; -m would end it at the NUL.
+			argv = append(argv, "-f", pahoCPayloadFile)
+		default:
 			argv = append(argv, "-m", string(a.Message))
 		}
 		if a.Retain {
@@ -264,13 +275,55 @@ func (p *PahoC) Start(ctx context.Context, a conformance.Action) (conformance.Cl
 		return nil, err
 	}
 	run := p.command(a)
+	var payload string
+	if i := slices.Index(run.argv, pahoCPayloadFile); i >= 0 {
+		var err error
+		if payload, err = p.payloadFile(a.Message); err != nil {
+			return nil, err
+		}
+		run.argv[i] = payload
+	}
 	proc, err := startPahoC(run)
 	if err != nil {
+		if payload != "" {
+			os.Remove(payload)
+		}
 		return nil, err
+	}
+	if payload != "" {
+		go func() {
+			<-proc.done
+			os.Remove(payload)
+		}()
 	}
 	proc.refusal = pahoCRefusal
 	context.AfterFunc(ctx, proc.Stop)
 	return proc.clientProcess(), nil
+}
+
+// pahoCPayloadFile stands, in the arguments command builds, for the file Start writes the payload
+// to.
+const pahoCPayloadFile = "{payload file}"
+
+// payloadFile writes a payload to a new file under the driver's temporary directory.
+func (p *PahoC) payloadFile(payload []byte) (string, error) {
+	p.once.Do(func() { p.tmp, p.err = os.MkdirTemp("", "mqttspec-pahoc-") })
+	if p.err != nil {
+		return "", fmt.Errorf("pahoc driver: %w", p.err)
+	}
+	name := filepath.Join(p.tmp, "payload-"+strconv.FormatInt(p.files.Add(1), 10))
+	if err := os.WriteFile(name, payload, 0o600); err != nil {
+		return "", fmt.Errorf("pahoc driver: %w", err)
+	}
+	return name, nil
+}
+
+// Close removes the payload files.
+func (p *PahoC) Close() error {
+	if p.tmp == "" {
+		return nil
+	}
+	return os.RemoveAll(p.tmp)
 }
 
 // startPahoC starts a run. It is startProcess with what paho_c_pub and paho_c_sub need besides:

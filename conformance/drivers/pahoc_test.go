@@ -1,6 +1,10 @@
 package drivers
 
 import (
+	"bytes"
+	"context"
+	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -50,6 +54,9 @@ func TestPahoCCommand(t *testing.T) {
 		{name: "password without user name goes alone", mod: func(a *conformance.Action) {
 			a.Op, a.Password = conformance.OpPublish, []byte{}
 		}, want: []string{"-P "}, not: []string{"-u"}},
+		{name: "a payload with a NUL goes in a file", mod: func(a *conformance.Action) {
+			a.Op, a.Message = conformance.OpPublish, []byte("a\x00b")
+		}, want: []string{"-t a/b -f " + pahoCPayloadFile}, not: []string{"-m", "-n"}},
 		{name: "empty client identifier", mod: func(a *conformance.Action) {
 			a.Op, a.ClientID, a.EmptyClientID = conformance.OpPublish, "", true
 		}, want: []string{"-i  -k"}},
@@ -115,7 +122,7 @@ func TestPahoCDeclines(t *testing.T) {
 		{"content type", pub(func(a *conformance.Action) { a.PublishProps = &ctype }), "--message-expiry"},
 		{"publish properties on 3.1.1", pub(func(a *conformance.Action) { a.Version, a.PublishProps = codec.V311, &ctype }), "3.1.1 connection"},
 		{"NUL in the topic", pub(func(a *conformance.Action) { a.Topic = "t\x00" }), "NUL"},
-		{"NUL in the payload", pub(func(a *conformance.Action) { a.Message = []byte{0} }), "NUL"},
+		{"NUL in the payload (goes in a file)", pub(func(a *conformance.Action) { a.Message = []byte{0} }), ""},
 		{"NUL in the will", pub(func(a *conformance.Action) { a.Will = &conformance.Will{Topic: "w", Payload: []byte{1, 0}} }), "NUL"},
 		{"ill-formed UTF-8 topic", pub(func(a *conformance.Action) { a.Topic = "t\xff" }), ""},
 	} {
@@ -165,5 +172,67 @@ func TestMarkerCounter(t *testing.T) {
 		if m.n != tc.want || (fired == 1) != tc.fires || fired > 1 {
 			t.Errorf("%s: counted %d (want %d), fired %d times (want once: %v)", tc.name, m.n, tc.want, fired, tc.fires)
 		}
+	}
+}
+
+// TestPahoCBinaryPayload publishes a payload with NUL bytes through paho_c_pub -f against a
+// loopback listener that accepts the connection, and checks the PUBLISH carries it whole and the
+// payload file is gone once the program ended.
+func TestPahoCBinaryPayload(t *testing.T) {
+	p := &PahoC{}
+	if err := p.Available(); err != nil {
+		t.Skip(err)
+	}
+	defer p.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	payload := []byte("a\x00b\x00")
+	a := conformance.Action{Op: conformance.OpPublish, Version: codec.V311, Host: "127.0.0.1", Port: ln.Addr().(*net.TCPAddr).Port,
+		ClientID: "bin", Topic: "t/bin", QoS: 0, Message: payload}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	proc, err := p.Start(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proc.Stop()
+	conn, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	o := codec.Options{Version: codec.V311, Sender: codec.SideClient, MaxPacketSize: 1 << 16}
+	if pk, _, err := codec.ReadPacket(conn, o); err != nil || pk.Type() != codec.CONNECT {
+		t.Fatalf("first packet %v, %v; want CONNECT", pk, err)
+	}
+	if _, err := conn.Write([]byte{0x20, 0x02, 0x00, 0x00}); err != nil { // CONNACK accepted
+		t.Fatal(err)
+	}
+	pk, _, err := codec.ReadPacket(conn, o)
+	if err != nil {
+		t.Fatalf("after CONNACK: %v (output %q)", err, proc.Output())
+	}
+	pub, ok := pk.(*codec.Publish)
+	if !ok || pub.Topic != "t/bin" || !bytes.Equal(pub.Payload, payload) {
+		t.Fatalf("got %v, want PUBLISH t/bin %q", pk, payload)
+	}
+	if err := proc.Wait(ctx); err != nil {
+		t.Fatalf("paho_c_pub: %v (output %q)", err, proc.Output())
+	}
+	// The file is removed once the end is noticed, by a goroutine of its own.
+	var files []string
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if files, _ = filepath.Glob(filepath.Join(p.tmp, "payload-*")); len(files) == 0 {
+			break
+		}
+	}
+	if len(files) != 0 {
+		t.Errorf("payload files left: %v", files)
 	}
 }

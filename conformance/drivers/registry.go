@@ -53,7 +53,7 @@ func ByName(ctx context.Context, name string, cfg Config) (conformance.Driver, f
 		if err := p.Available(); err != nil {
 			return nil, nil, err
 		}
-		return p, noop, nil
+		return p, p.Close, nil
 	case "pahopython":
 		p := &PahoPython{}
 		if err := p.Available(); err != nil {
