@@ -468,13 +468,14 @@ func (s *Server) detach(c *conn) {
 			sess.willTimer = s.afterFunc(wait, func() { s.fireWill(sess, w) })
 		}
 	}
+	reroute = s.rules.detached(sess)
 	expiry := s.rules.closing(c.sessExpiry)
 	switch expiry {
 	case 0:
 		if s.sessions[sess.id] == sess {
 			delete(s.sessions, sess.id)
 		}
-		reroute = sess.endLocked()
+		reroute = append(reroute, sess.endLocked()...)
 	case 0xFFFFFFFF:
 		// never expires
 	default:

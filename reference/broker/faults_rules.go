@@ -77,6 +77,17 @@ type rules struct {
 	// of websocket.NetConn over binary messages (rules.webSocket, faults_capability.go).
 	wsHandshake wsHandshakeFunc
 	wsStream    wsStreamFunc
+	// detachHooks see a session whose connection closed (locked, before its Session Expiry
+	// Interval is applied); the deliveries they return go to other members of their shared
+	// subscriptions, as those of an ending session do.
+	detachHooks []func(s *session) []delivery
+}
+
+func (r *rules) detached(s *session) (reroute []delivery) {
+	for _, h := range r.detachHooks {
+		reroute = append(reroute, h(s)...)
+	}
+	return reroute
 }
 
 func (r *rules) receive(c *conn, p codec.Packet) codec.Packet {

@@ -44,3 +44,23 @@ var _ = catalog.Broker(c.Case{
 		}
 	},
 })
+
+var _ = catalog.Broker(c.Case{
+	ID:         "3.6/pubrel-after-pubrec-0x10",
+	Title:      "a subscriber's PUBREC 0x10 (No matching subscribers, a success) is answered with a PUBREL carrying a PUBREL reason code, not the PUBREC's",
+	Statements: []string{"MQTT-3.6.2-1", "MQTT-4.3.3-4"},
+	Versions:   c.V5,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Run: func(t *c.T) {
+		topic := t.Topic("rel")
+		sub := t.Sub("sub", topic, 2)
+		t.Pub("pub").PublishMsg(topic, "accepted", 2, false)
+		p := sub.ExpectPublish(c.Publish(topic, b("accepted"), 2))
+		sub.Send(&codec.Pubrec{PacketID: p.PacketID, ReasonCode: codec.ReasonNoMatchingSubscribers})
+		// 0x10 is below 0x80: the flow goes on (MQTT-4.3.3-4), and the PUBREL may carry only
+		// 0x00 or 0x92 (MQTT-3.6.2-1); the identifier is known, but 0x92 is still a PUBREL code.
+		sub.Expect(c.Type(codec.PUBREL).ID(p.PacketID).ReasonIn(codec.ReasonSuccess, codec.ReasonPacketIDNotFound))
+		sub.Send(&codec.Pubcomp{PacketID: p.PacketID})
+	},
+})
