@@ -88,6 +88,12 @@ log.file.level = info
 CONF
 	"$epmd" -address 127.0.0.1 -port "$epmd_port" > "$work/log/epmd.log" 2>&1 &
 	echo $! > "$dir/epmd.pid"
+	# the node must find this epmd listening, or it fails to register ({error,address}) or starts
+	# one of its own on every interface
+	if ! wait_port "$epmd_port" "$(cat "$dir/epmd.pid")" 10; then
+		stop_pidfile "$dir/epmd.pid" 5
+		die_log "epmd did not listen on 127.0.0.1:$epmd_port" "$work/log/epmd.log"
+	fi
 	(
 		export HOME=$work/home
 		export ERL_EPMD_PORT=$epmd_port ERL_EPMD_ADDRESS=127.0.0.1
