@@ -159,6 +159,14 @@ var sessionFaults = []Fault{
 			}
 			return p
 		})},
+	{Name: "session-keyed-by-connection", Statements: []string{"MQTT-3.1.3-2", "3.1.1:MQTT-3.1.3-2", "3.1.1:MQTT-3.1.4-2", "MQTT-3.1.4-3", "3.1.1:MQTT-3.1.2-4", "MQTT-3.1.2-5"},
+		Summary: "sessions are keyed on the Client Identifier and the client's address and port, not the Client Identifier alone: a new network connection never finds its client's session, nor takes over its connection",
+		alter: onReceive(func(c *conn, p *codec.Connect) codec.Packet {
+			if c.sess == nil && p.ClientID != "" {
+				p.ClientID += "@" + c.nc.RemoteAddr().String()
+			}
+			return p
+		})},
 }
 
 // liveConn returns the connection attached to the session of client identifier id, if any.

@@ -79,6 +79,19 @@ var (
 			sub.subscribe(1, codec.Subscription{Filter: topic})
 			checkPublish(tb, sub.publishes(1)[0], topic, "x", 0, true)
 		},
+		"session-keyed-by-connection": func(tb testing.TB, addr string) {
+			// 3.1.1 is enough to see the key, and reads no v5 CONNACK flags or properties.
+			id, topic := uniq("f"), uniq("f/")
+			c, _ := connect(tb, addr, codec.V311, clientID(id), notClean())
+			c.subscribe(1, codec.Subscription{Filter: topic})
+			c.disconnect()
+			c, _ = connect(tb, addr, codec.V311, clientID(id), notClean())
+			pub, _ := connect(tb, addr, codec.V311)
+			pub.publish(&codec.Publish{Topic: topic, Payload: []byte("x")})
+			checkPublish(tb, c.publishes(1)[0], topic, "x", 0, false)
+			c.disconnect()
+			connect(tb, addr, codec.V311, clientID(id)) // the session ends with this clean one
+		},
 	}
 	sessionDependsOn = map[string][]string{
 		// An empty identifier the broker refuses (as it may) is one these scenarios cannot use.
@@ -114,6 +127,9 @@ func disconnectThenClose(tb testing.TB, addr string) {
 
 func init() {
 	maps.Copy(faultChecks, sessionChecks)
+	// Like session-not-resumed, a session that no new connection finds breaks every scenario
+	// that resumes one.
+	exemptFromCrossCheck["session-keyed-by-connection"] = true
 	// Added to, not replacing, what dependsOn already lists for a scenario.
 	for name, faults := range sessionDependsOn {
 		dependsOn[name] = slices.Concat(dependsOn[name], faults)

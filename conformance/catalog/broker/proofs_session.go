@@ -12,4 +12,5 @@ var sessionFaultCases = map[string][]string{
 	"assigned-client-id-per-host":           {"3.1/empty-client-id-unique@5.0"},
 	"clean-start-0-unknown-session-refused": {"3.2/session-present-0-without-session@5.0", "3.1/clean-start-discards-session@5.0"},
 	"retained-deleted-with-session":         {"3.1/retained-survives-session-end"},
+	"session-keyed-by-connection":           {"3.2/session-present-1-on-resume", "3.1/takeover-keeps-session", "3.1/client-takeover"},
 }
