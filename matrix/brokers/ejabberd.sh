@@ -24,7 +24,7 @@ ctl=/usr/sbin/ejabberdctl
 free_port() {
 	local p i
 	for ((i = 0; i < 100; i++)); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % 22000)) # below the ephemeral range (32768-)
 		port_open "$p" || { echo "$p"; return 0; }
 	done
 	return 1
@@ -121,14 +121,22 @@ modules:
 YML
 	mkdir -p "$work/modules.d"
 	if [ "$me" = root ]; then chown -R ejabberd: "$work"; fi
-	# shellcheck disable=SC2046
-	setsid "$ctl" $(ctl_args "$work" "$node") foreground > "$dir/ejabberd.out" 2>&1 < /dev/null &
-	echo $! > "$dir/pid"
-	pid=$(cat "$dir/pid")
-	if ! wait_port "$port" "$pid" 90; then
+	# A node whose distribution port was taken between free_port and its bind dies at once with
+	# eaddrinuse: try again on another port (three attempts).
+	for attempt in 1 2 3; do
+		# shellcheck disable=SC2046
+		setsid "$ctl" $(ctl_args "$work" "$node") foreground > "$dir/ejabberd.out" 2>&1 < /dev/null &
+		echo $! > "$dir/pid"
+		pid=$(cat "$dir/pid")
+		wait_port "$port" "$pid" 90 && break
 		stop_pidfile "$dir/pid" 20
+		if [ "$attempt" -lt 3 ] && grep -q eaddrinuse "$dir/ejabberd.out"; then
+			dist=$(free_port) || die_log "no free port for Erlang distribution"
+			sed -i "s/^ERL_DIST_PORT=.*/ERL_DIST_PORT=$dist/" "$work/ejabberdctl.cfg"
+			continue
+		fi
 		die_log "ejabberd did not listen on 127.0.0.1:$port" "$dir/ejabberd.out" "$work/logs/ejabberd.log" "$work/logs/error.log"
-	fi
+	done
 	check_loopback "$dir/pid" "$dir/ejabberd.out" "$work/logs/ejabberd.log"
 	# shellcheck disable=SC2046
 	if ! out=$("$ctl" $(ctl_args "$work" "$node") register u1 localhost p1 2>&1); then

@@ -1,5 +1,5 @@
 # Shared by the matrix broker scripts (sourced, not run). The contract of every NAME.sh:
-#   NAME.sh start DIR PORT WSPORT   NAME.sh stop DIR   (see matrix/brokers/README.md)
+#   NAME.sh start DIR PORT WSPORT   NAME.sh stop DIR   (the contract is in docs/matrix.md)
 
 # die_log MSG LOGFILE...: prints MSG and the tail of each log on stderr, exits 1.
 die_log() {

@@ -19,7 +19,7 @@ server=/usr/lib/rabbitmq/bin/rabbitmq-server
 free_port() {
 	local p i
 	for ((i = 0; i < 100; i++)); do
-		p=$((20000 + RANDOM % 30000))
+		p=$((10000 + RANDOM % 22000)) # below the ephemeral range (32768-)
 		port_open "$p" || { echo "$p"; return 0; }
 	done
 	return 1
