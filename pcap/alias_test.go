@@ -22,10 +22,10 @@ func aliasPub(topic string, alias uint16, payload string) *codec.Publish {
 }
 
 // aliasFrames builds the capture: on one v5 connection the client allows the server 4 aliases
-// and the server the client 5; each side sets an alias and then sends alias-only PUBLISH packets,
-// and the client finally uses alias 3, which it never set (the server answers DISCONNECT 0x94).
-// A second connection of the same client uses alias 1 at once: set on the first connection,
-// unknown on this one.
+// and the server the client 5; each side sets an alias, sends alias-only PUBLISH packets, and
+// re-maps it; the client finally uses alias 3, which it never set (the server answers DISCONNECT
+// 0x82, Protocol Error).
+// A second connection uses alias 1 at once: set on the first connection, unknown on this one.
 func aliasFrames() []capFrame {
 	v := codec.V5
 	connect := &codec.Connect{ClientID: "alias-client", CleanStart: true, KeepAlive: 30}
@@ -41,17 +41,23 @@ func aliasFrames() []capFrame {
 	c.pkt(FromClient, v, aliasPub("", 1, "one-2"))
 	c.pkt(FromServer, v, aliasPub("", 2, "one-2"))
 	c.pkt(FromClient, v, aliasPub("al/two", 1, "two-1")) // alias 1 now stands for al/two
+	c.pkt(FromServer, v, aliasPub("al/two", 2, "two-1")) // and the server's 2 as well
 	c.pkt(FromClient, v, aliasPub("", 1, "two-2"))
+	c.pkt(FromServer, v, aliasPub("", 2, "two-2"))
 	c.pkt(FromClient, v, aliasPub("", 3, "unset"))
-	c.pkt(FromServer, v, &codec.Disconnect{ReasonCode: 0x94})
+	c.pkt(FromServer, v, &codec.Disconnect{ReasonCode: 0x82}) // Protocol Error: no such mapping
 	c.fin(FromServer).fin(FromClient)
 
 	c2 := newConv("10.0.0.1:40002", "10.0.0.2:1883")
 	c2.t = c.t
 	c2.handshake()
-	c2.pkt(FromClient, v, connect).pkt(FromServer, v, connack)
+	// Another client identifier: a replay does not wait for the first connection to close
+	// before opening the second, and the same identifier would take the session over.
+	connect2 := *connect
+	connect2.ClientID = "alias-client-2"
+	c2.pkt(FromClient, v, &connect2).pkt(FromServer, v, connack)
 	c2.pkt(FromClient, v, aliasPub("", 1, "stale"))
-	c2.pkt(FromServer, v, &codec.Disconnect{ReasonCode: 0x94})
+	c2.pkt(FromServer, v, &codec.Disconnect{ReasonCode: 0x82})
 	c2.fin(FromServer).fin(FromClient)
 	return append(c.frames, c2.frames...)
 }
@@ -80,6 +86,7 @@ func TestAliasCapture(t *testing.T) {
 		{0, "c2s", "al/one", false},
 		{0, "s2c", "al/one", false},
 		{0, "c2s", "al/two", false},
+		{0, "s2c", "al/two", false},
 		{0, "c2s", "", true},
 		{1, "c2s", "", true},
 	}

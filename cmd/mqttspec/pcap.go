@@ -321,9 +321,9 @@ The target's answers are aligned with the captured ones by type, flags, topic, r
 identifiers (the identifiers a server chooses are numbered by order of appearance, its Topic
 Aliases resolved); the client's acknowledgements follow the target's numbering, and a client
 Topic Alias above the target's Topic Alias Maximum is sent as its topic. Aligned packets are then
-compared in full: payloads and properties, with per-property rules (Assigned Client Identifier,
-Authentication Data and Reason String by presence, Message Expiry Interval within the time the
-brokers may have held the message apart, everything else exactly). Lines: ' ' same, '-' only in
+compared in full: payloads and properties, with per-property rules (Assigned Client Identifier
+and Authentication Data by presence, Message Expiry Interval within the time the brokers may have
+held the message apart, Reason String not at all, everything else exactly). Lines: ' ' same, '-' only in
 the capture, '+' only from the target, '~' both with different content, followed by both packets.
 Exit status 1 when any stream was answered differently.`,
 		Example: `  mqttspec pcap replay capture.pcapng --target tcp://127.0.0.1:1883 --as-fast

@@ -756,10 +756,11 @@ type rules struct {
 
 // compareDetails lists what differs between two packets with the same skeleton, property by
 // property. Values a broker makes up per connection or per run are compared by presence only:
-// Assigned Client Identifier (random), Authentication Data (nonces), Reason String (free text of
-// the implementation). The Message Expiry Interval must be present on both sides or neither, and
-// the two values within the slack. Topic Alias is not compared (resolved into the topic). Every
-// other property, the order of User Properties, and the payload are compared exactly.
+// Assigned Client Identifier (random), Authentication Data (nonces). The Message Expiry Interval
+// must be present on both sides or neither, and the two values within the slack. Not compared:
+// Topic Alias (resolved into the topic) and Reason String (diagnostic text a receiver must not
+// parse, present or not at the implementation's choice). Every other property, the order of User
+// Properties, and the payload are compared exactly.
 func compareDetails(a, b codec.Packet, r rules) []string {
 	var out []string
 	pa, pb := codec.PropertiesOf(a), codec.PropertiesOf(b)
@@ -780,11 +781,11 @@ func compareDetails(a, b codec.Packet, r rules) []string {
 			ha, hb := pa.Has(id), pb.Has(id)
 			va, vb := propText(pa, id), propText(pb, id)
 			switch {
-			case id == codec.PropTopicAlias:
-				continue
+			case id == codec.PropTopicAlias, id == codec.PropReasonString:
+				continue // resolved into the topic; free diagnostic text the receiver must not parse
 			case ha != hb:
 				out = append(out, fmt.Sprintf("%v: captured %s, replayed %s", id, orAbsent(ha, va), orAbsent(hb, vb)))
-			case id == codec.PropAssignedClientID, id == codec.PropAuthData, id == codec.PropReasonString:
+			case id == codec.PropAssignedClientID, id == codec.PropAuthData:
 				continue // present on both sides: the value is the broker's own
 			case id == codec.PropMessageExpiry:
 				x, y := pa.MessageExpiry, pb.MessageExpiry
