@@ -140,25 +140,6 @@ var connectFaults = []Fault{
 			out := append([]byte{pkt[0]}, byte(n)|0x80, byte(n>>7)|0x80, byte(n>>14)|0x80, byte(n>>21))
 			return append(out, pkt[h.Len:]...)
 		})},
-	{Name: "second-connect-left-open", Statements: []string{"MQTT-3.14.4-2", "MQTT-4.13.2-1"},
-		Summary: "a second CONNECT gets DISCONNECT 0x82 (v5), but the connection is left open: the handler goes on reading",
-		alter: onReceive(func(c *conn, p *codec.Connect) codec.Packet {
-			if c.sess == nil {
-				return p // the handshake's CONNECT
-			}
-			c.disconnect(causeProtocol, codec.ReasonProtocolError, "second CONNECT (MQTT-3.1.0-2)")
-			return nil // handled, and the reader carries on, as if the connection were fine
-		})},
-	{Name: "second-connect-connack-after-disconnect", Statements: []string{"MQTT-3.14.4-1", "MQTT-3.2.0-2"},
-		Summary: "a v5 second CONNECT gets DISCONNECT 0x82 and then, from the handshake path, a CONNACK as well before the close",
-		alter: onReceive(func(c *conn, p *codec.Connect) codec.Packet {
-			if c.sess == nil || c.v != codec.V5 {
-				return p
-			}
-			c.enqueue(outItem{pkt: &codec.Disconnect{ReasonCode: codec.ReasonProtocolError}})
-			c.finish(&codec.Connack{SessionPresent: true})
-			return p // the handler's own DISCONNECT finds the queue closed and the connection ends
-		})},
 }
 
 // uncheckedConnect is the alter of a fault that leaves the named codec rules unchecked on the

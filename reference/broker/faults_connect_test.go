@@ -121,33 +121,8 @@ var (
 			pub.publish(&codec.Publish{Topic: topic, Payload: make([]byte, 200)})
 			sub.publishes(1)
 		},
-		"second-connect-left-open": func(tb testing.TB, addr string) {
-			c, _ := connect(tb, addr, codec.V5)
-			c.send(connectPacket())
-			untilClosed(tb, c, func(codec.Packet) {})
-		},
-		"second-connect-connack-after-disconnect": func(tb testing.TB, addr string) {
-			c, _ := connect(tb, addr, codec.V5)
-			c.send(connectPacket())
-			sawDisconnect := false
-			// Whether the connection then closes is second-connect-left-open's business.
-			for {
-				p, err := c.next(wait)
-				if err != nil {
-					return
-				}
-				if sawDisconnect {
-					tb.Fatalf("%v after the server's DISCONNECT (MQTT-3.14.4-1)", p)
-				}
-				_, sawDisconnect = p.(*codec.Disconnect)
-			}
-		},
 	}
 	connectDependsOn = map[string][]string{
-		// The scenarios of the second CONNECT's handling see each other's faults: a CONNACK to
-		// it, the close after its DISCONNECT, what follows that DISCONNECT.
-		"no-second-connect-check":  {"second-connect-left-open", "second-connect-connack-after-disconnect"},
-		"second-connect-left-open": {"no-second-connect-check"},
 		// That scenario requires the close after its refusing CONNACK, which this fault leaves out.
 		"empty-id-persistent-accepted": {"refused-connection-left-open"},
 		// These scenarios resume a v5 session: the test reader rejects the CONNACK whose reserved
@@ -194,22 +169,5 @@ func init() {
 	// Added to, not replacing, what dependsOn already lists for a scenario.
 	for name, faults := range connectDependsOn {
 		dependsOn[name] = slices.Concat(dependsOn[name], faults)
-	}
-}
-
-// untilClosed reads packets, each given to seen, until the broker closes the connection; it
-// fails if the connection is still open after wait.
-func untilClosed(tb testing.TB, c *tconn, seen func(codec.Packet)) {
-	tb.Helper()
-	for {
-		p, err := c.next(wait)
-		switch {
-		case err == nil:
-			seen(p)
-		case isClosed(err):
-			return
-		default:
-			tb.Fatalf("expected the connection to close, got %v", err)
-		}
 	}
 }

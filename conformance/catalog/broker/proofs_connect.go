@@ -16,6 +16,4 @@ var connectFaultCases = map[string][]string{
 	"connack-resumed-flag-bit-1":                 {"3.2/connack-reserved-bits-zero"},
 	"will-with-user-name-refused":                {"3.1/valid-connect-all-fields-accepted"},
 	"publish-length-four-bytes":                  {"1.5/server-vbi-minimal"},
-	"second-connect-left-open":                   {"3.1/second-connect-is-protocol-error@5.0"},
-	"second-connect-connack-after-disconnect":    {"3.1/second-connect-is-protocol-error@5.0"},
 }
