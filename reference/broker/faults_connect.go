@@ -76,17 +76,20 @@ var connectFaults = []Fault{
 			return p
 		})},
 	{Name: "v5-refusal-with-v311-return-code", Statements: []string{"MQTT-3.2.2-8"},
-		Summary: "a v5 CONNACK refusing a bad user name or password carries the 3.1.1 return code 0x04, which is no v5 Connect Reason Code",
-		Configure: func(o *Options) {
-			// A user whose wrong password the scenario sends; the embedded target's users stay.
-			if o.Users == nil {
-				o.Users = map[string]string{}
-			}
-			o.Users["fault-user"] = "fault-password"
-		},
+		Summary:   "a v5 CONNACK refusing a bad user name or password carries the 3.1.1 return code 0x04, which is no v5 Connect Reason Code",
+		Configure: addFaultUser,
 		alter: onSend(func(c *conn, p *codec.Connack) codec.Packet {
 			if c.v == codec.V5 && p.ReasonCode == codec.ReasonBadUsernameOrPassword {
 				p.ReasonCode = codec.ConnRefusedBadUsernamePassword
+			}
+			return p
+		})},
+	{Name: "password-not-checked", Statements: []string{"MQTT-3.1.4-2"},
+		Summary:   "a CONNECT naming a known user is admitted whatever its password: only the user name is checked",
+		Configure: addFaultUser,
+		alter: onReceive(func(c *conn, p *codec.Connect) codec.Packet {
+			if pw, known := c.srv.opts.Users[p.Username]; c.sess == nil && p.UsernameFlag && known {
+				p.PasswordFlag, p.Password = true, []byte(pw) // as if it had matched
 			}
 			return p
 		})},
@@ -140,6 +143,15 @@ var connectFaults = []Fault{
 			out := append([]byte{pkt[0]}, byte(n)|0x80, byte(n>>7)|0x80, byte(n>>14)|0x80, byte(n>>21))
 			return append(out, pkt[h.Len:]...)
 		})},
+}
+
+// addFaultUser is the Configure of the credential faults: a user whose wrong password their
+// scenarios send. The users already configured (the embedded target's) stay.
+func addFaultUser(o *Options) {
+	if o.Users == nil {
+		o.Users = map[string]string{}
+	}
+	o.Users["fault-user"] = "fault-password"
 }
 
 // uncheckedConnect is the alter of a fault that leaves the named codec rules unchecked on the

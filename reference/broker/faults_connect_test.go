@@ -87,6 +87,14 @@ var (
 				tb.Fatalf("CONNACK %v to a wrong password, want 0x86", ack.ReasonCode)
 			}
 		},
+		"password-not-checked": func(tb testing.TB, addr string) {
+			c := dial(tb, addr, codec.V5)
+			c.send(connectPacket(creds(faultUser, "wrong")))
+			p, err := c.next(wait)
+			if ack, ok := p.(*codec.Connack); err == nil && ok && ack.ReasonCode == 0 {
+				tb.Fatalf("a wrong password was accepted: %v", ack)
+			}
+		},
 		"connack-after-pipelined-packets": func(tb testing.TB, addr string) {
 			c := dial(tb, addr, codec.V311)
 			ping, err := codec.Encode(&codec.Pingreq{}, codec.V311)

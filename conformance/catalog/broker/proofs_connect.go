@@ -13,6 +13,7 @@ var connectFaultCases = map[string][]string{
 	"malformed-connect-answered-with-disconnect": {"3.1/reserved-flag-set@5.0", "3.1/connect-truncated@5.0", "3.1/connect-trailing-bytes@5.0"},
 	"v5-refusal-with-v311-return-code":           {"3.1/bad-password-refused@5.0"},
 	"connack-after-pipelined-packets":            {"3.2/connack-is-first-packet"},
+	"password-not-checked":                       {"3.1/bad-password-refused"},
 	"connack-resumed-flag-bit-1":                 {"3.2/connack-reserved-bits-zero"},
 	"will-with-user-name-refused":                {"3.1/valid-connect-all-fields-accepted"},
 	"publish-length-four-bytes":                  {"1.5/server-vbi-minimal"},
