@@ -34,6 +34,9 @@ func FuzzReadCapture(f *testing.F) {
 	}
 	f.Add(pcapngBytes(f, wsConversation(true).frames))
 	f.Add(pcapBytes(f, movePort(sampleConversation().frames, 1883, 11883))) // found by detection
+	// Topic Aliases, TLS connections and IP fragments (IPv4 and IPv6) to mutate.
+	f.Add(pcapBytes(f, aliasFrames()))
+	f.Add(pcapBytes(f, tlsFragmentsFrames()))
 	// Detect: mutated ports go through content detection (and its handshake table).
 	o := Options{Ports: append(ports, 1883), WebSocketPorts: append(wsPorts, 9001, 8080), MaxPacketSize: 1 << 16, Detect: true}
 	f.Fuzz(func(t *testing.T, data []byte) {
