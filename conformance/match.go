@@ -145,6 +145,16 @@ func codesOf(p codec.Packet) ([]codec.ReasonCode, bool) {
 	return nil, false
 }
 
+// reasonName names rc as p's packet type has it. A CONNACK code between 0x01 and 0x05 exists in
+// 3.1/3.1.1 only (5.0 refusals are 0x80 and above), so it is named as a return code ("0x02
+// Identifier rejected", not the 5.0 "Granted QoS 2" that shares the number).
+func reasonName(p codec.Packet, rc codec.ReasonCode) string {
+	if p.Type() == codec.CONNACK && rc > 0 && rc < 0x80 {
+		return fmt.Sprintf("0x%02X %s", byte(rc), rc.NameFor(codec.CONNACK, codec.V311))
+	}
+	return rc.String()
+}
+
 // Reason checks the reason code (v5) or CONNACK return code.
 func (m *M) Reason(rc codec.ReasonCode) *M {
 	return m.set("reason", fmt.Sprintf("reason=0x%02X", byte(rc)), func(p codec.Packet) error {
@@ -153,7 +163,7 @@ func (m *M) Reason(rc codec.ReasonCode) *M {
 			return fmt.Errorf("%v has no reason code", p.Type())
 		}
 		if got != rc {
-			return fmt.Errorf("reason code is %s, want %s", got, rc)
+			return fmt.Errorf("reason code is %s, want %s", reasonName(p, got), reasonName(p, rc))
 		}
 		return nil
 	})
@@ -167,7 +177,7 @@ func (m *M) ReasonIn(codes ...codec.ReasonCode) *M {
 			return fmt.Errorf("%v has no reason code", p.Type())
 		}
 		if !containsCode(codes, got) {
-			return fmt.Errorf("reason code is %s, want one of %s", got, codesString(codes))
+			return fmt.Errorf("reason code is %s, want one of %s", reasonName(p, got), codesString(codes))
 		}
 		return nil
 	})
@@ -181,7 +191,7 @@ func (m *M) Refused() *M {
 			return fmt.Errorf("%v has no reason code", p.Type())
 		}
 		if got == 0 || (got < 0x80 && got > 5) {
-			return fmt.Errorf("reason code is %s, want a refusal", got)
+			return fmt.Errorf("reason code is %s, want a refusal", reasonName(p, got))
 		}
 		return nil
 	})
