@@ -96,20 +96,26 @@ var connectFaults = []Fault{
 	{Name: "connack-after-pipelined-packets", Statements: []string{"MQTT-3.2.0-1", "3.1.1:MQTT-3.2.0-1"},
 		Summary: "the CONNACK of a new session goes out only once the session is stored, asynchronously: packets sent behind the CONNECT are answered first",
 		alter: func(r *rules) {
-			var late sync.Map // CONNACKs queued again after the delay, to be sent as they are
-			onSend(func(c *conn, p *codec.Connack) codec.Packet {
-				if p.ReasonCode != 0 || p.SessionPresent {
-					return p
-				}
-				if _, again := late.LoadAndDelete(p); again {
-					return p
-				}
-				late.Store(p, true)
-				time.AfterFunc(50*time.Millisecond, func() {
-					if !c.enqueue(outItem{pkt: p}) {
+			var held, late sync.Map // conn → its CONNACK waiting; CONNACKs released, to be sent as they are
+			release := func(c *conn) {
+				if p, ok := held.LoadAndDelete(c); ok {
+					late.Store(p, true)
+					if !c.enqueue(outItem{pkt: p.(*codec.Connack)}) {
 						late.Delete(p)
 					}
-				})
+				}
+			}
+			onSend(func(c *conn, p codec.Packet) codec.Packet {
+				ack, ok := p.(*codec.Connack)
+				if !ok {
+					release(c) // the "store" answers after whatever the broker answered meanwhile
+					return p
+				}
+				if _, again := late.LoadAndDelete(ack); again || ack.ReasonCode != 0 || ack.SessionPresent {
+					return p
+				}
+				held.Store(c, ack)
+				time.AfterFunc(100*time.Millisecond, func() { release(c) })
 				return nil
 			})(r)
 		}},
