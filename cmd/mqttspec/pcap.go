@@ -144,7 +144,10 @@ func pcapDecodeCmd() *cobra.Command {
 		Short: "Print every MQTT packet of a capture, one per line (or JSON lines)",
 		Long: `Print one line per MQTT packet: frame number, seconds since the first frame, stream, direction,
 packet type and its fields (identifier, topic, QoS, flags, reason codes, properties), then the
-violations the lenient decoder found, each with its statement ID. Notes (missing segments, a
+violations the lenient decoder found, each with its statement ID. A v5 PUBLISH that carries only
+a Topic Alias keeps its empty wire topic and shows the topic the alias stands for on that
+connection and direction (resolved=…, JSON "resolved_topic"; "alias_unset" when no earlier packet
+set it). Notes (missing segments, a
 stream ending inside a packet, WebSocket handshakes, a broker detected on an unlisted port) are
 printed as lines starting with "#".
 With --json every packet and note is a JSON object on its own line.`,

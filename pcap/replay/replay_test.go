@@ -511,3 +511,30 @@ func TestReplayAliasCapture(t *testing.T) {
 		t.Errorf("%d deliveries compared, want 4", pubs)
 	}
 }
+
+// TestReplayRetainedDelivery: a retained message delivered on SUBSCRIBE is compared like any
+// delivery — flags in the skeleton, payload and properties in full. The capture says the
+// retained message carried "old"; the target delivers what the client retained, "new".
+func TestReplayRetainedDelivery(t *testing.T) {
+	retained := &codec.Publish{Topic: "ret/t", Retain: true, Payload: []byte("new")}
+	captured := &codec.Publish{Topic: "ret/t", Retain: true, Payload: []byte("old")}
+	cp := synthetic(codec.V5,
+		c(&codec.Connect{ClientID: "ret", CleanStart: true, KeepAlive: 30}), s(refConnack()),
+		c(retained),
+		c(&codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: "ret/#"}}}),
+		s(&codec.Suback{PacketID: 1, ReasonCodes: []codec.ReasonCode{0}}),
+		s(captured),
+		c(&codec.Publish{Topic: "ret/t", Retain: true}), // clear it again
+		c(&codec.Pingreq{}), s(&codec.Pingresp{}),
+	)
+	addr := brokertest.Start(t, broker.Options{})
+	r, err := Run(context.Background(), cp, Options{Dial: dialer(addr), AsFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := r.Streams[0]
+	want := Line{'~', `PUBLISH topic="ret/t" qos=0 retain: payload: captured "old", replayed "new"`}
+	if !slices.Contains(st.Diff, want) || len(st.Changes) != 1 || !strings.Contains(st.Changes[0].Replayed, `payload="new"`) {
+		t.Errorf("diff:\n%s\nwant %s", lines(st.Diff), want)
+	}
+}
