@@ -476,6 +476,23 @@ func (c *Conn) Next(d time.Duration) (p codec.Packet, closed bool) {
 	return in.p, false
 }
 
+// NextRaw is Next for a case that must tell "the target answered with something" from "the
+// target closed": a packet the codec rejects is returned as its decode error (malformed) instead
+// of failing the case — for instance a client echoing the packet identifier 0 of a bad PUBLISH
+// in its PUBACK, which is carrying on, not a reaction.
+func (c *Conn) NextRaw(d time.Duration) (p codec.Packet, malformed error, closed bool) {
+	in, ok := c.recv(d)
+	switch {
+	case !ok:
+		return nil, nil, false
+	case in.eof:
+		return nil, nil, true
+	case in.err != nil:
+		return nil, in.err, false
+	}
+	return in.p, nil, false
+}
+
 // ExpectOrClosed accepts either of two reactions the specification allows: the next packet
 // matches m (returned), or the connection closes, optionally after a DISCONNECT/CONNACK the
 // options allow (nil returned).

@@ -85,8 +85,10 @@ func closes(t *c.T, conn *c.Conn) {
 	deadline := time.Now().Add(t.Timeouts.Step)
 	disconnected := false
 	for {
-		p, closed := conn.Next(max(time.Until(deadline), time.Millisecond))
+		p, malformed, closed := conn.NextRaw(max(time.Until(deadline), time.Millisecond))
 		switch {
+		case malformed != nil:
+			t.Failf(want, "a packet the codec rejects", "[%s] expected %s; the client carried on, answering with a packet the codec rejects: %v", conn.Label, want, malformed)
 		case closed:
 			return
 		case p == nil:
