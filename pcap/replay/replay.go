@@ -5,7 +5,10 @@
 // identifier made unique for the run. Client packets go out in their captured order across all
 // streams; before each one the player waits (up to Options.StepTimeout) until the target has
 // answered as many packets as the captured server had by then, so that causality survives
-// replay at any speed. Packet identifiers the server chose are mapped: when the target numbers
+// replay at any speed. A client that reconnects (a later stream with the same client identifier,
+// opened after the earlier one ended) opens its new connection only once the replay of the
+// earlier one is closed, so that the target sees a reconnection rather than a takeover. Packet
+// identifiers the server chose are mapped: when the target numbers
 // its messages differently, the client's acknowledgements are rewritten to the target's numbers,
 // and both answer lists show server-chosen identifiers by order of appearance (#1, #2…). Topic
 // Aliases are resolved on both sides (the server's choice of aliases is its own), and a client
@@ -160,6 +163,14 @@ func Run(ctx context.Context, cp *pcap.Capture, o Options) (*Result, error) {
 		if p.res.Skipped != "" {
 			continue
 		}
+		// A client that reconnects (same identifier, the earlier connection over by the time of
+		// the new CONNECT) must find its earlier connection closed on the target too, or the
+		// target sees a session takeover where the capture shows a resumption.
+		for _, q := range players {
+			if q.res.ClientID == p.res.ClientID && p.res.ClientID != "" && !q.conv.Stream.End.After(p.sends[0].rec.Time) {
+				p.after = q
+			}
+		}
 		players = append(players, p)
 		items = append(items, p.sends...)
 	}
@@ -214,12 +225,15 @@ type player struct {
 	// packets: sent as captured only when the mapping exists there).
 	sendAliases map[uint16]string
 	started     time.Time // when the connection to the target was opened
-	ended       time.Time
+	// after is the replay of this client's previous connection, which must be closed before
+	// this one opens (nil: none); done is closed when this replay's connection is.
+	after *player
+	done  chan struct{}
 }
 
 func plan(cv *pcap.Conversation, o *Options) *player {
 	s := cv.Stream
-	p := &player{o: o, conv: cv, res: &StreamResult{Stream: s.ID, Version: s.Version, MQTT: s.Version.String()}}
+	p := &player{o: o, conv: cv, res: &StreamResult{Stream: s.ID, Version: s.Version, MQTT: s.Version.String()}, done: make(chan struct{})}
 	p.cond = sync.NewCond(&p.mu)
 	var firstClient *pcap.Record
 	for i := range cv.Records {
@@ -294,6 +308,7 @@ func replayID(id, suffix string) string {
 }
 
 func (p *player) run(ctx context.Context, seq *sequencer, start, first time.Time) {
+	defer close(p.done) // last: after the connection is closed and the turns released
 	defer func() {
 		// Whatever happened, give up this stream's turns so that the others go on.
 		for _, it := range p.sends {
@@ -322,6 +337,14 @@ func (p *player) run(ctx context.Context, seq *sequencer, start, first time.Time
 			}
 		}
 		if i == 0 {
+			if p.after != nil {
+				select {
+				case <-p.after.done:
+				case <-ctx.Done():
+					p.res.Err = ctx.Err()
+					return
+				}
+			}
 			dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			c, err := p.o.Dial(dctx)
 			cancel()

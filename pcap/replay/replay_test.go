@@ -538,3 +538,107 @@ func TestReplayRetainedDelivery(t *testing.T) {
 		t.Errorf("diff:\n%s\nwant %s", lines(st.Diff), want)
 	}
 }
+
+// multiStream builds a capture of several streams; each record's time is given in milliseconds
+// from the start.
+func multiStream(v codec.Version, streams ...[]timedRec) *pcap.Capture {
+	t0 := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	cp := &pcap.Capture{Summary: &pcap.Summary{Stats: pcap.Stats{First: t0}}}
+	for id, recs := range streams {
+		s := &pcap.Stream{ID: id, Handshake: true, Version: v, Start: t0.Add(time.Duration(recs[0].ms) * time.Millisecond)}
+		cv := &pcap.Conversation{Stream: s}
+		for _, tr := range recs {
+			r := tr.rec
+			r.Time = t0.Add(time.Duration(tr.ms) * time.Millisecond)
+			r.Raw, _ = r.Packet.AppendTo(nil, v)
+			r.Type, r.Version = r.Packet.Type(), v
+			cv.Records = append(cv.Records, r)
+			s.End = r.Time
+		}
+		cp.Summary.Streams = append(cp.Summary.Streams, s)
+		cp.Conversations = append(cp.Conversations, cv)
+		if s.End.After(cp.Summary.Last) {
+			cp.Summary.Last = s.End
+		}
+	}
+	return cp
+}
+
+type timedRec struct {
+	ms  int
+	rec pcap.Record
+}
+
+// TestReplayReconnect replays a client that subscribes on a persistent session, goes away, and
+// comes back to the message published meanwhile: the second connection must not open before the
+// first is closed on the target (or it would be a takeover), and the offline delivery is
+// compared like any other (payload included).
+func TestReplayReconnect(t *testing.T) {
+	v := codec.V5
+	connect := &codec.Connect{ClientID: "re", KeepAlive: 30}
+	connect.Properties.SetSessionExpiry(300)
+	first := *connect
+	first.CleanStart = true
+	resumed := &codec.Connack{SessionPresent: true}
+	resumed.Properties = refConnack().Properties
+	cp := multiStream(v,
+		[]timedRec{
+			{0, c(&first)}, {1, s(refConnack())},
+			{2, c(&codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: "re/t", QoS: 1}}})},
+			{3, s(&codec.Suback{PacketID: 1, ReasonCodes: []codec.ReasonCode{1}})},
+			{4, c(&codec.Disconnect{})},
+		},
+		[]timedRec{
+			{10, c(&codec.Connect{ClientID: "re-pub", CleanStart: true, KeepAlive: 30})}, {11, s(refConnack())},
+			{12, c(&codec.Publish{Topic: "re/t", QoS: 1, PacketID: 1, Payload: []byte("while away")})},
+			{13, s(&codec.Puback{PacketID: 1})},
+			{14, c(&codec.Disconnect{})},
+		},
+		[]timedRec{
+			{20, c(connect)}, {21, s(resumed)},
+			{22, s(&codec.Publish{Topic: "re/t", QoS: 1, PacketID: 9, Payload: []byte("while away")})},
+			{23, c(&codec.Puback{PacketID: 9})},
+			{24, c(&codec.Disconnect{})},
+		},
+	)
+	addr := brokertest.Start(t, broker.Options{})
+	for run := range 3 { // the ordering must hold every time, not by luck
+		r, err := Run(context.Background(), cp, Options{Dial: dialer(addr), AsFast: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := r.Differences(); n != 0 {
+			showDiff(t, r)
+			t.Fatalf("run %d: %d streams differ", run, n)
+		}
+		if got := r.Streams[2].Replayed; len(got) != 2 || !strings.Contains(got[0], "session_present=true") || !strings.Contains(got[1], `payload="while away"`) {
+			t.Fatalf("run %d: the reconnected client got %q", run, got)
+		}
+	}
+}
+
+// TestReplayReconnectAfterServerClose: the server closed the first connection (a Protocol
+// Error) and the client reconnected at once. Without waiting for the first replay to end, the
+// second CONNECT can reach the target first and take the session over: the first connection
+// would then see DISCONNECT 0x8E instead of the captured 0x82.
+func TestReplayReconnectAfterServerClose(t *testing.T) {
+	v := codec.V5
+	bad := &codec.Publish{Payload: []byte("x")}
+	bad.Properties.SetTopicAlias(3) // never set
+	connect := &codec.Connect{ClientID: "again", CleanStart: true, KeepAlive: 30}
+	cp := multiStream(v,
+		[]timedRec{{0, c(connect)}, {1, s(refConnack())}, {2, c(bad)}, {3, s(&codec.Disconnect{ReasonCode: 0x82})}},
+		[]timedRec{{4, c(connect)}, {5, s(refConnack())}, {6, c(&codec.Disconnect{})}},
+	)
+	addr := brokertest.Start(t, broker.Options{})
+	for run := range 5 {
+		r, err := Run(context.Background(), cp, Options{Dial: dialer(addr), AsFast: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := r.Differences(); n != 0 {
+			showDiff(t, r)
+			t.Fatalf("run %d: %d streams differ", run, n)
+		}
+	}
+}
