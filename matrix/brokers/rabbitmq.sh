@@ -96,6 +96,9 @@ CONF
 	fi
 	(
 		export HOME=$work/home
+		# a node that fails to boot writes erl_crash.dump into its working directory
+		export ERL_CRASH_DUMP=$work/log/erl_crash.dump
+		cd "$work"
 		export ERL_EPMD_PORT=$epmd_port ERL_EPMD_ADDRESS=127.0.0.1
 		export RABBITMQ_NODENAME="mqttspec$port@localhost"
 		export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
