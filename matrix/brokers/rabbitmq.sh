@@ -94,31 +94,38 @@ CONF
 		stop_pidfile "$dir/epmd.pid" 5
 		die_log "epmd did not listen on 127.0.0.1:$epmd_port" "$work/log/epmd.log"
 	fi
-	(
-		export HOME=$work/home
-		# a node that fails to boot writes erl_crash.dump into its working directory
-		export ERL_CRASH_DUMP=$work/log/erl_crash.dump
-		cd "$work"
-		export ERL_EPMD_PORT=$epmd_port ERL_EPMD_ADDRESS=127.0.0.1
-		export RABBITMQ_NODENAME="mqttspec$port@localhost"
-		export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
-		export RABBITMQ_DIST_PORT=$dist_port
-		export RABBITMQ_MNESIA_BASE=$work/mnesia
-		export RABBITMQ_LOG_BASE=$work/log
-		export RABBITMQ_CONFIG_FILE=$work/rabbitmq.conf
-		export RABBITMQ_ENABLED_PLUGINS_FILE=$work/enabled_plugins
-		export RABBITMQ_ADVANCED_CONFIG_FILE=$work/advanced.config
-		export RABBITMQ_CONF_ENV_FILE=$work/rabbitmq-env.conf
-		export RABBITMQ_PID_FILE=$work/rabbitmq.pid
-		export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
-		exec setsid "$server" > "$work/log/stdout.log" 2>&1 < /dev/null
-	) &
-	echo $! > "$dir/pid"
-	if ! wait_port "$port" "$(cat "$dir/pid")" 90; then
+	# A distribution port taken between free_port and the node's bind ends the boot at once
+	# (dist_port_already_used): try again on another port (three attempts).
+	for attempt in 1 2 3; do
+		(
+			export HOME=$work/home
+			# a node that fails to boot writes erl_crash.dump into its working directory
+			export ERL_CRASH_DUMP=$work/log/erl_crash.dump
+			cd "$work"
+			export ERL_EPMD_PORT=$epmd_port ERL_EPMD_ADDRESS=127.0.0.1
+			export RABBITMQ_NODENAME="mqttspec$port@localhost"
+			export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+			export RABBITMQ_DIST_PORT=$dist_port
+			export RABBITMQ_MNESIA_BASE=$work/mnesia
+			export RABBITMQ_LOG_BASE=$work/log
+			export RABBITMQ_CONFIG_FILE=$work/rabbitmq.conf
+			export RABBITMQ_ENABLED_PLUGINS_FILE=$work/enabled_plugins
+			export RABBITMQ_ADVANCED_CONFIG_FILE=$work/advanced.config
+			export RABBITMQ_CONF_ENV_FILE=$work/rabbitmq-env.conf
+			export RABBITMQ_PID_FILE=$work/rabbitmq.pid
+			export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+			exec setsid "$server" > "$work/log/stdout.log" 2>&1 < /dev/null
+		) &
+		echo $! > "$dir/pid"
+		wait_port "$port" "$(cat "$dir/pid")" 90 && break
 		stop_pidfile "$dir/pid" 20
+		if [ "$attempt" -lt 3 ] && grep -q dist_port_already_used "$work/log/stdout.log"; then
+			dist_port=$(free_port) || die_log "no free port for Erlang distribution"
+			continue
+		fi
 		stop_pidfile "$dir/epmd.pid" 5
 		die_log "RabbitMQ did not listen on 127.0.0.1:$port" "$work/log/stdout.log" "$work/log/mqttspec$port@localhost.log"
-	fi
+	done
 	check_loopback "$dir/pid" "$work/log/stdout.log"
 	check_loopback "$dir/epmd.pid"
 	v=$(installed_version rabbitmq-server)
