@@ -25,12 +25,20 @@ free_port() {
 	return 1
 }
 
+# hex2bin: hex digits on stdin to bytes on stdout (bash's printf writes \x00 as a NUL byte).
+hex2bin() {
+	local hex
+	hex=$(tr -d ' \n')
+	# shellcheck disable=SC2059
+	printf "$(sed 's/../\\x&/g' <<< "$hex")"
+}
+
 # hash_password PASSWORD: RabbitMQ's rabbit_password_hashing_sha256 form,
 # base64(salt ++ sha256(salt ++ password)) with a 4-byte salt.
 hash_password() {
 	local salt
-	salt=$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')
-	{ printf '%s' "$salt" | xxd -r -p; { printf '%s' "$salt" | xxd -r -p; printf '%s' "$1"; } | sha256sum | cut -d' ' -f1 | xxd -r -p; } | base64 -w0
+	salt=$(od -An -N4 -tx1 /dev/urandom | tr -d ' \n')
+	{ hex2bin <<< "$salt"; { hex2bin <<< "$salt"; printf '%s' "$1"; } | sha256sum | cut -d' ' -f1 | hex2bin; } | base64 -w0
 }
 
 cmd=${1:-}
@@ -42,7 +50,6 @@ start)
 		echo "RabbitMQ is not installed: apt-get install rabbitmq-server" >&2
 		exit 3
 	fi
-	command -v xxd >/dev/null || { echo "rabbitmq.sh needs xxd (apt-get install xxd)" >&2; exit 1; }
 	epmd=$(ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -1)
 	[ -n "$epmd" ] || epmd=$(command -v epmd || true)
 	[ -n "$epmd" ] || die_log "no epmd found (erlang-base)"
