@@ -136,7 +136,7 @@ type reader struct {
 	ports [65536]uint8
 	sum   Summary
 
-	tlsPorts [65536]bool
+	tlsPorts [1024]uint64 // bit set of Options.TLSPorts
 	tlsSeen  map[tlsKey]bool // connections to TLS ports whose ClientHello was counted
 
 	asm     *reassembly.Assembler
@@ -187,7 +187,7 @@ func newReader(o Options, h Handler) *reader {
 		rd.ports[p] |= portWS
 	}
 	for _, p := range o.TLSPorts {
-		rd.tlsPorts[p] = true
+		rd.tlsPorts[p>>6] |= 1 << (p & 63)
 	}
 	rd.sum.LinkTypes = map[uint32]int{}
 	rd.pool = reassembly.NewStreamPool(&factory{rd: rd})
@@ -320,7 +320,7 @@ func (rd *reader) handleFrame(f *frame) {
 		return
 	}
 	sp, dp := uint16(payload[0])<<8|uint16(payload[1]), uint16(payload[2])<<8|uint16(payload[3])
-	if rd.tlsPorts[dp] && rd.ports[sp] == 0 && rd.ports[dp] == 0 {
+	if rd.tlsPorts[dp>>6]&(1<<(dp&63)) != 0 && rd.ports[sp] == 0 && rd.ports[dp] == 0 {
 		rd.tlsHello(netFlow, payload, sp, dp)
 	}
 	if rd.ports[sp] == 0 && rd.ports[dp] == 0 && (!rd.o.Detect || !rd.detect(netFlow, payload, sp, dp, f)) {
