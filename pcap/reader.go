@@ -136,7 +136,7 @@ type reader struct {
 	ports [65536]uint8
 	sum   Summary
 
-	tlsPorts [1024]uint64 // bit set of Options.TLSPorts
+	tlsPorts [1024]uint64    // bit set of Options.TLSPorts
 	tlsSeen  map[tlsKey]bool // connections to TLS ports whose ClientHello was counted
 
 	asm     *reassembly.Assembler
