@@ -29,11 +29,26 @@ wait_port() {
 	return 1
 }
 
+# children: the PIDs whose parent is $PARENT, read from /proc (no procps needed; builtins only).
+children() {
+	local f st rest
+	for f in /proc/[0-9]*/stat; do
+		read -r st < "$f" 2>/dev/null || continue
+		rest=${st##*) } # after the command name, which may hold spaces and parentheses
+		# shellcheck disable=SC2086
+		set -- $rest # state ppid …
+		if [ "${2:-}" = "$PARENT" ]; then
+			f=${f#/proc/}
+			echo "${f%/stat}"
+		fi
+	done
+}
+
 # descendants PID: PID and all its descendants (children first is not needed: all get the signal).
 descendants() {
 	local p=$1 c
 	echo "$p"
-	for c in $(pgrep -P "$p" 2>/dev/null); do
+	for c in $(PARENT=$p children); do
 		descendants "$c"
 	done
 }
