@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/fuzz/oracle"
 	"github.com/mqttspec/mqttspec/reference/broker"
 )
 
@@ -59,6 +60,8 @@ func (h *errorLog) err() error {
 var (
 	stallTimeout  = 5 * time.Second
 	healthTimeout = 5 * time.Second
+	// reactionTimeout bounds the close a violation calls for (MQTT-4.13.1-1, MQTT-3.14.4-2).
+	reactionTimeout = 2 * time.Second
 )
 
 // brokerFaults switches deliberate bugs on in the broker under test (tests check that the
@@ -103,17 +106,50 @@ func checkBrokerSession(data []byte) (err error) {
 		serveConn(srv, server)
 	}()
 	var received atomic.Int64
+	outLimit := 1<<20 + 1024*int64(len(data))
+	var (
+		gotMu  sync.Mutex
+		got    []byte // what the broker wrote, up to outLimit
+		waited bool   // the checker waited for the close a violation calls for
+		judge  bool   // the session ran to the end: the oracle judges the answers
+	)
+	snapshot := func() []byte {
+		gotMu.Lock()
+		defer gotMu.Unlock()
+		return append([]byte(nil), got...)
+	}
+	eof := make(chan struct{})
 	go func() {
 		defer wg.Done()
+		defer close(eof)
 		buf := make([]byte, 4096)
 		for {
 			n, err := client.Read(buf)
+			gotMu.Lock()
+			if int64(len(got)+n) <= outLimit {
+				got = append(got, buf[:n]...)
+			}
+			gotMu.Unlock()
 			received.Add(int64(n))
 			if err != nil {
 				return
 			}
 		}
 	}()
+	// closed reports whether the broker closed the hostile connection within reactionTimeout.
+	closedAt := false
+	waitClose := func() bool {
+		if closedAt {
+			return true
+		}
+		select {
+		case <-eof:
+			closedAt = true
+		case <-time.After(reactionTimeout):
+		}
+		return closedAt
+	}
+	sent := oracle.Decode(data, codec.VersionUnknown, codec.SideClient, 0)
 	defer func() {
 		client.Close()
 		if cerr := srv.Close(); cerr != nil && err == nil {
@@ -143,8 +179,14 @@ func checkBrokerSession(data []byte) (err error) {
 				err = fmt.Errorf("a session of %d bytes allocated %d bytes (bound %d)", len(data), a, allocBound(len(data)))
 			}
 		}
-		if out := received.Load(); err == nil && out > 1<<20+1024*int64(len(data)) {
+		if out := received.Load(); err == nil && out > outLimit {
 			err = fmt.Errorf("the broker wrote %d bytes in answer to %d", out, len(data))
+		}
+		if judge {
+			// Every answer checked against what the hostile client sent (package fuzz/oracle).
+			vs := oracle.Check(oracle.Conversation{Sent: data, Got: snapshot(), Closed: closedAt, Waited: waited},
+				oracle.Options{Role: oracle.Broker, Fresh: true, ExactReason: true})
+			err = errors.Join(err, oracle.Err(vs))
 		}
 	}()
 
@@ -156,7 +198,39 @@ func checkBrokerSession(data []byte) (err error) {
 		}
 		// io.ErrClosedPipe: the broker closed the connection, as it may for bad input.
 	}
-	return healthCheck(srv, &wg)
+	// The documented reaction to a violation is a close (after a DISCONNECT in 5.0): it has to
+	// come within reactionTimeout of the input, not whenever the pipe is torn down.
+	if oracle.Cause(sent, oracle.Broker) != "" {
+		waitClose()
+		waited = true
+	}
+	// A health failure and the oracle's verdict on the hostile connection are both reported: a
+	// fault that breaks every connection shows up in each.
+	herr := healthCheck(srv, &wg)
+	// The broker's own DISCONNECT or refusing CONNACK asks for a close too.
+	if !waited && brokerEnded(snapshot(), sent.Version) {
+		waitClose()
+		waited = true
+	}
+	judge = true
+	return herr
+}
+
+// brokerEnded reports whether the broker's answers so far hold a DISCONNECT or a refusing
+// CONNACK, after either of which it has to close the connection.
+func brokerEnded(got []byte, v codec.Version) bool {
+	s := oracle.Decode(got, v, codec.SideServer, 0)
+	for _, p := range s.Packets {
+		switch p := p.(type) {
+		case *codec.Disconnect:
+			return true
+		case *codec.Connack:
+			if p.ReasonCode != 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // healthCheck runs a well-behaved 5.0 client against srv on a fresh pipe: CONNECT, SUBSCRIBE

@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/fuzz/oracle"
 	"github.com/mqttspec/mqttspec/reference/client"
 )
 
@@ -71,8 +73,9 @@ func (s serverStream) quietStream() bool {
 type clientResult struct {
 	connect *codec.Connect
 	sent    []codec.Packet
-	closed  bool  // the client closed the connection
-	err     error // the client sent something the strict codec rejects, or no CONNECT
+	closed  bool   // the client closed the connection
+	err     error  // the client sent something the strict codec rejects, or no CONNECT
+	raw     []byte // every byte the client sent, for the oracle
 }
 
 // checkClientSession plays a broker that answers the reference client's CONNECT with data[1:]
@@ -111,7 +114,7 @@ func checkClientSession(data []byte) error {
 	defer cancel()
 	c, err := client.Dial(ctx, "tcp://fuzz.invalid:1883", client.Options{
 		Version: v, ClientID: "fuzz", CleanStart: true, DialTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second,
-		Dialer:    func(context.Context, *url.URL) (net.Conn, error) { return cc, nil },
+		Dialer:    func(context.Context, *url.URL) (net.Conn, error) { return clientConnWrap(cc), nil },
 		OnMessage: tr.deliver,
 		Trace:     tr.trace,
 	})
@@ -203,6 +206,11 @@ func checkClientSession(data []byte) error {
 	if r.err != nil {
 		return r.err
 	}
+	// Every packet the client sent, judged against the broker bytes (package fuzz/oracle).
+	if vs := oracle.Check(oracle.Conversation{Sent: in, Got: r.raw, Closed: r.closed, Waited: mustClose},
+		oracle.Options{Role: oracle.Client, Version: v, Fresh: true, ExactReason: true}); len(vs) > 0 {
+		return errors.Join(verdict, oracle.Err(vs))
+	}
 	if verdict != nil {
 		return verdict
 	}
@@ -217,6 +225,10 @@ func checkClientSession(data []byte) error {
 	}
 	return waitGoroutines(base, 2*time.Second)
 }
+
+// clientConnWrap wraps the client's end of the pipe (tests plant a client that sends wrong
+// answers by rewriting its writes).
+var clientConnWrap = func(c net.Conn) net.Conn { return c }
 
 // ackID is an acknowledgement the client sent: its type and packet identifier.
 type ackID struct {
@@ -345,7 +357,9 @@ func fakeBroker(bc net.Conn, v codec.Version, in []byte, closeAfter bool, res ch
 	var r clientResult
 	defer func() { res <- r }()
 	bc.SetReadDeadline(time.Now().Add(2 * stallTimeout)) // past the waits of the checker
-	rd := codec.NewReader(bc, codec.Options{Version: v, Sender: codec.SideClient, MaxPacketSize: 1 << 20})
+	var raw bytes.Buffer
+	defer func() { r.raw = raw.Bytes() }() // (runs before the result is sent: defers run last-in first-out)
+	rd := codec.NewReader(io.TeeReader(io.LimitReader(bc, 4<<20), &raw), codec.Options{Version: v, Sender: codec.SideClient, MaxPacketSize: 1 << 20})
 	p, err := rd.ReadPacket()
 	if err != nil {
 		r.err = fmt.Errorf("fake broker: reading the client's CONNECT: %v", err)

@@ -1,6 +1,7 @@
 package broker_test
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
+	"github.com/mqttspec/mqttspec/fuzz/oracle"
 	"github.com/mqttspec/mqttspec/reference/broker"
 )
 
@@ -36,8 +38,11 @@ func encodeAll(v codec.Version, ps ...codec.Packet) []byte {
 }
 
 // FuzzServeConn feeds arbitrary bytes to one connection over net.Pipe. Invariants: no panic
-// (recovered panics are logged and counted), the connection ends once the peer closes, and the
-// server then shuts down with every goroutine accounted for.
+// (recovered panics are logged and counted), the connection ends once the peer closes, the
+// server then shuts down with every goroutine accounted for, and every packet the broker wrote
+// back passes the answer checks of package fuzz/oracle (strictly decodable, acknowledgements
+// with the identifiers the input used, no delivery above the granted QoS, nothing after its
+// DISCONNECT, the codec's reason code on a DISCONNECT for a bad packet).
 func FuzzServeConn(f *testing.F) {
 	will := &codec.Connect{ClientID: "f", CleanStart: true, KeepAlive: 1, WillFlag: true, Will: codec.Will{Topic: "w", Payload: []byte("x"), QoS: 1}}
 	will.Will.Properties.SetWillDelay(1)
@@ -61,7 +66,13 @@ func FuzzServeConn(f *testing.F) {
 		a, b := net.Pipe()
 		done := make(chan struct{})
 		go func() { srv.ServeConn(a); close(done) }()
-		go io.Copy(io.Discard, b)
+		var got bytes.Buffer
+		read := make(chan struct{})
+		go func() {
+			defer close(read)
+			io.Copy(&got, io.LimitReader(b, 16<<20))
+			io.Copy(io.Discard, b)
+		}()
 		b.SetWriteDeadline(time.Now().Add(time.Second))
 		b.Write(data)
 		b.Close()
@@ -79,6 +90,13 @@ func FuzzServeConn(f *testing.F) {
 		}
 		if n := panics.Load(); n > 0 {
 			t.Fatalf("%d panics recovered for input %x", n, data)
+		}
+		<-read
+		// Every answer judged against the input (the connection is closed by this side at once,
+		// so the close checks are off: FuzzBrokerSession in package fuzz waits for them).
+		if err := oracle.Err(oracle.Check(oracle.Conversation{Sent: data, Got: got.Bytes()},
+			oracle.Options{Role: oracle.Broker, Fresh: true, ExactReason: true})); err != nil {
+			t.Fatalf("input %x: %v", data, err)
 		}
 	})
 }
