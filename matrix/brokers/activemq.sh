@@ -24,6 +24,7 @@ case $cmd in
 start)
 	[ $# -eq 4 ] || usage
 	dir=$2 port=$3
+	dir=$(absdir "$dir")
 	if [ ! -f "$home/bin/activemq.jar" ] || [ -z "$(installed_version activemq)" ]; then
 		echo "ActiveMQ is not installed: apt-get install activemq" >&2
 		exit 3

@@ -40,6 +40,7 @@ case $cmd in
 start)
 	[ $# -eq 4 ] || usage
 	dir=$2 port=$3 wsport=$4
+	dir=$(absdir "$dir")
 	if [ ! -x "$ctl" ] || [ -z "$(installed_version ejabberd)" ]; then
 		echo "ejabberd is not installed: apt-get install ejabberd" >&2
 		exit 3

@@ -112,3 +112,9 @@ check_loopback() {
 		die_log "refusing to run: the broker listens on a non-loopback address: $bad" "$@"
 	fi
 }
+
+# absdir DIR: DIR made absolute (and created). The caller may pass a relative DIR; the brokers
+# change directory or are handed paths by other processes, so every path must be absolute.
+absdir() {
+	mkdir -p "$1" && (cd "$1" && pwd)
+}

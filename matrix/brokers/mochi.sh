@@ -13,6 +13,7 @@ case $cmd in
 start)
 	[ $# -eq 4 ] || usage
 	dir=$2 port=$3
+	dir=$(absdir "$dir")
 	if ! command -v go >/dev/null; then
 		echo "mochi is built from source: install Go (golang-go) or put go on PATH" >&2
 		exit 3

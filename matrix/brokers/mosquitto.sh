@@ -14,6 +14,7 @@ case $cmd in
 start)
 	[ $# -eq 4 ] || usage
 	dir=$2 port=$3 wsport=$4
+	dir=$(absdir "$dir")
 	bin=$(command -v mosquitto || true)
 	[ -n "$bin" ] || for b in /usr/sbin/mosquitto /usr/local/sbin/mosquitto; do [ -x "$b" ] && bin=$b; done
 	if [ -z "$bin" ] || ! command -v mosquitto_passwd >/dev/null; then

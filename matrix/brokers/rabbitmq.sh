@@ -46,6 +46,7 @@ case $cmd in
 start)
 	[ $# -eq 4 ] || usage
 	dir=$2 port=$3 wsport=$4
+	dir=$(absdir "$dir")
 	if [ ! -x "$server" ] || [ -z "$(installed_version rabbitmq-server)" ]; then
 		echo "RabbitMQ is not installed: apt-get install rabbitmq-server" >&2
 		exit 3
