@@ -88,6 +88,9 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 			return nil, fmt.Errorf("discover target capabilities: %w", err)
 		}
 	}
+	if err := discoverNodes(ctx, r.Target, caps, to.Step); err != nil {
+		return nil, err
+	}
 	runCtx := ctx
 	if r.RunTimeout > 0 {
 		var cancel context.CancelFunc
@@ -142,6 +145,7 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 	out.Target.Info["step_timeout"] = to.Step.String()
 	out.Target.Info["quiet_window"] = to.Quiet.String()
 	out.Target.Info["timing_tolerance"] = to.Tolerance.String()
+	nodesInfo(out.Target.Info, r.Target, caps, to)
 	if r.Driver != nil {
 		out.Target.Driver = r.Driver.Name()
 		out.Target.Transport = "tcp"
@@ -253,6 +257,7 @@ func runCase(ctx context.Context, tg *Target, caps *Capabilities, d Driver, c *C
 	}
 	t.closeAll()
 	t.stopClients() // before t.result: how the client ended and its output go in the transcript
+	t.checkNodesAfter(ctx, v, to.Step)
 	if d == nil && t.status == reports.Pass && ctx.Err() == nil {
 		// A case that ends in a close passes when the target closes — and also when it crashed.
 		// Check that the target still serves a new client before granting the pass.

@@ -24,6 +24,9 @@ type Timeouts struct {
 	// Will Delay, session and message expiry); default DefaultTolerance.
 	Tolerance time.Duration
 	Case      time.Duration // hard deadline of a whole case (default 30s), grown with the windows
+	// Settle is the settle window of a multi-node target: how much longer than Step a cross-node
+	// effect may take to appear (default DefaultSettle; cluster.go).
+	Settle time.Duration
 }
 
 func (to Timeouts) withDefaults() Timeouts {
@@ -40,6 +43,9 @@ func (to Timeouts) withDefaults() Timeouts {
 	}
 	if to.Case <= 0 {
 		to.Case = 30 * time.Second
+	}
+	if to.Settle <= 0 {
+		to.Settle = DefaultSettle
 	}
 	return to
 }
@@ -75,6 +81,8 @@ type T struct {
 	client *clientSide // client-role runs only
 
 	authStep func(challenge []byte) ([]byte, error) // the exchange StartAuth began
+
+	effects []effect // measured cross-node delays (cluster.go)
 }
 
 func newT(ctx context.Context, c *Case, v codec.Version, tg *Target, caps *Capabilities, to Timeouts, runID string) *T {
@@ -224,6 +232,9 @@ func (t *T) result(v codec.Version, dur time.Duration) reports.Case {
 		if t.c.Level == Must {
 			status, msg = reports.Error, MustWarningDefect+t.warnings[0]
 		}
+	}
+	if msg == "" && len(t.effects) > 0 {
+		msg = t.effectSummary()
 	}
 	// A failed SHOULD or MAY is a warning, not a failure.
 	if status == reports.Fail && t.c.Level != Must {

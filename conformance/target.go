@@ -47,6 +47,9 @@ type Target struct {
 	Disable []Feature
 	// Info carries free-form facts for the report (version strings, command lines).
 	Info map[string]string
+	// Nodes are the other nodes of the same cluster (--node), each a full Target with the same
+	// credentials; this Target is node A. Only the cluster cases use them (cluster.go).
+	Nodes []*Target
 }
 
 // transport returns the URL scheme, host:port and path.
@@ -165,6 +168,8 @@ type Capabilities struct {
 	// less than the Maximum QoS its CONNACK announces).
 	Notes   []string
 	Missing map[Feature]string
+	// Nodes are the capabilities of Target.Nodes, discovered on each node (cluster.go).
+	Nodes []*Capabilities
 	// lowered holds the features whose value above is lower than the target announced, because
 	// the descriptor disables them or the target grants less: cases about the announced value
 	// skip on them.

@@ -50,6 +50,8 @@ type testFlags struct {
 	faults                   []string
 	wsURL                    string
 	auth                     authFlags
+	nodes                    []string      // the other nodes of a cluster target (--node)
+	settle                   time.Duration // the settle window of cross-node effects
 }
 
 func init() {
@@ -85,6 +87,8 @@ func init() {
 	fl.StringVar(&f.auth.data, "auth-data", "", "Authentication Data for --auth-method when it needs no challenge: text, hex:0a0b…, or @file")
 	fl.StringVar(&f.auth.scramUser, "scram-user", "", "user for --auth-method SCRAM-SHA-256 (with --scram-password)")
 	fl.StringVar(&f.auth.scramPassword, "scram-password", "", "password of --scram-user")
+	fl.StringArrayVar(&f.nodes, "node", nil, "another node of the same cluster as --target, tcp://H:P (repeatable; enables the cluster cases)")
+	fl.DurationVar(&f.settle, "settle", conformance.DefaultSettle, "how much longer than --timeout a cross-node effect may take on a cluster (--node); each effect's delay is reported")
 	fl.StringVar(&f.wsURL, "websocket-url", "", "a ws:// or wss:// URL of the same broker (enables the WebSocket transport cases)")
 	fl.BoolVar(&f.tlsInsecure, "tls-insecure", false, "do not verify the target's TLS certificate")
 	fl.StringVar(&f.tlsCA, "tls-ca", "", "PEM file of the CA that signed the target's certificate")
@@ -169,6 +173,19 @@ func buildTarget(ctx context.Context, f *testFlags) (*conformance.Target, func()
 	for _, d := range f.disable {
 		tg.Disable = append(tg.Disable, conformance.Feature(d))
 	}
+	if len(f.nodes) > 0 && f.target == "embedded" {
+		stop()
+		return nil, nil, errors.New("--node needs a --target URL: the embedded broker is one node")
+	}
+	for _, n := range f.nodes {
+		// Every node is the same broker: the same credentials, TLS settings and disabled features.
+		node := *tg
+		node.Name, node.URL, node.WebSocketURL, node.Nodes = n, n, "", nil
+		if err := node.CheckURL(); err != nil {
+			return nil, nil, fmt.Errorf("--node: %w", err)
+		}
+		tg.Nodes = append(tg.Nodes, &node)
+	}
 	return tg, stop, nil
 }
 
@@ -212,6 +229,7 @@ func runTestBroker(cmd *cobra.Command, f *testFlags) error {
 	r := &conformance.Runner{Target: tg, Versions: versions, Parallel: f.parallel, RunTimeout: f.runTimeout,
 		Timeouts: runTimeouts(cmd, f.stepTimeout, f.caseTimeout, f.quiet, f.tolerance),
 		Tool:     reports.Tool{Name: "mqttspec", Version: toolVersion()}}
+	r.Timeouts.Settle = f.settle
 	return runAndReport(ctx, cmd, r, cases, runOutput{json: f.json, reportDir: f.reportDir, reportURL: f.reportURL, expectFile: f.expectFile, exp: exp})
 }
 

@@ -43,6 +43,7 @@ var brokerFlagGroups = []flagGroup{
 		{"scram-user", "--auth-method SCRAM-SHA-256 --scram-user alice --scram-password secret"},
 		{"scram-password", "--auth-method SCRAM-SHA-256 --scram-user alice --scram-password secret"},
 		{"websocket-url", "--websocket-url ws://127.0.0.1:8080/mqtt"},
+		{"node", "--target tcp://127.0.0.1:1883 --node tcp://127.0.0.1:1884 (a cluster: the cluster cases run)"},
 		{"tls-ca", "--target tls://broker:8883 --tls-ca ca.pem"},
 		{"tls-insecure", "--target tls://127.0.0.1:8883 --tls-insecure"},
 		{"disable", "--disable qos2,shared-subs"},
@@ -57,6 +58,7 @@ var brokerFlagGroups = []flagGroup{
 		{"case-timeout", "--case-timeout 1m"},
 		{"quiet-window", "--quiet-window 500ms"},
 		{"timing-tolerance", "--timing-tolerance 1s"},
+		{"settle", "--settle 2s (with --node)"},
 		{"run-timeout", "--run-timeout 10m"},
 		{"parallel", "--parallel 4"},
 	}},
@@ -160,7 +162,7 @@ func validateBrokerFlags(f *testFlags) error {
 		v    time.Duration
 	}{
 		{"--timeout", f.stepTimeout}, {"--case-timeout", f.caseTimeout},
-		{"--quiet-window", f.quiet}, {"--timing-tolerance", f.tolerance}, {"--run-timeout", f.runTimeout},
+		{"--quiet-window", f.quiet}, {"--timing-tolerance", f.tolerance}, {"--run-timeout", f.runTimeout}, {"--settle", f.settle},
 	} {
 		if d.v < 0 {
 			return badFlag("%s %v is negative: give a duration such as 5s", d.name, d.v)

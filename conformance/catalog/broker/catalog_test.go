@@ -52,6 +52,9 @@ func TestCatalogShape(t *testing.T) {
 			continue
 		}
 		want := strings.ReplaceAll(c.Section(), ".", "_") + "_"
+		if sec := c.Section(); sec[0] < '0' || sec[0] > '9' {
+			want = "c_" + sec + "." // a section that is no chapter of the specification ("cluster")
+		}
 		if !strings.HasPrefix(filepath.Base(file), want) {
 			t.Errorf("%s is registered in %s; cases of section %s live in a file named %s*.go", c.ID, c.Source, c.Section(), want)
 		}
