@@ -203,6 +203,7 @@ func (c *Conn) recv(d time.Duration) (inbound, bool) {
 	c.mu.Unlock()
 	timer := time.NewTimer(d)
 	defer timer.Stop()
+	defer beginWait(c.t.ctx)() // an idle case gives its run slot away (schedule.go)
 	select {
 	case in, open := <-c.in:
 		if !open || in.eof {

@@ -10,7 +10,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
@@ -22,7 +21,15 @@ import (
 type Runner struct {
 	Target   *Target
 	Versions []codec.Version // default: 3.1.1 and 5.0
-	Parallel int             // concurrent cases (default 8)
+	// Parallel is how many cases may exchange packets with the target at once (default 8); a
+	// case idle on a timer does not count (schedule.go).
+	Parallel int
+	// InFlight is how many cases may be open at once, idle or busy (default: 8 × Parallel, at
+	// most 64, for a broker run; Parallel for a serial or client-role run).
+	InFlight int
+	// Expected holds the expected duration of case runs by DurationKey (ExpectedDurations of a
+	// previous run); cases start longest first.
+	Expected map[string]time.Duration
 	Timeouts Timeouts
 	// RunTimeout bounds the whole run; cases not finished by then are reported as errors and
 	// the results are marked incomplete (0 = none).
@@ -106,38 +113,13 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 			}
 		}
 	}
-	results := make([]reports.Case, len(jobs))
-	done := make([]bool, len(jobs))
-	var mu sync.Mutex
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	for i, j := range jobs {
-		select {
-		case sem <- struct{}{}:
-		case <-runCtx.Done():
-		}
-		if runCtx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			var res reports.Case
+	results, done := runScheduled(runCtx, jobs, r.scheduleOrder(jobs), parallel, r.inFlight(parallel),
+		func(ctx context.Context, j job) reports.Case {
 			if r.Driver != nil {
-				res = RunClientCase(runCtx, r.Driver, j.c, j.v, to, runID)
-			} else {
-				res = RunCase(runCtx, r.Target, caps, j.c, j.v, to, runID)
+				return RunClientCase(ctx, r.Driver, j.c, j.v, to, runID)
 			}
-			mu.Lock()
-			results[i], done[i] = res, true
-			if r.Progress != nil {
-				r.Progress(res)
-			}
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+			return RunCase(ctx, r.Target, caps, j.c, j.v, to, runID)
+		}, r.Progress)
 	out := &reports.Results{Schema: reports.Schema, Tool: r.Tool, Started: started,
 		Target: reports.Target{Name: r.Target.Name, URL: r.Target.URL, Role: string(role), Transport: r.Target.Transport(), Info: capsInfo(caps, r.Target)}}
 	// The windows every verdict was reached with: a pass of a "nothing arrives" or timing case

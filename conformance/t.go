@@ -185,6 +185,7 @@ func at(src string) string {
 
 // Sleep waits d or until the case is cancelled.
 func (t *T) Sleep(d time.Duration) {
+	defer beginWait(t.ctx)() // an idle case gives its run slot away (schedule.go)
 	select {
 	case <-time.After(d):
 	case <-t.ctx.Done():
