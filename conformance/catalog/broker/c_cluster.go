@@ -353,11 +353,12 @@ var _ = catalog.Broker(c.Case{
 		pub := t.NodeConnect(nodeB, "pub", t.DefaultConnect())
 		t.AwaitRoute(pub, sess, topic)
 		offline(t, sess)
-		sent := time.Now()
 		pub.PublishMsg(topic, "queued-1", 1, false)
 		pub.PublishMsg(topic, "queued-q", qos, false)
+		// The delay of the effect: from the CONNECT on node B to its CONNACK with Session Present 1.
+		resumed := time.Now()
 		back := t.NodeConnectResume(nodeB, "resumed", t.PersistentConnect(id), true)
-		t.Effect("session", time.Since(sent))
+		t.Effect("session", time.Since(resumed))
 		back.Receive(c.Publish(topic, b("queued-1"), 1))
 		back.Receive(c.Publish(topic, b("queued-q"), qos))
 		back.Disconnect()
@@ -571,11 +572,32 @@ var _ = catalog.Broker(c.Case{
 		pub.PublishMsg(topic, "dollar", 0, false)
 		pub.PublishMsg(ctlEnd, "end", 0, false)
 		pub.PublishMsg(subEnd, "end", 0, false)
-		if got := collectUntil(t, ctl, ctlEnd, nil); len(got) == 0 {
+		// Across nodes a message may overtake one the same publisher sent earlier on another topic
+		// (RabbitMQ's cluster did): after the end marker each connection is read for one more
+		// quiet window.
+		got := append(collectUntil(t, ctl, ctlEnd, nil), late(t, ctl)...)
+		if len(got) == 0 {
 			t.Skipf("the cluster does not deliver messages clients publish on %q across nodes even to an exact subscription", topic)
 		}
-		if got := collectUntil(t, sub, subEnd, nil); len(got) > 0 {
-			t.Failf("nothing before the end marker", got[0].String(), "[%s] the filter %q received %s", sub.Label, "+/"+rest, got[0])
+		if got := append(collectUntil(t, sub, subEnd, nil), late(t, sub)...); len(got) > 0 {
+			t.Failf("nothing on the filter", got[0].String(), "[%s] the filter %q received %s", sub.Label, "+/"+rest, got[0])
 		}
 	},
 })
+
+// late reads the PUBLISH packets that arrive on conn within one quiet window.
+func late(t *c.T, conn *c.Conn) []*codec.Publish {
+	var got []*codec.Publish
+	for {
+		p, closed := conn.Next(t.QuietWindow(0))
+		if p == nil || closed {
+			return got
+		}
+		pp, ok := p.(*codec.Publish)
+		if !ok {
+			t.Failf("a PUBLISH or nothing", p.String(), "[%s] unexpected %s", conn.Label, p)
+		}
+		conn.Ack(pp)
+		got = append(got, pp)
+	}
+}
