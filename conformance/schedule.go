@@ -81,16 +81,34 @@ func ExpectedDurations(res *reports.Results) map[string]time.Duration {
 
 // expected returns the duration a job is expected to take, for ordering only.
 func (r *Runner) expected(j job) time.Duration {
-	key := DurationKey(j.c.ID, j.v)
-	if d, ok := r.Expected[key]; ok {
-		return d
-	}
-	if d, ok := baseline()[key]; ok {
+	if d, ok := r.ExpectedDuration(j.c, j.v); ok {
 		return d
 	}
 	// Declared by some cases that wait on long timers; 0 otherwise. A hard deadline is far
 	// above the duration, so such a case sorts before every measured one: it is long anyway.
 	return j.c.Timeout
+}
+
+// ExpectedDuration returns how long case c is expected to run on version v: its duration in
+// Runner.Expected (the last run), else in the reference broker's baseline; ok is false when
+// neither knows it (a case shorter than baselineMinimum, or a new one).
+func (r *Runner) ExpectedDuration(c *Case, v codec.Version) (d time.Duration, ok bool) {
+	key := DurationKey(c.ID, v)
+	if d, ok := r.Expected[key]; ok {
+		return d, true
+	}
+	d, ok = baseline()[key]
+	return d, ok
+}
+
+// Limits returns the run's two limits with their defaults applied: cases exchanging packets at
+// once, and cases open at once.
+func (r *Runner) Limits() (parallel, inFlight int) {
+	parallel = r.Parallel
+	if parallel <= 0 {
+		parallel = 8
+	}
+	return parallel, r.inFlight(parallel)
 }
 
 // scheduleOrder returns the indexes of jobs in the order they start: longest expected first,

@@ -72,7 +72,7 @@ func init() {
 	fl.StringVar(&f.version, "version", "all", "protocol version: 3.1.1, 5 or all")
 	fl.StringSliceVar(&f.cases, "case", nil, "run only cases whose ID matches this glob or prefix (repeatable)")
 	fl.StringSliceVar(&f.labels, "label", nil, "run only cases with this label: statement ID, MUST/SHOULD, section, version (repeatable)")
-	fl.IntVar(&f.parallel, "parallel", 8, "cases run at the same time (cases mostly wait on the network and timers)")
+	fl.IntVar(&f.parallel, "parallel", 8, "cases exchanging packets with the broker at once; cases idle on a timer or a quiet window give their place away, up to 8× as many (at most 64) stay open at once; 1 runs one case at a time")
 	fl.DurationVar(&f.stepTimeout, "timeout", 3*time.Second, "how long each expectation waits")
 	fl.DurationVar(&f.caseTimeout, "case-timeout", 30*time.Second, "hard deadline of one case")
 	windowFlags(brokerCmd, &f.quiet, &f.tolerance)
@@ -265,23 +265,13 @@ type runOutput struct {
 // comparison with an expectations file, and the exit code.
 func runAndReport(ctx context.Context, cmd *cobra.Command, r *conformance.Runner, cases []conformance.Case, o runOutput) error {
 	out := cmd.OutOrStdout()
+	history := historyFile(r)
+	if r.Expected == nil {
+		r.Expected = loadHistory(history) // the last run against this target orders this one
+	}
 	progress := !o.json && isTTY(out)
 	if progress {
-		n, total := 0, 0
-		for _, c := range cases {
-			for _, v := range r.Versions {
-				if c.Versions.Has(v) {
-					total++
-				}
-			}
-		}
-		r.Progress = func(c reports.Case) {
-			n++
-			fmt.Fprintf(out, "\r\033[K[%d/%d] %-5s %-6s %s", n, total, c.Status, c.Version, c.ID)
-			if c.Status == reports.Fail || c.Status == reports.Error {
-				fmt.Fprintf(out, "\n        %s\n", c.Message)
-			}
-		}
+		r.Progress = newProgress(out, r, cases).update
 	}
 	res, err := r.Run(ctx, cases)
 	if progress {
@@ -290,6 +280,9 @@ func runAndReport(ctx context.Context, cmd *cobra.Command, r *conformance.Runner
 	if err != nil {
 		return failWith(exitUsage, err)
 	}
+	// The history only orders the next run: a cache directory that cannot be written costs
+	// that run some speed, not this one its results.
+	_ = saveHistory(history, res)
 	var cmp *expect.Comparison
 	if o.exp != nil {
 		cmp = expect.Compare(o.exp, res)
