@@ -72,7 +72,7 @@ when the target does not serve to begin with.`,
 	fl.StringVar(&f.restart, "restart", "", "shell command that restarts a crashed target (without it the run stops at a crash)")
 	fl.BoolVar(&f.allowRemote, "allow-remote", false, "allow a target that is not on a loopback address")
 	fl.BoolVar(&f.json, "json", false, "print the report as JSON")
-	cmd.AddCommand(fuzzReplayCmd(), fuzzCorpusCmd(), fuzzDictCmd())
+	cmd.AddCommand(fuzzReplayCmd(), fuzzCorpusCmd(), fuzzDictCmd(), fuzzDiffCmd())
 	rootCmd.AddCommand(cmd)
 }
 
