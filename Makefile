@@ -4,7 +4,7 @@ BIN      ?= bin/mqttspec
 REPORT   ?= out/report
 PKGS     ?= ./...
 
-.PHONY: all build test vet race bench fuzz-smoke fuzz-libfuzzer conformance matrix list catalog-docs clean
+.PHONY: all build test vet race bench fuzz-smoke fuzz-libfuzzer conformance matrix cluster-conformance list catalog-docs clean
 
 all: build test
 
@@ -42,11 +42,24 @@ fuzz-libfuzzer:
 conformance: build
 	$(BIN) test broker --target embedded --version all --report $(REPORT)
 
+# Mutation testing in full: every fault's scenario against every other fault (make test runs a
+# fixed sample per fault), and every fault against its catalog cases. Tens of minutes.
+mutation:
+	MQTTSPEC_CROSSCHECK=all $(GO) test -count=1 -timeout 60m -run 'TestFaults' ./reference/broker/ ./conformance/catalog/broker/ ./conformance/catalog/client/
+
 # The conformance matrix: every broker and client of matrix/*.yaml, twice each, into docs/matrix
 # (see docs/matrix.md; installs nothing: matrix/brokers/install.sh installs the brokers).
 MATRIX_OUT ?= docs/matrix
 matrix: build
 	$(BIN) matrix --out $(MATRIX_OUT)
+
+# The cluster section against a real two-node cluster started on loopback (default: RabbitMQ,
+# Debian rabbitmq-server; CLUSTER=mosquitto-bridge for the bridged pair), stopped afterwards;
+# writes $(CLUSTER_OUT)/ (results.json, report.html, delays.md). See docs/cluster.md.
+CLUSTER     ?= rabbitmq-cluster
+CLUSTER_OUT ?= out/cluster
+cluster-conformance: build
+	matrix/clusters/run.sh $(CLUSTER) $(CLUSTER_OUT) $(BIN)
 
 list: build
 	$(BIN) list --markdown

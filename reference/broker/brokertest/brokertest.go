@@ -10,6 +10,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -49,6 +50,23 @@ func StartServer(t testing.TB, o broker.Options) (*broker.Server, string) {
 		}
 	})
 	return srv, a.String()
+}
+
+// Run starts a broker like Start for code that is not on the test's goroutine (where
+// t.Fatalf must not be called): it returns the error instead, and the caller stops the broker.
+// ServerAt finds it while it runs.
+func Run(o broker.Options) (addr string, stop func(), err error) {
+	srv, err := broker.New(o)
+	if err != nil {
+		return "", nil, fmt.Errorf("brokertest: %w", err)
+	}
+	a, err := srv.ListenAndServe(context.Background(), "tcp://127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return "", nil, fmt.Errorf("brokertest: %w", err)
+	}
+	servers.Store(a.String(), srv)
+	return a.String(), func() { servers.Delete(a.String()); srv.Close() }, nil
 }
 
 // servers maps the address Start returned to its Server, for ServerAt.
