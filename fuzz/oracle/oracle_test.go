@@ -57,6 +57,8 @@ func TestPlantedAnswers(t *testing.T) {
 		{name: "healthy session", v: v5, sent: enc(t, v5, conn5(), sub, pub1, pub2, &codec.Pubrel{PacketID: 4}),
 			got: enc(t, v5, ok0, suback, &codec.Puback{PacketID: 3}, &codec.Publish{Topic: "a/x", QoS: 1, PacketID: 1},
 				&codec.Pubrec{PacketID: 4}, &codec.Pubcomp{PacketID: 4}), o: Options{Fresh: true}},
+		{name: "a SUBSCRIBE identifier used again", v: v5, sent: enc(t, v5, conn5(), sub, &codec.Subscribe{PacketID: 7, Subscriptions: []codec.Subscription{{Filter: "c"}}}),
+			got: enc(t, v5, ok0, suback, &codec.Suback{PacketID: 7, ReasonCodes: []codec.ReasonCode{0}})},
 		{name: "malformed answer", check: CheckMalformed, v: v5, sent: enc(t, v5, conn5()),
 			got: append(enc(t, v5, ok0), 0x40, 0x02, 0x00, 0x00)}, // PUBACK id 0
 		{name: "answer above the client's maximum packet size", check: CheckTooLarge, v: v5, sent: enc(t, v5, smallConn, sub),
