@@ -14,6 +14,7 @@ import (
 
 	"github.com/mqttspec/mqttspec/matrix"
 	"github.com/mqttspec/mqttspec/reports"
+	"github.com/mqttspec/mqttspec/reports/reportstest"
 )
 
 // buildMqttspec builds the CLI the matrix runs (the runs are mqttspec processes).
@@ -227,4 +228,25 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+func TestPrevious(t *testing.T) {
+	dir := t.TempDir()
+	old := reportstest.Generate(reportstest.Options{Cases: 5, Seed: 1, Target: "a"})
+	old.Target.Info = map[string]string{"version": "a 1.0"}
+	if err := os.MkdirAll(filepath.Join(dir, "brokers"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.WriteFile(filepath.Join(dir, "brokers", "a.json")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &matrix.Config{Brokers: []matrix.Broker{{Name: "a", Title: "A"}, {Name: "b", Title: "B"}, {Name: "c", Title: "C"}}}
+	now := []matrix.Outcome{{Name: "b", Role: "broker", Title: "B", Results: reportstest.Generate(reportstest.Options{Cases: 3, Seed: 2})}}
+	got := matrix.Previous(dir, cfg, now)
+	if len(got) != 2 || got[0].Name != "a" || got[1].Name != "b" {
+		t.Fatalf("outcomes %+v, want a (kept from the last run) then b (this run); c has neither", got)
+	}
+	if got[0].Version != "a 1.0" || len(got[0].Results.Cases) != 5 || got[0].Title != "A" {
+		t.Errorf("kept outcome %+v", got[0])
+	}
 }

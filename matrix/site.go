@@ -197,3 +197,34 @@ func oneLine(err error) string {
 	}
 	return s
 }
+
+// Previous returns the outcomes of a page for every target of cfg, in cfg's order: the target's
+// outcome from this run when it ran, otherwise the results of its last run in dir
+// (ROLEs/NAME.json), so that rerunning one target updates the page instead of emptying it.
+// Targets with neither are left out.
+func Previous(dir string, cfg *Config, outcomes []Outcome) []Outcome {
+	now := map[string]Outcome{}
+	for _, o := range outcomes {
+		now[o.Role+"/"+o.Name] = o
+	}
+	var out []Outcome
+	add := func(role, name, title, notes string) {
+		if o, ok := now[role+"/"+name]; ok {
+			out = append(out, o)
+			return
+		}
+		r, err := reports.ReadFile(filepath.Join(dir, role+"s", name+".json"))
+		if err != nil {
+			return
+		}
+		out = append(out, Outcome{Name: name, Title: title, Role: role, Notes: notes,
+			Version: r.Target.Info["version"], Results: r})
+	}
+	for _, b := range cfg.Brokers {
+		add("broker", b.Name, b.Title, b.Notes)
+	}
+	for _, c := range cfg.Clients {
+		add("client", c.Name, c.Title, c.Notes)
+	}
+	return out
+}

@@ -17,6 +17,7 @@ func init() {
 		brokers, clients, only, cases, args []string
 		role, out, work                     string
 		runs                                int
+		fresh                               bool
 	)
 	cmd := &cobra.Command{
 		Use:   "matrix",
@@ -36,7 +37,8 @@ every client of the client lists, each target --runs times, and write to --out:
 A broker is started by its script (start DIR PORT WSPORT, stop DIR; see docs/matrix.md) on free
 loopback ports, one broker at a time, and stopped by PID when its runs end. Scripts are
 relative to the current directory (the repository root). A broker whose script reports it is
-not installed is listed as not run, with what to install. Exit status 1 when a target did not
+not installed is listed as not run, with what to install. Targets left out with --only keep the
+results of their last run in --out (unless --fresh), so one target can be rerun alone. Exit status 1 when a target did not
 run; findings do not change the exit status.`,
 		Example: `  mqttspec matrix                                   # every target, twice (make matrix)
   mqttspec matrix --only mosquitto --only reference --runs 1 --out out/matrix
@@ -57,10 +59,11 @@ run; findings do not change the exit status.`,
 			if runs < 1 || runs > 10 {
 				return failWith(exitUsage, fmt.Errorf("--runs %d: want 1 to 10", runs))
 			}
-			cfg, err := matrix.Load(lists...)
-			if err == nil {
-				cfg, err = cfg.Select(only)
+			full, err := matrix.Load(lists...)
+			if err != nil {
+				return failWith(exitUsage, err)
 			}
+			cfg, err := full.Select(only)
 			if err != nil {
 				return failWith(exitUsage, err)
 			}
@@ -78,7 +81,13 @@ run; findings do not change the exit status.`,
 			ctx, cancel := signalContext(cmd.Context())
 			defer cancel()
 			r := &matrix.Runner{Exe: exe, Root: root, Work: work, Runs: runs, Cases: cases, Args: args, Log: cmd.ErrOrStderr()}
-			outcomes := r.Run(ctx, cfg)
+			ran := r.Run(ctx, cfg)
+			outcomes := ran
+			if !fresh {
+				// The targets not run this time keep the results of their last run in --out, so
+				// that rerunning one target updates the page instead of emptying it.
+				outcomes = matrix.Previous(out, full, outcomes)
+			}
 			docs := map[string]string{}
 			for _, o := range outcomes {
 				doc := filepath.Join(o.Role+"s", o.Name+".md")
@@ -90,7 +99,7 @@ run; findings do not change the exit status.`,
 				return failWith(exitUsage, err)
 			}
 			var failed []string
-			for _, o := range outcomes {
+			for _, o := range ran {
 				switch {
 				case o.Err != nil:
 					failed = append(failed, o.Name)
@@ -124,6 +133,7 @@ run; findings do not change the exit status.`,
 	f.StringArrayVar(&only, "only", nil, "run only the target with this name (repeatable)")
 	f.StringArrayVar(&cases, "case", nil, "run only cases whose ID matches this glob or prefix (repeatable; the short form of the matrix)")
 	f.StringArrayVar(&args, "arg", nil, "extra flag for every `mqttspec test` run, e.g. --arg=--timeout=5s (repeatable)")
+	f.BoolVar(&fresh, "fresh", false, "leave out of the page the targets not run this time (default: they keep the results of their last run in --out)")
 	f.IntVar(&runs, "runs", 2, "runs per target: a verdict that changes between runs is unstable")
 	f.StringVar(&out, "out", "docs/matrix", "directory of the matrix page")
 	f.StringVar(&work, "work", "", "directory of the runs' reports and the brokers' state (default out/matrix-work)")
