@@ -34,7 +34,7 @@ wait_port() {
 children() {
 	local f st rest
 	for f in /proc/[0-9]*/stat; do
-		read -r st < "$f" 2>/dev/null || continue
+		{ read -r st < "$f"; } 2>/dev/null || continue # the process may be gone meanwhile
 		rest=${st##*) } # after the command name, which may hold spaces and parentheses
 		# shellcheck disable=SC2086
 		set -- $rest # state ppid …

@@ -9,7 +9,7 @@
 # Users: guest/guest (the anonymous MQTT user) and u1/p1, full permissions on vhost /.
 # Sized for two shared cores: one scheduler (+S 1:1), one dirty-I/O scheduler, 4 async threads,
 # no scheduler busy-waiting. Prints version=…; DIR/pid.a, DIR/pid.b and DIR/epmd.pid are stopped
-# by "stop" (TERM, then KILL), which waits until every process is gone.
+# by "stop" (TERM, then KILL), which waits until every process is gone. Prints versions=3.1.1 too.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
@@ -167,6 +167,7 @@ JSON
 	check_loopback "$dir/epmd.pid"
 	v=$(installed_version rabbitmq-server)
 	echo "version=RabbitMQ ${v%%-*} (Debian $v), 2-node cluster"
+	echo "versions=3.1.1" # rabbitmq_mqtt of 3.10 speaks 3.1.1 (and 3.1) only
 	;;
 stop)
 	[ $# -eq 2 ] || usage
