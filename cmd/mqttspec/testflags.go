@@ -187,6 +187,14 @@ func validateBrokerFlags(f *testFlags) error {
 			return err
 		}
 	}
+	if len(f.nodes) > 0 && f.target == "embedded" {
+		return badFlag("--node needs a --target URL: the embedded broker is one node")
+	}
+	for _, n := range f.nodes {
+		if err := checkTargetURL("--node", n, false); err != nil {
+			return err
+		}
+	}
 	for _, d := range f.disable {
 		if !slices.Contains(knownFeatures, conformance.Feature(d)) {
 			names := make([]string, len(knownFeatures))
