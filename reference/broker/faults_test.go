@@ -1106,6 +1106,9 @@ func TestFaultsChangeOneBehaviour(t *testing.T) {
 	// The scenarios wait on the network and on timers, not on the CPU: six faults at a time
 	// instead of t.Parallel's GOMAXPROCS (two here).
 	sem := make(chan struct{}, 6)
+	// Scenarios at once over all faults: each holds a few connections, and the all-pairs run would
+	// otherwise open thousands of sockets at a time (past the usual limit of 1024 descriptors).
+	scenarios := make(chan struct{}, 64)
 	var faults sync.WaitGroup
 	defer faults.Wait()
 	for _, f := range broker.Faults {
@@ -1152,8 +1155,9 @@ func TestFaultsChangeOneBehaviour(t *testing.T) {
 				check := faultChecks[name]
 				// Scenarios use their own topics and client identifiers: they run side by side.
 				wg.Add(1)
+				scenarios <- struct{}{}
 				go func() {
-					defer wg.Done()
+					defer func() { <-scenarios; wg.Done() }()
 					// Under a fault's own configuration, a scenario that fails on the correct broker
 					// so configured says nothing about the fault.
 					if good != "" {
