@@ -131,6 +131,15 @@ var docSkips = map[string]string{
 	"make matrix                                                     # everything, into docs/matrix":                                "runs every broker and client of the matrix (installed separately), for minutes",
 	"bin/mqttspec matrix --only reference --runs 1 --out out/matrix  # one target":                                                  "runs both catalogs against the reference targets (minutes); the matrix package's tests cover it",
 	"bin/mqttspec matrix --role broker --case '3.12/*' --out out/matrix-short":                                                      "starts the brokers of matrix/*.yaml (installed separately)",
+	// fuzz diff against mosquitto and mochi, and the long campaigns (docs/fuzzing.md, findings.md);
+	// fuzz/netfuzz's TestDiffFindsAPlantedDisagreement runs fuzz diff against reference brokers.
+	"mqttspec fuzz diff --target embedded --target tcp://127.0.0.1:1883 --target tcp://127.0.0.1:1884 --name reference --name mosquitto --name mochi --duration 3m --per-class 1 --out diff-splits/ --markdown diff.md":                                 "needs mosquitto and mochi listening on 1883 and 1884, and runs for three minutes",
+	"mqttspec fuzz diff --target embedded --target tcp://127.0.0.1:18830 --target tcp://127.0.0.1:18831 --name reference --name mosquitto --name mochi --duration 3m --seed 20261207 --per-class 1 --out splits/ --markdown diff.md --json > diff.json": "the recorded campaign: needs mosquitto and mochi on those ports, three minutes",
+	"fuzz/oss-fuzz/local.sh -runs 10000000 FuzzBrokerSession     # ~80 min of a free core":            "needs clang with libFuzzer, and 80 minutes",
+	"go test -run '^$' -fuzz '^FuzzServeConn$' -fuzztime 10000000x -parallel 1 ./reference/broker/":   "fuzzes 10^7 inputs (hours)",
+	"go test -run '^$' -fuzz '^FuzzRoundTrip$' -fuzztime 10000000x -parallel 1 ./fuzz/":               "fuzzes 10^7 inputs (about 50 minutes)",
+	"go test -run '^$' -fuzz '^FuzzCheck$' -fuzztime 10000000x -parallel 1 ./pcap/check/":             "fuzzes 10^7 inputs (hours)",
+	"go test ./fuzz -run TestOverStrictSearch -args -diff.review=10000000   # the review list, below": "ten million differential inputs (minutes); the project's tests replay the list it wrote",
 }
 
 // docSkipPages are documents whose blocks are manual sessions against third-party software

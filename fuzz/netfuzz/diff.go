@@ -282,6 +282,9 @@ func (d *differ) exec(ctx context.Context, addr string, in Input, v codec.Versio
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
+	// Every read has a deadline from the start: the input's pauses, then the answer timeout
+	// (moved closer once the input is written), with a margin for slow writes.
+	conn.SetReadDeadline(time.Now().Add(in.Duration() + d.o.AnswerTimeout + 5*time.Second))
 	var sent []byte
 	// The PINGRESPs the target owes: one per exact PINGREQ frame of the input, and ours.
 	want := 1
