@@ -156,7 +156,11 @@ func (t *T) effectSummary() string {
 	for _, k := range kinds {
 		ds := byKind[k]
 		slices.Sort(ds)
-		parts = append(parts, fmt.Sprintf("%s median %s max %s (n=%d)", k, roundMs(ds[len(ds)/2]), roundMs(ds[len(ds)-1]), len(ds)))
+		med := ds[len(ds)/2]
+		if len(ds)%2 == 0 {
+			med = (ds[len(ds)/2-1] + ds[len(ds)/2]) / 2
+		}
+		parts = append(parts, fmt.Sprintf("%s median %s max %s (n=%d)", k, roundMs(med), roundMs(ds[len(ds)-1]), len(ds)))
 	}
 	return fmt.Sprintf("cross-node delays within settle window %v: %s", t.Timeouts.Settle, strings.Join(parts, "; "))
 }
