@@ -113,7 +113,7 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 			}
 		}
 	}
-	results, done := runScheduled(runCtx, jobs, r.scheduleOrder(jobs), parallel, r.inFlight(parallel),
+	results, done, reruns := runRerunningStalled(runCtx, jobs, r.scheduleOrder(jobs), parallel, r.inFlight(parallel), stallThreshold(to),
 		func(ctx context.Context, j job) reports.Case {
 			if r.Driver != nil {
 				return RunClientCase(ctx, r.Driver, j.c, j.v, to, runID)
@@ -127,6 +127,10 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 	out.Target.Info["step_timeout"] = to.Step.String()
 	out.Target.Info["quiet_window"] = to.Quiet.String()
 	out.Target.Info["timing_tolerance"] = to.Tolerance.String()
+	if reruns > 0 {
+		// Case runs repeated because mqttspec's own process stalled during them (schedule_stall.go).
+		out.Target.Info["reruns_after_stall"] = fmt.Sprint(reruns)
+	}
 	nodesInfo(out.Target.Info, r.Target, caps, to)
 	if r.Driver != nil {
 		out.Target.Driver = r.Driver.Name()

@@ -3,6 +3,8 @@ package conformance
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -246,5 +248,81 @@ func TestBaselineJSON(t *testing.T) {
 	// The embedded baseline parses and holds the long timer cases.
 	if d := baseline()["4.4/not-resent-while-connected@5.0"]; d < time.Second {
 		t.Fatalf("baseline of 4.4/not-resent-while-connected@5.0 is %v; regenerate schedule_baseline.json", d)
+	}
+}
+
+// TestRerunStalled plants a stall of the process during one job's first attempt and checks that
+// exactly that job runs again, that the rerun's verdict replaces the first one with the reason
+// noted, and that a job stalled on every attempt keeps its last verdict with the doubt noted.
+func TestRerunStalled(t *testing.T) {
+	cases := []Case{{ID: "9.9/stalled-once"}, {ID: "9.9/clean"}, {ID: "9.9/always-stalled"}}
+	jobs := []job{{&cases[0], codec.V5}, {&cases[1], codec.V5}, {&cases[2], codec.V5}}
+	mon := &stallMonitor{threshold: 100 * time.Millisecond} // no goroutine: stalls are planted
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	run := func(_ context.Context, j job) reports.Case {
+		mu.Lock()
+		attempts[j.c.ID]++
+		n := attempts[j.c.ID]
+		mu.Unlock()
+		// The planted stall lies within this attempt (a real one is recorded once it has ended):
+		// 30 ms from one tick to the next, so a stall of 20 ms beyond the monitor's period.
+		start := time.Now()
+		time.Sleep(40 * time.Millisecond)
+		if j.c.ID == "9.9/always-stalled" || j.c.ID == "9.9/stalled-once" && n == 1 {
+			mon.record(window{start.Add(5 * time.Millisecond), start.Add(35 * time.Millisecond)})
+		}
+		status := reports.Pass
+		if n == 1 {
+			status = reports.Fail // what a stall makes of a timing case
+		}
+		return reports.Case{ID: j.c.ID, Status: status, Message: fmt.Sprint("attempt ", n)}
+	}
+	var progressed int
+	res, done, reruns := rerunStalled(context.Background(), jobs, []int{0, 1, 2}, 1, 1, mon, run, func(reports.Case) { progressed++ })
+	for i, ok := range done {
+		if !ok {
+			t.Fatalf("job %d not done", i)
+		}
+	}
+	if got := attempts; got["9.9/stalled-once"] != 2 || got["9.9/clean"] != 1 || got["9.9/always-stalled"] != 1+maxStallReruns {
+		t.Fatalf("attempts %v", got)
+	}
+	if reruns != 1+maxStallReruns {
+		t.Fatalf("reruns %d, want %d", reruns, 1+maxStallReruns)
+	}
+	if progressed != len(jobs) {
+		t.Fatalf("progress called %d times, want once per job (%d)", progressed, len(jobs))
+	}
+	if res[0].Status != reports.Pass || len(res[0].Transcript) == 0 || !strings.Contains(res[0].Transcript[0].Packet, "stalled for 20ms") {
+		t.Fatalf("stalled-once: %+v", res[0])
+	}
+	if res[1].Status != reports.Fail || res[1].Message != "attempt 1" || len(res[1].Transcript) != 0 {
+		t.Fatalf("clean job changed: %+v", res[1])
+	}
+	last := res[2].Transcript[len(res[2].Transcript)-1].Packet
+	if res[2].Message != fmt.Sprint("attempt ", 1+maxStallReruns) || !strings.Contains(last, "during this attempt too") {
+		t.Fatalf("always-stalled: %q, last note %q", res[2].Message, last)
+	}
+}
+
+func TestStallOverlap(t *testing.T) {
+	base := time.Unix(100, 0)
+	at := func(ms int) time.Time { return base.Add(time.Duration(ms) * time.Millisecond) }
+	m := &stallMonitor{}
+	m.record(window{at(1000), at(1400)})
+	for _, tc := range []struct {
+		name     string
+		from, to int
+		want     time.Duration
+	}{
+		{"inside", 900, 2000, 400*time.Millisecond - stallPeriod},
+		{"overlapping its end", 1300, 2000, 400*time.Millisecond - stallPeriod},
+		{"before", 0, 1000, 0},
+		{"after", 1400, 3000, 0},
+	} {
+		if got := m.worst(window{at(tc.from), at(tc.to)}); got != tc.want {
+			t.Errorf("%s: worst %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
