@@ -33,7 +33,7 @@ wait_port() {
 children() {
 	local f st rest
 	for f in /proc/[0-9]*/stat; do
-		read -r st < "$f" 2>/dev/null || continue
+		{ read -r st < "$f"; } 2>/dev/null || continue # the process may be gone already
 		rest=${st##*) } # after the command name, which may hold spaces and parentheses
 		# shellcheck disable=SC2086
 		set -- $rest # state ppid …
@@ -53,6 +53,14 @@ descendants() {
 	done
 }
 
+# still_alive PID...: the PIDs of the list that still exist.
+still_alive() {
+	local p
+	for p in "$@"; do
+		if kill -0 "$p" 2>/dev/null; then echo "$p"; fi
+	done
+}
+
 # stop_pidfile FILE [SECONDS]: TERM the process in FILE and its descendants, KILL after the bound,
 # wait until all are gone, remove FILE. Idempotent: no file or a dead PID is success.
 stop_pidfile() {
@@ -65,18 +73,18 @@ stop_pidfile() {
 	fi
 	pids=$(descendants "$pid")
 	kill -TERM $pids 2>/dev/null || true
+	# (if … fi, never `kill -0 && …` as a loop's last command: under set -e a dead last PID would
+	# end the caller's script right here, before anything was waited for or killed)
 	for ((i = 0; i < secs * 5; i++)); do
-		alive=
-		for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
-		[ -z "$alive" ] && break
+		alive=$(still_alive $pids)
+		if [ -z "$alive" ]; then break; fi
 		sleep 0.2
 	done
 	if [ -n "$alive" ]; then
 		kill -KILL $alive 2>/dev/null || true
 		for ((i = 0; i < 50; i++)); do
-			alive=
-			for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
-			[ -z "$alive" ] && break
+			alive=$(still_alive $pids)
+			if [ -z "$alive" ]; then break; fi
 			sleep 0.1
 		done
 	fi
@@ -95,7 +103,7 @@ installed_version() {
 }
 
 # check_loopback PIDFILE LOG...: stops the broker and fails when the process in PIDFILE or one of
-# its descendants listens on anything but loopback (a safety net: the configs bind 127.0.0.1, and
+# its descendants listens (TCP) on anything but loopback (a safety net: the configs bind 127.0.0.1, and
 # a broker that ignores that must not stay reachable from the network). Needs ss (iproute2); without
 # it the check is skipped.
 check_loopback() {
@@ -105,7 +113,9 @@ check_loopback() {
 	pid=$(cat "$file")
 	bad=
 	for p in $(descendants "$pid"); do
-		bad="$bad$(ss -H -lntup 2>/dev/null | grep "pid=$p," | awk '{print $5}' | grep -v -E '^(127\.0\.0\.1|\[::1\]|\[::ffff:127\.0\.0\.1\]):' || true)"
+		# TCP listeners only: an unconnected UDP socket on 0.0.0.0 (Erlang's resolver asking DNS)
+		# is a client, not a service
+		bad="$bad$(ss -H -lntp 2>/dev/null | grep "pid=$p," | awk '{print $4}' | grep -v -E '^(127\.0\.0\.1|\[::1\]|\[::ffff:127\.0\.0\.1\]):' || true)"
 	done
 	if [ -n "$bad" ]; then
 		stop_pidfile "$file" 10
