@@ -22,9 +22,10 @@ import (
 // scenario can be run against a broker that is expected to break it.
 type probe struct {
 	testing.TB
-	mu     sync.Mutex
-	failed bool
-	msg    string
+	mu       sync.Mutex
+	failed   bool
+	msg      string
+	cleanups []func()
 }
 
 func (p *probe) record(msg string) {
@@ -49,7 +50,7 @@ func (p *probe) Log(...any)                {}
 func (p *probe) Logf(string, ...any)       {}
 func (p *probe) Setenv(string, string)     {}
 func (p *probe) TempDir() string           { return p.TB.TempDir() }
-func (p *probe) Cleanup(f func())          { p.TB.Cleanup(f) }
+func (p *probe) Cleanup(f func())          { p.mu.Lock(); p.cleanups = append(p.cleanups, f); p.mu.Unlock() }
 func (p *probe) Name() string              { return p.TB.Name() }
 func (p *probe) Skipped() bool             { return false }
 func (p *probe) Chdir(string)              {}
@@ -64,6 +65,11 @@ func runProbe(t *testing.T, f func(tb testing.TB)) (bool, string) {
 		f(p)
 	}()
 	<-done
+	// The scenario's connections close when it ends, not with the whole test: the cross-check
+	// runs thousands of scenarios in one test.
+	for i := len(p.cleanups) - 1; i >= 0; i-- {
+		p.cleanups[i]()
+	}
 	return p.failed, p.msg
 }
 
