@@ -13,14 +13,8 @@ type knownIssue struct {
 	seed   string // that seed's file name
 }
 
-// knownIssues: pcap-wrap-retransmission (docs/findings.md) is fixed.
-var knownIssues = []knownIssue{
-	// A 3.1.1 CONNECT followed at once by a packet the broker rejects: the broker closes without
-	// the CONNACK it owes (docs/findings.md, "a violation right behind the CONNECT loses the
-	// CONNACK"); in 5.0 the same happens by a race.
-	{id: "reference-connack-lost", match: "connack-missing", target: "BrokerSession",
-		seed: "seed-v311-connack-connack-reason-code-after-connect"},
-}
+// knownIssues: pcap-wrap-retransmission and reference-connack-lost (docs/findings.md) are fixed.
+var knownIssues = []knownIssue{}
 
 // known returns the id of the known issue err is an instance of, or "".
 func known(err error) string {

@@ -41,6 +41,7 @@ type outItem struct {
 	f     *flight // QoS 1/2 messages: the flight holding the packet identifier
 	dup   bool
 	final bool // the last packet on this connection: the writer stops after it
+	drain bool // nothing to write (with final): the writer stops once what came before is written
 }
 
 // conn is one network connection. The reader goroutine (run) owns the protocol state; the writer
@@ -139,6 +140,11 @@ func (s *Server) serve(nc net.Conn) {
 }
 
 func (c *conn) cleanup() {
+	// What was queued still goes out before the close (boundedly; nothing when the connection's
+	// last packet, a DISCONNECT or a refusing CONNACK, was already queued): the CONNACK of a
+	// CONNECT the client followed at once with a DISCONNECT or a bad packet (MQTT-3.1.4-4
+	// acknowledges every valid CONNECT), the answers to the packets before the end.
+	c.finishWith(outItem{drain: true, final: true})
 	c.nc.Close()
 	close(c.quit)
 	<-c.writerDone
@@ -241,7 +247,13 @@ func (c *conn) throttle() {
 // finish sends a last packet (v5 DISCONNECT, or a refusing CONNACK) and waits, boundedly, for
 // it to be written.
 func (c *conn) finish(p codec.Packet) {
-	if !c.enqueue(outItem{pkt: p, final: true}) {
+	c.finishWith(outItem{pkt: p, final: true})
+}
+
+// finishWith queues the connection's last item and waits, boundedly, for the writer to write it
+// and everything before it.
+func (c *conn) finishWith(it outItem) {
+	if !c.enqueue(it) {
 		return
 	}
 	t := time.NewTimer(min(c.srv.cfg.writeTimeout, 5*time.Second))
@@ -374,6 +386,9 @@ func (c *conn) write(buf []byte) error {
 // still left, Subscription Identifiers and the client's Maximum Packet Size are applied here.
 func (c *conn) appendItem(buf []byte, it *outItem, sent, discards *[]*flight) []byte {
 	start := len(buf)
+	if it.drain {
+		return buf
+	}
 	if it.pkt != nil {
 		pkt := c.srv.rules.send(c, it.pkt)
 		if pkt == nil {
