@@ -4,7 +4,7 @@ BIN      ?= bin/mqttspec
 REPORT   ?= out/report
 PKGS     ?= ./...
 
-.PHONY: all build test vet race bench fuzz-smoke fuzz-libfuzzer conformance matrix cluster-conformance list catalog-docs clean
+.PHONY: all build test vet race bench fuzz-smoke fuzz-libfuzzer conformance matrix mutation cluster-conformance list catalog-docs clean
 
 all: build test
 
