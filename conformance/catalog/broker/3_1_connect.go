@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -217,9 +216,16 @@ var _ = catalog.Broker(c.Case{
 	Level:      c.Must,
 	Statements: []string{"MQTT-3.1.2-1", "MQTT-3.14.0-1"},
 	Run: func(t *c.T) {
-		conn := t.Dial("")
 		p := t.DefaultConnect()
 		p.ProtocolName = "MQTX"
+		if t.V5() && t.Caps.V311 {
+			// The protocol name is what tells the versions apart: a server that also speaks 3.1.1
+			// cannot know this CONNECT is a 5.0 one and may refuse it in the 3.1.1 layout
+			// (CONNACK 0x01), which a v5 decoder rejects; the answer is read raw.
+			expectRefusedAnyLayout(t, p, "the CONNECT with protocol name MQTX", codec.ReasonUnsupportedProtocolVersion, codec.ReasonMalformedPacket, codec.ReasonProtocolError)
+			return
+		}
+		conn := t.Dial("")
 		conn.Send(p)
 		conn.ExpectConnectRefused([]codec.ReasonCode{codec.ConnRefusedProtocolVersion}, []codec.ReasonCode{codec.ReasonUnsupportedProtocolVersion, codec.ReasonMalformedPacket, codec.ReasonProtocolError})
 	},
@@ -257,34 +263,7 @@ var _ = catalog.Broker(c.Case{
 		}
 		// A server that also speaks 3.1.1 may answer as 3.1.1 requires (CONNACK 0x01 in the
 		// 3.1.1 layout), which a v5 decoder rejects: the answer is read raw and judged by layout.
-		nc, err := t.Target.Dial(t.Context())
-		if err != nil {
-			t.Errorf("dial %s: %v", t.Target.URL, err)
-		}
-		defer nc.Close()
-		t.Logf("sending a level-6 CONNECT in the v5 layout; reading the answer raw")
-		nc.SetDeadline(time.Now().Add(t.Timeouts.Step))
-		if _, err := nc.Write(t.Encode(p, codec.V5)); err != nil {
-			t.Errorf("write: %v", err)
-		}
-		r := codec.NewReader(nc, codec.Options{MaxPacketSize: 1 << 16})
-		raw, err := r.ReadRaw()
-		if err != nil {
-			t.Check(isClosedErr(err), "the connection closed", err.Error(), "the level-6 CONNECT got neither an answer nor a close within %v: %v", t.Timeouts.Step, err)
-			return
-		}
-		t.Logf("received % X", raw)
-		v311 := []byte{byte(codec.CONNACK) << 4, 2, 0, byte(codec.ConnRefusedProtocolVersion)}
-		if !bytes.Equal(raw, v311) {
-			ack, _, derr := codec.DecodeWith(codec.Options{Version: codec.V5, Sender: codec.SideServer}, raw, nil)
-			a, ok := ack.(*codec.Connack)
-			t.Check(derr == nil && ok && a.ReasonCode == codec.ReasonUnsupportedProtocolVersion && !a.SessionPresent,
-				"the close, at most after CONNACK 0x84 (v5 layout) or 0x01 (3.1.1 layout)", fmt.Sprintf("% X", raw),
-				"the level-6 CONNECT was answered with % X (decoded as v5: %v, %v), not a refusing CONNACK", raw, ack, derr)
-		}
-		_, err = r.ReadRaw()
-		t.Check(err != nil && isClosedErr(err), "the connection closed after the CONNACK", fmt.Sprint(err),
-			"after its refusing CONNACK the connection was not closed within %v (%v)", t.Timeouts.Step, err)
+		expectRefusedAnyLayout(t, p, "the level-6 CONNECT", codec.ReasonUnsupportedProtocolVersion)
 	},
 })
 
@@ -638,7 +617,7 @@ var _ = catalog.Broker(c.Case{
 		pub.PublishMsg(topic, "outlives the session", 0, true)
 		pub.Disconnect()
 		t.SleepQuiet(200 * time.Millisecond)
-		t.Sub("late", topic, 0).Expect(c.Publish(topic, []byte("outlives the session"), 0).Retain(true))
+		subRetained(t, "late", topic, 0, retained(topic, "outlives the session", 0))
 		t.Pub("cleanup").PublishMsg(topic, "", 0, true)
 	},
 })

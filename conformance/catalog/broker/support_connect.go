@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mqttspec/mqttspec/codec"
 	c "github.com/mqttspec/mqttspec/conformance"
@@ -111,4 +113,40 @@ func (o oneOf) String() string {
 		s[i] = m.String()
 	}
 	return "one of: " + strings.Join(s, " | ")
+}
+
+// expectRefusedAnyLayout sends the v5 CONNECT p on a raw connection and checks that the server
+// refuses it: the connection closes, at most after one CONNACK that is either a v5 CONNACK with
+// one of the codes v5 (Session Present 0) or the 3.1.1 CONNACK 0x01 (unacceptable protocol
+// version). A server that also speaks 3.1.1 may answer in the 3.1.1 layout, which the v5 decoder
+// of Conn rejects, so the answer is read raw and judged by its layout. what names p in messages.
+func expectRefusedAnyLayout(t *c.T, p *codec.Connect, what string, v5 ...codec.ReasonCode) {
+	nc, err := t.Target.Dial(t.Context())
+	if err != nil {
+		t.Errorf("dial %s: %v", t.Target.URL, err)
+	}
+	defer nc.Close()
+	t.Logf("sending %s in the v5 layout; reading the answer raw", what)
+	_ = nc.SetDeadline(time.Now().Add(t.Timeouts.Step))
+	if _, err := nc.Write(t.Encode(p, codec.V5)); err != nil {
+		t.Errorf("write: %v", err)
+	}
+	r := codec.NewReader(nc, codec.Options{MaxPacketSize: 1 << 16})
+	raw, err := r.ReadRaw()
+	if err != nil {
+		t.Check(isClosedErr(err), "the connection closed", err.Error(), "%s got neither an answer nor a close within %v: %v", what, t.Timeouts.Step, err)
+		return
+	}
+	t.Logf("received % X", raw)
+	v311 := []byte{byte(codec.CONNACK) << 4, 2, 0, byte(codec.ConnRefusedProtocolVersion)}
+	if !bytes.Equal(raw, v311) {
+		ack, _, derr := codec.DecodeWith(codec.Options{Version: codec.V5, Sender: codec.SideServer}, raw, nil)
+		a, ok := ack.(*codec.Connack)
+		t.Check(derr == nil && ok && slices.Contains(v5, a.ReasonCode) && !a.SessionPresent,
+			fmt.Sprintf("the close, at most after CONNACK %v (v5 layout) or 0x01 (3.1.1 layout)", v5), fmt.Sprintf("% X", raw),
+			"%s was answered with % X (decoded as v5: %v, %v), not a refusing CONNACK", what, raw, ack, derr)
+	}
+	_, err = r.ReadRaw()
+	t.Check(err != nil && isClosedErr(err), "the connection closed after the CONNACK", fmt.Sprint(err),
+		"after its refusing CONNACK the connection was not closed within %v (%v)", t.Timeouts.Step, err)
 }

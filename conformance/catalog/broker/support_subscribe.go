@@ -199,3 +199,35 @@ func expectRefusedOrClosed(t *c.T, conn *c.Conn, sub *codec.Subscribe, suback, d
 	conn.Expect(subackIn(sub.PacketID, suback...))
 	conn.ExpectOpen()
 }
+
+// subscribeRetained subscribes conn to sub (its QoS capped by the target's maximum, as
+// Conn.SubscribeOpts does) and expects the SUBACK granting it and one PUBLISH for each of ms, in
+// any order: a server may send the messages a new subscription gets, its retained messages among
+// them, before the SUBACK (section 3.8.4, the text after MQTT-3.8.4-1, in 3.1.1 and 5.0). Each
+// PUBLISH is acknowledged as it is read, so a server that keeps one message in flight at a time
+// sends the next. It returns the PUBLISH packets in arrival order.
+func subscribeRetained(t *c.T, conn *c.Conn, sub codec.Subscription, props *codec.Properties, ms ...c.Matcher) []*codec.Publish {
+	sub.QoS = grant(t, sub.QoS)
+	id := subscribeMany(conn, props, sub)
+	want := append([]c.Matcher{c.Suback(id, codec.ReasonCode(sub.QoS))}, ms...)
+	var got []*codec.Publish
+	for len(want) > 0 {
+		p := conn.Expect(c.OneOf(want...))
+		i := slices.IndexFunc(want, func(m c.Matcher) bool { return m.Match(p) == nil })
+		want = slices.Delete(want, i, i+1)
+		if pub, ok := p.(*codec.Publish); ok {
+			conn.Ack(pub)
+			got = append(got, pub)
+		}
+	}
+	return got
+}
+
+// subRetained is T.Sub for a subscription that gets retained messages: it connects a fresh
+// client labelled label, subscribes it to filter at qos and expects the retained messages ms,
+// before or after the SUBACK (subscribeRetained).
+func subRetained(t *c.T, label, filter string, qos byte, ms ...c.Matcher) *c.Conn {
+	conn := t.ConnectLabel(label, t.DefaultConnect())
+	subscribeRetained(t, conn, codec.Subscription{Filter: filter, QoS: qos}, nil, ms...)
+	return conn
+}
