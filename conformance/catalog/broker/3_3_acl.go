@@ -21,9 +21,16 @@ var _ = catalog.Broker(c.Case{
 		// server may refuse the watcher's subscription, or grant it and withhold the messages.
 		watcher := t.ConnectLabel("watcher", t.DefaultConnect())
 		id := subscribeMany(watcher, nil, codec.Subscription{Filter: t.Target.DeniedTopic, QoS: 1})
-		ack := watcher.Expect(c.Type(codec.SUBACK).ID(id)).(*codec.Suback)
-		watching := len(ack.ReasonCodes) == 1 && !ack.ReasonCodes[0].IsError()
-		if !watching {
+		// The server may also close the watcher's connection instead of answering (RabbitMQ does,
+		// its ACL denying reads too): whether a SUBSCRIBE may be refused that way is another
+		// statement's business; here it only means the delivery cannot be watched.
+		watching := false
+		switch ack, _ := watcher.ExpectOrClosed(c.Type(codec.SUBACK).ID(id)).(*codec.Suback); {
+		case ack == nil:
+			t.Logf("the server closed the watcher's connection when it subscribed to the denied topic: whether the PUBLISH is delivered cannot be observed")
+		case len(ack.ReasonCodes) == 1 && !ack.ReasonCodes[0].IsError():
+			watching = true
+		default:
 			t.Logf("the server refused the watcher's subscription to the denied topic (%v): whether the PUBLISH is delivered cannot be observed", ack.ReasonCodes)
 		}
 		pub := t.Pub("pub")
