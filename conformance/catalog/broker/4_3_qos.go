@@ -188,7 +188,7 @@ var _ = catalog.Broker(c.Case{
 // ---- server as sender ----
 var _ = catalog.Broker(c.Case{
 	ID:         "4.3/sender-packet-ids-unused",
-	Title:      "three QoS 1 and three QoS 2 messages left unacknowledged arrive with six distinct non-zero Packet Identifiers, each at its QoS with DUP 0",
+	Title:      "three QoS 1 and three QoS 2 messages left unacknowledged while the server keeps sending arrive at their QoS with DUP 0 and non-zero Packet Identifiers, distinct among those in flight together",
 	Level:      c.Must,
 	Requires:   []c.Feature{c.FeatureQoS2},
 	Statements: []string{"MQTT-4.3.2-1", "MQTT-4.3.3-1", "MQTT-2.3.1-1", "MQTT-2.3.1-4", "5.0:MQTT-4.3.2-2", "5.0:MQTT-4.3.3-2", "MQTT-2.2.1-4"},
@@ -205,15 +205,10 @@ var _ = catalog.Broker(c.Case{
 		for i := range 6 {
 			ms = append(ms, c.Publish(topic, b(fmt.Sprintf("m%d", i)), byte(1+i%2)))
 		}
-		seen := map[uint16]string{}
-		for _, p := range sub.ExpectUnordered(ms...) {
-			p := p.(*codec.Publish)
-			if other, dup := seen[p.PacketID]; dup {
-				t.Failf("a Packet Identifier not in use", fmt.Sprintf("identifier %d again", p.PacketID),
-					"messages %s and %s, both unacknowledged, carry the same Packet Identifier %d", other, p.Payload, p.PacketID)
-			}
-			seen[p.PacketID] = string(p.Payload)
-		}
+		// Each is left unacknowledged while the server keeps sending (a server may keep fewer in
+		// flight): the identifiers must differ among the messages in flight together.
+		_, most := receiveHeld(t, sub, heldOpts{onArrive: distinctFromUnacked(t)}, ms...)
+		skipUnlessConcurrent(t, most)
 	},
 })
 

@@ -90,7 +90,22 @@ var _ = catalog.Broker(c.Case{
 		again := t.ConnectResume("sub2", t.PersistentConnect(id), true)
 		resent := again.ExpectPublish(c.Publish(topic, b("first"), 1).Dup(true).ID(first.PacketID)) // not acknowledged yet
 		pub.PublishMsg(topic, "second", 1, false)
-		second := again.ExpectPublish(c.Publish(topic, b("second"), 1))
+		// A server may hold "second" until the re-sent one is acknowledged (nothing obliges it
+		// to have two in flight); then no identifier is in use when "second" goes out.
+		p, closed := again.Next(t.QuietWindow(0))
+		if p == nil && !closed {
+			again.Ack(resent)
+			again.Receive(c.Publish(topic, b("second"), 1))
+			t.Skipf("the server sent the new message only after the re-sent one was acknowledged (allowed): re-use of an identifier in use cannot be observed")
+		}
+		want := c.Publish(topic, b("second"), 1)
+		if closed {
+			t.Failf(want.String(), "the connection closed", "[sub2] expected %s, but the connection closed", want)
+		}
+		if err := want.Match(p); err != nil {
+			t.Failf(want.String(), p.String(), "[sub2] expected %s, got %s: %v", want, p, err)
+		}
+		second := p.(*codec.Publish)
 		if second.PacketID == first.PacketID {
 			t.Failf(fmt.Sprintf("an identifier other than %d (in use)", first.PacketID), fmt.Sprint(second.PacketID),
 				"the new PUBLISH re-uses Packet Identifier %d of the unacknowledged re-sent PUBLISH", second.PacketID)
