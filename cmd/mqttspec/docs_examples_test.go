@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -293,13 +294,13 @@ func TestDocsExamples(t *testing.T) {
 	type bg struct {
 		cmd  docCommand
 		proc *exec.Cmd
-		out  *bytes.Buffer
+		out  *syncBuffer
 		done chan error
 		want string
 	}
 	var bgs []*bg
 	start := func(c docCommand, text, want string) *bg {
-		b := &bg{cmd: c, out: &bytes.Buffer{}, done: make(chan error, 1), want: want}
+		b := &bg{cmd: c, out: &syncBuffer{}, done: make(chan error, 1), want: want}
 		b.proc = shell(context.Background(), text)
 		b.proc.Stdout, b.proc.Stderr = b.out, b.out
 		if err := b.proc.Start(); err != nil {
@@ -469,3 +470,24 @@ func checkReadmeLinks(t *testing.T) {
 		}
 	}
 }
+
+// syncBuffer is a bytes.Buffer a background command writes while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Bytes returns a copy of what was written so far.
+func (b *syncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+func (b *syncBuffer) String() string { return string(b.Bytes()) }
