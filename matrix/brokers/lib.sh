@@ -1,4 +1,5 @@
-# Shared by the matrix broker scripts (sourced, not run). The contract of every NAME.sh:
+# Shared by the matrix broker scripts and the cluster scripts (sourced, not run). The contract of
+# every broker NAME.sh:
 #   NAME.sh start DIR PORT WSPORT   NAME.sh stop DIR   (the contract is in docs/matrix.md)
 
 # die_log MSG LOGFILE...: prints MSG and the tail of each log on stderr, exits 1.
@@ -91,9 +92,10 @@ stop_pidfile() {
 	rm -f "$file"
 }
 
-# need_args N "$@": checks the argument count of start.
+# usage prints the script's arguments and exits 2; a script with other start arguments (the
+# cluster scripts: start DIR PORT_A PORT_B) sets START_ARGS before sourcing this file.
 usage() {
-	echo "usage: $0 start DIR PORT WSPORT | $0 stop DIR" >&2
+	echo "usage: $0 start ${START_ARGS:-DIR PORT WSPORT} | $0 stop DIR" >&2
 	exit 2
 }
 

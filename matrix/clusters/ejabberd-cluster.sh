@@ -11,7 +11,8 @@
 # (run the cases with --username u1 --password p1), no other listener. DIR/pid.a, DIR/pid.b, DIR/epmd.pid are stopped by "stop".
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+START_ARGS="DIR PORT_A PORT_B"
+. "$here/../brokers/lib.sh"
 
 ctl=/usr/sbin/ejabberdctl
 

@@ -9,7 +9,8 @@
 # no persistence. DIR/pid.a and DIR/pid.b are stopped by "stop".
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+START_ARGS="DIR PORT_A PORT_B"
+. "$here/../brokers/lib.sh"
 
 stop_all() {
 	stop_pidfile "$dir/pid.b" 10

@@ -12,7 +12,8 @@
 # by "stop" (TERM, then KILL), which waits until every process is gone. Prints versions=3.1.1 too.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+START_ARGS="DIR PORT_A PORT_B"
+. "$here/../brokers/lib.sh"
 
 server=/usr/lib/rabbitmq/bin/rabbitmq-server
 ctl=/usr/lib/rabbitmq/bin/rabbitmqctl

@@ -11,7 +11,8 @@
 # MQTTSPEC_ARGS adds flags (e.g. "--settle 2s").
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/lib.sh"
+START_ARGS="DIR PORT_A PORT_B"
+. "$here/../brokers/lib.sh"
 [ $# -ge 2 ] || { echo "usage: $0 NAME OUT [MQTTSPEC]" >&2; exit 2; }
 name=$1 out=$2 bin=${3:-bin/mqttspec}
 script=$here/$name.sh
