@@ -40,6 +40,10 @@ type Broker struct {
 	// broker was started on.
 	Flags []string `yaml:"flags"`
 	Notes string   `yaml:"notes"` // configuration choices, one line
+	// Nodes is 2 for a cluster (or a bridged pair): its script follows the cluster contract
+	// (start DIR PORT_A PORT_B, docs/cluster.md), node A is the target and node B is given with
+	// --node. 0 or 1: a single broker.
+	Nodes int `yaml:"nodes"`
 }
 
 // Client is one client of a target list: a driver of `mqttspec test client`.
@@ -104,6 +108,9 @@ func (c *Config) check() error {
 		}
 		if err := checkVersions(b.Versions); err != nil {
 			return bad("broker", b.Name, "%v", err)
+		}
+		if b.Nodes < 0 || b.Nodes > 2 || b.Nodes == 2 && b.Script == "" {
+			return bad("broker", b.Name, "nodes %d: 0 or 1 for a broker, 2 for a cluster started by a script", b.Nodes)
 		}
 	}
 	for _, cl := range c.Clients {

@@ -51,6 +51,25 @@ stop)
 esac
 `
 
+// pairScript follows the cluster contract (start DIR PORT_A PORT_B) with two independent
+// reference brokers: a "cluster" whose nodes share nothing, so cross-node cases fail.
+const pairScript = `#!/usr/bin/env bash
+set -euo pipefail
+case "$1" in
+start)
+  for p in "$3" "$4"; do
+    "$MQTTSPEC" broker --listen "tcp://127.0.0.1:$p" --log-level error >>"$2/log" 2>&1 &
+    echo $! >>"$2/pids"
+  done
+  for p in "$3" "$4"; do
+    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && break; sleep 0.1; done
+  done
+  echo "version=pair 1.0" ;;
+stop)
+  [ -f "$2/pids" ] && kill $(cat "$2/pids") 2>/dev/null || true ;;
+esac
+`
+
 const missingScript = `#!/usr/bin/env bash
 [ "$1" = stop ] && exit 0
 echo "not installed: apt-get install no-such-broker" >&2
@@ -63,7 +82,7 @@ func TestMatrixRun(t *testing.T) {
 	}
 	exe, root := buildMqttspec(t)
 	dir := t.TempDir()
-	for name, body := range map[string]string{"faulty.sh": faultyScript, "missing.sh": missingScript} {
+	for name, body := range map[string]string{"faulty.sh": faultyScript, "missing.sh": missingScript, "pair.sh": pairScript} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -87,12 +106,18 @@ func TestMatrixRun(t *testing.T) {
     title: embedded reference broker
     target: embedded
     versions: ["3.1.1", "5"]
+  - name: pair
+    title: two independent reference brokers
+    script: %s
+    nodes: 2
+    versions: ["5"]
+    flags: ["--case", "cluster/qos0-delivered-across-nodes"]
 clients:
   - name: reference-client
     title: mqttspec reference client
     driver: reference
     versions: ["5"]
-`, filepath.Join(dir, "faulty.sh"), filepath.Join(dir, "missing.sh"))
+`, filepath.Join(dir, "faulty.sh"), filepath.Join(dir, "missing.sh"), filepath.Join(dir, "pair.sh"))
 	if err := os.WriteFile(list, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -105,8 +130,8 @@ clients:
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	outcomes := r.Run(ctx, cfg)
-	if len(outcomes) != 5 {
-		t.Fatalf("%d outcomes, want 5", len(outcomes))
+	if len(outcomes) != 6 {
+		t.Fatalf("%d outcomes, want 6", len(outcomes))
 	}
 	byName := map[string]matrix.Outcome{}
 	for _, o := range outcomes {
@@ -131,6 +156,23 @@ clients:
 				t.Errorf("%s %s: harness error: %s", n, c.Key(), c.Message)
 			}
 		}
+	}
+	// The pair's nodes share nothing: the cross-node case fails, and the results name node B.
+	pair := byName["pair"]
+	if pair.Err != nil || pair.Results == nil {
+		t.Fatalf("pair did not run: %v", pair.Err)
+	}
+	crossNode := false
+	for _, c := range pair.Results.Cases {
+		if c.ID == "cluster/qos0-delivered-across-nodes" {
+			crossNode = true
+			if c.Status != reports.Fail {
+				t.Errorf("cross-node delivery on two independent brokers: %s %s, want fail", c.Status, c.Message)
+			}
+		}
+	}
+	if !crossNode || pair.Results.Target.Info["nodes"] == "" {
+		t.Errorf("pair: cluster case run %v, target info %v (want the nodes named)", crossNode, pair.Results.Target.Info)
 	}
 	if v := byName["faulty"].Version; v != "faulty 1.0" {
 		t.Errorf("faulty version %q, want the script's version= line", v)
@@ -161,7 +203,7 @@ clients:
 		t.Fatal(err)
 	}
 	var rs []*reports.Results
-	for _, n := range []string{"reference", "faulty", "embedded"} {
+	for _, n := range []string{"reference", "faulty", "embedded", "pair"} {
 		res, err := reports.ReadFile(filepath.Join(out, "brokers", n+".json"))
 		if err != nil {
 			t.Fatal(err)
@@ -202,6 +244,8 @@ func TestLoadErrors(t *testing.T) {
 		{"no versions", "brokers:\n  - {name: a, target: embedded}\n", "no versions"},
 		{"bad version", "brokers:\n  - {name: a, target: embedded, versions: [\"5.0\"]}\n", `"5.0"`},
 		{"client without driver", "clients:\n  - {name: c, versions: [\"5\"]}\n", "no driver"},
+		{"three nodes", "brokers:\n  - {name: a, script: x.sh, nodes: 3, versions: [\"5\"]}\n", "nodes 3"},
+		{"cluster without script", "brokers:\n  - {name: a, target: embedded, nodes: 2, versions: [\"5\"]}\n", "nodes 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "l.yaml")

@@ -111,6 +111,10 @@ func (r *Runner) broker(ctx context.Context, b Broker) Outcome {
 			return o
 		}
 		subst["{port}"], subst["{ws_port}"] = strconv.Itoa(port), strconv.Itoa(ws)
+		if b.Nodes == 2 {
+			// A cluster's script takes the ports of its two nodes (the cluster contract).
+			subst["{port_b}"] = subst["{ws_port}"]
+		}
 		fmt.Fprintf(r.Log, "matrix: starting %s on 127.0.0.1:%d\n", b.Name, port)
 		version, err := r.script(ctx, b, "start", filepath.Join(dir, "state"), subst["{port}"], subst["{ws_port}"])
 		// The stop runs even when the start failed half-way: the script may have left a process.
@@ -127,6 +131,9 @@ func (r *Runner) broker(ctx context.Context, b Broker) Outcome {
 		target = "tcp://127.0.0.1:" + subst["{port}"]
 	}
 	args := []string{"test", "broker", "--target", target, "--version", versionFlag(b.Versions), "--name", b.Title}
+	if b.Nodes == 2 {
+		args = append(args, "--node", "tcp://127.0.0.1:"+subst["{port_b}"])
+	}
 	for _, f := range b.Flags {
 		for k, v := range subst {
 			f = strings.ReplaceAll(f, k, v)
