@@ -294,3 +294,15 @@ func TestPrevious(t *testing.T) {
 		t.Errorf("kept outcome %+v", got[0])
 	}
 }
+
+// TestShippedTargetLists loads the repository's own target lists: a YAML slip in them would
+// otherwise show only when the matrix or its CI short form starts.
+func TestShippedTargetLists(t *testing.T) {
+	cfg, err := matrix.Load("brokers.yaml", "clients.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Brokers) < 6 || len(cfg.Clients) < 7 {
+		t.Errorf("%d brokers and %d clients, want at least 6 and 7", len(cfg.Brokers), len(cfg.Clients))
+	}
+}
