@@ -260,6 +260,13 @@ func Cause(sent Stream, role Role) string {
 				if role == Broker {
 					return "a second CONNECT"
 				}
+			case *codec.Auth:
+				// 5.0 MQTT-4.12.0-7: AUTH on a connection whose CONNECT named no Authentication
+				// Method is a Protocol Error; the codec cannot see that in the AUTH alone, so the
+				// broker's 0x82 DISCONNECT answers this AUTH, not a later malformed packet.
+				if c, ok := first.(*codec.Connect); ok && role == Broker && !c.Properties.Has(codec.PropAuthMethod) {
+					return "an AUTH on a connection whose CONNECT named no Authentication Method"
+				}
 			case *codec.Disconnect:
 				return "the tester's DISCONNECT"
 			}

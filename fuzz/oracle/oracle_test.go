@@ -114,6 +114,13 @@ func TestPlantedAnswers(t *testing.T) {
 			got: enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
 		{name: "bad packet answered with the codec's reason", v: v5, sent: append(enc(t, v5, conn5()), badPub...),
 			got: enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x81}), closed: true, o: Options{ExactReason: true}},
+		// Found by the libFuzzer FuzzBrokerSession campaign: the 0x82 answers the AUTH (MQTT-4.12.0-7),
+		// which comes before the malformed PUBLISH the codec stops at.
+		{name: "AUTH without an Authentication Method, then a bad packet: 0x82 answers the AUTH", v: v5,
+			sent: append(enc(t, v5, conn5(), &codec.Auth{}), 0x3B, 0x00),
+			got:  enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
+		{name: "AUTH without an Authentication Method, connection left open", check: CheckNoClose, v: v5,
+			sent: enc(t, v5, conn5(), &codec.Auth{}), got: enc(t, v5, ok0)},
 		{name: "close without CONNACK after a valid CONNECT", check: CheckConnackMissing, v: v3, sent: append(enc(t, v3, conn3()), 0x20, 0x02, 0x00, 0x00),
 			closed: true, o: Options{AcceptsConnect: true}},
 		{name: "client: first packet not CONNECT", check: CheckFirstPacket, role: Client, v: v5, sent: enc(t, v5, ok0),
