@@ -40,6 +40,10 @@ type Runner struct {
 	Tool     reports.Tool
 	// Caps, when set, skips discovery (tests, or a descriptor that knows better).
 	Caps *Capabilities
+	// OutageWait is how long a case that met a refused connection to the target waits for the
+	// target to accept connections again before it is run again (schedule_outage.go): 0 means
+	// DefaultOutageWait, a negative value no waiting and no reruns. Broker runs only.
+	OutageWait time.Duration
 	// Driver, when set, makes this a client-role run: each case gets a scripted broker on a
 	// loopback port and starts the client under test through the driver.
 	Driver Driver
@@ -113,12 +117,22 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 			}
 		}
 	}
+	wait := r.OutageWait
+	switch {
+	case wait == 0:
+		wait = DefaultOutageWait
+	case wait < 0:
+		wait = 0
+	}
+	outs := newOutages(r.Target, caps, wait, to.Step)
 	results, done, reruns := runRerunningStalled(runCtx, jobs, r.scheduleOrder(jobs), parallel, r.inFlight(parallel), stallThreshold(to),
 		func(ctx context.Context, j job) reports.Case {
 			if r.Driver != nil {
 				return RunClientCase(ctx, r.Driver, j.c, j.v, to, runID)
 			}
-			return RunCase(ctx, r.Target, caps, j.c, j.v, to, runID)
+			return outs.run(ctx, func(ctx context.Context) reports.Case {
+				return RunCase(ctx, r.Target, caps, j.c, j.v, to, runID)
+			})
 		}, r.Progress)
 	out := &reports.Results{Schema: reports.Schema, Tool: r.Tool, Started: started,
 		Target: reports.Target{Name: r.Target.Name, URL: r.Target.URL, Role: string(role), Transport: r.Target.Transport(), Info: capsInfo(caps, r.Target)}}
@@ -131,6 +145,7 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 		// Case runs repeated because mqttspec's own process stalled during them (schedule_stall.go).
 		out.Target.Info["reruns_after_stall"] = fmt.Sprint(reruns)
 	}
+	outs.info(out.Target.Info)
 	nodesInfo(out.Target.Info, r.Target, caps, to)
 	if r.Driver != nil {
 		out.Target.Driver = r.Driver.Name()

@@ -97,6 +97,14 @@ func (tg *Target) CheckURL() error {
 
 // Dial opens a new network connection to the target.
 func (tg *Target) Dial(ctx context.Context) (net.Conn, error) {
+	nc, err := tg.dial(ctx)
+	if err != nil {
+		noteRefusal(ctx, tg, err) // a target that went down (schedule_outage.go)
+	}
+	return nc, err
+}
+
+func (tg *Target) dial(ctx context.Context) (net.Conn, error) {
 	scheme, host, path, err := tg.parse()
 	if err != nil {
 		return nil, err
@@ -463,6 +471,7 @@ func (tg *Target) DialWebSocket(ctx context.Context) (*websocket.Conn, error) {
 	}
 	c, _, err := websocket.Dial(ctx, raw, opts)
 	if err != nil {
+		noteRefusal(ctx, tg, err) // the broker behind the WebSocket URL went down
 		return nil, fmt.Errorf("websocket %s: %w", raw, err)
 	}
 	c.SetReadLimit(int64(codec.MaxPacketSize))

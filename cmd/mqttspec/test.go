@@ -52,6 +52,7 @@ type testFlags struct {
 	auth                     authFlags
 	nodes                    []string      // the other nodes of a cluster target (--node)
 	settle                   time.Duration // the settle window of cross-node effects
+	outageWait               time.Duration // how long a case waits for a target that went down
 }
 
 func init() {
@@ -77,6 +78,7 @@ func init() {
 	fl.DurationVar(&f.caseTimeout, "case-timeout", 30*time.Second, "hard deadline of one case")
 	windowFlags(brokerCmd, &f.quiet, &f.tolerance)
 	fl.DurationVar(&f.runTimeout, "run-timeout", 0, "deadline of the whole run; unfinished cases become errors (0 = none)")
+	fl.DurationVar(&f.outageWait, "outage-wait", conformance.DefaultOutageWait, "when the broker refuses connections mid-run (a crash and restart), how long a case waits for it to accept them again before it is run again (0 = no waiting: such cases are errors)")
 	fl.BoolVar(&f.json, "json", false, "print results.json to stdout instead of text")
 	fl.StringVar(&f.reportDir, "report", "", "write results.json (and report.html, junit.xml) to this directory")
 	fl.StringVarP(&f.username, "username", "u", "", "user name the cases connect with")
@@ -230,6 +232,10 @@ func runTestBroker(cmd *cobra.Command, f *testFlags) error {
 		Timeouts: runTimeouts(cmd, f.stepTimeout, f.caseTimeout, f.quiet, f.tolerance),
 		Tool:     reports.Tool{Name: "mqttspec", Version: toolVersion()}}
 	r.Timeouts.Settle = f.settle
+	r.OutageWait = f.outageWait
+	if f.outageWait == 0 {
+		r.OutageWait = -1 // the flag's 0 is "no waiting"; the Runner's 0 is its default
+	}
 	return runAndReport(ctx, cmd, r, cases, runOutput{json: f.json, reportDir: f.reportDir, reportURL: f.reportURL, expectFile: f.expectFile, exp: exp})
 }
 

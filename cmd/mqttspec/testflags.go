@@ -60,6 +60,7 @@ var brokerFlagGroups = []flagGroup{
 		{"timing-tolerance", "--timing-tolerance 1s"},
 		{"settle", "--settle 2s (with --node)"},
 		{"run-timeout", "--run-timeout 10m"},
+		{"outage-wait", "--outage-wait 1m (a broker restarted after a crash)"},
 		{"parallel", "--parallel 4"},
 	}},
 	{"Output", []flagExample{
@@ -162,7 +163,7 @@ func validateBrokerFlags(f *testFlags) error {
 		v    time.Duration
 	}{
 		{"--timeout", f.stepTimeout}, {"--case-timeout", f.caseTimeout},
-		{"--quiet-window", f.quiet}, {"--timing-tolerance", f.tolerance}, {"--run-timeout", f.runTimeout}, {"--settle", f.settle},
+		{"--quiet-window", f.quiet}, {"--timing-tolerance", f.tolerance}, {"--run-timeout", f.runTimeout}, {"--settle", f.settle}, {"--outage-wait", f.outageWait},
 	} {
 		if d.v < 0 {
 			return badFlag("%s %v is negative: give a duration such as 5s", d.name, d.v)

@@ -33,7 +33,7 @@ start)
 			echo "$(date -u +%FT%T.%NZ) mochi exited with status $rc, restarted" >> "$dir/crashes.log"
 			sleep 0.05
 		done
-	) > /dev/null 2>&1 < /dev/null & # the supervisor must not hold the caller's stdout/stderr open
+	) > /dev/null 2>> "$dir/supervisor.log" < /dev/null & # the supervisor must not hold the caller's stdout/stderr open
 	echo $! > "$dir/pid"
 	if ! wait_port "$port" "$(cat "$dir/pid")" 15; then
 		stop_pidfile "$dir/pid" 5
