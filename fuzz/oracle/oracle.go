@@ -254,7 +254,19 @@ func Cause(sent Stream, role Role) string {
 			}
 			return "the first packet is " + first.Type().String() + ", not CONNACK"
 		}
+		aliases := map[uint16]bool{} // the Topic Aliases the tester's PUBLISH packets mapped
 		for _, p := range sent.Packets[1:] {
+			if pub, ok := p.(*codec.Publish); ok && role == Broker && pub.Properties.Has(codec.PropTopicAlias) {
+				// An alias with an empty topic must have been mapped on this connection before
+				// (§3.3.2.3.4): the broker's 0x82 answers this PUBLISH, which the codec alone
+				// cannot judge.
+				a := pub.Properties.TopicAlias
+				if pub.Topic != "" {
+					aliases[a] = true
+				} else if !aliases[a] {
+					return fmt.Sprintf("a PUBLISH with Topic Alias %d, never mapped on this connection, and no topic", a)
+				}
+			}
 			switch p.(type) {
 			case *codec.Connect:
 				if role == Broker {
@@ -269,6 +281,12 @@ func Cause(sent Stream, role Role) string {
 				}
 			case *codec.Disconnect:
 				return "the tester's DISCONNECT"
+			}
+			// A packet of the other direction (a client's CONNACK, SUBACK, UNSUBACK or PINGRESP; a
+			// broker's SUBSCRIBE, UNSUBSCRIBE or PINGREQ) is a Protocol Error the codec decodes
+			// without complaint: the peer's 0x82 answers it, not a later malformed packet.
+			if t := p.Type(); serverOnly(t) && role == Broker || clientOnly(t) && role == Client {
+				return "a " + t.String() + ", which only the other side sends"
 			}
 		}
 	}
@@ -641,6 +659,16 @@ func (ck *checker) reaction(c Conversation, sent, got Stream) {
 			ck.add(CheckDisconnectReason, stmt(v, "", "", "§4.13, §2.4"), discAt, "DISCONNECT %v for %v; the codec names %v", disc.ReasonCode, sent.Err, want)
 		}
 	}
+}
+
+// serverOnly and clientOnly are the packet types only a server, or only a client, sends (the
+// CONNECT of a broker is Cause's own case).
+func serverOnly(t codec.PacketType) bool {
+	return t == codec.CONNACK || t == codec.SUBACK || t == codec.UNSUBACK || t == codec.PINGRESP
+}
+
+func clientOnly(t codec.PacketType) bool {
+	return t == codec.SUBSCRIBE || t == codec.UNSUBSCRIBE || t == codec.PINGREQ
 }
 
 // otherCause lists the DISCONNECT reasons a peer may have for something the codec cannot see in

@@ -41,6 +41,10 @@ func TestPlantedAnswers(t *testing.T) {
 	smallConn.Properties.SetMaximumPacketSize(20)
 	aliased := &codec.Publish{Topic: "a/x", QoS: 0}
 	aliased.Properties.SetTopicAlias(3)
+	unmapped := &codec.Publish{QoS: 0}
+	unmapped.Properties.SetTopicAlias(1)
+	aliasMap := &codec.Publish{Topic: "a/x", QoS: 0}
+	aliasMap.Properties.SetTopicAlias(1)
 	badPub := []byte{0x36, 0x05, 0x00, 0x01, 'a', 0x00, 0x01} // QoS 3
 	suback := &codec.Suback{PacketID: 7, ReasonCodes: []codec.ReasonCode{1, 2}}
 	cases := []struct {
@@ -121,6 +125,17 @@ func TestPlantedAnswers(t *testing.T) {
 			got:  enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
 		{name: "AUTH without an Authentication Method, connection left open", check: CheckNoClose, v: v5,
 			sent: enc(t, v5, conn5(), &codec.Auth{}), got: enc(t, v5, ok0)},
+		{name: "a client's PINGRESP, then a bad packet: 0x82 answers the PINGRESP", v: v5,
+			sent: append(enc(t, v5, conn5(), &codec.Pingresp{}), badPub...),
+			got:  enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
+		{name: "a client's SUBACK, connection left open", check: CheckNoClose, v: v3,
+			sent: enc(t, v3, conn3(), &codec.Suback{PacketID: 1, ReasonCodes: []codec.ReasonCode{0}}), got: enc(t, v3, ok0)},
+		{name: "an unmapped Topic Alias, then a bad packet: 0x82 answers the alias", v: v5,
+			sent: append(enc(t, v5, aliasConn, unmapped), badPub...),
+			got:  enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
+		{name: "a mapped Topic Alias used, then a bad packet: the codec's reason is due", check: CheckDisconnectReason, v: v5,
+			sent: append(enc(t, v5, aliasConn, aliasMap, unmapped), badPub...),
+			got:  enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
 		{name: "close without CONNACK after a valid CONNECT", check: CheckConnackMissing, v: v3, sent: append(enc(t, v3, conn3()), 0x20, 0x02, 0x00, 0x00),
 			closed: true, o: Options{AcceptsConnect: true}},
 		{name: "client: first packet not CONNECT", check: CheckFirstPacket, role: Client, v: v5, sent: enc(t, v5, ok0),
