@@ -16,6 +16,7 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -155,15 +156,27 @@ func (c *Config) Select(names []string) (*Config, error) {
 	}
 	var out Config
 	for _, n := range names {
+		// "broker:NAME" and "client:NAME" pick one side where a broker and a client share a name
+		// (mosquitto); a bare NAME picks both.
+		role, name, qualified := strings.Cut(n, ":")
+		if !qualified {
+			role, name = "", n
+		} else if role != "broker" && role != "client" {
+			return nil, fmt.Errorf("%w: --only %q: the qualifier must be broker: or client:", ErrConfig, n)
+		}
 		found := false
-		for _, b := range c.Brokers {
-			if b.Name == n {
-				out.Brokers, found = append(out.Brokers, b), true
+		if role != "client" {
+			for _, b := range c.Brokers {
+				if b.Name == name {
+					out.Brokers, found = append(out.Brokers, b), true
+				}
 			}
 		}
-		for _, cl := range c.Clients {
-			if cl.Name == n {
-				out.Clients, found = append(out.Clients, cl), true
+		if role != "broker" {
+			for _, cl := range c.Clients {
+				if cl.Name == name {
+					out.Clients, found = append(out.Clients, cl), true
+				}
 			}
 		}
 		if !found {

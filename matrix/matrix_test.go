@@ -261,9 +261,26 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := matrix.Load(filepath.Join(t.TempDir(), "absent.yaml")); !errors.Is(err, matrix.ErrConfig) {
 		t.Errorf("absent file: %v", err)
 	}
-	cfg := &matrix.Config{Brokers: []matrix.Broker{{Name: "a"}}}
-	if _, err := cfg.Select([]string{"b"}); !errors.Is(err, matrix.ErrConfig) {
-		t.Errorf("Select of an unknown name: %v", err)
+	cfg := &matrix.Config{Brokers: []matrix.Broker{{Name: "a"}, {Name: "m"}}, Clients: []matrix.Client{{Name: "m"}, {Name: "c"}}}
+	for _, tc := range []struct {
+		only             []string
+		brokers, clients int
+		err              bool
+	}{
+		{[]string{"m"}, 1, 1, false}, // a bare name picks both sides
+		{[]string{"broker:m"}, 1, 0, false},
+		{[]string{"client:m", "a"}, 1, 1, false},
+		{[]string{"client:a"}, 0, 0, true}, // a is a broker only
+		{[]string{"b"}, 0, 0, true},
+		{[]string{"server:m"}, 0, 0, true},
+	} {
+		sel, err := cfg.Select(tc.only)
+		switch {
+		case tc.err && !errors.Is(err, matrix.ErrConfig):
+			t.Errorf("Select(%q): %v, want ErrConfig", tc.only, err)
+		case !tc.err && (err != nil || len(sel.Brokers) != tc.brokers || len(sel.Clients) != tc.clients):
+			t.Errorf("Select(%q): %v, %d brokers / %d clients, want %d / %d", tc.only, err, len(sel.Brokers), len(sel.Clients), tc.brokers, tc.clients)
+		}
 	}
 }
 

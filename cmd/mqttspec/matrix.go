@@ -130,7 +130,7 @@ run; findings do not change the exit status.`,
 	f.StringSliceVar(&brokers, "brokers", []string{"matrix/brokers.yaml"}, "broker list file(s) (YAML)")
 	f.StringSliceVar(&clients, "clients", []string{"matrix/clients.yaml"}, "client list file(s) (YAML)")
 	f.StringVar(&role, "role", "all", "broker, client or all")
-	f.StringArrayVar(&only, "only", nil, "run only the target with this name (repeatable)")
+	f.StringArrayVar(&only, "only", nil, "run only the target with this name; broker:NAME or client:NAME where a broker and a client share it (repeatable)")
 	f.StringArrayVar(&cases, "case", nil, "run only cases whose ID matches this glob or prefix (repeatable; the short form of the matrix)")
 	f.StringArrayVar(&args, "arg", nil, "extra flag for every `mqttspec test` run, e.g. --arg=--timeout=5s (repeatable)")
 	f.BoolVar(&fresh, "fresh", false, "leave out of the page the targets not run this time (default: they keep the results of their last run in --out)")
