@@ -125,15 +125,18 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 		wait = 0
 	}
 	outs := newOutages(r.Target, caps, wait, to.Step)
-	results, done, reruns := runRerunningStalled(runCtx, jobs, r.scheduleOrder(jobs), parallel, r.inFlight(parallel), stallThreshold(to),
-		func(ctx context.Context, j job) reports.Case {
-			if r.Driver != nil {
-				return RunClientCase(ctx, r.Driver, j.c, j.v, to, runID)
-			}
-			return outs.run(ctx, func(ctx context.Context) reports.Case {
-				return RunCase(ctx, r.Target, caps, j.c, j.v, to, runID)
-			})
-		}, r.Progress)
+	runJob := func(ctx context.Context, j job) reports.Case {
+		if r.Driver != nil {
+			return RunClientCase(ctx, r.Driver, j.c, j.v, to, runID)
+		}
+		return outs.run(ctx, j, func(ctx context.Context) reports.Case {
+			return RunCase(ctx, r.Target, caps, j.c, j.v, to, runID)
+		})
+	}
+	results, done, reruns := runRerunningStalled(runCtx, jobs, r.scheduleOrder(jobs), parallel, r.inFlight(parallel), stallThreshold(to), runJob, r.Progress)
+	if r.Driver == nil {
+		outs.rerunCollateral(runCtx, jobs, results, done, parallel, r.inFlight(parallel), runJob)
+	}
 	out := &reports.Results{Schema: reports.Schema, Tool: r.Tool, Started: started,
 		Target: reports.Target{Name: r.Target.Name, URL: r.Target.URL, Role: string(role), Transport: r.Target.Transport(), Info: capsInfo(caps, r.Target)}}
 	// The windows every verdict was reached with: a pass of a "nothing arrives" or timing case
@@ -263,12 +266,16 @@ func runCase(ctx context.Context, tg *Target, caps *Capabilities, d Driver, c *C
 		// A case that ends in a close passes when the target closes — and also when it crashed.
 		// Check that the target still serves a new client before granting the pass.
 		if err := probeAlive(ctx, tg, v, to.Step); err != nil {
-			t.status, t.message = reports.Fail, "after this case the target no longer serves new clients — it probably crashed on the case's input: "+err.Error()
+			t.status, t.message = reports.Fail, CrashedMessage+err.Error()
 			t.note("", "liveness probe failed: "+err.Error())
 		}
 	}
 	return t.result(v, time.Since(start))
 }
+
+// CrashedMessage begins the message of a case after which the target stopped serving new
+// clients: the case whose input probably crashed it.
+const CrashedMessage = "after this case the target no longer serves new clients — it probably crashed on the case's input: "
 
 // probeAlive connects a fresh client and expects a successful CONNACK.
 func probeAlive(ctx context.Context, tg *Target, v codec.Version, timeout time.Duration) error {

@@ -78,6 +78,9 @@ type outages struct {
 	seen    []*outage
 	reruns  int
 	probeFn func(ctx context.Context) error // the liveness probe (tests replace it)
+	windows map[job]window                  // each case's latest attempt
+	// collateral counts the cases run again because an outage began while they were open.
+	collateral int
 }
 
 // outage is one period in which the target refused connections.
@@ -99,11 +102,18 @@ func newOutages(tg *Target, caps *Capabilities, wait, step time.Duration) *outag
 
 // run runs one case through attempt, and again after each outage of the target it met, up to
 // maxOutageReruns times. attempt gets a context that records refused connections.
-func (o *outages) run(ctx context.Context, attempt func(ctx context.Context) reports.Case) reports.Case {
+func (o *outages) run(ctx context.Context, j job, attempt func(ctx context.Context) reports.Case) reports.Case {
 	var notes []reports.Event
 	for try := 0; ; try++ {
 		rs := &refusals{}
+		start := time.Now()
 		res := attempt(context.WithValue(ctx, refusalKey{}, rs))
+		o.mu.Lock()
+		if o.windows == nil {
+			o.windows = map[job]window{}
+		}
+		o.windows[j] = window{start, time.Now()}
+		o.mu.Unlock()
 		if res.Status != reports.Error || !rs.has(o.tg.URL) || o.wait <= 0 || ctx.Err() != nil {
 			res.Transcript = append(notes, res.Transcript...)
 			return res
@@ -200,5 +210,59 @@ func (o *outages) info(m map[string]string) {
 		}
 	}
 	m["target_outages"] = fmt.Sprintf("%d: %s", len(o.seen), strings.Join(parts, "; "))
-	m["reruns_after_outage"] = fmt.Sprint(o.reruns)
+	m["reruns_after_outage"] = fmt.Sprint(o.reruns + o.collateral)
+}
+
+// collateralMargin is how long before the first refused connection the target may have gone
+// down: a crash is seen only when a case next dials, and a case whose connection the crash cut
+// ended (with a verdict about a reset it did not cause) up to that much earlier.
+const collateralMargin = time.Second
+
+// rerunCollateral runs again, once, every case that did not pass and was open when an outage
+// began: a crash cuts the connections of every case open at that moment, and their fails
+// ("the connection closed before the PUBACK") are the crash's, not theirs. The case whose
+// liveness probe found the target gone (CrashedMessage) keeps its verdict: it is the one whose
+// input crashed the target. A rerun that meets an outage again keeps the rerun's verdict.
+func (o *outages) rerunCollateral(ctx context.Context, jobs []job, results []reports.Case, done []bool, parallel, inFlight int,
+	run func(ctx context.Context, j job) reports.Case) {
+	o.mu.Lock()
+	var starts []time.Time
+	for _, ou := range o.seen {
+		if !ou.gaveUp {
+			starts = append(starts, ou.from)
+		}
+	}
+	var again []int
+	began := map[int]time.Time{} // the outage each rerun case was open at
+	for i, j := range jobs {
+		w, ok := o.windows[j]
+		if !ok || !done[i] || results[i].Status == reports.Pass || results[i].Status == reports.Skip ||
+			strings.HasPrefix(results[i].Message, CrashedMessage) {
+			continue
+		}
+		for _, from := range starts {
+			if !w.from.After(from) && !w.to.Before(from.Add(-collateralMargin)) {
+				again = append(again, i)
+				began[i] = from
+				break
+			}
+		}
+	}
+	o.mu.Unlock()
+	if len(again) == 0 || ctx.Err() != nil {
+		return
+	}
+	res, ok := runScheduled(ctx, jobs, again, parallel, inFlight, run, nil)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, i := range again {
+		if !ok[i] {
+			continue
+		}
+		note := fmt.Sprintf("run again after the run: this case was open when the target went down (first refused connection %s); its first verdict was %s: %s",
+			began[i].Format("15:04:05.000"), results[i].Status, results[i].Message)
+		res[i].Transcript = append([]reports.Event{{Dir: "note", Packet: note}}, res[i].Transcript...)
+		results[i] = res[i]
+		o.collateral++
+	}
 }

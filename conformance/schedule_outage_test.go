@@ -113,8 +113,8 @@ func (b *crashyBroker) crash() {
 }
 
 // outageCases: one case whose SUBSCRIBE crashes the broker (declared long, so it starts first),
-// then n short cases that connect and ping.
-func outageCases(n int) []Case {
+// then n cases that connect, wait hold and ping.
+func outageCases(n int, hold time.Duration) []Case {
 	cases := []Case{{ID: "9.9/crasher", Title: "crasher", Statements: []string{"MQTT-3.1.0-2"}, Versions: V311, Level: Must,
 		Timeout: 5 * time.Second, Run: func(t *T) {
 			c := t.Connect(t.DefaultConnect())
@@ -125,6 +125,7 @@ func outageCases(n int) []Case {
 		cases = append(cases, Case{ID: fmt.Sprintf("9.9/other-%02d", i), Title: "other", Statements: []string{"MQTT-3.1.0-2"},
 			Versions: V311, Level: Must, Run: func(t *T) {
 				c := t.Connect(t.DefaultConnect())
+				t.Sleep(hold)
 				c.Send(&codec.Pingreq{})
 				c.Expect(Pingresp())
 			}})
@@ -138,28 +139,32 @@ func outageCases(n int) []Case {
 // broker that never comes back ends the remaining cases at once, each naming the outage.
 func TestOutageRerun(t *testing.T) {
 	for _, tc := range []struct {
-		name    string
-		restart time.Duration
-		wait    time.Duration
-		others  reports.Status
-		message string // in the others' messages
+		name     string
+		restart  time.Duration
+		wait     time.Duration
+		parallel int
+		hold     time.Duration // how long each other case keeps its connection open
+		others   reports.Status
+		message  string // in the others' messages
 	}{
-		{"restarted", 300 * time.Millisecond, 5 * time.Second, reports.Pass, ""},
-		{"never back", 0, 400 * time.Millisecond, reports.Error, "did not accept one within 400ms: it crashed or was stopped"},
-		{"no waiting", 300 * time.Millisecond, -1, reports.Error, "connection refused"},
+		{"restarted", 300 * time.Millisecond, 5 * time.Second, 1, 0, reports.Pass, ""},
+		{"never back", 0, 400 * time.Millisecond, 1, 0, reports.Error, "did not accept one within 400ms: it crashed or was stopped"},
+		{"no waiting", 300 * time.Millisecond, -1, 1, 0, reports.Error, "connection refused"},
+		// Cases open when the broker crashes see their connection cut: run again after the run.
+		{"collateral", 300 * time.Millisecond, 5 * time.Second, 4, 300 * time.Millisecond, reports.Pass, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newCrashyBroker(t, tc.restart)
 			r := &Runner{Target: &Target{Name: "crashy", URL: "tcp://" + b.addr}, Versions: []codec.Version{codec.V311},
-				Parallel: 1, Caps: allCaps(), OutageWait: tc.wait,
+				Parallel: tc.parallel, Caps: allCaps(), OutageWait: tc.wait,
 				Timeouts: Timeouts{Step: 300 * time.Millisecond, Quiet: 100 * time.Millisecond, Case: 3 * time.Second}}
 			start := time.Now()
-			res, err := r.Run(context.Background(), outageCases(20))
+			res, err := r.Run(context.Background(), outageCases(20, tc.hold))
 			if err != nil {
 				t.Fatal(err)
 			}
 			elapsed := time.Since(start)
-			var rerun int
+			var rerun, collateral int
 			for _, c := range res.Cases {
 				if c.ID == "9.9/crasher" {
 					if c.Status != reports.Fail || !strings.Contains(c.Message, "crashed") {
@@ -173,6 +178,9 @@ func TestOutageRerun(t *testing.T) {
 				for _, e := range c.Transcript {
 					if e.Dir == "note" && strings.HasPrefix(e.Packet, "run again (attempt 2): the target refused") {
 						rerun++
+					}
+					if e.Dir == "note" && strings.HasPrefix(e.Packet, "run again after the run: this case was open when the target went down") {
+						collateral++
 					}
 				}
 			}
@@ -189,6 +197,10 @@ func TestOutageRerun(t *testing.T) {
 				// One wait for the whole run, not one per case.
 				if elapsed > 4*time.Second {
 					t.Errorf("the run took %v: the wait was repeated per case", elapsed)
+				}
+			case "collateral":
+				if collateral == 0 || info["reruns_after_outage"] != fmt.Sprint(rerun+collateral) {
+					t.Errorf("collateral reruns %d, reruns %d, info %q", collateral, rerun, info["reruns_after_outage"])
 				}
 			case "no waiting":
 				if _, ok := info["target_outages"]; ok || rerun != 0 {
