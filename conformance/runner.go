@@ -135,7 +135,7 @@ func (r *Runner) Run(ctx context.Context, cases []Case) (*reports.Results, error
 	}
 	results, done, reruns := runRerunningStalled(runCtx, jobs, r.scheduleOrder(jobs), parallel, r.inFlight(parallel), stallThreshold(to), runJob, r.Progress)
 	if r.Driver == nil {
-		outs.rerunCollateral(runCtx, jobs, results, done, parallel, r.inFlight(parallel), runJob)
+		outs.rerunCollateral(runCtx, jobs, results, done, parallel, runJob)
 	}
 	out := &reports.Results{Schema: reports.Schema, Tool: r.Tool, Started: started,
 		Target: reports.Target{Name: r.Target.Name, URL: r.Target.URL, Role: string(role), Transport: r.Target.Transport(), Info: capsInfo(caps, r.Target)}}

@@ -218,12 +218,15 @@ func (o *outages) info(m map[string]string) {
 // ended (with a verdict about a reset it did not cause) up to that much earlier.
 const collateralMargin = time.Second
 
-// rerunCollateral runs again, once, every case that did not pass and was open when an outage
-// began: a crash cuts the connections of every case open at that moment, and their fails
-// ("the connection closed before the PUBACK") are the crash's, not theirs. The case whose
-// liveness probe found the target gone (CrashedMessage) keeps its verdict: it is the one whose
-// input crashed the target. A rerun that meets an outage again keeps the rerun's verdict.
-func (o *outages) rerunCollateral(ctx context.Context, jobs []job, results []reports.Case, done []bool, parallel, inFlight int,
+// rerunCollateral runs again, once and one at a time, every case that did not pass and was open
+// when an outage began: a crash cuts the connections of every case open at that moment, and
+// their fails ("the connection closed before the PUBACK") are the crash's, not theirs. Among
+// them are the cases whose liveness probe found the target gone (CrashedMessage): in a serial
+// run that is the case whose input crashed the target, and it keeps its verdict; in a parallel
+// run every case that ended during the outage is such a suspect, and the serial rerun tells the
+// culprit (it crashes the target again, alone) from the others. A rerun that meets an outage
+// again waits for it like any case.
+func (o *outages) rerunCollateral(ctx context.Context, jobs []job, results []reports.Case, done []bool, parallel int,
 	run func(ctx context.Context, j job) reports.Case) {
 	o.mu.Lock()
 	var starts []time.Time
@@ -237,7 +240,7 @@ func (o *outages) rerunCollateral(ctx context.Context, jobs []job, results []rep
 	for i, j := range jobs {
 		w, ok := o.windows[j]
 		if !ok || !done[i] || results[i].Status == reports.Pass || results[i].Status == reports.Skip ||
-			strings.HasPrefix(results[i].Message, CrashedMessage) {
+			parallel == 1 && strings.HasPrefix(results[i].Message, CrashedMessage) {
 			continue
 		}
 		for _, from := range starts {
@@ -252,7 +255,7 @@ func (o *outages) rerunCollateral(ctx context.Context, jobs []job, results []rep
 	if len(again) == 0 || ctx.Err() != nil {
 		return
 	}
-	res, ok := runScheduled(ctx, jobs, again, parallel, inFlight, run, nil)
+	res, ok := runScheduled(ctx, jobs, again, 1, 1, run, nil)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for _, i := range again {
