@@ -650,7 +650,8 @@ func (ck *checker) reaction(c Conversation, sent, got Stream) {
 		}
 	}
 	if ck.o.Role == Broker && ck.o.AcceptsConnect && c.Closed {
-		if _, ok := first(sent.Packets).(*codec.Connect); ok && got.Err == nil && !hasType(got.Packets, codec.CONNACK) {
+		if cn, ok := first(sent.Packets).(*codec.Connect); ok && got.Err == nil && !hasType(got.Packets, codec.CONNACK) &&
+			!(cn.Properties.Has(codec.PropMaximumPacketSize) && int(cn.Properties.MaximumPacketSize) < fullConnackSize) {
 			ck.add(CheckConnackMissing, stmt(v, "MQTT-3.1.4-5", "MQTT-3.1.4-4", "§3.1.4"), -1,
 				"the connection closed without a CONNACK for the valid CONNECT (%d answers)", len(got.Packets))
 		}
@@ -692,6 +693,23 @@ func (ck *checker) reaction(c Conversation, sent, got Stream) {
 		}
 	}
 }
+
+// fullConnackSize is the size of a 5.0 CONNACK carrying every capability property a server may
+// announce and a 23-character Assigned Client Identifier. A client whose Maximum Packet Size is
+// below it may get no CONNACK at all (MQTT-3.1.2-24: the server must not send a larger packet,
+// and only Reason String and User Property are ones it must drop to fit), so the oracle does not
+// ask for one. Found by the libFuzzer FuzzBrokerSession campaign: Maximum Packet Size 1.
+var fullConnackSize = func() int {
+	a := &codec.Connack{}
+	a.Properties.SetAssignedClientID("abcdefghijklmnopqrstuvw").SetReceiveMaximum(65535).SetMaximumQoS(1).
+		SetRetainAvailable(0).SetMaximumPacketSize(1 << 28).SetTopicAliasMaximum(65535).SetWildcardSubAvailable(0).
+		SetSubIDAvailable(0).SetSharedSubAvailable(0).SetServerKeepAlive(65535).SetSessionExpiry(1 << 31)
+	b, err := a.AppendTo(nil, codec.V5)
+	if err != nil {
+		panic("oracle: the reference CONNACK does not encode: " + err.Error()) // fixed input
+	}
+	return len(b)
+}()
 
 // serverOnly and clientOnly are the packet types only a server, or only a client, sends (the
 // CONNECT of a broker is Cause's own case).

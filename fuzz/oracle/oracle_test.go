@@ -41,6 +41,8 @@ func TestPlantedAnswers(t *testing.T) {
 	smallConn.Properties.SetMaximumPacketSize(20)
 	aliased := &codec.Publish{Topic: "a/x", QoS: 0}
 	aliased.Properties.SetTopicAlias(3)
+	tinyConn := conn5()
+	tinyConn.Properties.SetMaximumPacketSize(1)
 	unmapped := &codec.Publish{QoS: 0}
 	unmapped.Properties.SetTopicAlias(1)
 	aliasMap := &codec.Publish{Topic: "a/x", QoS: 0}
@@ -150,6 +152,8 @@ func TestPlantedAnswers(t *testing.T) {
 			sent: enc(t, v3, conn3(), sub, &codec.Subscribe{PacketID: 8, Subscriptions: []codec.Subscription{{Filter: "a/#", QoS: 1}}}),
 			got: enc(t, v3, ok0, &codec.Suback{PacketID: 7, ReasonCodes: []codec.ReasonCode{1, 2}}, &codec.Suback{PacketID: 8, ReasonCodes: []codec.ReasonCode{1}},
 				&codec.Publish{Topic: "a/x", QoS: 2, PacketID: 1})},
+		{name: "close without CONNACK to a CONNECT whose Maximum Packet Size no CONNACK fits", v: v5,
+			sent: enc(t, v5, tinyConn), closed: true, o: Options{AcceptsConnect: true}},
 		{name: "close without CONNACK after a valid CONNECT", check: CheckConnackMissing, v: v3, sent: append(enc(t, v3, conn3()), 0x20, 0x02, 0x00, 0x00),
 			closed: true, o: Options{AcceptsConnect: true}},
 		{name: "client: first packet not CONNECT", check: CheckFirstPacket, role: Client, v: v5, sent: enc(t, v5, ok0),
