@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,9 @@ type fuzzDiffFlags struct {
 	seed          int64
 	out           string
 	markdown      string
+	html          string
+	username      string
+	password      string
 	answerTimeout time.Duration
 	perClass      int
 	noMinimize    bool
@@ -49,11 +53,17 @@ every target's answer, the statement the codec cites for the input, what the spe
 package fuzz/oracle find wrong in each answer, and a verdict: the targets the oracle blames, else
 the ones outside the majority.
 
+--username/--password put the same login into every session's CONNECT (before the mutations) and
+into the readiness probe, for brokers that refuse anonymous clients. --html writes one
+self-contained page (no external request) with the classes grouped by pattern and a filter by
+the target that deviates.
+
 --target embedded starts an in-process reference broker. Only loopback targets are accepted unless
 --allow-remote is given. Exit status: 0 when the targets always agreed, 1 when they split, 2 on
 usage errors or when a target does not serve.`,
 		Example: `  mqttspec fuzz diff --target embedded --target tcp://127.0.0.1:1883 --name reference --name mosquitto --duration 3m
-  mqttspec fuzz diff --target tcp://127.0.0.1:1883 --target tcp://127.0.0.1:1884 --version 5 --markdown diff.md`,
+  mqttspec fuzz diff --target tcp://127.0.0.1:1883 --target tcp://127.0.0.1:1884 --version 5 --markdown diff.md --html diff.html
+  mqttspec fuzz diff --target embedded --target tcp://127.0.0.1:1883 --target tcp://127.0.0.1:5222 --username u1 --password p1`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runFuzzDiff(cmd, &f) },
 	}
@@ -66,6 +76,9 @@ usage errors or when a target does not serve.`,
 	fl.Int64Var(&f.seed, "seed", 0, "random seed (0: from the clock, printed)")
 	fl.StringVar(&f.out, "out", "fuzz-diff", "directory for the saved splits")
 	fl.StringVar(&f.markdown, "markdown", "", "also write the Markdown summary to this file")
+	fl.StringVar(&f.html, "html", "", "also write the HTML summary (one self-contained file, with a filter by deviating target) to this file")
+	fl.StringVar(&f.username, "username", "", "log every session in with this user name (the same on every target: for brokers that refuse anonymous clients)")
+	fl.StringVar(&f.password, "password", "", "password that goes with --username")
 	fl.DurationVar(&f.answerTimeout, "answer-timeout", 400*time.Millisecond, "how long each target has to answer an input")
 	fl.IntVar(&f.perClass, "per-class", 2, "splits kept (and minimized) per disagreement class")
 	fl.BoolVar(&f.noMinimize, "no-minimize", false, "keep splits as found")
@@ -92,7 +105,10 @@ func runFuzzDiff(cmd *cobra.Command, f *fuzzDiffFlags) error {
 	defer cancel()
 	o := netfuzz.DiffOptions{Names: f.names, AllowRemote: f.allowRemote, Version: v, Duration: f.duration,
 		MaxExecs: f.execs, Seed: f.seed, OutDir: f.out, AnswerTimeout: f.answerTimeout, PerClass: f.perClass,
-		Minimize: !f.noMinimize}
+		Minimize: !f.noMinimize, Username: f.username, Password: f.password}
+	if f.password != "" && f.username == "" {
+		return failWith(exitUsage, errors.New("--password needs --username"))
+	}
 	for i, t := range f.targets {
 		if t == "embedded" {
 			e := &embeddedBroker{}
@@ -133,6 +149,15 @@ func runFuzzDiff(cmd *cobra.Command, f *fuzzDiffFlags) error {
 	md := rep.Markdown()
 	if f.markdown != "" {
 		if err := os.WriteFile(f.markdown, []byte(md), 0o644); err != nil {
+			return failWith(exitUsage, err)
+		}
+	}
+	if f.html != "" {
+		var hb bytes.Buffer
+		if err := rep.HTML(&hb); err != nil {
+			return failWith(exitUsage, err)
+		}
+		if err := os.WriteFile(f.html, hb.Bytes(), 0o644); err != nil {
 			return failWith(exitUsage, err)
 		}
 	}

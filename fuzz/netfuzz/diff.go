@@ -30,6 +30,10 @@ type DiffOptions struct {
 	Targets     []string
 	Names       []string
 	AllowRemote bool
+	// Username and Password, when Username is set, log every generated session in (the
+	// CONNECT before mutation) and the readiness probe, on every target alike so that the
+	// inputs stay identical: for brokers that refuse anonymous clients (ejabberd's mod_mqtt).
+	Username, Password string
 	// Version of the sessions: codec.V311, codec.V5, or codec.VersionUnknown for both.
 	Version  codec.Version
 	Duration time.Duration
@@ -97,10 +101,12 @@ type Split struct {
 	Codec string `json:"codec"`
 	// Verdict says which target deviates: by the oracle's spec checks when any target breaks
 	// one, else by majority (or "no majority").
-	Verdict   string `json:"verdict"`
-	Minimized bool   `json:"minimized"`
-	Original  int    `json:"original_bytes"`
-	File      string `json:"-"`
+	Verdict string `json:"verdict"`
+	// Deviating names the targets the verdict blames (the oracle's, else the minority's).
+	Deviating []string `json:"deviating,omitempty"`
+	Minimized bool     `json:"minimized"`
+	Original  int      `json:"original_bytes"`
+	File      string   `json:"-"`
 }
 
 // DiffClass is a group of splits that disagree the same way.
@@ -176,7 +182,8 @@ func Diff(ctx context.Context, o DiffOptions) (*DiffReport, error) {
 		defer cancel()
 	}
 	for _, t := range ts {
-		r := &runner{addr: t.addr, version: o.Version, probeTimeout: 2 * time.Second}
+		r := &runner{addr: t.addr, version: o.Version, probeTimeout: 2 * time.Second,
+			username: o.Username, password: o.Password}
 		if kind, detail := r.probe(ctx); kind != "" {
 			return nil, fmt.Errorf("target %s is not serving before fuzzing starts: %s", t.name, detail)
 		}
@@ -186,7 +193,8 @@ func Diff(ctx context.Context, o DiffOptions) (*DiffReport, error) {
 	for _, t := range ts {
 		rep.Targets = append(rep.Targets, t.name)
 	}
-	m := &mutator{rng: rand.New(rand.NewSource(o.Seed)), version: o.Version}
+	m := &mutator{rng: rand.New(rand.NewSource(o.Seed)), version: o.Version,
+		username: o.Username, password: o.Password}
 	classes := map[string]*DiffClass{}
 	start := time.Now()
 	last := time.Now()
@@ -588,7 +596,7 @@ func (d *differ) split(ctx context.Context, class string, in Input, v codec.Vers
 	for i, a := range as {
 		s.Answers[d.ts[i].name] = a
 	}
-	s.Verdict = d.verdict(as)
+	s.Verdict, s.Deviating = d.verdict(as)
 	if d.o.OutDir != "" {
 		if path, err := s.save(d.o.OutDir); err != nil {
 			d.log.Error("cannot save split", "err", err)
@@ -600,12 +608,13 @@ func (d *differ) split(ctx context.Context, class string, in Input, v codec.Vers
 }
 
 // verdict names the deviating targets: those the oracle finds breaking the specification, else
-// the ones outside the majority signature.
-func (d *differ) verdict(as []Answer) string {
-	var spec []string
+// the ones outside the majority signature. It returns the verdict's text and the blamed targets.
+func (d *differ) verdict(as []Answer) (string, []string) {
+	var spec, specNames []string
 	for i, a := range as {
 		if len(a.Oracle) > 0 {
 			spec = append(spec, d.ts[i].name+" ("+strings.SplitN(a.Oracle[0], " [", 2)[0]+")")
+			specNames = append(specNames, d.ts[i].name)
 		}
 	}
 	count := map[string]int{}
@@ -618,12 +627,11 @@ func (d *differ) verdict(as []Answer) string {
 			best, n = sig, c
 		}
 	}
-	var out []string
+	var out, dev []string
 	if len(spec) > 0 {
 		out = append(out, "spec: "+strings.Join(spec, ", "))
 	}
 	if 2*n > len(as) {
-		var dev []string
 		for i, a := range as {
 			if a.Signature() != best {
 				dev = append(dev, d.ts[i].name)
@@ -633,7 +641,10 @@ func (d *differ) verdict(as []Answer) string {
 	} else {
 		out = append(out, "no majority")
 	}
-	return strings.Join(out, "; ")
+	if len(specNames) > 0 {
+		dev = specNames
+	}
+	return strings.Join(out, "; "), dev
 }
 
 // minimize shrinks in while the targets still split into the same class: whole writes, then

@@ -47,6 +47,9 @@ type runner struct {
 	writeTimeout time.Duration
 	settle       time.Duration // how long to keep listening after the last write
 	probes       int
+	// username and password, when username is set, go into the probe's CONNECT (a broker
+	// such as ejabberd's mod_mqtt refuses a CONNECT without a user name).
+	username, password string
 }
 
 // errDial means the input could not even be sent: the target refused the connection.
@@ -177,6 +180,10 @@ func (r *runner) probe(ctx context.Context) (kind, detail string) {
 	rd := codec.NewReader(conn, codec.Options{Version: v, MaxPacketSize: 1 << 20, Lenient: true})
 	cp := &codec.Connect{ProtocolName: "MQTT", ProtocolLevel: byte(v), CleanStart: true,
 		ClientID: fmt.Sprintf("mqttspec-probe-%d", r.probes)}
+	if r.username != "" {
+		cp.UsernameFlag, cp.Username = true, r.username
+		cp.PasswordFlag, cp.Password = true, []byte(r.password)
+	}
 	if err := w.WritePacket(cp); err != nil {
 		return classify(err, "probe: send CONNECT")
 	}

@@ -18,6 +18,9 @@ const maxDelay = 400 * time.Millisecond
 type mutator struct {
 	rng     *rand.Rand
 	version codec.Version // VersionUnknown: both versions
+	// username and password, when username is set, replace the anonymous login of every
+	// generated CONNECT before the mutations (which may still drop or break them).
+	username, password string
 }
 
 func (m *mutator) bytes(n int) []byte {
@@ -41,8 +44,16 @@ func (m *mutator) pickVersion() codec.Version {
 func (m *mutator) session() (Input, codec.Version) {
 	s := gen.NewSession(m.bytes(64+m.rng.Intn(400)), gen.SessionOptions{Version: m.pickVersion(), MaxPackets: 10, MaxField: 512})
 	in := make(Input, 0, len(s.Cases))
-	for _, c := range s.Cases {
-		in = append(in, Step{Data: c.Bytes})
+	for i, c := range s.Cases {
+		data := c.Bytes
+		if cp, ok := c.Packet.(*codec.Connect); ok && i == 0 && m.username != "" {
+			cp.UsernameFlag, cp.Username = true, m.username
+			cp.PasswordFlag, cp.Password = true, []byte(m.password)
+			if b, err := cp.AppendTo(nil, s.Version); err == nil {
+				data = b
+			}
+		}
+		in = append(in, Step{Data: data})
 	}
 	return in, s.Version
 }
