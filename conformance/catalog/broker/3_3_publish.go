@@ -93,6 +93,23 @@ var _ = catalog.Broker(c.Case{
 	},
 })
 
+// Found by the differential network fuzzer (docs/findings.md): mosquitto 2.0.11 delivers it.
+var _ = catalog.Broker(c.Case{
+	ID:         "3.3/dup-on-qos0-closes",
+	Title:      "a QoS 0 PUBLISH with DUP 1 breaks a MUST of its own section: the server closes the connection and does not deliver it",
+	Statements: []string{"MQTT-3.3.1-2", "3.1.1:MQTT-4.8.0-1", "5.0:MQTT-4.13.1-1"},
+	Versions:   c.Both,
+	Level:      c.Must,
+	Run: func(t *c.T) {
+		topic := t.Topic("dup0")
+		sub := t.Sub("sub", topic, 0)
+		pub := t.Pub("pub")
+		pub.SendRaw(c.WithFlags(t.Encode(&codec.Publish{Topic: topic, Payload: b("dup0")}, t.Version), 0x8), "PUBLISH QoS 0 with DUP 1")
+		pub.ExpectErrorClose()
+		sub.ExpectNothing(0)
+	},
+})
+
 var _ = catalog.Broker(c.Case{
 	ID:         "3.3/packet-id-zero-closes",
 	Title:      "a QoS 1 PUBLISH with Packet Identifier 0 is a protocol violation: the server closes the connection",

@@ -126,3 +126,31 @@ var _ = catalog.Broker(c.Case{
 		}
 	},
 })
+
+// Found by the differential network fuzzer (docs/findings.md): mochi-mqtt v2.7.9 answers 0x91
+// Packet Identifier in use, which 3.1.1 does not have. Each side allocates its own identifiers
+// (§2.3.1), so the server's in-flight delivery does not make the client's identifier "in use".
+// 3.1.1 only: in 5.0 0x91 is a SUBACK reason code, and no MUST forbids the refusal.
+var _ = catalog.Broker(c.Case{
+	ID:         "3.9/return-code-valid-for-server-inflight-id",
+	Title:      "a SUBSCRIBE using the identifier of the server's own unacknowledged QoS 1 delivery to that client gets a SUBACK with a 3.1.1 return code (0x00, 0x01, 0x02 or 0x80; not 0x91)",
+	Statements: []string{"3.1.1:MQTT-3.9.3-2", "3.1.1:MQTT-3.8.4-1", "3.1.1:MQTT-2.3.1-7"},
+	Versions:   c.V311,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS1},
+	Run: func(t *c.T) {
+		topic := t.Topic("inflight")
+		sub := t.Sub("sub", topic, 1)
+		t.Pub("pub").PublishMsg(topic, "hold", 1, false)
+		d := sub.ExpectPublish(c.Publish(topic, b("hold"), 1)) // not acknowledged: its identifier stays in flight
+		sub.Send(&codec.Subscribe{PacketID: d.PacketID, Subscriptions: []codec.Subscription{{Filter: t.Topic("other"), QoS: 1}}})
+		valid := []codec.ReasonCode{0x00, 0x01, 0x02, codec.SubackFailure}
+		sub.Expect(c.Type(codec.SUBACK).ID(d.PacketID).Where(fmt.Sprintf("one code in %v", valid), func(p codec.Packet) error {
+			got := p.(*codec.Suback).ReasonCodes
+			if len(got) != 1 || !slices.Contains(valid, got[0]) {
+				return fmt.Errorf("return codes are %v, want one of %v", got, valid)
+			}
+			return nil
+		}))
+	},
+})

@@ -1,0 +1,36 @@
+package broker
+
+import "github.com/mqttspec/mqttspec/codec"
+
+// fuzzdiffFaults are the faults behind the deviations the differential network fuzzer found in
+// other brokers (docs/findings.md, "Live brokers: differential network fuzzing"), planted so that
+// the conformance cases written for them are shown to fail on the behaviour.
+var fuzzdiffFaults = []Fault{
+	{Name: "publish-dup-qos0-accepted", Statements: []string{"MQTT-3.3.1-2", "3.1.1:MQTT-3.3.1-2"},
+		Summary: "a QoS 0 PUBLISH with DUP 1 is delivered instead of closing the connection (mosquitto 2.0.11)",
+		alter:   unchecked("publish-dup-qos0")},
+	{Name: "suback-0x91-for-server-inflight-id", Statements: []string{"3.1.1:MQTT-3.9.3-2"},
+		Summary: "a SUBSCRIBE whose identifier equals one the server uses for a QoS 1/2 delivery still in flight to that client is refused with 0x91 Packet Identifier in use for every filter, in 3.1.1 too (mochi-mqtt v2.7.9); the two directions' identifiers are independent",
+		alter: onReceive(func(c *conn, p *codec.Subscribe) codec.Packet {
+			s := c.sess
+			if s == nil {
+				return p
+			}
+			s.mu.Lock()
+			_, clash := s.inflight[p.PacketID]
+			s.mu.Unlock()
+			if !clash {
+				return p
+			}
+			ack := &codec.Suback{PacketID: p.PacketID}
+			for range p.Subscriptions {
+				ack.ReasonCodes = append(ack.ReasonCodes, codec.ReasonPacketIDInUse)
+			}
+			c.enqueue(outItem{pkt: ack})
+			return nil
+		})},
+}
+
+// The area table joins Faults here rather than in faults.go's list, so that this file stays the
+// fuzz diff helper's own; Faults is only read by name lookups after initialisation.
+func init() { Faults = append(Faults, fuzzdiffFaults...) }

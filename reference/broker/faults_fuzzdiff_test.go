@@ -1,0 +1,30 @@
+package broker_test
+
+import (
+	"maps"
+	"testing"
+
+	"github.com/mqttspec/mqttspec/codec"
+)
+
+// fuzzdiffChecks are the scenarios of the faults in fuzzdiffFaults (faults_fuzzdiff.go).
+var fuzzdiffChecks = map[string]func(tb testing.TB, addr string){
+	"publish-dup-qos0-accepted": func(tb testing.TB, addr string) {
+		closesOn(tb, addr, codec.V311, rawPacket(0x38, rawStr(uniq("f/")), []byte("x")))
+	},
+	"suback-0x91-for-server-inflight-id": func(tb testing.TB, addr string) {
+		topic := uniq("f/")
+		sub, _ := connect(tb, addr, codec.V311)
+		sub.subscribe(1, codec.Subscription{Filter: topic, QoS: 1})
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: topic, QoS: 1, PacketID: 1, Payload: []byte("x")})
+		d := expectP[*codec.Publish](sub) // left unacknowledged: its identifier stays in flight
+		sub.send(&codec.Subscribe{PacketID: d.PacketID, Subscriptions: []codec.Subscription{{Filter: uniq("f/"), QoS: 1}}})
+		ack := expectP[*codec.Suback](sub)
+		if ack.PacketID != d.PacketID || len(ack.ReasonCodes) != 1 || ack.ReasonCodes[0] != 1 {
+			tb.Fatalf("SUBSCRIBE id %d (the server's in-flight delivery's) answered with %v, want SUBACK granting QoS 1", d.PacketID, ack)
+		}
+	},
+}
+
+func init() { maps.Copy(faultChecks, fuzzdiffChecks) }
