@@ -1,6 +1,10 @@
 package broker
 
-import "github.com/mqttspec/mqttspec/codec"
+import (
+	"sync"
+
+	"github.com/mqttspec/mqttspec/codec"
+)
 
 // fuzzdiffFaults are the faults behind the deviations the differential network fuzzer found in
 // other brokers (docs/findings.md, "Live brokers: differential network fuzzing"), planted so that
@@ -29,6 +33,37 @@ var fuzzdiffFaults = []Fault{
 			c.enqueue(outItem{pkt: ack})
 			return nil
 		})},
+	{Name: "qos2-second-retransmission-closes", Statements: []string{"MQTT-4.3.3-10", "3.1.1:MQTT-4.3.3-2"},
+		Summary: "a QoS 2 PUBLISH received a third time before its PUBREL (the second retransmission) closes the connection as a protocol error instead of getting another PUBREC (mosquitto 2.0.11)",
+		alter: func(r *rules) {
+			type key struct {
+				s  *session
+				id uint16
+			}
+			var mu sync.Mutex
+			repeats := map[key]int{}
+			onReceive(func(c *conn, p *codec.Publish) codec.Packet {
+				if p.QoS != 2 || c.sess == nil {
+					return p
+				}
+				c.sess.mu.Lock()
+				_, pending := c.sess.inQoS2[p.PacketID]
+				c.sess.mu.Unlock()
+				k := key{c.sess, p.PacketID}
+				mu.Lock()
+				defer mu.Unlock()
+				if !pending {
+					delete(repeats, k) // a new message under this identifier
+					return p
+				}
+				if repeats[k]++; repeats[k] < 2 {
+					return p
+				}
+				delete(repeats, k)
+				c.disconnect(causeProtocol, codec.ReasonProtocolError, "PUBLISH identifier re-used before PUBREL")
+				return nil
+			})(r)
+		}},
 }
 
 // The area table joins Faults here rather than in faults.go's list, so that this file stays the

@@ -25,6 +25,21 @@ var fuzzdiffChecks = map[string]func(tb testing.TB, addr string){
 			tb.Fatalf("SUBSCRIBE id %d (the server's in-flight delivery's) answered with %v, want SUBACK granting QoS 1", d.PacketID, ack)
 		}
 	},
+	"qos2-second-retransmission-closes": func(tb testing.TB, addr string) {
+		c, _ := connect(tb, addr, codec.V311)
+		msg := &codec.Publish{Topic: uniq("f/"), QoS: 2, PacketID: 7, Payload: []byte("x")}
+		for i := 0; i < 3; i++ {
+			c.send(msg)
+			if rec := expectP[*codec.Pubrec](c); rec.PacketID != 7 {
+				tb.Fatalf("copy %d of the QoS 2 PUBLISH answered with %v, want PUBREC 7", i+1, rec)
+			}
+			msg.Dup = true
+		}
+		c.send(&codec.Pubrel{PacketID: 7})
+		if comp := expectP[*codec.Pubcomp](c); comp.PacketID != 7 {
+			tb.Fatalf("PUBREL answered with %v, want PUBCOMP 7", comp)
+		}
+	},
 }
 
 func init() { maps.Copy(faultChecks, fuzzdiffChecks) }

@@ -111,6 +111,35 @@ var _ = catalog.Broker(c.Case{
 	},
 })
 
+// Found by the differential network fuzzer (docs/findings.md): mosquitto 2.0.11 answers the
+// first retransmission and closes the connection on the second.
+var _ = catalog.Broker(c.Case{
+	ID:         "4.3/qos2-retransmitted-twice-before-pubrel",
+	Title:      "a QoS 2 PUBLISH re-sent twice with DUP 1 before the PUBREL gets a PUBREC each time, and the message is delivered exactly once",
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureQoS2},
+	Statements: []string{"3.1.1:MQTT-4.3.3-2", "MQTT-4.3.3-10"},
+	Versions:   c.Both,
+	Run: func(t *c.T) {
+		topic := t.Topic("q2twice")
+		sub := t.Sub("sub", topic, 2)
+		pub := t.Pub("pub")
+		msg := &codec.Publish{Topic: topic, QoS: 2, PacketID: 11, Payload: b("exactly once")}
+		pub.Send(msg)
+		pub.Expect(c.Pubrec(11))
+		for i := 0; i < 2; i++ {
+			again := *msg
+			again.Dup = true
+			pub.Send(&again)
+			pub.Expect(c.Pubrec(11))
+		}
+		pub.Send(&codec.Pubrel{PacketID: 11})
+		pub.Expect(c.Pubcomp(11))
+		sub.Receive(c.Publish(topic, b("exactly once"), 2))
+		sub.ExpectNothing(0)
+	},
+})
+
 var _ = catalog.Broker(c.Case{
 	ID:         "4.3/qos2-id-reusable-after-pubcomp",
 	Title:      "after its PUBCOMP, a QoS 2 PUBLISH reusing the identifier is a new message: both are delivered",

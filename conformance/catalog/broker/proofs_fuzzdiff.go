@@ -5,6 +5,7 @@ package broker
 var fuzzdiffFaultCases = map[string][]string{
 	"publish-dup-qos0-accepted":          {"3.3/dup-on-qos0-closes"},
 	"suback-0x91-for-server-inflight-id": {"3.9/return-code-valid-for-server-inflight-id"},
+	"qos2-second-retransmission-closes":  {"4.3/qos2-retransmitted-twice-before-pubrel"},
 }
 
 // The table joins FaultCases here, not in proofs.go's list, so that this file stays the fuzz diff
