@@ -698,7 +698,7 @@ func (ck *checker) reaction(c Conversation, sent, got Stream) {
 // announce and a 23-character Assigned Client Identifier. A client whose Maximum Packet Size is
 // below it may get no CONNACK at all (MQTT-3.1.2-24: the server must not send a larger packet,
 // and only Reason String and User Property are ones it must drop to fit), so the oracle does not
-// ask for one. Found by the libFuzzer FuzzBrokerSession campaign: Maximum Packet Size 1.
+// ask for one. Found by the libFuzzer broker-session campaign: Maximum Packet Size 1.
 var fullConnackSize = func() int {
 	a := &codec.Connack{}
 	a.Properties.SetAssignedClientID("abcdefghijklmnopqrstuvw").SetReceiveMaximum(65535).SetMaximumQoS(1).

@@ -120,7 +120,7 @@ func TestPlantedAnswers(t *testing.T) {
 			got: enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
 		{name: "bad packet answered with the codec's reason", v: v5, sent: append(enc(t, v5, conn5()), badPub...),
 			got: enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x81}), closed: true, o: Options{ExactReason: true}},
-		// Found by the libFuzzer FuzzBrokerSession campaign: the 0x82 answers the AUTH (MQTT-4.12.0-7),
+		// Found by the libFuzzer broker-session campaign: the 0x82 answers the AUTH (MQTT-4.12.0-7),
 		// which comes before the malformed PUBLISH the codec stops at.
 		{name: "AUTH without an Authentication Method, then a bad packet: 0x82 answers the AUTH", v: v5,
 			sent: append(enc(t, v5, conn5(), &codec.Auth{}), 0x3B, 0x00),
@@ -138,7 +138,7 @@ func TestPlantedAnswers(t *testing.T) {
 		{name: "a mapped Topic Alias used, then a bad packet: the codec's reason is due", check: CheckDisconnectReason, v: v5,
 			sent: append(enc(t, v5, aliasConn, aliasMap, unmapped), badPub...),
 			got:  enc(t, v5, ok0, &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
-		// Found by the libFuzzer FuzzBrokerSession campaign: the second SUBSCRIBE reuses id 7 once
+		// Found by the libFuzzer broker-session campaign: the second SUBSCRIBE reuses id 7 once
 		// its first SUBACK came; the second SUBACK grants a/# at QoS 2.
 		{name: "a SUBSCRIBE identifier reused: the second SUBACK answers the second SUBSCRIBE", v: v3,
 			sent: enc(t, v3, conn3(), sub, &codec.Subscribe{PacketID: 7, Subscriptions: []codec.Subscription{{Filter: "a/#", QoS: 2}, {Filter: "c", QoS: 0}}}),
