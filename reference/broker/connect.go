@@ -110,6 +110,9 @@ func (c *conn) handshake() bool {
 		c.refuse(refusal{v5: codec.ReasonNotAuthorized, v3: codec.ConnRefusedNotAuthorized, why: "not authorized to publish the will topic"})
 		return false
 	}
+	if !c.connackFits(cp, assigned, authReply) {
+		return false
+	}
 	c.setupSession(cp)
 	ack := c.connack(cp, assigned, authReply)
 	srv.rules.connected(c, cp)
@@ -302,6 +305,29 @@ func (c *conn) setupSession(cp *codec.Connect) {
 		}
 		c.will = &will{msg: newMessage(w, w.Topic, c.clientID, c.v == codec.V5), delay: cp.Will.Properties.WillDelay}
 	}
+}
+
+// connackFits reports whether the success CONNACK fits the client's Maximum Packet Size. When it
+// does not (a limit of a few bytes, below the Assigned Client Identifier the CONNACK must carry,
+// MQTT-3.2.2-16), no CONNACK can be sent (MQTT-3.1.2-24), and without one there is no connection:
+// the broker closes it before any session is set up, so no will is armed and nothing, not even a
+// DISCONNECT, goes out first (MQTT-3.14.0-1). Found by the libFuzzer broker-session campaign with
+// the answer oracle: the broker went on as if connected and later sent DISCONNECT 0x81.
+func (c *conn) connackFits(cp *codec.Connect, assigned bool, authReply []byte) bool {
+	if c.maxOut <= 0 {
+		return true
+	}
+	ack := c.connack(cp, assigned, authReply)
+	if c.srv.rules.exempt(ack) {
+		return true
+	}
+	b, err := ack.AppendTo(nil, c.v)
+	if err != nil || len(b) <= c.maxOut {
+		return true // an encoding error is the normal send path's to report
+	}
+	c.cause.Store(int32(causeProtocol))
+	c.log.Info("the CONNACK does not fit the client's Maximum Packet Size; closing", "size", len(b), "max", c.maxOut)
+	return false
 }
 
 // connack builds the success CONNACK (Session Present is set by attach).

@@ -404,3 +404,38 @@ func sortedIDs(ids []codec.PropID) []codec.PropID {
 	slices.Sort(out)
 	return out
 }
+
+// A CONNACK that cannot fit the client's Maximum Packet Size is not sent, and there is no
+// connection without it: the broker closes at once, with nothing sent (no DISCONNECT before a
+// CONNACK, MQTT-3.14.0-1) and no will armed. A limit the CONNACK fits gets it as usual.
+func TestConnackTooLargeCloses(t *testing.T) {
+	addr := brokertest.Start(t, broker.Options{})
+	for _, tc := range []struct {
+		name     string
+		max      uint32
+		clientID string
+		closed   bool
+	}{
+		{"assigned identifier does not fit", 7, "", true},
+		{"bare CONNACK does not fit", 4, uniq("c"), true},
+		{"fits once the diagnostics are left out", 11, uniq("c"), false}, // Receive Maximum and Topic Alias Maximum: 11 bytes
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wt := uniq("will/")
+			watcher, _ := connect(t, addr, codec.V5)
+			watcher.subscribe(1, codec.Subscription{Filter: wt})
+			c := dial(t, addr, codec.V5)
+			cp := connectPacket(clientID(tc.clientID), props(func(p *codec.Properties) { p.SetMaximumPacketSize(tc.max) }),
+				withWill(wt, "w", 0, false, nil))
+			c.send(cp)
+			if !tc.closed {
+				if _, ok := c.expect(2 * time.Second).(*codec.Connack); !ok {
+					t.Fatal("no CONNACK within the limit")
+				}
+				return
+			}
+			c.expectClosed(2 * time.Second)
+			watcher.expectNothing(300 * time.Millisecond) // no will: there was no connection
+		})
+	}
+}
