@@ -465,7 +465,9 @@ var _ = catalog.Broker(c.Case{
 		first := sub.ExpectPublish(c.Publish(topic, b("first"), 1))
 		sub.Send(&codec.Pingreq{})
 		sub.Expect(c.Pingresp())
-		sub.Subscribe(t.Topic("other"), 1)
+		id := awayFromServerIDs(first, 0) // see awayFromServerIDs: the held-back "second" has a server identifier
+		sub.Send(&codec.Subscribe{PacketID: id, Subscriptions: []codec.Subscription{{Filter: t.Topic("other"), QoS: 1}}})
+		sub.Expect(c.Suback(id, 1))
 		sub.Ack(first)
 		sub.Receive(c.Publish(topic, b("second"), 1))
 	},

@@ -156,6 +156,10 @@ var _ = catalog.Broker(c.Case{
 	Run: func(t *c.T) {
 		topic := t.Topic("r")
 		t.Pub("pub").PublishMsg(topic, "not retained", 1, false)
+		// A server may acknowledge before it forwards (mochi writes the PUBACK, then matches
+		// subscriptions): a subscription made in between rightly gets the message live, with
+		// RETAIN 0. Let the forwarding end first, so that whatever arrives is a stored copy.
+		t.SleepQuiet(0)
 		t.Sub("sub", topic, 1).ExpectNothing(0)
 	},
 })
@@ -172,6 +176,7 @@ var _ = catalog.Broker(c.Case{
 		pub := t.Pub("pub")
 		pub.PublishMsg(topic, "retained", 1, true)
 		pub.PublishMsg(topic, "live only", 1, false)
+		t.SleepQuiet(0) // see 3.3/retain-0-not-stored: "live only" may still be on its way to subscribers
 		subRetained(t, "sub", topic, 1, retained(topic, "retained", 1)).ExpectNothing(0)
 	},
 })
@@ -188,6 +193,7 @@ var _ = catalog.Broker(c.Case{
 		pub := t.Pub("pub")
 		pub.PublishMsg(topic, "retained", 1, true)
 		pub.PublishMsg(topic, "", 1, false)
+		t.SleepQuiet(0) // see 3.3/retain-0-not-stored: the empty message may still be on its way to subscribers
 		subRetained(t, "sub", topic, 1, retained(topic, "retained", 1))
 	},
 })
