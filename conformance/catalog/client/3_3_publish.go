@@ -157,9 +157,21 @@ func init() {
 			conn, _ := accept(t, "")
 			connack(t, conn, false, func(p *codec.Properties) { p.SetReceiveMaximum(1) })
 			pub := conn.ExpectPublish(c.Publish(topic, []byte("m"), 1))
-			// The client's first PINGREQ is a keep alive after this PUBLISH.
+			// The client's first PINGREQ is a keep alive after this PUBLISH. As pings, but a
+			// second PUBLISH before the PUBACK skips: that client's quota never held it back
+			// (beyond Receive Maximum 1 is MQTT-4.9.0-2, 3.3/receive-maximum's claim, not one
+			// cited here), so whether it keeps pinging while held back cannot be seen.
 			conn.AnswerPings(false)
-			pings(conn, 2, ka)
+			for i := range 2 {
+				p, _ := conn.ExpectDue("PINGREQ", conn.LastReceived(), secs(ka), c.OneOf(c.Type(codec.PINGREQ), c.Publish(topic, []byte("m"), 1)))
+				if p.Type() == codec.PUBLISH {
+					t.Skipf("the client sent %s before the first PUBLISH was acknowledged, beyond the Receive Maximum of 1 (3.3/receive-maximum fails on that): its send quota never held it back", p)
+				}
+				if i == 1 {
+					conn.AnswerPings(true)
+				}
+				conn.Send(&codec.Pingresp{})
+			}
 			conn.Send(&codec.Puback{PacketID: pub.PacketID})
 			conn.Receive(c.Publish(topic, []byte("m"), 1))
 			leaves(t, conn)
