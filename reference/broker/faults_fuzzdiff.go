@@ -64,6 +64,28 @@ var fuzzdiffFaults = []Fault{
 				return nil
 			})(r)
 		}},
+	{Name: "retained-uses-subscribe-id", Statements: []string{"MQTT-2.2.1-4", "3.1.1:MQTT-2.3.1-4"},
+		Summary: "a retained QoS 1/2 message sent because of a SUBSCRIBE carries that SUBSCRIBE's Packet Identifier, even when that identifier is already in flight (RabbitMQ 3.10.8 takes it from the SUBSCRIBE too, but moves on from one in flight)",
+		alter: func(r *rules) {
+			var mu sync.Mutex
+			last := map[*conn]uint16{}
+			onReceive(func(c *conn, p *codec.Subscribe) codec.Packet {
+				mu.Lock()
+				last[c] = p.PacketID
+				mu.Unlock()
+				return p
+			})(r)
+			onPublish(func(c *conn, d *delivery, p *codec.Publish) {
+				if !d.retain || p.QoS == 0 {
+					return
+				}
+				mu.Lock()
+				if id, ok := last[c]; ok {
+					p.PacketID = id
+				}
+				mu.Unlock()
+			})(r)
+		}},
 }
 
 // The area table joins Faults here rather than in faults.go's list, so that this file stays the

@@ -41,6 +41,40 @@ var fuzzdiffChecks = map[string]func(tb testing.TB, addr string){
 			tb.Fatalf("PUBREL answered with %v, want PUBCOMP 7", comp)
 		}
 	},
+	"retained-uses-subscribe-id": func(tb testing.TB, addr string) {
+		ta, tbb := uniq("f/"), uniq("f/")
+		pub, _ := connect(tb, addr, codec.V311)
+		pub.publish(&codec.Publish{Topic: ta, QoS: 1, Retain: true, PacketID: 1, Payload: []byte("a")})
+		pub.publish(&codec.Publish{Topic: tbb, QoS: 1, Retain: true, PacketID: 2, Payload: []byte("b")})
+		sub, _ := connect(tb, addr, codec.V311)
+		var ids []uint16
+		for _, topic := range []string{ta, tbb} {
+			sub.send(&codec.Subscribe{PacketID: 8, Subscriptions: []codec.Subscription{{Filter: topic, QoS: 1}}})
+			for got := 0; got < 2; got++ { // the SUBACK and the retained delivery, in either order
+				switch p := sub.expect(wait).(type) {
+				case *codec.Suback:
+				case *codec.Publish:
+					ids = append(ids, p.PacketID) // not acknowledged: it stays in flight
+				default:
+					tb.Fatalf("got %v, want SUBACK or PUBLISH", p)
+				}
+			}
+		}
+		if len(ids) != 2 || ids[0] == ids[1] {
+			tb.Fatalf("retained deliveries in flight together carry identifiers %v, want two distinct", ids)
+		}
+	},
 }
 
-func init() { maps.Copy(faultChecks, fuzzdiffChecks) }
+// fuzzdiffDependsOn: the scenarios above observe these other faults' behaviour on purpose.
+var fuzzdiffDependsOn = map[string][]string{
+	// It reads two retained deliveries and compares their identifiers.
+	"retained-uses-subscribe-id": {"outbound-packet-id-always-1", "retained-not-sent-on-subscribe"},
+}
+
+func init() {
+	maps.Copy(faultChecks, fuzzdiffChecks)
+	for name, deps := range fuzzdiffDependsOn {
+		dependsOn[name] = append(dependsOn[name], deps...)
+	}
+}

@@ -149,3 +149,38 @@ var _ = catalog.Broker(c.Case{
 		sub.Expect(c.Publish(topic, []byte("no-id"), 0))
 	},
 })
+
+// Prompted by the differential network fuzzer (docs/findings.md, RabbitMQ R15): RabbitMQ 3.10.8
+// numbers a retained delivery from the SUBSCRIBE's identifier (so identifier 0 after a SUBSCRIBE
+// 0). It moves on from an identifier still in flight, and passes this case; a server that takes
+// the SUBSCRIBE's identifier as it is does not.
+var _ = catalog.Broker(c.Case{
+	ID:         "2.3/retained-deliveries-distinct-packet-ids",
+	Title:      "two retained QoS 1 messages sent for two SUBSCRIBEs using the same identifier, the first left unacknowledged, carry distinct Packet Identifiers (both SUBSCRIBEs get their SUBACK)",
+	Versions:   c.Both,
+	Level:      c.Must,
+	Requires:   []c.Feature{c.FeatureRetain, c.FeatureQoS1},
+	Statements: []string{"3.1.1:MQTT-2.3.1-4", "5.0:MQTT-2.2.1-4", "MQTT-3.8.4-1"},
+	Run: func(t *c.T) {
+		first, second := t.Topic("ra"), t.Topic("rb")
+		pub := t.Pub("pub")
+		pub.PublishMsg(first, "ra", 1, true)
+		pub.PublishMsg(second, "rb", 1, true)
+		sub := t.ConnectLabel("sub", t.DefaultConnect())
+		var ids []uint16
+		for _, r := range []struct{ topic, payload string }{{first, "ra"}, {second, "rb"}} {
+			topic, payload := r.topic, b(r.payload)
+			// The client may reuse 8 once its SUBACK has arrived; the server's delivery is another
+			// identifier space.
+			sub.Send(&codec.Subscribe{PacketID: 8, Subscriptions: []codec.Subscription{{Filter: topic, QoS: 1}}})
+			for _, p := range sub.ExpectUnordered(c.Suback(8, 1), c.Publish(topic, payload, 1).Retain(true)) {
+				if d, ok := p.(*codec.Publish); ok {
+					ids = append(ids, d.PacketID) // not acknowledged: it stays in flight
+				}
+			}
+		}
+		if len(ids) == 2 && ids[0] == ids[1] {
+			t.Fatalf("the two retained deliveries in flight together both carry Packet Identifier %d", ids[0])
+		}
+	},
+})

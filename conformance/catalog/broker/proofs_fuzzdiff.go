@@ -6,6 +6,7 @@ var fuzzdiffFaultCases = map[string][]string{
 	"publish-dup-qos0-accepted":          {"3.3/dup-on-qos0-closes"},
 	"suback-0x91-for-server-inflight-id": {"3.9/return-code-valid-for-server-inflight-id"},
 	"qos2-second-retransmission-closes":  {"4.3/qos2-retransmitted-twice-before-pubrel"},
+	"retained-uses-subscribe-id":         {"2.3/retained-deliveries-distinct-packet-ids"},
 }
 
 // The table joins FaultCases here, not in proofs.go's list, so that this file stays the fuzz diff
