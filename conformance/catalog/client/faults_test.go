@@ -162,13 +162,6 @@ var faults = []fault{
 			}
 			return keep(p)
 		}},
-	{name: "drops-will-delay",
-		out: func(p []byte, _ int, _ *faultState) [][]byte {
-			if typeOf(p) == codec.CONNECT {
-				return keep(rewrite(codec.V5, p, func(pk codec.Packet) { pk.(*codec.Connect).Will.Properties.Clear(codec.PropWillDelay) }))
-			}
-			return keep(p)
-		}},
 	{name: "subscribe-flags-zero",
 		out: func(p []byte, _ int, _ *faultState) [][]byte {
 			if typeOf(p) == codec.SUBSCRIBE {

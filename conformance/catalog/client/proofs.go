@@ -31,8 +31,6 @@ var Proofs = []spec.Proof{
 		Cases: []string{"3.3/qos0-publish"}},
 	{Fault: "will-qos-without-will", Statements: []string{"3.1.1:MQTT-3.1.2-11", "3.1.1:MQTT-3.1.2-13", "MQTT-3.1.2-11"},
 		Cases: []string{"3.1/no-will"}},
-	{Fault: "drops-will-delay",
-		Cases: []string{"3.1/will-properties"}},
 	{Fault: "subscribe-flags-zero", Statements: []string{"3.1.1:MQTT-3.8.1-1", "MQTT-3.8.1-1"},
 		Cases: []string{"3.8/subscribe-packet"}},
 	{Fault: "accepts-qos3", Statements: []string{"3.1.1:MQTT-3.3.1-4", "3.1.1:MQTT-4.8.0-1"},
