@@ -185,14 +185,17 @@ clients:
 	}
 
 	out := filepath.Join(dir, "site")
-	if err := (matrix.Site{Dir: out}).Write(outcomes); err != nil {
+	// Findings documents are keyed by role and name: mosquitto is a broker and a client, and its
+	// broker row once linked to the client page.
+	docs := map[string]string{"broker/faulty": "../brokers/faulty.md", "client/faulty": "../clients/faulty.md"}
+	if err := (matrix.Site{Dir: out, Docs: docs}).Write(outcomes); err != nil {
 		t.Fatal(err)
 	}
 	readme, err := os.ReadFile(filepath.Join(out, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| reference broker ignoring PINGREQ | faulty 1.0 | 5.0 |", "did not run: missing:", "### Where the brokers disagree", "`3.12/pingreq-keeps-connection-alive`"} {
+	for _, want := range []string{"| [reference broker ignoring PINGREQ](../brokers/faulty.md) | faulty 1.0 | 5.0 |", "did not run: missing:", "### Where the brokers disagree", "`3.12/pingreq-keeps-connection-alive`"} {
 		if !strings.Contains(string(readme), want) {
 			t.Errorf("README.md lacks %q:\n%s", want, readme)
 		}

@@ -20,7 +20,8 @@ type Site struct {
 	Dir string
 	// Now is the time printed as "generated" (default time.Now).
 	Now func() time.Time
-	// Docs maps a target name to its findings document, linked from README.md (relative to
+	// Docs maps a target's role and name ("broker/mosquitto", "client/mosquitto": one name can
+	// be both) to its findings document, linked from README.md (relative to
 	// Dir), e.g. "../brokers/mosquitto.md".
 	Docs map[string]string
 }
@@ -87,7 +88,7 @@ func (s Site) table(md *bytes.Buffer, role string, outcomes []Outcome) {
 			continue
 		}
 		name := o.Title
-		if doc, ok := s.Docs[o.Name]; ok {
+		if doc, ok := s.Docs[o.Role+"/"+o.Name]; ok {
 			name = fmt.Sprintf("[%s](%s)", o.Title, doc)
 		}
 		if o.Results == nil {

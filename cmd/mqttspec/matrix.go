@@ -92,7 +92,7 @@ run; findings do not change the exit status.`,
 			for _, o := range outcomes {
 				doc := filepath.Join(o.Role+"s", o.Name+".md")
 				if _, err := os.Stat(filepath.Join(out, "..", doc)); err == nil {
-					docs[o.Name] = "../" + filepath.ToSlash(doc)
+					docs[o.Role+"/"+o.Name] = "../" + filepath.ToSlash(doc)
 				}
 			}
 			if err := (matrix.Site{Dir: out, Docs: docs}).Write(outcomes); err != nil {
