@@ -45,6 +45,9 @@ type Broker struct {
 	// (start DIR PORT_A PORT_B, docs/cluster.md), node A is the target and node B is given with
 	// --node. 0 or 1: a single broker.
 	Nodes int `yaml:"nodes"`
+	// Doc is the target's findings document (path relative to the repository root), linked from
+	// the matrix README; default docs/brokers/NAME.md when it exists.
+	Doc string `yaml:"doc"`
 }
 
 // Client is one client of a target list: a driver of `mqttspec test client`.
@@ -55,6 +58,7 @@ type Client struct {
 	Versions []string `yaml:"versions"`
 	Flags    []string `yaml:"flags"` // extra `mqttspec test client` flags
 	Notes    string   `yaml:"notes"`
+	Doc      string   `yaml:"doc"` // findings document; default docs/clients/NAME.md when it exists
 }
 
 // ErrConfig is wrapped by every error about the contents of a target list.
@@ -113,6 +117,9 @@ func (c *Config) check() error {
 		if b.Nodes < 0 || b.Nodes > 2 || b.Nodes == 2 && b.Script == "" {
 			return bad("broker", b.Name, "nodes %d: 0 or 1 for a broker, 2 for a cluster started by a script", b.Nodes)
 		}
+		if b.Doc != "" && !strings.HasSuffix(b.Doc, ".md") {
+			return bad("broker", b.Name, "doc %q: a Markdown file (.md)", b.Doc)
+		}
 	}
 	for _, cl := range c.Clients {
 		if err := name("client", cl.Name); err != nil {
@@ -123,6 +130,9 @@ func (c *Config) check() error {
 		}
 		if err := checkVersions(cl.Versions); err != nil {
 			return bad("client", cl.Name, "%v", err)
+		}
+		if cl.Doc != "" && !strings.HasSuffix(cl.Doc, ".md") {
+			return bad("client", cl.Name, "doc %q: a Markdown file (.md)", cl.Doc)
 		}
 	}
 	return nil

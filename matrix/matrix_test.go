@@ -249,6 +249,7 @@ func TestLoadErrors(t *testing.T) {
 		{"client without driver", "clients:\n  - {name: c, versions: [\"5\"]}\n", "no driver"},
 		{"three nodes", "brokers:\n  - {name: a, script: x.sh, nodes: 3, versions: [\"5\"]}\n", "nodes 3"},
 		{"cluster without script", "brokers:\n  - {name: a, target: embedded, nodes: 2, versions: [\"5\"]}\n", "nodes 2"},
+		{"doc not Markdown", "clients:\n  - {name: c, driver: paho, versions: [\"5\"], doc: docs/c.txt}\n", "a Markdown file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "l.yaml")
@@ -324,5 +325,21 @@ func TestShippedTargetLists(t *testing.T) {
 	}
 	if len(cfg.Brokers) < 6 || len(cfg.Clients) < 7 {
 		t.Errorf("%d brokers and %d clients, want at least 6 and 7", len(cfg.Brokers), len(cfg.Clients))
+	}
+	// A doc: the lists name must exist (paths from the repository root, one level up).
+	var docs []string
+	for _, b := range cfg.Brokers {
+		docs = append(docs, b.Doc)
+	}
+	for _, c := range cfg.Clients {
+		docs = append(docs, c.Doc)
+	}
+	for _, d := range docs {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("..", d)); err != nil {
+			t.Errorf("doc %s: %v", d, err)
+		}
 	}
 }

@@ -88,11 +88,27 @@ run; findings do not change the exit status.`,
 				// that rerunning one target updates the page instead of emptying it.
 				outcomes = matrix.Previous(out, full, outcomes)
 			}
+			// Each target's findings document: the list's doc: field, else docs/ROLEs/NAME.md
+			// (paths from the repository root, linked relative to --out).
+			given := map[string]string{}
+			for _, b := range full.Brokers {
+				given["broker/"+b.Name] = b.Doc
+			}
+			for _, c := range full.Clients {
+				given["client/"+c.Name] = c.Doc
+			}
 			docs := map[string]string{}
 			for _, o := range outcomes {
-				doc := filepath.Join(o.Role+"s", o.Name+".md")
-				if _, err := os.Stat(filepath.Join(out, "..", doc)); err == nil {
-					docs[o.Role+"/"+o.Name] = "../" + filepath.ToSlash(doc)
+				key := o.Role + "/" + o.Name
+				doc := given[key]
+				if doc == "" {
+					doc = filepath.Join("docs", o.Role+"s", o.Name+".md")
+				}
+				if _, err := os.Stat(doc); err != nil {
+					continue
+				}
+				if rel, err := filepath.Rel(out, doc); err == nil {
+					docs[key] = filepath.ToSlash(rel)
 				}
 			}
 			if err := (matrix.Site{Dir: out, Docs: docs}).Write(outcomes); err != nil {
