@@ -633,7 +633,7 @@ func (ck *checker) reaction(c Conversation, sent, got Stream) {
 			ck.add(CheckMalformed, st, len(got.Packets), "%v (% X)", got.Err, head(c.Got, got))
 		}
 	}
-	cause := Cause(sent, ck.o.Role)
+	cause := ck.cause(sent, got)
 	var refusedConnect bool
 	if ck.o.Role == Broker {
 		if a, ok := first(got.Packets).(*codec.Connack); ok && a.ReasonCode != 0 {
@@ -683,7 +683,7 @@ func (ck *checker) reaction(c Conversation, sent, got Stream) {
 	// A DISCONNECT sent because of the tester's bad packet: an error reason, the codec's when
 	// asked. Only when the bad packet was the first thing wrong (no earlier cause of the peer's
 	// own, such as a second CONNECT), and the DISCONNECT came after everything else.
-	if disc != nil && sent.Err != nil && !refusedConnect && Cause(Stream{Packets: sent.Packets}, ck.o.Role) == "" && discAt == len(got.Packets)-1 {
+	if disc != nil && sent.Err != nil && !refusedConnect && ck.cause(Stream{Packets: sent.Packets}, got) == "" && discAt == len(got.Packets)-1 {
 		want := ExpectedReason(sent.Err)
 		switch {
 		case !disc.ReasonCode.IsError():
@@ -719,6 +719,26 @@ func serverOnly(t codec.PacketType) bool {
 
 func clientOnly(t codec.PacketType) bool {
 	return t == codec.SUBSCRIBE || t == codec.UNSUBSCRIBE || t == codec.PINGREQ
+}
+
+// cause is Cause with what only the peer's own packets tell: a client whose CONNECT named no
+// Authentication Method must treat the broker's AUTH as a Protocol Error (5.0 MQTT-4.12.0-7
+// seen from the client's side; found by the libFuzzer client-session run in a CI dry run: the
+// client's 0x82 answered the AUTH, not the malformed packet after it).
+func (ck *checker) cause(sent, got Stream) string {
+	if c := Cause(sent, ck.o.Role); c != "" || ck.o.Role != Client || len(sent.Packets) < 2 {
+		return c
+	}
+	cn, ok := first(got.Packets).(*codec.Connect)
+	if !ok || cn.Properties.Has(codec.PropAuthMethod) {
+		return ""
+	}
+	for _, p := range sent.Packets[1:] {
+		if _, ok := p.(*codec.Auth); ok {
+			return "an AUTH to a client whose CONNECT named no Authentication Method"
+		}
+	}
+	return ""
 }
 
 // otherCause lists the DISCONNECT reasons a peer may have for something the codec cannot see in

@@ -156,6 +156,13 @@ func TestPlantedAnswers(t *testing.T) {
 			sent: enc(t, v5, tinyConn), closed: true, o: Options{AcceptsConnect: true}},
 		{name: "close without CONNACK after a valid CONNECT", check: CheckConnackMissing, v: v3, sent: append(enc(t, v3, conn3()), 0x20, 0x02, 0x00, 0x00),
 			closed: true, o: Options{AcceptsConnect: true}},
+		// Found by the libFuzzer client-session run in a CI dry run.
+		{name: "client: AUTH without an Authentication Method, then a bad packet: 0x82 answers the AUTH", role: Client, v: v5,
+			sent: append(enc(t, v5, ok0, &codec.Auth{}), 0x00, 0x00),
+			got:  enc(t, v5, conn5(), &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
+		{name: "client: a bad packet alone is answered with the codec's reason", check: CheckDisconnectReason, role: Client, v: v5,
+			sent: append(enc(t, v5, ok0), 0x00, 0x00),
+			got:  enc(t, v5, conn5(), &codec.Disconnect{ReasonCode: 0x82}), closed: true, o: Options{ExactReason: true}},
 		{name: "client: first packet not CONNECT", check: CheckFirstPacket, role: Client, v: v5, sent: enc(t, v5, ok0),
 			got: enc(t, v5, &codec.Pingreq{})},
 		{name: "client: PUBACK with the wrong identifier", check: CheckAckID, role: Client, v: v5,
