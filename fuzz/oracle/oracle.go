@@ -256,9 +256,9 @@ func Cause(sent Stream, role Role) string {
 		}
 		aliases := map[uint16]bool{} // the Topic Aliases the tester's PUBLISH packets mapped
 		for _, p := range sent.Packets[1:] {
-			if pub, ok := p.(*codec.Publish); ok && role == Broker && pub.Properties.Has(codec.PropTopicAlias) {
+			if pub, ok := p.(*codec.Publish); ok && pub.Properties.Has(codec.PropTopicAlias) {
 				// An alias with an empty topic must have been mapped on this connection before
-				// (§3.3.2.3.4): the broker's 0x82 answers this PUBLISH, which the codec alone
+				// (§3.3.2.3.4): the peer's 0x82 answers this PUBLISH (either side), which the codec alone
 				// cannot judge.
 				a := pub.Properties.TopicAlias
 				if pub.Topic != "" {
