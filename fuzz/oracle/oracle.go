@@ -272,6 +272,10 @@ func Cause(sent Stream, role Role) string {
 				if role == Broker {
 					return "a second CONNECT"
 				}
+			case *codec.Connack:
+				if role == Client {
+					return "a second CONNACK" // a Protocol Error the codec cannot see alone
+				}
 			case *codec.Auth:
 				// 5.0 MQTT-4.12.0-7: AUTH on a connection whose CONNECT named no Authentication
 				// Method is a Protocol Error; the codec cannot see that in the AUTH alone, so the
@@ -730,12 +734,34 @@ func (ck *checker) cause(sent, got Stream) string {
 		return c
 	}
 	cn, ok := first(got.Packets).(*codec.Connect)
-	if !ok || cn.Properties.Has(codec.PropAuthMethod) {
+	if !ok {
 		return ""
 	}
+	// What the client asked for, by packet identifier: a SUBACK or UNSUBACK with another number
+	// of reason codes is a Protocol Error only the client can see (§3.9.3, §3.11.3).
+	filters := map[uint16]int{}
+	for _, p := range got.Packets {
+		switch q := p.(type) {
+		case *codec.Subscribe:
+			filters[q.PacketID] = len(q.Subscriptions)
+		case *codec.Unsubscribe:
+			filters[q.PacketID] = len(q.Filters)
+		}
+	}
 	for _, p := range sent.Packets[1:] {
-		if _, ok := p.(*codec.Auth); ok {
-			return "an AUTH to a client whose CONNECT named no Authentication Method"
+		switch q := p.(type) {
+		case *codec.Auth:
+			if !cn.Properties.Has(codec.PropAuthMethod) {
+				return "an AUTH to a client whose CONNECT named no Authentication Method"
+			}
+		case *codec.Suback:
+			if n, ok := filters[q.PacketID]; ok && n != len(q.ReasonCodes) {
+				return fmt.Sprintf("a SUBACK with %d reason codes for %d filters", len(q.ReasonCodes), n)
+			}
+		case *codec.Unsuback:
+			if n, ok := filters[q.PacketID]; ok && ck.v == codec.V5 && n != len(q.ReasonCodes) {
+				return fmt.Sprintf("an UNSUBACK with %d reason codes for %d filters", len(q.ReasonCodes), n)
+			}
 		}
 	}
 	return ""
