@@ -179,3 +179,26 @@ func benchRead(b *testing.B, data []byte, total int, o Options) {
 	}
 	b.ReportMetric(1e9/ns, "packets/s")
 }
+
+// BenchmarkReadSmall reads a capture of one short conversation, the shape of a fuzz input, a
+// corpus file or a check run's capture: with the reassembler reused between reads (what Read
+// does) and with a fresh one each time (the peer: gopacket's allocation of its page cache).
+func BenchmarkReadSmall(b *testing.B) {
+	data := pcapBytes(b, sampleConversation().frames)
+	for _, tc := range []struct {
+		name  string
+		fresh bool
+	}{{"reused", false}, {"fresh", true}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if tc.fresh {
+					assemblers = sync.Pool{}
+				}
+				if _, err := Read(bytes.NewReader(data), Options{}, Handler{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

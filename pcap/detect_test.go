@@ -343,12 +343,15 @@ func TestDetectHandshakeTableBounded(t *testing.T) {
 	var small, big time.Duration
 	var smallMem, bigMem uint64
 	var rd *reader
+	// 60,000 and 200,000: the index map's allocations level off (deleted entries leave slots
+	// to reuse only once it reached its working size) between 30,000 and 60,000 SYNs; from
+	// there on a flood allocates nothing more.
 	for range 3 { // the best of three, on a busy machine
-		_, el, mem := run(20000)
+		_, el, mem := run(60000)
 		if small == 0 || el < small {
 			small, smallMem = el, mem
 		}
-		rd, el, mem = run(100000)
+		rd, el, mem = run(200000)
 		if big == 0 || el < big {
 			big, bigMem = el, mem
 		}
@@ -356,13 +359,13 @@ func TestDetectHandshakeTableBounded(t *testing.T) {
 	if n := len(rd.hs.ring); n != maxHandshakes || len(rd.hs.idx) > maxHandshakes {
 		t.Errorf("handshake table: %d entries, index %d; want %d and at most that", n, len(rd.hs.idx), maxHandshakes)
 	}
-	if big > 12*small {
-		t.Errorf("100,000 SYNs took %v, 20,000 took %v: more than linear", big, small)
+	if big > 8*small {
+		t.Errorf("200,000 SYNs took %v, 60,000 took %v: more than linear", big, small)
 	}
-	if bigMem > smallMem+smallMem/2+(1<<20) {
-		t.Errorf("100,000 SYNs allocated %d bytes, 20,000 allocated %d: memory grows with the flood", bigMem, smallMem)
+	if bigMem > smallMem+smallMem/4+(256<<10) {
+		t.Errorf("200,000 SYNs allocated %d bytes, 60,000 allocated %d: memory grows with the flood", bigMem, smallMem)
 	}
-	t.Logf("20,000 SYNs: %v, %d bytes allocated; 100,000: %v, %d bytes", small, smallMem, big, bigMem)
+	t.Logf("60,000 SYNs: %v, %d bytes allocated; 200,000: %v, %d bytes", small, smallMem, big, bigMem)
 	s := rd.sum
 	if len(s.Streams) != 2 || len(s.Detected) != 2 || s.Packets != 28 {
 		t.Fatalf("%d streams, %d detections, %d packets; want 2, 2, 28", len(s.Streams), len(s.Detected), s.Packets)

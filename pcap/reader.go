@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/google/gopacket"
@@ -140,7 +141,8 @@ type reader struct {
 	tlsSeen  map[tlsKey]bool // connections to TLS ports whose ClientHello was counted
 
 	asm     *reassembly.Assembler
-	pool    *reassembly.StreamPool
+	ra      *assembler // asm's pooled set, returned in finish when left clean
+	broken  bool       // a panic was recovered: the reassembler's state is not to be reused
 	conns   []*tcpConn // every connection that got a Stream, to finish them
 	lastGap time.Time
 
@@ -190,11 +192,55 @@ func newReader(o Options, h Handler) *reader {
 		rd.tlsPorts[p>>6] |= 1 << (p & 63)
 	}
 	rd.sum.LinkTypes = map[uint32]int{}
-	rd.pool = reassembly.NewStreamPool(&factory{rd: rd})
-	rd.asm = reassembly.NewAssembler(rd.pool)
+	rd.ra = getAssembler(rd)
+	rd.asm = rd.ra.asm
 	rd.asm.MaxBufferedPagesPerConnection = o.MaxBufferedPages
 	rd.asm.MaxBufferedPagesTotal = o.MaxBufferedPages * 16
 	return rd
+}
+
+// assemblers keeps gopacket reassemblers between reads. NewAssembler allocates a page cache of
+// 1024 pages (2 MB of memory with pointers in it, cleared and then scanned by the GC) and
+// NewStreamPool room for 1024 connections: for the small captures of a fuzz campaign, a corpus
+// or a check run, that allocation and its garbage collection took nine tenths of a read.
+var assemblers sync.Pool
+
+// assembler is one reassembler with its connection pool, whose factory is pointed at the reader
+// that currently uses it.
+type assembler struct {
+	asm *reassembly.Assembler
+	f   *factory
+}
+
+func getAssembler(rd *reader) *assembler {
+	a, _ := assemblers.Get().(*assembler)
+	if a == nil {
+		a = &assembler{f: &factory{}}
+		a.asm = reassembly.NewAssembler(reassembly.NewStreamPool(a.f))
+	}
+	a.f.rd = rd
+	return a
+}
+
+// putAssembler gives a reassembler back once a read has flushed it. Only an idle one is kept:
+// every connection closed and every page back in its cache, which FlushAll guarantees unless it
+// panicked. The page count is read from Assembler.Dump, gopacket's only window on it; when that
+// cannot be read the reassembler is dropped, costing speed, never a later read's limits
+// (MaxBufferedPagesTotal counts the pages in use).
+func putAssembler(a *assembler) {
+	a.f.rd = nil
+	if pagesInUse(a.asm) == 0 {
+		assemblers.Put(a)
+	}
+}
+
+// pagesInUse is the number of pages the reassembler holds, -1 when Dump cannot be read.
+func pagesInUse(asm *reassembly.Assembler) int {
+	var used int
+	if n, err := fmt.Sscanf(asm.Dump(), "pageCache: used: %d,", &used); n != 1 || err != nil {
+		return -1
+	}
+	return used
 }
 
 func (rd *reader) newCtx(ci gopacket.CaptureInfo) *segCtx {
@@ -212,6 +258,7 @@ func (rd *reader) run(src frameSource) (err error) {
 		// Last line of defence: a bug in a dependency must not take the process down on a
 		// hostile capture. Report it with the frame it happened on.
 		if p := recover(); p != nil {
+			rd.broken = true
 			err = &CaptureError{Frame: rd.frame, Offset: -1, Err: fmt.Errorf("internal error while processing frame %d: %v", rd.frame, p)}
 		}
 	}()
@@ -412,9 +459,17 @@ func (rd *reader) finish() {
 	rd.defrag.finish()
 	rd.fragDropped()
 	func() {
-		defer func() { _ = recover() }() // see run: never panic on hostile input
+		defer func() { // see run: never panic on hostile input
+			if recover() != nil {
+				rd.broken = true
+			}
+		}()
 		rd.asm.FlushAll()
 	}()
+	if !rd.broken {
+		putAssembler(rd.ra)
+	}
+	rd.asm, rd.ra = nil, nil
 	for _, c := range rd.conns {
 		c.finish()
 	}

@@ -5,12 +5,14 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -247,24 +249,47 @@ func (r *Results) Sort() {
 // CompareSections orders "3.10" after "3.9" (numeric, dot-separated); non-numeric parts compare
 // as strings.
 func CompareSections(a, b string) int {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) && i < len(bs); i++ {
-		var x, y int
-		_, e1 := fmt.Sscanf(as[i], "%d", &x)
-		_, e2 := fmt.Sscanf(bs[i], "%d", &y)
-		if e1 == nil && e2 == nil && x != y {
-			if x < y {
-				return -1
+	// Without allocating: it is a sort comparator, and check runs sort results per capture.
+	moreA, moreB := true, true
+	for moreA && moreB {
+		var x, y string
+		x, a, moreA = strings.Cut(a, ".")
+		y, b, moreB = strings.Cut(b, ".")
+		nx, okx := leadingInt(x)
+		ny, oky := leadingInt(y)
+		if okx && oky {
+			if nx != ny {
+				return cmp.Compare(nx, ny)
 			}
-			return 1
-		}
-		if e1 != nil || e2 != nil {
-			if c := strings.Compare(as[i], bs[i]); c != 0 {
-				return c
-			}
+		} else if c := strings.Compare(x, y); c != 0 {
+			return c
 		}
 	}
-	return len(as) - len(bs)
+	switch {
+	case moreA == moreB:
+		return 0
+	case moreA: // more parts
+		return 1
+	default:
+		return -1
+	}
+}
+
+// leadingInt reads the decimal number a section part starts with ("10" of "10a"), as %d reads it.
+func leadingInt(s string) (int, bool) {
+	i := 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+		j++
+	}
+	if j == i {
+		return 0, false
+	}
+	n, err := strconv.Atoi(s[:j])
+	return n, err == nil
 }
 
 // ValidationError lists everything wrong with a results document.
