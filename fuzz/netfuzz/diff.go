@@ -82,8 +82,14 @@ type Answer struct {
 	End string `json:"end"`
 	// Oracle lists what package fuzz/oracle finds wrong in the answer, "check [statement]: detail".
 	Oracle []string `json:"oracle,omitempty"`
-	raw    []byte
+	// Raw is every byte the target sent, hex, up to MaxRawAnswer bytes (RawCut when there was
+	// more): a finding's evidence as it crossed the wire, to replay or quote in a bug report.
+	Raw    string `json:"raw,omitempty"`
+	RawCut bool   `json:"raw_cut,omitempty"`
 }
+
+// MaxRawAnswer bounds the answer bytes a saved split keeps per target.
+const MaxRawAnswer = 64 << 10
 
 // Signature is the answer reduced to what the comparison uses.
 func (a Answer) Signature() string {
@@ -366,7 +372,8 @@ func (d *differ) exec(ctx context.Context, addr string, in Input, v codec.Versio
 	}
 	a := normalise(sent, r.raw, v)
 	a.End = end
-	a.raw = r.raw
+	a.Raw = hex.EncodeToString(r.raw[:min(len(r.raw), MaxRawAnswer)])
+	a.RawCut = len(r.raw) > MaxRawAnswer
 	for _, vi := range oracle.Check(oracle.Conversation{Sent: sent, Got: r.raw, Closed: r.closed, Waited: true},
 		oracle.Options{Role: oracle.Broker}) {
 		a.Oracle = append(a.Oracle, vi.Check+" ["+vi.Statement+"]: "+vi.Detail)

@@ -1,7 +1,9 @@
 package netfuzz
 
 import (
+	"bytes"
 	"context"
+	"encoding/hex"
 	"os"
 	"strings"
 	"testing"
@@ -39,6 +41,16 @@ func TestDiffFindsAPlantedDisagreement(t *testing.T) {
 			minimized = minimized || c.Example.Minimized
 			if _, err := os.Stat(c.Example.File); err != nil {
 				t.Error(err)
+			}
+			// The saved answers carry the bytes: the faulty broker's PUBACK (0x40) is in them.
+			for name, a := range c.Example.Answers {
+				raw, err := hex.DecodeString(a.Raw)
+				if err != nil || len(raw) == 0 || raw[0] != 0x20 || a.RawCut {
+					t.Errorf("%s: raw answer %q (cut %v): want the bytes from its CONNACK on", name, a.Raw, a.RawCut)
+				}
+				if name == "faulty" && !bytes.Contains(raw, []byte{0x40, 0x02}) {
+					t.Errorf("faulty: raw answer %x has no PUBACK", raw)
+				}
 			}
 		}
 	}
