@@ -114,6 +114,12 @@ func buildCapture(data []byte) (conversation, []byte, error) {
 // writeCapture serialises the segments as Ethernet/IP/TCP frames into a pcap or pcapng file.
 func writeCapture(segs []segment, cISN, sISN uint32, ipv6, ng bool) ([]byte, error) {
 	var buf bytes.Buffer
+	n := 64
+	for _, seg := range segs {
+		n += 16 + 74 + len(seg.data) // record header, Ethernet + IPv6 + TCP headers, payload
+	}
+	buf.Grow(n)
+	sb := gopacket.NewSerializeBuffer() // reused: the writer copies each frame
 	var write func(ci gopacket.CaptureInfo, b []byte) error
 	flush := func() error { return nil }
 	if ng {
@@ -179,7 +185,6 @@ func writeCapture(segs []segment, cISN, sISN uint32, ipv6, ng bool) ([]byte, err
 			tcp.SetNetworkLayerForChecksum(ip4)
 			ip = ip4
 		}
-		sb := gopacket.NewSerializeBuffer()
 		if err := gopacket.SerializeLayers(sb, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
 			eth, ip, tcp, gopacket.Payload(seg.data)); err != nil {
 			return nil, err
