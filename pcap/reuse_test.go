@@ -86,24 +86,12 @@ func TestReadsIndependent(t *testing.T) {
 func TestAssemblerPooled(t *testing.T) {
 	c, segs := splitPublish()
 	hole := pcapBytes(t, slices.Delete(slices.Clone(c.frames), segs[1], segs[1]+1))
-	o := Options{}
 	// sync.Pool may drop what it is given (the race detector drops a quarter on purpose), so
 	// the read is tried a few times.
 	back := false
 	for range 20 {
-		src, err := openSource(bytes.NewReader(hole))
-		if err != nil {
-			t.Fatal(err)
-		}
-		assemblers = sync.Pool{}
-		rd := newReader(o.withDefaults(), Handler{})
+		rd := runFresh(t, hole)
 		a := rd.ra
-		if n := pagesInUse(a.asm); n != 0 {
-			t.Fatalf("fresh reassembler: %d pages in use, want 0", n)
-		}
-		if err := rd.run(src); err != nil {
-			t.Fatal(err)
-		}
 		if n := pagesInUse(a.asm); n < 1 {
 			t.Fatalf("data held after a hole: %d pages in use, want some", n)
 		}
@@ -128,20 +116,31 @@ func TestAssemblerPooled(t *testing.T) {
 func TestBusyAssemblerDropped(t *testing.T) {
 	c, segs := splitPublish()
 	hole := pcapBytes(t, slices.Delete(slices.Clone(c.frames), segs[1], segs[1]+1))
-	o := Options{}
 	for range 20 {
-		src, err := openSource(bytes.NewReader(hole))
-		if err != nil {
-			t.Fatal(err)
-		}
-		assemblers = sync.Pool{}
-		rd := newReader(o.withDefaults(), Handler{})
-		if err := rd.run(src); err != nil {
-			t.Fatal(err)
-		}
+		rd := runFresh(t, hole)
 		putAssembler(rd.ra) // pages still held: not flushed
 		if got := getAssembler(nil); got == rd.ra {
 			t.Fatal("a reassembler holding pages was reused")
 		}
 	}
+}
+
+// runFresh reads a capture with a new reassembler (none to reuse), checking it starts idle, and
+// returns the reader before finish.
+func runFresh(t *testing.T, b []byte) *reader {
+	t.Helper()
+	src, err := openSource(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	assemblers = sync.Pool{}
+	o := Options{}
+	rd := newReader(o.withDefaults(), Handler{})
+	if n := pagesInUse(rd.ra.asm); n != 0 {
+		t.Fatalf("fresh reassembler: %d pages in use, want 0", n)
+	}
+	if err := rd.run(src); err != nil {
+		t.Fatal(err)
+	}
+	return rd
 }
