@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,7 +89,7 @@ func checkBrokerSession(data []byte) (err error) {
 	if len(data) == 0 {
 		return nil
 	}
-	base := runtime.NumGoroutine()
+	base := goroutines()
 	alloc0 := heapAllocated()
 	logs := &errorLog{}
 	srv, err := broker.New(broker.Options{Logger: slog.New(logs), ConnectTimeout: stallTimeout,

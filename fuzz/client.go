@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"runtime"
 	"sync"
 	"time"
 
@@ -101,7 +100,7 @@ func checkClientSession(data []byte) error {
 	}
 	in := data[1:]
 	want := decodeServerStream(in, v)
-	base := runtime.NumGoroutine()
+	base := goroutines()
 
 	cc, bc := net.Pipe()
 	res := make(chan clientResult, 1)
