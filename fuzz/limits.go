@@ -27,7 +27,7 @@ func allocBound(n int) uint64 { return 8<<20 + 512*uint64(n) }
 
 // goroutines is runtime.NumGoroutine read until two reads in a row agree (at most five, then the
 // highest). The runtime counts without a lock, and a read taken while exited goroutines move
-// between its free lists comes out low, clamped to 1: a FuzzBrokerSession campaign once took
+// between its free lists comes out low, clamped to 1: a campaign of the broker-session target once took
 // such a 1 as its base and failed an input for five goroutines that were no leak.
 func goroutines() int {
 	n := runtime.NumGoroutine()
