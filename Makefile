@@ -23,12 +23,15 @@ test: vet
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./codec/... ./pcap/...
 
-# Every fuzz target for a few seconds each.
+# Every fuzz target for a few seconds each, from its committed corpus only: the corpus a local
+# campaign grew in the Go build cache is left out (a target takes longer than FUZZTIME just to
+# replay a big one, and go test then fails with "context deadline exceeded").
 FUZZTIME ?= 5s
 fuzz-smoke:
-	@set -e; for pkg in $$($(GO) list ./... ); do \
+	@set -e; cache=$$(mktemp -d); trap 'rm -rf "$$cache"' EXIT; \
+	for pkg in $$($(GO) list ./... ); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg -args -test.fuzzcachedir="$$cache/$$pkg"; \
 	  done; \
 	done
 
