@@ -140,8 +140,7 @@ type reader struct {
 	tlsPorts [1024]uint64    // bit set of Options.TLSPorts
 	tlsSeen  map[tlsKey]bool // connections to TLS ports whose ClientHello was counted
 
-	asm     *reassembly.Assembler
-	ra      *assembler // asm's pooled set, returned in finish when left clean
+	asm     *assembler // from the pool, returned in finish when left clean
 	broken  bool       // a panic was recovered: the reassembler's state is not to be reused
 	conns   []*tcpConn // every connection that got a Stream, to finish them
 	lastGap time.Time
@@ -193,8 +192,7 @@ func newReader(o Options, h Handler) *reader {
 		rd.tlsPorts[p>>6] |= 1 << (p & 63)
 	}
 	rd.sum.LinkTypes = map[uint32]int{}
-	rd.ra = getAssembler(rd)
-	rd.asm = rd.ra.asm
+	rd.asm = getAssembler(rd)
 	rd.asm.MaxBufferedPagesPerConnection = o.MaxBufferedPages
 	rd.asm.MaxBufferedPagesTotal = o.MaxBufferedPages * 16
 	return rd
@@ -209,15 +207,15 @@ var assemblers sync.Pool
 // assembler is one reassembler with its connection pool, whose factory is pointed at the reader
 // that currently uses it.
 type assembler struct {
-	asm *reassembly.Assembler
-	f   *factory
+	*reassembly.Assembler
+	f *factory
 }
 
 func getAssembler(rd *reader) *assembler {
 	a, _ := assemblers.Get().(*assembler)
 	if a == nil {
 		a = &assembler{f: &factory{}}
-		a.asm = reassembly.NewAssembler(reassembly.NewStreamPool(a.f))
+		a.Assembler = reassembly.NewAssembler(reassembly.NewStreamPool(a.f))
 	}
 	a.f.rd = rd
 	return a
@@ -230,7 +228,7 @@ func getAssembler(rd *reader) *assembler {
 // (MaxBufferedPagesTotal counts the pages in use).
 func putAssembler(a *assembler) {
 	a.f.rd = nil
-	if pagesInUse(a.asm) == 0 {
+	if pagesInUse(a.Assembler) == 0 {
 		assemblers.Put(a)
 	}
 }
@@ -471,9 +469,9 @@ func (rd *reader) finish() {
 		rd.asm.FlushAll()
 	}()
 	if !rd.broken {
-		putAssembler(rd.ra)
+		putAssembler(rd.asm)
 	}
-	rd.asm, rd.ra = nil, nil
+	rd.asm = nil
 	for _, c := range rd.conns {
 		c.finish()
 	}

@@ -91,12 +91,12 @@ func TestAssemblerPooled(t *testing.T) {
 	back := false
 	for range 20 {
 		rd := runFresh(t, hole)
-		a := rd.ra
-		if n := pagesInUse(a.asm); n < 1 {
+		a := rd.asm
+		if n := pagesInUse(a.Assembler); n < 1 {
 			t.Fatalf("data held after a hole: %d pages in use, want some", n)
 		}
 		rd.finish()
-		if n := pagesInUse(a.asm); n != 0 {
+		if n := pagesInUse(a.Assembler); n != 0 {
 			t.Fatalf("after the read: %d pages in use, want 0", n)
 		}
 		if a.f.rd != nil {
@@ -118,8 +118,8 @@ func TestBusyAssemblerDropped(t *testing.T) {
 	hole := pcapBytes(t, slices.Delete(slices.Clone(c.frames), segs[1], segs[1]+1))
 	for range 20 {
 		rd := runFresh(t, hole)
-		putAssembler(rd.ra) // pages still held: not flushed
-		if got := getAssembler(nil); got == rd.ra {
+		putAssembler(rd.asm) // pages still held: not flushed
+		if got := getAssembler(nil); got == rd.asm {
 			t.Fatal("a reassembler holding pages was reused")
 		}
 	}
@@ -136,7 +136,7 @@ func runFresh(t *testing.T, b []byte) *reader {
 	assemblers = sync.Pool{}
 	o := Options{}
 	rd := newReader(o.withDefaults(), Handler{})
-	if n := pagesInUse(rd.ra.asm); n != 0 {
+	if n := pagesInUse(rd.asm.Assembler); n != 0 {
 		t.Fatalf("fresh reassembler: %d pages in use, want 0", n)
 	}
 	if err := rd.run(src); err != nil {
