@@ -50,8 +50,8 @@ func TestReadsIndependent(t *testing.T) {
 		}
 		ins = append(ins, input{c.File, b, Options{Ports: c.Ports, WebSocketPorts: c.WSPorts}})
 	}
-	c, segs := splitPublish()
-	hole := slices.Delete(slices.Clone(c.frames), segs[1], segs[1]+1)
+	c, _ := splitPublish()
+	hole := holeFrames()
 	ins = append(ins,
 		input{"missing-segment", pcapBytes(t, hole), Options{}},
 		// One buffered page allowed: the held data after the hole overflows it.
@@ -84,8 +84,7 @@ func TestReadsIndependent(t *testing.T) {
 // TestAssemblerPooled: a read gives its reassembler back idle, and one still holding pages is
 // not kept. pagesInUse reads gopacket's Dump; if its format changed, reuse would silently stop.
 func TestAssemblerPooled(t *testing.T) {
-	c, segs := splitPublish()
-	hole := pcapBytes(t, slices.Delete(slices.Clone(c.frames), segs[1], segs[1]+1))
+	hole := pcapBytes(t, holeFrames())
 	// sync.Pool may drop what it is given (the race detector drops a quarter on purpose), so
 	// the read is tried a few times.
 	back := false
@@ -114,8 +113,7 @@ func TestAssemblerPooled(t *testing.T) {
 
 // TestBusyAssemblerDropped: a reassembler that still holds pages is not given back.
 func TestBusyAssemblerDropped(t *testing.T) {
-	c, segs := splitPublish()
-	hole := pcapBytes(t, slices.Delete(slices.Clone(c.frames), segs[1], segs[1]+1))
+	hole := pcapBytes(t, holeFrames())
 	for range 20 {
 		rd := runFresh(t, hole)
 		putAssembler(rd.asm) // pages still held: not flushed
@@ -143,4 +141,11 @@ func runFresh(t *testing.T, b []byte) *reader {
 		t.Fatal(err)
 	}
 	return rd
+}
+
+// holeFrames is splitPublish without its second PUBLISH segment: the reassembler holds the data
+// after the hole (pages in use) until the capture ends.
+func holeFrames() []capFrame {
+	c, segs := splitPublish()
+	return slices.Delete(slices.Clone(c.frames), segs[1], segs[1]+1)
 }
