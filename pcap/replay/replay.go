@@ -32,6 +32,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"sort"
 	"strings"
@@ -363,6 +364,12 @@ func (p *player) run(ctx context.Context, seq *sequencer, start, first time.Time
 		if _, err := conn.Write(b); err != nil {
 			p.res.Err = fmt.Errorf("send %s: %w", desc, err)
 			return
+		}
+		if it.rec.Type == codec.DISCONNECT {
+			// The next packet of another stream waits until the target has closed this
+			// connection (or StepTimeout): a PUBLISH that reaches it first would otherwise be
+			// delivered to this client, and resent with DUP when it reconnects.
+			p.waitFor(ctx, math.MaxInt)
 		}
 		seq.release(it.global)
 	}
