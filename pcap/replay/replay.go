@@ -7,7 +7,9 @@
 // answered as many packets as the captured server had by then, so that causality survives
 // replay at any speed. A client that reconnects (a later stream with the same client identifier,
 // opened after the earlier one ended) opens its new connection only once the replay of the
-// earlier one is closed, so that the target sees a reconnection rather than a takeover. Packet
+// earlier one is closed, so that the target sees a reconnection rather than a takeover; and after
+// a client DISCONNECT the other streams wait (up to StepTimeout) until the target has closed that
+// connection, so that nothing published meanwhile is delivered to the leaving client. Packet
 // identifiers the server chose are mapped: when the target numbers
 // its messages differently, the client's acknowledgements are rewritten to the target's numbers,
 // and both answer lists show server-chosen identifiers by order of appearance (#1, #2…). Topic
