@@ -4,8 +4,10 @@
 // Each stream whose CONNECT was captured is replayed on its own connection, with its client
 // identifier made unique for the run. Client packets go out in their captured order across all
 // streams; before each one the player waits (up to Options.StepTimeout) until the target has
-// answered as many packets as the captured server had by then, so that causality survives
-// replay at any speed. A client that reconnects (a later stream with the same client identifier,
+// answered as many packets as the captured server had by then on that stream, and a stream
+// hands the next turn to another only once the target has sent it what the capture shows before
+// that next packet (a subscriber's SUBACK before another client's PUBLISH), so that causality
+// survives replay at any speed. A client that reconnects (a later stream with the same client identifier,
 // opened after the earlier one ended) opens its new connection only once the replay of the
 // earlier one is closed, so that the target sees a reconnection rather than a takeover; and after
 // a client DISCONNECT the other streams wait (up to StepTimeout) until the target has closed that
@@ -182,6 +184,9 @@ func Run(ctx context.Context, cp *pcap.Capture, o Options) (*Result, error) {
 	seq := newSequencer()
 	for g, it := range items {
 		it.global = g
+		if g+1 < len(items) {
+			it.serverBeforeNext = it.owner.serverAt(items[g+1].rec.Time)
+		}
 	}
 	var first time.Time
 	if cp.Summary != nil {
@@ -206,6 +211,10 @@ type sendItem struct {
 	global       int // position in the order of all client packets
 	serverBefore int // server packets the capture shows before this one
 	ackOrdinal   int // for an acknowledgement of a server message: which one (-1: none)
+	// serverBeforeNext is how many of this stream's server packets the capture shows before the
+	// next client packet of any stream: they are awaited before that one may go out.
+	serverBeforeNext int
+	owner            *player
 }
 
 type player struct {
@@ -214,11 +223,13 @@ type player struct {
 	res      *StreamResult
 	sends    []*sendItem
 	captured []codec.Packet // the captured server packets
+	capTimes []time.Time    // when each was captured
 
 	mu     sync.Mutex
 	cond   *sync.Cond
 	got    []codec.Packet // the target's packets
 	closed bool
+	gaveUp int // the largest count waitFor gave up on (StepTimeout)
 	rerr   error
 	bad    string   // the target's packet that could not be decoded
 	pubIDs []uint16 // identifiers of the target's QoS>0 messages, by order of first use
@@ -264,13 +275,14 @@ func plan(cv *pcap.Conversation, o *Options) *player {
 		if r.Dir == pcap.FromServer {
 			server++
 			p.captured = append(p.captured, r.Packet)
+			p.capTimes = append(p.capTimes, r.Time)
 			if pub, ok := r.Packet.(*codec.Publish); ok && pub.QoS > 0 && !(pub.Dup && ordinalKnown(ordinal, pub.PacketID)) {
 				ordinal[pub.PacketID] = n
 				n++
 			}
 			continue
 		}
-		it := &sendItem{rec: r, serverBefore: server, ackOrdinal: -1}
+		it := &sendItem{rec: r, serverBefore: server, ackOrdinal: -1, owner: p}
 		switch r.Type {
 		case codec.PUBACK, codec.PUBREC, codec.PUBCOMP:
 			if id, ok := ackID(r.Packet); ok {
@@ -373,6 +385,10 @@ func (p *player) run(ctx context.Context, seq *sequencer, start, first time.Time
 			// delivered to this client, and resent with DUP when it reconnects.
 			p.waitFor(ctx, math.MaxInt)
 		}
+		// The capture's answers to this stream that came before the next client packet (of
+		// any stream) are awaited first: a SUBSCRIBE's SUBACK before another client's
+		// PUBLISH, or the target may route that message before the subscription exists.
+		p.waitFor(ctx, it.serverBeforeNext)
 		seq.release(it.global)
 	}
 	p.waitFor(ctx, len(p.captured))
@@ -498,7 +514,27 @@ func containsID(ids []uint16, id uint16) bool {
 
 // waitFor waits until the target has sent n packets, closed the connection, or StepTimeout
 // passed.
+// serverAt counts the stream's captured server packets from before t.
+func (p *player) serverAt(t time.Time) int {
+	n := 0
+	for _, c := range p.capTimes {
+		if c.Before(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor waits until the target has sent n packets on this stream, closed it, or StepTimeout
+// has passed. A count that already timed out once is not awaited again: the target's missing
+// answer is a finding, and waiting for it before every later packet would only slow the replay.
 func (p *player) waitFor(ctx context.Context, n int) {
+	p.mu.Lock()
+	if len(p.got) >= n || p.closed || n <= p.gaveUp {
+		p.mu.Unlock()
+		return
+	}
+	p.mu.Unlock()
 	deadline := time.Now().Add(p.o.StepTimeout)
 	stop := context.AfterFunc(ctx, func() {
 		p.mu.Lock()
@@ -516,6 +552,9 @@ func (p *player) waitFor(ctx context.Context, n int) {
 	defer p.mu.Unlock()
 	for len(p.got) < n && !p.closed && ctx.Err() == nil && time.Now().Before(deadline) {
 		p.cond.Wait()
+	}
+	if len(p.got) < n && !p.closed && ctx.Err() == nil {
+		p.gaveUp = n
 	}
 }
 

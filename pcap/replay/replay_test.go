@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -646,5 +647,83 @@ func TestReplayReconnectAfterServerClose(t *testing.T) {
 			showDiff(t, r)
 			t.Fatalf("run %d: %d streams differ", run, n)
 		}
+	}
+}
+
+// slowUpstream is a proxy to addr that holds each chunk a client sends on its first connection
+// for delay before passing it on: the target then takes that client's packets late, as a loaded
+// broker may.
+func slowUpstream(t *testing.T, addr string, delay time.Duration) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for n := 0; ; n++ {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			up, err := net.Dial("tcp", addr)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			go func() { _, _ = io.Copy(c, up); c.Close() }()
+			go func(slow bool) {
+				defer up.Close()
+				buf := make([]byte, 4096)
+				for {
+					_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+					k, err := c.Read(buf)
+					if k > 0 {
+						if slow {
+							time.Sleep(delay)
+						}
+						if _, werr := up.Write(buf[:k]); werr != nil {
+							return
+						}
+					}
+					if err != nil {
+						return
+					}
+				}
+			}(n == 0)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestReplayAwaitsAnswersBeforeOtherStreams: a subscriber's SUBACK was captured before another
+// client published. If the publisher went ahead once the SUBSCRIBE was written, a target slow
+// to read it would route the QoS 0 message before the subscription existed, and the replay
+// would report a lost message the target never lost.
+func TestReplayAwaitsAnswersBeforeOtherStreams(t *testing.T) {
+	v := codec.V311
+	msg := &codec.Publish{Topic: "order/t", Payload: []byte("after suback")}
+	cp := multiStream(v,
+		[]timedRec{
+			{0, c(&codec.Connect{ClientID: "order-sub", CleanStart: true, KeepAlive: 30})}, {1, s(&codec.Connack{})},
+			{2, c(&codec.Subscribe{PacketID: 1, Subscriptions: []codec.Subscription{{Filter: "order/t"}}})},
+			{3, s(&codec.Suback{PacketID: 1, ReasonCodes: []codec.ReasonCode{0}})},
+			{12, s(msg)},
+			{20, c(&codec.Disconnect{})},
+		},
+		[]timedRec{
+			{10, c(&codec.Connect{ClientID: "order-pub", CleanStart: true, KeepAlive: 30})}, {11, s(&codec.Connack{})},
+			{11, c(msg)},
+			{12, c(&codec.Disconnect{})},
+		},
+	)
+	addr := slowUpstream(t, brokertest.Start(t, broker.Options{}), 150*time.Millisecond)
+	r, err := Run(context.Background(), cp, Options{Dial: dialer(addr), AsFast: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := r.Differences(); n != 0 {
+		showDiff(t, r)
+		t.Fatalf("%d streams differ", n)
 	}
 }
