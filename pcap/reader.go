@@ -134,11 +134,12 @@ const (
 type reader struct {
 	o     Options
 	h     Handler
-	ports [65536]uint8
+	ports *[65536]uint8 // what each port carries (portMQTT, portWS), from portTables
 	sum   Summary
 
-	tlsPorts [1024]uint64    // bit set of Options.TLSPorts
+	tlsPorts *[1024]uint64   // bit set of Options.TLSPorts, from portTables
 	tlsSeen  map[tlsKey]bool // connections to TLS ports whose ClientHello was counted
+	table    *portTable
 
 	asm     *assembler // from the pool, returned in finish when left clean
 	broken  bool       // a panic was recovered: the reassembler's state is not to be reused
@@ -182,6 +183,11 @@ func (c *segCtx) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 
 func newReader(o Options, h Handler) *reader {
 	rd := &reader{o: o, h: h}
+	rd.table, _ = portTables.Get().(*portTable)
+	if rd.table == nil {
+		rd.table = new(portTable)
+	}
+	rd.ports, rd.tlsPorts = &rd.table.class, &rd.table.tls
 	for _, p := range o.Ports {
 		rd.ports[p] |= portMQTT
 	}
@@ -196,6 +202,34 @@ func newReader(o Options, h Handler) *reader {
 	rd.asm.MaxBufferedPagesPerConnection = o.MaxBufferedPages
 	rd.asm.MaxBufferedPagesTotal = o.MaxBufferedPages * 16
 	return rd
+}
+
+// portTable holds the port lookups of one read. It is 72 KB, which a read of a small capture
+// (a fuzz input, a corpus file) spent more time allocating and clearing than reading; tables
+// come back to portTables with only the entries of their read's Options to clear.
+type portTable struct {
+	class [65536]uint8
+	tls   [1024]uint64
+}
+
+var portTables sync.Pool
+
+// putPorts clears what newReader set and gives the table back.
+func (rd *reader) putPorts() {
+	t := rd.table
+	if t == nil {
+		return
+	}
+	for _, ps := range [][]uint16{rd.o.Ports, rd.o.WebSocketPorts} {
+		for _, p := range ps {
+			t.class[p] = 0
+		}
+	}
+	for _, p := range rd.o.TLSPorts {
+		t.tls[p>>6] = 0
+	}
+	rd.table, rd.ports, rd.tlsPorts = nil, nil, nil
+	portTables.Put(t)
 }
 
 // assemblers keeps gopacket reassemblers between reads. NewAssembler allocates a page cache of
@@ -479,6 +513,7 @@ func (rd *reader) finish() {
 		rd.sum.Streams = append(rd.sum.Streams, c.s)
 	}
 	slices.SortFunc(rd.sum.Streams, func(a, b *Stream) int { return a.ID - b.ID })
+	rd.putPorts()
 }
 
 func (rd *reader) emitNote(s *Stream, d Direction, k NoteKind, n int64, text string) {

@@ -33,9 +33,10 @@ func fingerprint(t *testing.T, b []byte, o Options) string {
 	return out.String()
 }
 
-// TestReadsIndependent: reassemblers are reused between reads (assemblers), so a read must
-// report exactly what it reports with a fresh one, whatever the reads before it left behind —
-// held out-of-order pages, limits reached, connections cut off.
+// TestReadsIndependent: reassemblers and port tables are reused between reads (assemblers,
+// portTables), so a read must report exactly what it reports with fresh ones, whatever the
+// reads before it left behind — held out-of-order pages, limits reached, connections cut off,
+// ports listed as something else.
 func TestReadsIndependent(t *testing.T) {
 	type input struct {
 		name string
@@ -48,7 +49,14 @@ func TestReadsIndependent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ins = append(ins, input{c.File, b, Options{Ports: c.Ports, WebSocketPorts: c.WSPorts}})
+		// The port tables are pooled too: a port that was MQTT, WebSocket or TLS in one read
+		// must be nothing in the next unless that read lists it.
+		ins = append(ins,
+			input{c.File, b, Options{Ports: c.Ports, WebSocketPorts: c.WSPorts}},
+			input{c.File + " (ports unlisted)", b, Options{Ports: []uint16{1}}},
+			input{c.File + " (as TLS)", b, Options{Ports: []uint16{1}, TLSPorts: c.Ports}},
+			input{c.File + " (as WebSocket)", b, Options{Ports: []uint16{1}, WebSocketPorts: c.Ports}},
+		)
 	}
 	c, _ := splitPublish()
 	hole := holeFrames()
@@ -57,11 +65,13 @@ func TestReadsIndependent(t *testing.T) {
 		// One buffered page allowed: the held data after the hole overflows it.
 		input{"missing-segment-1-page", pcapBytes(t, hole), Options{MaxBufferedPages: 1}},
 		input{"in-order", pcapBytes(t, c.frames), Options{}},
+		input{"tls", pcapBytes(t, tlsCapture()), Options{Detect: true}},
+		input{"tls, no TLS port", pcapBytes(t, tlsCapture()), Options{TLSPorts: []uint16{}}},
 	)
 
 	fresh := make([]string, len(ins))
 	for i, in := range ins {
-		assemblers = sync.Pool{} // nothing to reuse
+		assemblers, portTables = sync.Pool{}, sync.Pool{} // nothing to reuse
 		fresh[i] = fingerprint(t, in.b, in.o)
 	}
 	// Every input after every other, twice over, in both orders.
