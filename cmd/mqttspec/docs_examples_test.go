@@ -136,8 +136,7 @@ var docSkips = map[string]string{
 	// fuzz/netfuzz's TestDiffFindsAPlantedDisagreement runs fuzz diff against reference brokers.
 	"mqttspec fuzz diff --target embedded --target tcp://127.0.0.1:1883 --target tcp://127.0.0.1:1884 --name reference --name mosquitto --name mochi --duration 3m --per-class 1 --out diff-splits/ --markdown diff.md":                                 "needs mosquitto and mochi listening on 1883 and 1884, and runs for three minutes",
 	"mqttspec fuzz diff --target embedded --target tcp://127.0.0.1:18830 --target tcp://127.0.0.1:18831 --name reference --name mosquitto --name mochi --duration 3m --seed 20261207 --per-class 1 --out splits/ --markdown diff.md --json > diff.json": "the recorded campaign: needs mosquitto and mochi on those ports, three minutes",
-	"GOGC=400 go test -run '^$' -fuzz '^FuzzBrokerSession$' -fuzztime 10000000x -fuzzminimizetime 50x -parallel 1 ./fuzz/   # ~2 h":                                                                                                                     "fuzzes 10^7 inputs (hours)",
-	"GOGC=400 go test -run '^$' -fuzz '^FuzzPcapSession$' -fuzztime 10000000x -fuzzminimizetime 50x -parallel 1 ./fuzz/     # ~3 h":                                                                                                                     "fuzzes 10^7 inputs (hours)",
+	"GOGC=400 go test -run '^$' -fuzz '^FuzzPcapSession$' -fuzztime 10000000x -fuzzminimizetime 50x -parallel 1 ./fuzz/   # ~3.5 h":                                                                                                                     "fuzzes 10^7 inputs (hours)",
 	"go test ./fuzz -run TestOverStrictSearch -args -diff.review=10000000   # the review list, below":                                                                                                                                                   "ten million differential inputs (minutes); the project's tests replay the list it wrote",
 }
 
