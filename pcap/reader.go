@@ -134,12 +134,10 @@ const (
 type reader struct {
 	o     Options
 	h     Handler
-	ports *[65536]uint8 // what each port carries (portMQTT, portWS), from portTables
+	ports *portTable // what each port carries, from portTables
 	sum   Summary
 
-	tlsPorts *[1024]uint64   // bit set of Options.TLSPorts, from portTables
-	tlsSeen  map[tlsKey]bool // connections to TLS ports whose ClientHello was counted
-	table    *portTable
+	tlsSeen map[tlsKey]bool // connections to TLS ports whose ClientHello was counted
 
 	asm     *assembler // from the pool, returned in finish when left clean
 	broken  bool       // a panic was recovered: the reassembler's state is not to be reused
@@ -183,19 +181,18 @@ func (c *segCtx) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 
 func newReader(o Options, h Handler) *reader {
 	rd := &reader{o: o, h: h}
-	rd.table, _ = portTables.Get().(*portTable)
-	if rd.table == nil {
-		rd.table = new(portTable)
+	rd.ports, _ = portTables.Get().(*portTable)
+	if rd.ports == nil {
+		rd.ports = new(portTable)
 	}
-	rd.ports, rd.tlsPorts = &rd.table.class, &rd.table.tls
 	for _, p := range o.Ports {
-		rd.ports[p] |= portMQTT
+		rd.ports.class[p] |= portMQTT
 	}
 	for _, p := range o.WebSocketPorts {
-		rd.ports[p] |= portWS
+		rd.ports.class[p] |= portWS
 	}
 	for _, p := range o.TLSPorts {
-		rd.tlsPorts[p>>6] |= 1 << (p & 63)
+		rd.ports.tls[p>>6] |= 1 << (p & 63)
 	}
 	rd.sum.LinkTypes = map[uint32]int{}
 	rd.asm = getAssembler(rd)
@@ -208,15 +205,15 @@ func newReader(o Options, h Handler) *reader {
 // (a fuzz input, a corpus file) spent more time allocating and clearing than reading; tables
 // come back to portTables with only the entries of their read's Options to clear.
 type portTable struct {
-	class [65536]uint8
-	tls   [1024]uint64
+	class [65536]uint8 // portMQTT, portWS
+	tls   [1024]uint64 // bit set of Options.TLSPorts
 }
 
 var portTables sync.Pool
 
 // putPorts clears what newReader set and gives the table back.
 func (rd *reader) putPorts() {
-	t := rd.table
+	t := rd.ports
 	if t == nil {
 		return
 	}
@@ -228,7 +225,7 @@ func (rd *reader) putPorts() {
 	for _, p := range rd.o.TLSPorts {
 		t.tls[p>>6] = 0
 	}
-	rd.table, rd.ports, rd.tlsPorts = nil, nil, nil
+	rd.ports = nil
 	portTables.Put(t)
 }
 
@@ -403,10 +400,10 @@ func (rd *reader) handleFrame(f *frame) {
 		return
 	}
 	sp, dp := uint16(payload[0])<<8|uint16(payload[1]), uint16(payload[2])<<8|uint16(payload[3])
-	if rd.tlsPorts[dp>>6]&(1<<(dp&63)) != 0 && rd.ports[sp] == 0 && rd.ports[dp] == 0 {
+	if rd.ports.tls[dp>>6]&(1<<(dp&63)) != 0 && rd.ports.class[sp] == 0 && rd.ports.class[dp] == 0 {
 		rd.tlsHello(netFlow, payload, sp, dp)
 	}
-	if rd.ports[sp] == 0 && rd.ports[dp] == 0 && (!rd.o.Detect || !rd.detect(netFlow, payload, sp, dp, f)) {
+	if rd.ports.class[sp] == 0 && rd.ports.class[dp] == 0 && (!rd.o.Detect || !rd.detect(netFlow, payload, sp, dp, f)) {
 		return
 	}
 	if rd.tcp.DecodeFromBytes(payload, gopacket.NilDecodeFeedback) != nil {
@@ -538,11 +535,11 @@ func (f *factory) New(netFlow, tcpFlow gopacket.Flow, t *layers.TCP, ac reassemb
 		srcIsClient = true
 	case t.SYN && t.ACK:
 		srcIsClient = false
-	case rd.ports[dp] != 0 && rd.ports[sp] == 0:
+	case rd.ports.class[dp] != 0 && rd.ports.class[sp] == 0:
 		srcIsClient = true
-	case rd.ports[sp] != 0 && rd.ports[dp] == 0:
+	case rd.ports.class[sp] != 0 && rd.ports.class[dp] == 0:
 		srcIsClient = false
-	case rd.ports[sp] == 0 && rd.ports[dp] == 0: // a detected endpoint is the server
+	case rd.ports.class[sp] == 0 && rd.ports.class[dp] == 0: // a detected endpoint is the server
 		srcIsClient = rd.endpoints[a] == 0
 	default:
 		srcIsClient = sp > dp // both listed: the higher port is usually the ephemeral one
@@ -553,9 +550,9 @@ func (f *factory) New(netFlow, tcpFlow gopacket.Flow, t *layers.TCP, ac reassemb
 	} else {
 		c.client, c.server = b, a
 	}
-	c.class = rd.ports[c.server.Port()]
+	c.class = rd.ports.class[c.server.Port()]
 	if c.class == 0 { // only the client's port is listed: go by it
-		c.class = rd.ports[c.client.Port()]
+		c.class = rd.ports.class[c.client.Port()]
 	}
 	if c.class == 0 { // neither: the server endpoint was detected
 		c.class, c.detected = rd.endpoints[c.server], true
