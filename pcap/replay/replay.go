@@ -7,14 +7,14 @@
 // answered as many packets as the captured server had by then on that stream, and a stream
 // hands the next turn to another only once the target has sent it what the capture shows before
 // that next packet (a subscriber's SUBACK before another client's PUBLISH), so that causality
-// survives replay at any speed. A client that reconnects (a later stream with the same client identifier,
-// opened after the earlier one ended) opens its new connection only once the replay of the
-// earlier one is closed, so that the target sees a reconnection rather than a takeover; and after
-// a client DISCONNECT the other streams wait (up to StepTimeout) until the target has closed that
-// connection, so that nothing published meanwhile is delivered to the leaving client. Packet
-// identifiers the server chose are mapped: when the target numbers
-// its messages differently, the client's acknowledgements are rewritten to the target's numbers,
-// and both answer lists show server-chosen identifiers by order of appearance (#1, #2…). Topic
+// survives replay at any speed. A client that reconnects (a later stream with the same client
+// identifier, opened after the earlier one ended) opens its new connection only once the replay
+// of the earlier one is closed, so that the target sees a reconnection rather than a takeover;
+// and after a client DISCONNECT the other streams wait (up to StepTimeout) until the target has
+// closed that connection, so that nothing published meanwhile is delivered to the leaving
+// client. Packet identifiers the server chose are mapped: when the target numbers its messages
+// differently, the client's acknowledgements are rewritten to the target's numbers, and both
+// answer lists show server-chosen identifiers by order of appearance (#1, #2…). Topic
 // Aliases are resolved on both sides (the server's choice of aliases is its own), and a client
 // alias above the target's Topic Alias Maximum is sent as the topic it stands for.
 //
@@ -223,7 +223,7 @@ type player struct {
 	res      *StreamResult
 	sends    []*sendItem
 	captured []codec.Packet // the captured server packets
-	capTimes []time.Time    // when each was captured
+	capTimes []time.Time    // when each was captured, sorted (see serverAt)
 
 	mu     sync.Mutex
 	cond   *sync.Cond
@@ -293,6 +293,7 @@ func plan(cv *pcap.Conversation, o *Options) *player {
 		}
 		p.sends = append(p.sends, it)
 	}
+	sort.Slice(p.capTimes, func(i, j int) bool { return p.capTimes[i].Before(p.capTimes[j]) })
 	return p
 }
 
@@ -512,17 +513,10 @@ func containsID(ids []uint16, id uint16) bool {
 	return false
 }
 
-// waitFor waits until the target has sent n packets, closed the connection, or StepTimeout
-// passed.
-// serverAt counts the stream's captured server packets from before t.
+// serverAt counts the stream's captured server packets from before t. capTimes is sorted
+// (capture clocks can step back), so this is a search, not a scan per client packet.
 func (p *player) serverAt(t time.Time) int {
-	n := 0
-	for _, c := range p.capTimes {
-		if c.Before(t) {
-			n++
-		}
-	}
-	return n
+	return sort.Search(len(p.capTimes), func(i int) bool { return !p.capTimes[i].Before(t) })
 }
 
 // waitFor waits until the target has sent n packets on this stream, closed it, or StepTimeout
