@@ -727,3 +727,32 @@ func TestReplayAwaitsAnswersBeforeOtherStreams(t *testing.T) {
 		t.Fatalf("%d streams differ", n)
 	}
 }
+
+// TestServerAtCapturesSteppingBack checks serverAt's count of captured server packets before a
+// time on a stream whose capture clock steps back: plan sorts the times once so serverAt can
+// search them, and a count must still include every earlier packet wherever it sits in the
+// capture.
+func TestServerAtCapturesSteppingBack(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	cv := &pcap.Conversation{
+		Stream: &pcap.Stream{Version: codec.V311},
+		Records: []pcap.Record{
+			{Time: at(0), Dir: pcap.FromClient, Type: codec.CONNECT, Packet: &codec.Connect{ClientID: "c"}},
+			{Time: at(30), Dir: pcap.FromServer, Type: codec.CONNACK, Packet: &codec.Connack{}},
+			{Time: at(10), Dir: pcap.FromServer, Type: codec.PINGRESP, Packet: &codec.Pingresp{}}, // the clock stepped back
+			{Time: at(50), Dir: pcap.FromServer, Type: codec.PINGRESP, Packet: &codec.Pingresp{}},
+			{Time: at(20), Dir: pcap.FromServer, Type: codec.PINGRESP, Packet: &codec.Pingresp{}},
+		},
+	}
+	p := plan(cv, &Options{})
+	for _, tc := range []struct {
+		ms, want int
+	}{
+		{0, 0}, {10, 0}, {11, 1}, {20, 1}, {25, 2}, {30, 2}, {31, 3}, {50, 3}, {51, 4}, {1000, 4},
+	} {
+		if got := p.serverAt(at(tc.ms)); got != tc.want {
+			t.Errorf("serverAt(+%d ms) = %d, want %d (packets strictly before)", tc.ms, got, tc.want)
+		}
+	}
+}
